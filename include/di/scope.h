@@ -1,0 +1,139 @@
+/*
+ * di/scope.h — scopes: one live request, connection or job.
+ *
+ * A scope is one instance of a scope level. It holds the instances of the
+ * providers of its level, created lazily the first time something asks and
+ * cached there (once per scope). Lookups go from a scope to its parent scope
+ * and up to the root (the container, which holds the singletons).
+ *
+ * Lifetimes
+ *   - An instance is created in the nearest enclosing scope of its provider's
+ *     level. Asking from a scope with no enclosing scope of that level is an
+ *     error (DI_ESCOPE), never a silent singleton.
+ *   - Transients are created anew at every resolution and owned by the scope
+ *     of whoever asked (the scope itself for di_get(), the asking instance's
+ *     scope for a dependency).
+ *   - A failing create is never cached: the next call tries again.
+ *
+ * Teardown
+ *   - di_scope_end() disposes the scope's instances in exact reverse creation
+ *     order, each with the outcome, then frees their memory (reverse order
+ *     too). Every dispose runs even if one fails.
+ *   - If the scope's talloc parent is freed first, the scope ends itself with
+ *     the outcome DI_EABANDONED (a failure), so a dropped connection never
+ *     leaks an open transaction.
+ *   - End child scopes before their parent. Ending a scope twice, or using it
+ *     after it ended, is undefined in release builds; debug builds (DI_DEBUG)
+ *     detect it and return DI_ESTALE.
+ *
+ * Threads. A scope belongs to one thread at a time; a child scope must be
+ * used on the thread that owns its parent scope while it builds into it.
+ * Different scopes under the root share nothing on the hot path, so any
+ * number of threads may run their own scopes at once.
+ */
+#ifndef DI_SCOPE_H
+#define DI_SCOPE_H
+
+#include "export.h"
+#include "error.h"
+#include "container.h"
+#include "provider.h"
+
+DI_BEGIN_DECLS
+
+/* The outcome of a successful scope; any other value means failure. */
+#define DI_SUCCESS 0
+
+/*
+ * di_scope_begin — begin a scope of a level.
+ *
+ * c: a sealed container.
+ * parent: the enclosing scope, or NULL for the root. The level's parent level
+ *         must be parent's level ("singleton" for the root).
+ * level: the level's name, e.g. "request".
+ * mem: the talloc parent of the scope's memory, or NULL: then the parent
+ *      scope when there is one, else a new top-level context. A scope begun
+ *      under the root on a worker thread must not be a talloc child of
+ *      anything another thread touches.
+ * out: receives the scope.
+ * Returns 0; DI_EINVAL; DI_ENOTSEALED; DI_ELEVEL (unknown level, or parent is
+ * not of its parent level); DI_ENOMEM. The detail goes to
+ * di_scope_error(parent), or di_container_error(c) under the root.
+ * Ownership: the scope is a talloc context under mem; it dies with
+ * di_scope_end() or when mem is freed.
+ */
+DI_EXPORT int di_scope_begin(di_container *c, di_scope *parent,
+                             const char *level, void *mem, di_scope **out);
+
+/*
+ * di_scope_end — end a scope: dispose its instances in reverse creation
+ * order with the outcome, then free it.
+ *
+ * outcome: DI_SUCCESS, or any non-zero code for failure (an HTTP status, a
+ * DI_E* code): it is passed to every dispose.
+ * Returns 0; DI_EDISPOSE when disposes failed (all ran; the list is
+ * di_container_error()); DI_EBUSY when called from a create or dispose
+ * running in this scope (nothing is done); DI_EINVAL; DI_ESTALE (debug
+ * builds). The scope is freed in every case but DI_EBUSY, DI_EINVAL and
+ * DI_ESTALE.
+ */
+DI_EXPORT int di_scope_end(di_scope *s, int outcome);
+
+/*
+ * di_get — the instance of a provider, by name, created if needed.
+ *
+ * s: the asking scope. name: a provider name. out: receives the instance.
+ * Returns 0; DI_EINVAL; DI_ENOTFOUND; DI_ESCOPE (no enclosing scope of the
+ * provider's level); DI_ECAPTIVE (asked from a create whose instance would
+ * outlive it); any code a create returned. Detail: di_scope_error(s).
+ * Ownership: the instance belongs to its scope (transients: to s's scope of
+ * the asker) and dies when that scope ends.
+ */
+DI_EXPORT int di_get(di_scope *s, const char *name, void **out);
+
+/*
+ * di_get_key — di_get() with a key from di_key(): no string hashed.
+ */
+DI_EXPORT int di_get_key(di_scope *s, int key, void **out);
+
+/*
+ * di_get_typed — di_get() that also checks the provider's type tag.
+ * type: the expected tag; a provider with another tag (or none) gives
+ * DI_ETYPE and *out is left alone. Prefer the DI_GET() macro.
+ */
+DI_EXPORT int di_get_typed(di_scope *s, const char *name, const char *type,
+                           void **out);
+
+/*
+ * DI_GET(scope, name, T, out) — typed get: out must be a T **, and the
+ * provider's type tag must be the spelling of T.
+ *     sqlite3 *db;
+ *     if (DI_GET(s, "db", sqlite3, &db) != 0) ...
+ */
+#define DI_GET(scope, name, T, out) \
+    di_get_typed((scope), (name), #T, (void **)(1 ? (out) : (T **)0))
+
+/*
+ * di_scope_error — the detail of the last failure on this scope, or NULL.
+ * Owned by the scope; valid until the next failing call on it or its end.
+ */
+DI_EXPORT const di_error *di_scope_error(const di_scope *s);
+
+/*
+ * di_scope_level — the name of the scope's level (owned by the container).
+ */
+DI_EXPORT const char *di_scope_level(const di_scope *s);
+
+/*
+ * di_scope_parent — the enclosing scope, or NULL for a scope under the root.
+ */
+DI_EXPORT di_scope *di_scope_parent(const di_scope *s);
+
+/*
+ * di_scope_container — the container the scope belongs to.
+ */
+DI_EXPORT di_container *di_scope_container(const di_scope *s);
+
+DI_END_DECLS
+
+#endif /* DI_SCOPE_H */

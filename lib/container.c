@@ -1,0 +1,205 @@
+/*
+ * container.c — the container's life: creation, scope levels, error
+ * reporting, singleton teardown and freeing.
+ */
+#include <stdarg.h>
+#include <string.h>
+
+#include "di_int.h"
+
+char di__null_instance;
+
+/* Post-seal errors are kept in a ring: one stays valid until this many more
+ * have been reported (see di_container_error()). */
+
+static int container_teardown(di_container *c, int *disposed_rc);
+
+static int container_destructor(di_container *c)
+{
+    if (!c->tearing_down)
+        container_teardown(c, NULL);
+    pthread_cond_destroy(&c->cond);
+    pthread_mutex_destroy(&c->lock);
+    return 0;
+}
+
+static int add_level(di_container *c, const char *name, const char *parent)
+{
+    if (c->nlevels >= DI_LEVEL_MAX)
+        return DI_ELEVEL;
+    di__level *nl = talloc_realloc(c, c->levels, di__level, c->nlevels + 1);
+    if (!nl)
+        return DI_ENOMEM;
+    c->levels = nl;
+    di__level *l = &nl[c->nlevels];
+    memset(l, 0, sizeof *l);
+    l->name = talloc_strdup(c->levels, name);
+    l->parent_name = parent ? talloc_strdup(c->levels, parent) : NULL;
+    if (!l->name || (parent && !l->parent_name))
+        return DI_ENOMEM;
+    l->parent = -1;
+    c->nlevels++;
+    return 0;
+}
+
+int di_container_new(void *mem, di_container **out)
+{
+    if (!out)
+        return DI_EINVAL;
+    *out = NULL;
+    di_container *c = talloc_zero(mem, di_container);
+    if (!c)
+        return DI_ENOMEM;
+    if (pthread_mutex_init(&c->lock, NULL) != 0) {
+        talloc_free(c);
+        return DI_ENOMEM;
+    }
+    if (pthread_cond_init(&c->cond, NULL) != 0) {
+        pthread_mutex_destroy(&c->lock);
+        talloc_free(c);
+        return DI_ENOMEM;
+    }
+    talloc_set_destructor(c, container_destructor);
+    c->problems.mem = c;
+    if (add_level(c, "singleton", NULL) || add_level(c, "request", "singleton")) {
+        talloc_free(c);
+        return DI_ENOMEM;
+    }
+    *out = c;
+    return 0;
+}
+
+int di__level_find(const di_container *c, const char *name)
+{
+    for (uint32_t i = 0; i < c->nlevels; i++)
+        if (strcmp(c->levels[i].name, name) == 0)
+            return (int)i;
+    return -1;
+}
+
+int di_level(di_container *c, const char *name, const char *parent)
+{
+    if (!c)
+        return DI_EINVAL;
+    if (c->sealed) {
+        di__reg_error(c, DI_ESEALED, "di_level('%s'): the container is sealed",
+                      name ? name : "(null)");
+        return DI_ESEALED;
+    }
+    if (!name || !parent || !di__valid_name(name, true) ||
+        !di__valid_name(parent, true)) {
+        di__reg_error(c, DI_EINVAL, "di_level: a level and its parent need "
+                      "names of 1 to %d bytes without ':' or a leading '?'",
+                      DI_NAME_MAX);
+        return DI_EINVAL;
+    }
+    if (strcmp(name, "singleton") == 0 || strcmp(name, "transient") == 0) {
+        di__reg_error(c, DI_ELEVEL, "di_level: '%s' is reserved and cannot "
+                      "be declared", name);
+        return DI_ELEVEL;
+    }
+    int i = di__level_find(c, name);
+    if (i >= 0) {
+        char *p = talloc_strdup(c->levels, parent);
+        if (!p)
+            return DI_ENOMEM;
+        talloc_free((char *)c->levels[i].parent_name);
+        c->levels[i].parent_name = p;
+        return 0;
+    }
+    int rc = add_level(c, name, parent);
+    if (rc == DI_ELEVEL)
+        di__reg_error(c, DI_ELEVEL, "di_level('%s'): more than %d levels",
+                      name, DI_LEVEL_MAX);
+    return rc;
+}
+
+int di_container_sealed(const di_container *c) { return c && c->sealed; }
+
+int di_key(const di_container *c, const char *name)
+{
+    if (!c || !name)
+        return DI_EINVAL;
+    if (!c->sealed)
+        return DI_ENOTSEALED;
+    int i = di__names_find(&c->pnames, name);
+    return i < 0 ? DI_ENOTFOUND : i;
+}
+
+const di_error *di_container_error(const di_container *c)
+{
+    if (!c)
+        return NULL;
+    return atomic_load_explicit(&((di_container *)c)->last, memory_order_acquire);
+}
+
+/* Before seal, on the registering thread: replace the last error. */
+void di__reg_error(di_container *c, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *msg = talloc_vasprintf(c, fmt, ap);
+    va_end(ap);
+    struct di_error *e = msg ? di__err_new(c, code, NULL, "%s", msg) : NULL;
+    talloc_free(msg);
+    if (c->reg_error)
+        talloc_free(c->reg_error);
+    c->reg_error = e;
+    atomic_store_explicit(&c->last, e, memory_order_release);
+}
+
+/* After seal, from any thread: e is a top-level talloc object handed over
+ * (with the rest of its list as its children). The report made
+ * DI__POSTERR_KEEP reports earlier is freed. */
+void di__container_report(di_container *c, struct di_error *e)
+{
+    if (!e)
+        return;
+    pthread_mutex_lock(&c->lock);
+    talloc_steal(c, e);
+    talloc_free(c->ring[c->ringpos]);
+    c->ring[c->ringpos] = e;
+    c->ringpos = (c->ringpos + 1) % DI__POSTERR_KEEP;
+    atomic_store_explicit(&c->last, e, memory_order_release);
+    pthread_mutex_unlock(&c->lock);
+}
+
+void di__container_report_fmt(di_container *c, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *msg = talloc_vasprintf(NULL, fmt, ap);
+    va_end(ap);
+    struct di_error *e = msg ? di__err_new(NULL, code, NULL, "%s", msg) : NULL;
+    talloc_free(msg);
+    di__container_report(c, e);
+}
+
+/* Dispose the singletons (reverse creation order, success outcome). */
+static int container_teardown(di_container *c, int *disposed_rc)
+{
+    c->tearing_down = true;
+    di__errlist fails = { 0 };
+    int rc = di__dispose_stack(c, NULL, &c->root, DI_SUCCESS, &fails);
+    if (fails.head)
+        di__container_report(c, fails.head);
+    if (disposed_rc)
+        *disposed_rc = rc;
+    return rc;
+}
+
+int di_container_free(di_container *c)
+{
+    if (!c)
+        return DI_EINVAL;
+    if (c->tearing_down || atomic_load(&c->builders) > 0)
+        return DI_EBUSY;
+#ifdef DI_DEBUG
+    if (di__live_count(c) > 0)
+        return DI_EBUSY;
+#endif
+    int rc = 0;
+    container_teardown(c, &rc);
+    talloc_free(c);
+    return rc;
+}

@@ -1,0 +1,235 @@
+/*
+ * di_int.h — libdi's private structures, shared by the files of lib/.
+ * Nothing here is part of the ABI.
+ */
+#ifndef DI_INT_H
+#define DI_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <talloc.h>
+
+#include "di.h"
+
+#define DI__ARROW " \xe2\x86\x92 " /* " → " */
+
+/* Level index of the root; transients have no level of their own. */
+#define DI__ROOT 0
+#define DI__TRANSIENT (-1)
+#define DI__UNRESOLVED (-2)
+
+/* Post-seal errors kept before the oldest is freed. */
+#define DI__POSTERR_KEEP 64
+
+/* ---- errors (error.c) ---- */
+
+struct di_error {
+    int code;
+    char *message; /* "path: reason" */
+    char *path;    /* "" when none */
+    struct di_error *next;
+};
+
+/* A list being collected (seal problems, dispose failures). */
+typedef struct di__errlist {
+    void *mem;   /* parent of the head (NULL: top-level); the rest hang off the head */
+    struct di_error *head, *tail;
+    size_t count;
+} di__errlist;
+
+/* Append a problem; path may be NULL. Returns code (or DI_ENOMEM). */
+int di__err_add(di__errlist *l, int code, const char *path, const char *fmt,
+                ...) DI_PRINTF(4, 5);
+/* A single error allocated on mem. NULL on ENOMEM. */
+struct di_error *di__err_new(void *mem, int code, const char *path,
+                             const char *fmt, ...) DI_PRINTF(4, 5);
+
+/* ---- names (names.c): open-addressing map name -> index ---- */
+
+typedef struct di__names {
+    struct di__name_slot { const char *name; uint32_t hash; int32_t index; } *slots;
+    uint32_t mask;  /* capacity - 1, capacity a power of two */
+    uint32_t count;
+} di__names;
+
+uint32_t di__hash(const char *s);
+int di__names_find(const di__names *m, const char *name);         /* index or -1 */
+int di__names_put(void *mem, di__names *m, const char *name, int index); /* 0/ENOMEM */
+
+/* ---- the registry ---- */
+
+typedef struct di__dep {
+    const char *name;  /* interned, without '?' and ':type' */
+    const char *type;  /* expected type or NULL */
+    int32_t target;    /* provider index, or -1 when missing (seal) */
+    bool optional;
+} di__dep;
+
+enum { DI__CREATE, DI__VALUE };
+
+typedef struct di__provider {
+    void *mem;          /* owns the strings and deps below */
+    const char *name;
+    const char *type;
+    const char *lifetime;
+    int kind;
+    di_create_fn create;
+    di_dispose_fn dispose;
+    void *data;
+    void *value;
+    size_t size;
+    di__dep *deps;
+    uint32_t ndeps;
+    int16_t level;  /* DI__ROOT, a level, DI__TRANSIENT (seal) */
+    uint32_t slot;  /* slot within its level (root: singleton index) */
+} di__provider;
+
+typedef struct di__consumer {
+    void *mem;
+    const char *name;
+    const char *level_name;
+    int16_t level;
+    di__dep *deps;
+    uint32_t ndeps;
+    int32_t *plan;  /* non-transient providers, dependencies first */
+    uint32_t nplan;
+    void *data;
+} di__consumer;
+
+typedef struct di__level {
+    const char *name;
+    const char *parent_name;
+    int16_t parent;      /* -1 for the root */
+    uint16_t depth;
+    uint64_t ancestors;  /* bit i set: level i is this level or encloses it */
+    uint32_t nslots;     /* providers of this level */
+    size_t block;        /* bytes of one scope block of this level */
+} di__level;
+
+/* One instance on a teardown stack. */
+typedef struct di__entry {
+    int32_t prov;
+    uint32_t mark;  /* stack height when its build began (scopes only) */
+    void *inst;
+    void *mem;
+} di__entry;
+
+typedef struct di__stack {
+    di__entry *e;
+    uint32_t n, cap;
+} di__stack;
+
+/* Singleton slot. value is NULL until built (DI__NULLINST for NULL). */
+typedef struct di__single {
+    _Atomic(void *) value;
+    /* the rest is guarded by the container lock */
+    bool building;
+    pthread_t owner;
+    uint64_t attempt;        /* bumped when a build starts */
+    uint64_t failed_attempt; /* the last attempt that failed */
+    int err_code;
+    char *err_msg;           /* talloc'd on the container */
+} di__single;
+
+extern char di__null_instance;
+#define DI__NULLINST ((void *)&di__null_instance)
+
+struct di_container {
+    bool sealed;
+    bool tearing_down;
+    di__provider *prov;
+    uint32_t nprov, capprov;
+    di__consumer *cons;
+    uint32_t ncons, capcons;
+    di__level *levels;
+    uint32_t nlevels;
+    di__names pnames, cnames;
+    di__errlist problems;             /* registration problems kept for seal */
+    struct di_error *reg_error;       /* the last registration/seal error */
+    _Atomic(struct di_error *) last;  /* what di_container_error() returns */
+    struct di_error *ring[DI__POSTERR_KEEP]; /* post-seal reports (locked) */
+    uint32_t ringpos;
+    /* runtime */
+    di__single *singles;
+    uint32_t nsingles;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    di__stack root;                   /* singleton teardown stack (locked) */
+    atomic_int builders;              /* singleton builds/disposes running */
+};
+
+/* One create (or dispose) call in progress: what di_fail() and dynamic
+ * di_get() calls made from inside it need. Lives on the C stack. */
+typedef struct di__frame {
+    const struct di__frame *up;
+    const char *name;
+} di__frame;
+
+typedef struct di__buildctx {
+    struct di__buildctx *prev;  /* the enclosing create on this scope */
+    const di__frame *frame;     /* path to the instance being built */
+    di_scope *home;             /* where its transients go (NULL: root) */
+    di__stack *pending;         /* root builds: transients built for it */
+    int16_t level;              /* the level the instance lives at */
+    bool has_msg;
+    char msg[512];              /* di_fail() message */
+} di__buildctx;
+
+struct di_scope {
+    di_container *c;
+    di_scope *parent;
+    di_scope *children;          /* live child scopes (non-root parents) */
+    di_scope *sibling;
+    int16_t level;
+    uint8_t ended;
+    uint32_t busy;               /* creates/disposes running in this scope */
+    di__buildctx *cur;           /* innermost create running for this scope */
+    struct di_error *err;
+    di__stack stack;
+    di__entry *inl;              /* initial stack storage, in the block */
+    void **slots;                /* in the same block */
+};
+
+/* ---- internal entry points between files ---- */
+
+/* error reporting after seal, thread-safe (container.c) */
+void di__container_report(di_container *c, struct di_error *e);
+void di__container_report_fmt(di_container *c, int code, const char *fmt, ...)
+    DI_PRINTF(3, 4);
+void di__reg_error(di_container *c, int code, const char *fmt, ...)
+    DI_PRINTF(3, 4);
+
+/* parse "?name:type" specs into deps on mem; 0, DI_EINVAL or DI_ENOMEM */
+int di__parse_dep(void *mem, const char *spec, di__dep *d);
+int di__parse_deps(di_container *c, void *mem, const char *owner,
+                   const char *const *specs, di__dep **out, uint32_t *n);
+/* a valid provider / level name? */
+bool di__valid_name(const char *s, bool provider);
+int di__level_find(const di_container *c, const char *name);
+
+/* scope error (scope.c) */
+void di__scope_fail(di_scope *s, int code, const char *path, const char *fmt,
+                    ...) DI_PRINTF(4, 5);
+/* push onto a teardown stack; inl: the stack's in-block storage or NULL */
+int di__stack_push(void *mem, di__stack *st, const di__entry *e, di__entry *inl);
+int di__dispose_range(di_container *c, di_scope *s, di__stack *st,
+                      uint32_t from, int outcome, di__errlist *fails);
+int di__dispose_stack(di_container *c, di_scope *s, di__stack *st, int outcome,
+                      di__errlist *fails);
+
+/* resolution (resolve.c) */
+int di__resolve_dep(di_scope *s, const di__dep *d, const di__frame *up,
+                    void **out);
+int di__check_scope(di_scope *s);
+
+/* debug builds: the process-wide set of open scopes (live.c) */
+#ifdef DI_DEBUG
+int di__live_add(const di_scope *s);
+void di__live_del(const di_scope *s);
+bool di__live_has(const di_scope *s);
+size_t di__live_count(const di_container *c);
+#endif
+
+#endif /* DI_INT_H */

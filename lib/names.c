@@ -1,0 +1,62 @@
+/*
+ * names.c — the name → index map used for providers and consumers.
+ * Open addressing with linear probing; the hash is stored so that a lookup
+ * compares strings only on a full hash match.
+ */
+#include <string.h>
+
+#include "di_int.h"
+
+uint32_t di__hash(const char *s)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
+
+int di__names_find(const di__names *m, const char *name)
+{
+    if (!m->slots)
+        return -1;
+    uint32_t h = di__hash(name);
+    for (uint32_t i = h & m->mask;; i = (i + 1) & m->mask) {
+        const struct di__name_slot *sl = &m->slots[i];
+        if (!sl->name)
+            return -1;
+        if (sl->hash == h && strcmp(sl->name, name) == 0)
+            return sl->index;
+    }
+}
+
+static void put_slot(di__names *m, const char *name, uint32_t h, int index)
+{
+    uint32_t i = h & m->mask;
+    while (m->slots[i].name && !(m->slots[i].hash == h &&
+                                 strcmp(m->slots[i].name, name) == 0))
+        i = (i + 1) & m->mask;
+    if (!m->slots[i].name)
+        m->count++;
+    m->slots[i] = (struct di__name_slot){ name, h, index };
+}
+
+/* Insert or update; keeps the load factor at most 1/2. name must outlive m. */
+int di__names_put(void *mem, di__names *m, const char *name, int index)
+{
+    if (!m->slots || (m->count + 1) * 2 > m->mask + 1) {
+        uint32_t cap = m->slots ? (m->mask + 1) * 2 : 16;
+        struct di__name_slot *ns = talloc_zero_array(mem, struct di__name_slot, cap);
+        if (!ns)
+            return DI_ENOMEM;
+        di__names old = *m;
+        m->slots = ns;
+        m->mask = cap - 1;
+        m->count = 0;
+        for (uint32_t i = 0; old.slots && i <= old.mask; i++)
+            if (old.slots[i].name)
+                put_slot(m, old.slots[i].name, old.slots[i].hash, old.slots[i].index);
+        talloc_free(old.slots);
+    }
+    put_slot(m, name, di__hash(name), index);
+    return 0;
+}

@@ -1,0 +1,215 @@
+/*
+ * provider.c — registering providers and values, and overriding them.
+ * Registration copies everything it is given into the container.
+ */
+#include <string.h>
+
+#include "di_int.h"
+
+bool di__valid_name(const char *s, bool provider)
+{
+    size_t n = strnlen(s, DI_NAME_MAX + 1);
+    if (n == 0 || n > DI_NAME_MAX)
+        return false;
+    if (provider && s[0] == '?')
+        return false;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if (*p < 0x20 || *p == 0x7f || (provider && *p == ':'))
+            return false;
+    return true;
+}
+
+/* "?name:type" -> dep. Strings are allocated on mem. */
+int di__parse_dep(void *mem, const char *spec, di__dep *d)
+{
+    memset(d, 0, sizeof *d);
+    d->target = -1;
+    if (!spec)
+        return DI_EINVAL;
+    if (spec[0] == '?') {
+        d->optional = true;
+        spec++;
+    }
+    const char *colon = strchr(spec, ':');
+    size_t n = colon ? (size_t)(colon - spec) : strlen(spec);
+    d->name = talloc_strndup(mem, spec, n);
+    if (!d->name)
+        return DI_ENOMEM;
+    if (colon) {
+        d->type = talloc_strdup(mem, colon + 1);
+        if (!d->type)
+            return DI_ENOMEM;
+        if (!di__valid_name(d->type, true))
+            return DI_EINVAL;
+    }
+    return di__valid_name(d->name, true) ? 0 : DI_EINVAL;
+}
+
+/* Copy deps (NULL-terminated) into a fresh array on mem. */
+int di__parse_deps(di_container *c, void *mem, const char *owner,
+                   const char *const *specs, di__dep **out, uint32_t *n)
+{
+    uint32_t k = 0;
+    while (specs && specs[k])
+        k++;
+    *n = k;
+    *out = k ? talloc_array(mem, di__dep, k) : NULL;
+    if (k && !*out)
+        return DI_ENOMEM;
+    for (uint32_t i = 0; i < k; i++) {
+        int rc = di__parse_dep(mem, specs[i], &(*out)[i]);
+        if (rc == DI_EINVAL)
+            di__reg_error(c, rc, "'%s': dependency #%u '%s' is malformed: "
+                          "expected [?]name[:type], names of 1 to %d bytes "
+                          "without ':'", owner, i + 1, specs[i], DI_NAME_MAX);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* Fill a provider record from a descriptor (or a value) on a fresh context. */
+static int make_provider(di_container *c, const di_provider_desc *d, bool value,
+                         void *v, di__provider *p)
+{
+    memset(p, 0, sizeof *p);
+    p->mem = talloc_new(c);
+    if (!p->mem)
+        return DI_ENOMEM;
+    p->name = talloc_strdup(p->mem, d->name);
+    p->type = d->type ? talloc_strdup(p->mem, d->type) : NULL;
+    p->lifetime = talloc_strdup(p->mem, value ? "singleton" : d->lifetime);
+    if (!p->name || (d->type && !p->type) || !p->lifetime)
+        goto nomem;
+    p->kind = value ? DI__VALUE : DI__CREATE;
+    p->create = d->create;
+    p->dispose = d->dispose;
+    p->data = d->data;
+    p->value = v;
+    p->size = d->size;
+    p->level = DI__UNRESOLVED;
+    int rc = di__parse_deps(c, p->mem, p->name, d->deps, &p->deps, &p->ndeps);
+    if (rc) {
+        talloc_free(p->mem);
+        return rc;
+    }
+    return 0;
+nomem:
+    talloc_free(p->mem);
+    return DI_ENOMEM;
+}
+
+static int check_desc(di_container *c, const char *fn, const di_provider_desc *d,
+                      bool value)
+{
+    if (c->sealed) {
+        di__reg_error(c, DI_ESEALED, "%s('%s'): the container is sealed; "
+                      "register everything before di_container_seal()", fn,
+                      d && d->name ? d->name : "(null)");
+        return DI_ESEALED;
+    }
+    if (!d || !d->name || !di__valid_name(d->name, true)) {
+        di__reg_error(c, DI_EINVAL, "%s: a provider needs a name of 1 to %d "
+                      "bytes, not starting with '?', without ':' or control "
+                      "characters", fn, DI_NAME_MAX);
+        return DI_EINVAL;
+    }
+    if (value)
+        return 0;
+    if (!d->lifetime || !d->create) {
+        di__reg_error(c, DI_EINVAL, "%s('%s'): %s is required", fn, d->name,
+                      !d->lifetime ? "a lifetime (\"singleton\", "
+                      "\"transient\" or a level)" : "a create function");
+        return DI_EINVAL;
+    }
+    if (d->type && !di__valid_name(d->type, true)) {
+        di__reg_error(c, DI_EINVAL, "%s('%s'): malformed type tag", fn, d->name);
+        return DI_EINVAL;
+    }
+    return 0;
+}
+
+static int add(di_container *c, const di_provider_desc *d, bool value, void *v)
+{
+    const char *fn = value ? "di_provide_value" : "di_provide";
+    int rc = check_desc(c, fn, d, value);
+    if (rc)
+        return rc;
+    if (di__names_find(&c->pnames, d->name) >= 0) {
+        di__reg_error(c, DI_EEXIST, "%s: a provider named '%s' is already "
+                      "registered (use di_override to replace it)", fn, d->name);
+        di__err_add(&c->problems, DI_EEXIST, d->name,
+                    "provider '%s' is registered twice", d->name);
+        return DI_EEXIST;
+    }
+    if (c->nprov == c->capprov) {
+        uint32_t cap = c->capprov ? c->capprov * 2 : 16;
+        di__provider *np = talloc_realloc(c, c->prov, di__provider, cap);
+        if (!np)
+            return DI_ENOMEM;
+        c->prov = np;
+        c->capprov = cap;
+    }
+    di__provider p;
+    rc = make_provider(c, d, value, v, &p);
+    if (rc)
+        return rc;
+    if (di__names_put(c, &c->pnames, p.name, (int)c->nprov)) {
+        talloc_free(p.mem);
+        return DI_ENOMEM;
+    }
+    c->prov[c->nprov++] = p;
+    return 0;
+}
+
+static int replace(di_container *c, const di_provider_desc *d, bool value,
+                   void *v)
+{
+    const char *fn = value ? "di_override_value" : "di_override";
+    int rc = check_desc(c, fn, d, value);
+    if (rc)
+        return rc;
+    int i = di__names_find(&c->pnames, d->name);
+    if (i < 0) {
+        di__reg_error(c, DI_ENOTFOUND, "%s: no provider named '%s' to "
+                      "override", fn, d->name);
+        di__err_add(&c->problems, DI_ENOTFOUND, d->name,
+                    "override of unknown provider '%s'", d->name);
+        return DI_ENOTFOUND;
+    }
+    di__provider p;
+    rc = make_provider(c, d, value, v, &p);
+    if (rc)
+        return rc;
+    if (di__names_put(c, &c->pnames, p.name, i)) {
+        talloc_free(p.mem);
+        return DI_ENOMEM;
+    }
+    talloc_free(c->prov[i].mem);
+    c->prov[i] = p;
+    return 0;
+}
+
+int di_provide(di_container *c, const di_provider_desc *desc)
+{
+    return c ? add(c, desc, false, NULL) : DI_EINVAL;
+}
+
+int di_override(di_container *c, const di_provider_desc *desc)
+{
+    return c ? replace(c, desc, false, NULL) : DI_EINVAL;
+}
+
+int di_provide_value(di_container *c, const char *name, const char *type,
+                     void *value)
+{
+    di_provider_desc d = { .name = name, .type = type };
+    return c ? add(c, &d, true, value) : DI_EINVAL;
+}
+
+int di_override_value(di_container *c, const char *name, const char *type,
+                      void *value)
+{
+    di_provider_desc d = { .name = name, .type = type };
+    return c ? replace(c, &d, true, value) : DI_EINVAL;
+}

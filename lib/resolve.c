@@ -1,0 +1,417 @@
+/*
+ * resolve.c — lazy resolution: finding the scope of a provider's level,
+ * building instances with their dependencies first, caching them there,
+ * creating each singleton exactly once across threads, and unwinding what a
+ * failed build made.
+ *
+ * Paths for errors are kept as a chain of frames on the C stack and only
+ * turned into strings when something fails.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "di_int.h"
+
+#define UNWRAP(v) ((v) == DI__NULLINST ? NULL : (v))
+
+static char *path_str(const di__frame *f)
+{
+    size_t n = 0;
+    for (const di__frame *p = f; p; p = p->up)
+        n++;
+    const char **v = talloc_array(NULL, const char *, n ? n : 1);
+    if (!v)
+        return NULL;
+    size_t i = n;
+    for (const di__frame *p = f; p; p = p->up)
+        v[--i] = p->name;
+    char *s = talloc_strdup(NULL, n ? v[0] : "");
+    for (i = 1; i < n && s; i++)
+        s = talloc_asprintf_append(s, DI__ARROW "%s", v[i]);
+    talloc_free(v);
+    return s;
+}
+
+static int fail(di_scope *s, int code, const di__frame *f, const char *fmt, ...)
+    DI_PRINTF(4, 5);
+
+static int fail(di_scope *s, int code, const di__frame *f, const char *fmt, ...)
+{
+    char buf[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    char *path = path_str(f);
+    di__scope_fail(s, code, path ? path : "", "%s", buf);
+    talloc_free(path);
+    return code;
+}
+
+int di_fail(const di_build *b, int code, const char *fmt, ...)
+{
+    if (code >= 0)
+        code = DI_EPROVIDER;
+    if (!b || !b->di__state || !fmt)
+        return code;
+    di__buildctx *bc = b->di__state;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(bc->msg, sizeof bc->msg, fmt, ap);
+    va_end(ap);
+    bc->has_msg = true;
+    return code;
+}
+
+static bool encloses(const di_container *c, int outer, int inner)
+{
+    return (c->levels[inner].ancestors >> outer) & 1;
+}
+
+static int ensure(di_scope *s, int32_t pi, const di__frame *up, void **out);
+
+/* Undo a failed build: dispose (with the failure) and free the transients
+ * made for it, top-down; keep every cached instance and what it owns. */
+static void unwind(di_scope *s, di__stack *st, uint32_t mark, int code)
+{
+    di_container *c = s->c;
+    bool any = false;
+    for (uint32_t i = st->n; i-- > mark;) {
+        di__entry *e = &st->e[i];
+        if (c->prov[e->prov].level != DI__TRANSIENT) {
+            i = e->mark; /* keep its whole block */
+            continue;
+        }
+        di__stack one = { e, 1, 1 };
+        di__dispose_range(c, s, &one, 0, code, NULL);
+        talloc_free(e->mem);
+        e->prov = -1;
+        any = true;
+    }
+    if (!any)
+        return;
+    /* compact; a kept block holds no removed entry, so its start moves
+     * down by as much as its end */
+    uint32_t w = mark;
+    for (uint32_t i = mark; i < st->n; i++)
+        if (st->e[i].prov >= 0) {
+            st->e[i].mark -= i - w;
+            st->e[w++] = st->e[i];
+        }
+    st->n = w;
+}
+
+/* Build provider pi into home (a scope) or, for the root, onto pending. */
+static int build(di_scope *s, di_scope *home, di__stack *pending, int32_t pi,
+                 const di__frame *up, void **out)
+{
+    di_container *c = s->c;
+    const di__provider *p = &c->prov[pi];
+    di__frame f = { up, p->name };
+    di__stack *st = home ? &home->stack : pending;
+    uint32_t mark = st->n;
+    void *local[8], **dv = local;
+    int rc = 0;
+    if (p->ndeps > 8 && !(dv = talloc_array(NULL, void *, p->ndeps)))
+        return fail(s, DI_ENOMEM, &f, "out of memory");
+    for (uint32_t k = 0; k < p->ndeps; k++) {
+        int32_t t = p->deps[k].target;
+        if (t < 0)
+            dv[k] = NULL;
+        else if (c->prov[t].level == DI__TRANSIENT)
+            rc = build(s, home, pending, t, &f, &dv[k]);
+        else
+            rc = ensure(s, t, &f, &dv[k]);
+        if (rc)
+            goto undo;
+    }
+    void *mem = talloc_named_const(home, p->size, p->name);
+    if (!mem) {
+        rc = fail(s, DI_ENOMEM, &f, "out of memory");
+        goto undo;
+    }
+    if (p->size)
+        memset(mem, 0, p->size);
+    di__buildctx bc = { .prev = s->cur, .frame = &f, .home = home,
+                        .pending = pending,
+                        .level = home ? home->level : DI__ROOT };
+    di_build b = { .mem = mem, .deps = dv, .ndeps = p->ndeps, .data = p->data,
+                   .name = p->name, .scope = s, .di__state = &bc };
+    void *inst = NULL;
+    s->cur = &bc;
+    s->busy++;
+    if (home && home != s)
+        home->busy++;
+    rc = p->create(&b, &inst);
+    if (home && home != s)
+        home->busy--;
+    s->busy--;
+    s->cur = bc.prev;
+    if (rc) {
+        if (rc > 0)
+            rc = DI_EPROVIDER;
+        talloc_free(mem);
+        if (bc.has_msg)
+            fail(s, rc, &f, "%s", bc.msg);
+        else
+            fail(s, rc, &f, "create failed: %s", di_strerror(rc));
+        goto undo;
+    }
+    di__entry e = { pi, mark, inst ? inst : DI__NULLINST, mem };
+    if (di__stack_push(home, st, &e, home ? home->inl : NULL)) {
+        di__stack one = { &e, 1, 1 };
+        di__dispose_range(c, s, &one, 0, DI_ENOMEM, NULL);
+        talloc_free(mem);
+        rc = fail(s, DI_ENOMEM, &f, "out of memory");
+        goto undo;
+    }
+    if (home && p->level != DI__TRANSIENT)
+        home->slots[p->slot] = e.inst;
+    *out = inst;
+    if (dv != local)
+        talloc_free(dv);
+    return 0;
+undo:
+    unwind(s, st, mark, rc);
+    if (dv != local)
+        talloc_free(dv);
+    return rc;
+}
+
+/* Publish a built singleton: move its memory and its transients' under the
+ * container and onto the root stack. Under the lock. */
+static int publish(di_container *c, di__stack *pending)
+{
+    if (c->root.cap - c->root.n < pending->n) {
+        uint32_t cap = (c->root.n + pending->n) * 2;
+        di__entry *ne = talloc_realloc(c, c->root.e, di__entry, cap);
+        if (!ne)
+            return DI_ENOMEM;
+        c->root.e = ne;
+        c->root.cap = cap;
+    }
+    for (uint32_t i = 0; i < pending->n; i++) {
+        talloc_steal(c, pending->e[i].mem);
+        c->root.e[c->root.n++] = pending->e[i];
+    }
+    pending->n = 0;
+    return 0;
+}
+
+static int singleton(di_scope *s, int32_t pi, const di__frame *up, void **out)
+{
+    di_container *c = s->c;
+    const di__provider *p = &c->prov[pi];
+    di__single *sl = &c->singles[p->slot];
+    void *v = atomic_load_explicit(&sl->value, memory_order_acquire);
+    if (v) {
+        *out = UNWRAP(v);
+        return 0;
+    }
+    di__frame f = { up, p->name };
+    pthread_mutex_lock(&c->lock);
+    for (;;) {
+        v = atomic_load_explicit(&sl->value, memory_order_acquire);
+        if (v) {
+            pthread_mutex_unlock(&c->lock);
+            *out = UNWRAP(v);
+            return 0;
+        }
+        if (!sl->building)
+            break;
+        if (pthread_equal(sl->owner, pthread_self())) {
+            pthread_mutex_unlock(&c->lock);
+            return fail(s, DI_ECYCLE, &f, "'%s' is already being built on "
+                        "this thread (its create asked for it again)", p->name);
+        }
+        uint64_t w = sl->attempt;
+        while (sl->building && sl->attempt == w)
+            pthread_cond_wait(&c->cond, &c->lock);
+        if (!atomic_load_explicit(&sl->value, memory_order_acquire) &&
+            sl->failed_attempt == w) {
+            int code = sl->err_code;
+            char *msg = talloc_strdup(NULL, sl->err_msg ? sl->err_msg : "");
+            pthread_mutex_unlock(&c->lock);
+            fail(s, code, &f, "failed in another thread: %s", msg ? msg : "");
+            talloc_free(msg);
+            return code;
+        }
+    }
+    sl->building = true;
+    sl->owner = pthread_self();
+    uint64_t my = ++sl->attempt;
+    atomic_fetch_add(&c->builders, 1);
+    pthread_mutex_unlock(&c->lock);
+
+    di__stack pending = { 0 };
+    void *inst = NULL;
+    int rc = build(s, NULL, &pending, pi, up, &inst);
+
+    pthread_mutex_lock(&c->lock);
+    if (rc == 0 && publish(c, &pending) != 0)
+        rc = fail(s, DI_ENOMEM, &f, "out of memory");
+    if (rc == 0) {
+        atomic_store_explicit(&sl->value, inst ? inst : DI__NULLINST,
+                              memory_order_release);
+    } else {
+        sl->failed_attempt = my;
+        sl->err_code = rc;
+        talloc_free(sl->err_msg);
+        sl->err_msg = talloc_strdup(c, di_error_message(s->err));
+    }
+    sl->building = false;
+    pthread_cond_broadcast(&c->cond);
+    atomic_fetch_sub(&c->builders, 1);
+    pthread_mutex_unlock(&c->lock);
+    if (pending.n) { /* built, but could not be published */
+        di__dispose_range(c, s, &pending, 0, rc, NULL);
+        for (uint32_t i = 0; i < pending.n; i++)
+            talloc_free(pending.e[i].mem);
+    }
+    talloc_free(pending.e);
+    if (rc == 0)
+        *out = inst;
+    return rc;
+}
+
+/* The instance of a non-transient provider, from the nearest enclosing scope
+ * of its level, built there if needed. */
+static int ensure(di_scope *s, int32_t pi, const di__frame *up, void **out)
+{
+    di_container *c = s->c;
+    const di__provider *p = &c->prov[pi];
+    if (p->kind == DI__VALUE) {
+        *out = p->value;
+        return 0;
+    }
+    if (p->level == DI__ROOT)
+        return singleton(s, pi, up, out);
+    di_scope *h = s;
+    while (h && h->level != p->level)
+        h = h->parent;
+    if (!h) {
+        di__frame f = { up, p->name };
+        return fail(s, DI_ESCOPE, &f, "'%s' lives in '%s', asked from a '%s' "
+                    "scope", p->name, c->levels[p->level].name,
+                    c->levels[s->level].name);
+    }
+    void *v = h->slots[p->slot];
+    if (v) {
+        *out = UNWRAP(v);
+        return 0;
+    }
+    return build(s, h, NULL, pi, up, out);
+}
+
+int di__resolve_dep(di_scope *s, const di__dep *d, const di__frame *up,
+                    void **out)
+{
+    if (d->target < 0) {
+        *out = NULL;
+        return 0;
+    }
+    if (s->c->prov[d->target].level == DI__TRANSIENT)
+        return build(s, s, NULL, d->target, up, out);
+    return ensure(s, d->target, up, out);
+}
+
+/* di_get and friends, after the arguments were checked. */
+static int get(di_scope *s, int key, const char *type, void **out)
+{
+    di_container *c = s->c;
+    const di__provider *p = &c->prov[key];
+    di__buildctx *cur = s->cur;
+    const di__frame *up = cur ? cur->frame : NULL;
+    if (type && (!p->type || strcmp(p->type, type) != 0)) {
+        di__frame f = { up, p->name };
+        return fail(s, DI_ETYPE, &f, "'%s' has type '%s', asked for as '%s'",
+                    p->name, p->type ? p->type : "(none)", type);
+    }
+    if (p->level == DI__TRANSIENT)
+        return build(s, cur ? cur->home : s, cur ? cur->pending : NULL, key,
+                     up, out);
+    if (cur && p->kind != DI__VALUE && !encloses(c, p->level, cur->level)) {
+        di__frame f = { up, p->name };
+        bool captive = encloses(c, cur->level, p->level);
+        return fail(s, captive ? DI_ECAPTIVE : DI_ESCOPE, &f,
+                    "'%s' (%s) cannot use '%s' (%s)%s", cur->frame->name,
+                    c->levels[cur->level].name, p->name,
+                    c->levels[p->level].name,
+                    captive ? ": it would outlive it" : "");
+    }
+    return ensure(s, key, up, out);
+}
+
+static int check_get(di_scope *s, void **out)
+{
+    int rc = di__check_scope(s);
+    if (rc)
+        return rc;
+    if (!out) {
+        di__scope_fail(s, DI_EINVAL, NULL, "di_get: out must not be NULL");
+        return DI_EINVAL;
+    }
+    return 0;
+}
+
+int di_get_key(di_scope *s, int key, void **out)
+{
+    int rc = check_get(s, out);
+    if (rc)
+        return rc;
+    di_container *c = s->c;
+    if (key < 0 || (uint32_t)key >= c->nprov) {
+        di__scope_fail(s, DI_EINVAL, NULL, "di_get_key: no key %d", key);
+        return DI_EINVAL;
+    }
+    const di__provider *p = &c->prov[key];
+    if (!s->cur) {
+        void *v = NULL;
+        if (p->level == DI__ROOT && p->kind == DI__CREATE)
+            v = atomic_load_explicit(&c->singles[p->slot].value,
+                                     memory_order_acquire);
+        else if (p->level == s->level)
+            v = s->slots[p->slot];
+        if (v) {
+            *out = UNWRAP(v);
+            return 0;
+        }
+    }
+    return get(s, key, NULL, out);
+}
+
+static int lookup(di_scope *s, const char *fn, const char *name, void **out)
+{
+    int rc = check_get(s, out);
+    if (rc)
+        return rc;
+    if (!name) {
+        di__scope_fail(s, DI_EINVAL, NULL, "%s: name must not be NULL", fn);
+        return DI_EINVAL;
+    }
+    int key = di__names_find(&s->c->pnames, name);
+    if (key < 0) {
+        di__frame f = { s->cur ? s->cur->frame : NULL, name };
+        return fail(s, DI_ENOTFOUND, &f, "no provider '%s'", name);
+    }
+    return key;
+}
+
+int di_get(di_scope *s, const char *name, void **out)
+{
+    int key = lookup(s, "di_get", name, out);
+    return key < 0 ? key : get(s, key, NULL, out);
+}
+
+int di_get_typed(di_scope *s, const char *name, const char *type, void **out)
+{
+    int key = lookup(s, "di_get_typed", name, out);
+    if (key < 0)
+        return key;
+    if (!type) {
+        di__scope_fail(s, DI_EINVAL, NULL, "di_get_typed: type must not be NULL");
+        return DI_EINVAL;
+    }
+    return get(s, key, type, out);
+}

@@ -1,0 +1,249 @@
+/*
+ * scope.c — scopes: beginning, ending, teardown with the outcome.
+ *
+ * A scope is one talloc block: the di_scope header, the slot array of its
+ * level and an initial teardown stack, sized at seal. Instances' memory is
+ * allocated as talloc children of the block, so talloc frees it in reverse
+ * creation order after every dispose has run. Child scopes (non-root
+ * parents) are linked to their parent so that a parent always ends its live
+ * children first.
+ */
+#include <stdarg.h>
+#include <string.h>
+
+#include "di_int.h"
+
+void di__scope_fail(di_scope *s, int code, const char *path, const char *fmt,
+                    ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *reason = talloc_vasprintf(NULL, fmt, ap);
+    va_end(ap);
+    struct di_error *e = reason ? di__err_new(s, code, path, "%s", reason)
+                                : NULL;
+    talloc_free(reason);
+    if (s->err)
+        talloc_free(s->err);
+    s->err = e; /* NULL when out of memory: the code is still returned */
+}
+
+int di__stack_push(void *mem, di__stack *st, const di__entry *e, di__entry *inl)
+{
+    if (st->n == st->cap) {
+        uint32_t cap = st->cap ? st->cap * 2 : 8;
+        di__entry *ne;
+        if (st->e == inl) {
+            ne = talloc_array(mem, di__entry, cap);
+            if (ne && st->n)
+                memcpy(ne, st->e, st->n * sizeof *ne);
+        } else {
+            ne = talloc_realloc(mem, st->e, di__entry, cap);
+        }
+        if (!ne)
+            return DI_ENOMEM;
+        st->e = ne;
+        st->cap = cap;
+    }
+    st->e[st->n++] = *e;
+    return 0;
+}
+
+/* Dispose entries [from, st->n) in reverse order with the outcome, pop them.
+ * The memory of each is not freed here. Failures are appended to fails. */
+int di__dispose_range(di_container *c, di_scope *s, di__stack *st,
+                      uint32_t from, int outcome, di__errlist *fails)
+{
+    int rc = 0;
+    while (st->n > from) {
+        di__entry e = st->e[--st->n];
+        const di__provider *p = &c->prov[e.prov];
+        if (!p->dispose)
+            continue;
+        struct di__buildctx bc = { .prev = NULL };
+        di_build b = { .mem = e.mem, .data = p->data, .name = p->name,
+                       .scope = s, .di__state = &bc };
+        if (s)
+            s->busy++;
+        int r = p->dispose(&b, e.inst == DI__NULLINST ? NULL : e.inst, outcome);
+        if (s)
+            s->busy--;
+        if (r == 0)
+            continue;
+        if (r > 0)
+            r = DI_EPROVIDER;
+        rc = DI_EDISPOSE;
+        if (!fails)
+            continue;
+        if (bc.has_msg)
+            di__err_add(fails, r, p->name, "%s", bc.msg);
+        else
+            di__err_add(fails, r, p->name, "dispose failed: %s",
+                        di_strerror(r));
+    }
+    return rc;
+}
+
+int di__dispose_stack(di_container *c, di_scope *s, di__stack *st, int outcome,
+                      di__errlist *fails)
+{
+    return di__dispose_range(c, s, st, 0, outcome, fails);
+}
+
+static void unlink_child(di_scope *s)
+{
+    if (!s->parent)
+        return;
+    di_scope **pp = &s->parent->children;
+    while (*pp && *pp != s)
+        pp = &(*pp)->sibling;
+    if (*pp)
+        *pp = s->sibling;
+}
+
+/* Dispose everything the scope holds (children first), mark it ended. */
+static int teardown(di_scope *s, int outcome)
+{
+    int rc = 0;
+    s->ended = 1;
+#ifdef DI_DEBUG
+    di__live_del(s);
+#endif
+    while (s->children) {
+        di_scope *ch = s->children;
+        s->children = ch->sibling;
+        ch->parent = NULL; /* already unlinked */
+        if (teardown(ch, DI_EABANDONED))
+            rc = DI_EDISPOSE;
+        talloc_set_destructor(ch, NULL);
+        talloc_free(ch);
+    }
+    unlink_child(s);
+    di__errlist fails = { 0 };
+    if (di__dispose_stack(s->c, s, &s->stack, outcome, &fails))
+        rc = DI_EDISPOSE;
+    if (fails.head) {
+        talloc_steal(NULL, fails.head);
+        di__container_report(s->c, fails.head);
+    }
+    return rc;
+}
+
+static int scope_destructor(di_scope *s)
+{
+    if (!s->ended)
+        teardown(s, DI_EABANDONED);
+    return 0;
+}
+
+int di__check_scope(di_scope *s)
+{
+    if (!s)
+        return DI_EINVAL;
+#ifdef DI_DEBUG
+    if (!di__live_has(s))
+        return DI_ESTALE;
+#endif
+    return s->ended ? DI_ESTALE : 0;
+}
+
+int di_scope_begin(di_container *c, di_scope *parent, const char *level,
+                   void *mem, di_scope **out)
+{
+    if (out)
+        *out = NULL;
+    if (!c || !level || !out) {
+        if (parent && !di__check_scope(parent))
+            di__scope_fail(parent, DI_EINVAL, NULL, "di_scope_begin: the "
+                           "container, level and out must not be NULL");
+        return DI_EINVAL;
+    }
+    if (parent) {
+        int rc = di__check_scope(parent);
+        if (rc)
+            return rc;
+    }
+    if (!c->sealed) {
+        di__reg_error(c, DI_ENOTSEALED, "di_scope_begin('%s'): seal the "
+                      "container first", level);
+        return DI_ENOTSEALED;
+    }
+    int l = di__level_find(c, level);
+    int want = parent ? parent->level : DI__ROOT;
+    if (l <= 0 || c->levels[l].parent != want) {
+        const char *why = l < 0   ? "is not a declared level"
+                          : l == 0 ? "is the root: it cannot be begun"
+                                   : "must be begun under a scope of its "
+                                     "parent level";
+        if (parent)
+            di__scope_fail(parent, DI_ELEVEL, NULL, "di_scope_begin: level "
+                           "'%s' %s%s%s (asked under a '%s' scope)", level,
+                           why, l > 0 ? " '" : "",
+                           l > 0 ? c->levels[c->levels[l].parent].name : "",
+                           c->levels[want].name);
+        else
+            di__container_report_fmt(c, DI_ELEVEL, "di_scope_begin: level "
+                                     "'%s' %s%s%s%s (asked under the root)",
+                                     level, why, l > 0 ? " '" : "",
+                                     l > 0 ? c->levels[c->levels[l].parent].name
+                                           : "",
+                                     l > 0 ? "'" : "");
+        return DI_ELEVEL;
+    }
+    const di__level *lv = &c->levels[l];
+    if (!mem && parent)
+        mem = parent;
+    di_scope *s = talloc_named_const(mem, lv->block, "di_scope");
+    if (!s)
+        return DI_ENOMEM;
+    memset(s, 0, lv->block);
+    s->c = c;
+    s->parent = parent;
+    s->level = (int16_t)l;
+    s->slots = (void **)(s + 1);
+    s->inl = (di__entry *)(s->slots + lv->nslots);
+    s->stack.e = s->inl;
+    s->stack.cap = lv->nslots + 4;
+#ifdef DI_DEBUG
+    if (di__live_add(s)) {
+        talloc_free(s);
+        return DI_ENOMEM;
+    }
+#endif
+    if (parent) {
+        s->sibling = parent->children;
+        parent->children = s;
+    }
+    talloc_set_destructor(s, scope_destructor);
+    *out = s;
+    return 0;
+}
+
+int di_scope_end(di_scope *s, int outcome)
+{
+    int rc = di__check_scope(s);
+    if (rc)
+        return rc;
+    for (di_scope *a = s; a; a = a->parent)
+        if (a->busy) {
+            di__scope_fail(s, DI_EBUSY, NULL, "di_scope_end: a create or "
+                           "dispose is running in this scope; end it after "
+                           "that returns");
+            return DI_EBUSY;
+        }
+    rc = teardown(s, outcome);
+    talloc_set_destructor(s, NULL);
+    talloc_free(s);
+    return rc;
+}
+
+const di_error *di_scope_error(const di_scope *s) { return s ? s->err : NULL; }
+
+const char *di_scope_level(const di_scope *s)
+{
+    return s ? s->c->levels[s->level].name : NULL;
+}
+
+di_scope *di_scope_parent(const di_scope *s) { return s ? s->parent : NULL; }
+
+di_container *di_scope_container(const di_scope *s) { return s ? s->c : NULL; }

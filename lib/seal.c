@@ -1,0 +1,598 @@
+/*
+ * seal.c — whole-graph validation and compilation.
+ *
+ * Seal reports every problem with its path, then (only if there were none)
+ * compiles names into indices: each provider gets its level and a slot within
+ * that level, each consumer a plan (the non-transient providers it needs,
+ * dependencies first, in declaration order). Every pass is linear in
+ * providers plus edges; the graph walks use explicit stacks, so depth is
+ * bounded by memory, not by the C stack.
+ */
+#include <string.h>
+
+#include "di_int.h"
+
+#define CONFLICT (-3)
+#define PENDING (-4)
+
+typedef struct seal {
+    di_container *c;
+    void *tmp;
+    di__errlist errs;
+    bool level_ok[DI_LEVEL_MAX];
+    int32_t *from;   /* first asker: provider >= 0, consumer -(i+2), none -1 */
+    int16_t *req;    /* transients: the deepest level they need, CONFLICT */
+    int32_t *wit;    /* transients: index of the dep that sets req, or -1 */
+    bool failed_alloc;
+} seal_t;
+
+static const char *lvl_name(const di_container *c, int l)
+{
+    if (l == DI__TRANSIENT)
+        return "transient";
+    return l >= 0 ? c->levels[l].name : "?";
+}
+
+static bool encloses(const di_container *c, int outer, int inner)
+{
+    return (c->levels[inner].ancestors >> outer) & 1;
+}
+
+static void nomem(seal_t *st) { st->failed_alloc = true; }
+
+#define PROBLEM(st, code, path, ...) \
+    do { if (di__err_add(&(st)->errs, code, path, __VA_ARGS__) == DI_ENOMEM) \
+             nomem(st); } while (0)
+
+/* ---- levels ---- */
+
+static void seal_levels(seal_t *st)
+{
+    di_container *c = st->c;
+    c->levels[0].parent = -1;
+    c->levels[0].ancestors = 1;
+    c->levels[0].depth = 0;
+    st->level_ok[0] = true;
+    for (uint32_t i = 1; i < c->nlevels; i++) {
+        di__level *l = &c->levels[i];
+        l->parent = (int16_t)di__level_find(c, l->parent_name);
+        if (l->parent < 0)
+            PROBLEM(st, DI_ELEVEL, l->name, "level '%s' has an unknown parent "
+                    "level '%s'", l->name, l->parent_name);
+    }
+    for (uint32_t i = 1; i < c->nlevels; i++) {
+        uint64_t anc = 1ull << i;
+        int at = c->levels[i].parent, steps = 0;
+        bool cyclic = false, min = true;
+        while (at > 0 && steps++ <= (int)c->nlevels) {
+            if (at == (int)i) {
+                cyclic = true;
+                break;
+            }
+            anc |= 1ull << at;
+            at = c->levels[at].parent;
+        }
+        if (cyclic) {
+            /* report once, from the lowest-numbered level of the cycle */
+            char *path = talloc_strdup(st->tmp, c->levels[i].name);
+            for (int k = c->levels[i].parent; k != (int)i && path;
+                 k = c->levels[k].parent) {
+                if (k < (int)i)
+                    min = false;
+                path = talloc_asprintf_append(path, DI__ARROW "%s",
+                                              c->levels[k].name);
+            }
+            if (path)
+                path = talloc_asprintf_append(path, DI__ARROW "%s",
+                                              c->levels[i].name);
+            if (!path)
+                nomem(st);
+            else if (min)
+                PROBLEM(st, DI_ELEVEL, path, "scope levels form a cycle");
+            continue;
+        }
+        if (at != 0)
+            continue; /* unknown parent somewhere above: reported there */
+        c->levels[i].ancestors = anc | 1;
+        c->levels[i].depth = (uint16_t)__builtin_popcountll(anc);
+        st->level_ok[i] = true;
+    }
+}
+
+static int16_t lifetime_level(seal_t *st, const char *owner, const char *name,
+                              bool consumer)
+{
+    di_container *c = st->c;
+    if (!consumer && strcmp(name, "transient") == 0)
+        return DI__TRANSIENT;
+    int l = di__level_find(c, name);
+    if (l < 0) {
+        char *known = talloc_strdup(st->tmp, "");
+        for (uint32_t i = 0; i < c->nlevels && known; i++)
+            known = talloc_asprintf_append(known, "%s'%s'", i ? ", " : "",
+                                           c->levels[i].name);
+        if (!known)
+            nomem(st);
+        else
+            PROBLEM(st, DI_ELEVEL, owner, "unknown %s '%s' (levels: %s%s)",
+                    consumer ? "level" : "lifetime", name, known,
+                    consumer ? "" : ", 'transient'");
+        return DI__UNRESOLVED;
+    }
+    return st->level_ok[l] ? (int16_t)l : DI__UNRESOLVED;
+}
+
+/* ---- paths ---- */
+
+/* "consumer → a → b → name": the first chain that reaches provider i. */
+static char *path_to(seal_t *st, int32_t i)
+{
+    di_container *c = st->c;
+    uint32_t n = 0;
+    for (int32_t k = i; k >= 0; k = st->from[k])
+        n++;
+    const char **names = talloc_array(st->tmp, const char *, n + 1);
+    if (!names)
+        return NULL;
+    uint32_t j = n + 1;
+    int32_t k = i;
+    for (; k >= 0; k = st->from[k])
+        names[--j] = c->prov[k].name;
+    if (k <= -2)
+        names[--j] = c->cons[-k - 2].name;
+    char *s = talloc_strdup(st->tmp, names[j]);
+    for (uint32_t m = j + 1; m <= n && s; m++)
+        s = talloc_asprintf_append(s, DI__ARROW "%s", names[m]);
+    talloc_free(names);
+    return s;
+}
+
+#define UNSEEN INT32_MIN
+#define SELF (INT32_MIN + 1)
+
+/* Breadth-first from the consumers, then from every provider none reaches,
+ * so that each provider's path is a shortest one from a consumer. */
+static void seal_from(seal_t *st)
+{
+    di_container *c = st->c;
+    int32_t *queue = talloc_array(st->tmp, int32_t, c->nprov + 1);
+    if (!queue)
+        return nomem(st);
+    uint32_t head = 0, tail = 0;
+    for (uint32_t i = 0; i < c->nprov; i++)
+        st->from[i] = UNSEEN;
+    for (uint32_t ci = 0; ci < c->ncons; ci++)
+        for (uint32_t k = 0; k < c->cons[ci].ndeps; k++) {
+            int32_t t = di__names_find(&c->pnames, c->cons[ci].deps[k].name);
+            if (t >= 0 && st->from[t] == UNSEEN) {
+                st->from[t] = -(int32_t)ci - 2;
+                queue[tail++] = t;
+            }
+        }
+    for (uint32_t i = 0;;) {
+        while (head < tail) {
+            int32_t u = queue[head++];
+            for (uint32_t k = 0; k < c->prov[u].ndeps; k++) {
+                int32_t t = c->prov[u].deps[k].target;
+                if (t >= 0 && st->from[t] == UNSEEN) {
+                    st->from[t] = u;
+                    queue[tail++] = t;
+                }
+            }
+        }
+        while (i < c->nprov && st->from[i] != UNSEEN)
+            i++;
+        if (i >= c->nprov)
+            break;
+        st->from[i] = SELF;
+        queue[tail++] = (int32_t)i;
+    }
+    for (uint32_t i = 0; i < c->nprov; i++)
+        if (st->from[i] == SELF)
+            st->from[i] = -1;
+}
+
+/* ---- missing providers, types ---- */
+
+static void check_missing(seal_t *st, const char *owner, int32_t owner_prov,
+                          di__dep *deps, uint32_t n)
+{
+    di_container *c = st->c;
+    for (uint32_t k = 0; k < n; k++) {
+        di__dep *d = &deps[k];
+        d->target = di__names_find(&c->pnames, d->name);
+        if (d->target >= 0 || d->optional)
+            continue;
+        char *base = owner_prov >= 0 ? path_to(st, owner_prov)
+                                     : talloc_strdup(st->tmp, owner);
+        char *path = base ? talloc_asprintf(st->tmp, "%s" DI__ARROW "%s",
+                                            base, d->name) : NULL;
+        if (!path)
+            nomem(st);
+        else
+            PROBLEM(st, DI_ENOTFOUND, path, "no provider '%s'", d->name);
+    }
+}
+
+static void check_types(seal_t *st, const char *owner, di__dep *deps, uint32_t n)
+{
+    di_container *c = st->c;
+    for (uint32_t k = 0; k < n; k++) {
+        di__dep *d = &deps[k];
+        if (!d->type || d->target < 0)
+            continue;
+        const char *has = c->prov[d->target].type;
+        if (has && strcmp(has, d->type) == 0)
+            continue;
+        char *path = talloc_asprintf(st->tmp, "%s" DI__ARROW "%s", owner,
+                                     d->name);
+        if (!path)
+            nomem(st);
+        else if (has)
+            PROBLEM(st, DI_ETYPE, path, "'%s' wants '%s' of type '%s', but it "
+                    "provides type '%s'", owner, d->name, d->type, has);
+        else
+            PROBLEM(st, DI_ETYPE, path, "'%s' wants '%s' of type '%s', but it "
+                    "has no type tag", owner, d->name, d->type);
+    }
+}
+
+/* ---- cycles: iterative DFS, every back edge reported ---- */
+
+static bool seal_cycles(seal_t *st)
+{
+    di_container *c = st->c;
+    uint8_t *color = talloc_zero_array(st->tmp, uint8_t, c->nprov);
+    int32_t *stk = talloc_array(st->tmp, int32_t, c->nprov);
+    uint32_t *next = talloc_array(st->tmp, uint32_t, c->nprov);
+    int32_t *pos = talloc_array(st->tmp, int32_t, c->nprov);
+    bool found = false;
+    if (c->nprov && (!color || !stk || !next || !pos)) {
+        nomem(st);
+        return true;
+    }
+    for (uint32_t r = 0; r < c->nprov; r++) {
+        if (color[r])
+            continue;
+        uint32_t sp = 0;
+        stk[sp] = (int32_t)r;
+        next[sp] = 0;
+        pos[r] = 0;
+        color[r] = 1;
+        sp++;
+        while (sp) {
+            int32_t u = stk[sp - 1];
+            if (next[sp - 1] == c->prov[u].ndeps) {
+                color[u] = 2;
+                sp--;
+                continue;
+            }
+            int32_t v = c->prov[u].deps[next[sp - 1]++].target;
+            if (v < 0 || color[v] == 2)
+                continue;
+            if (color[v] == 1) {
+                found = true;
+                char *path = talloc_strdup(st->tmp, c->prov[v].name);
+                for (uint32_t k = (uint32_t)pos[v] + 1; k < sp && path; k++)
+                    path = talloc_asprintf_append(path, DI__ARROW "%s",
+                                                  c->prov[stk[k]].name);
+                if (path)
+                    path = talloc_asprintf_append(path, DI__ARROW "%s",
+                                                  c->prov[v].name);
+                if (!path)
+                    nomem(st);
+                else
+                    PROBLEM(st, DI_ECYCLE, path, "dependency cycle");
+                continue;
+            }
+            color[v] = 1;
+            pos[v] = (int32_t)sp;
+            stk[sp] = v;
+            next[sp] = 0;
+            sp++;
+        }
+    }
+    return found;
+}
+
+/* ---- levels through transients ---- */
+
+/* The deeper of two levels when one encloses the other, else CONFLICT. */
+static int combine(const di_container *c, int a, int b)
+{
+    if (encloses(c, a, b))
+        return b;
+    if (encloses(c, b, a))
+        return a;
+    return CONFLICT;
+}
+
+/* The level a dependency on provider q requires of its asker. */
+static int need_of(seal_t *st, int32_t q)
+{
+    int l = st->c->prov[q].level;
+    if (l == DI__TRANSIENT)
+        return st->req[q];
+    return l == DI__UNRESOLVED ? 0 : l;
+}
+
+/* "a (lvl) → b (transient) → ... → z (lvl)": follow the witnesses. */
+static char *level_path(seal_t *st, const char *owner, int owner_level,
+                        int32_t q)
+{
+    di_container *c = st->c;
+    char *s = talloc_asprintf(st->tmp, "%s (%s)", owner,
+                              lvl_name(c, owner_level));
+    for (uint32_t guard = 0; s && q >= 0 && guard <= c->nprov; guard++) {
+        s = talloc_asprintf_append(s, DI__ARROW "%s (%s)", c->prov[q].name,
+                                   lvl_name(c, c->prov[q].level));
+        if (c->prov[q].level != DI__TRANSIENT || st->wit[q] < 0)
+            break;
+        q = c->prov[q].deps[st->wit[q]].target;
+    }
+    return s;
+}
+
+/* Post-order over transients with an explicit stack. */
+static void seal_transients(seal_t *st)
+{
+    di_container *c = st->c;
+    int32_t *stk = talloc_array(st->tmp, int32_t, c->nprov);
+    uint32_t *next = talloc_array(st->tmp, uint32_t, c->nprov);
+    if (c->nprov && (!stk || !next))
+        return nomem(st);
+    for (uint32_t i = 0; i < c->nprov; i++) {
+        st->req[i] = -1;
+        st->wit[i] = -1;
+    }
+    for (uint32_t r = 0; r < c->nprov; r++) {
+        if (c->prov[r].level != DI__TRANSIENT || st->req[r] != -1)
+            continue;
+        uint32_t sp = 0;
+        stk[sp] = (int32_t)r;
+        next[sp++] = 0;
+        st->req[r] = PENDING;
+        while (sp) {
+            int32_t u = stk[sp - 1];
+            di__provider *p = &c->prov[u];
+            if (next[sp - 1] < p->ndeps) {
+                int32_t v = p->deps[next[sp - 1]++].target;
+                if (v >= 0 && c->prov[v].level == DI__TRANSIENT &&
+                    st->req[v] == -1) {
+                    st->req[v] = PENDING;
+                    stk[sp] = v;
+                    next[sp++] = 0;
+                }
+                continue;
+            }
+            int r2 = 0;
+            int32_t w = -1;
+            for (uint32_t k = 0; k < p->ndeps; k++) {
+                int32_t v = p->deps[k].target;
+                if (v < 0)
+                    continue;
+                int n = need_of(st, v);
+                if (n == PENDING)
+                    continue; /* a cycle, reported already */
+                if (n == CONFLICT) {
+                    r2 = CONFLICT;
+                    break;
+                }
+                int m = combine(c, r2, n);
+                if (m == CONFLICT) {
+                    char *a = level_path(st, p->name, DI__TRANSIENT,
+                                         p->deps[w].target);
+                    char *b = level_path(st, p->name, DI__TRANSIENT, v);
+                    if (!a || !b)
+                        nomem(st);
+                    else
+                        PROBLEM(st, DI_ESCOPE, p->name, "transient '%s' needs "
+                                "levels that never nest: %s and %s", p->name,
+                                a, b);
+                    r2 = CONFLICT;
+                    break;
+                }
+                if (m != r2 || w < 0) {
+                    r2 = m;
+                    w = (int32_t)k;
+                }
+            }
+            st->req[u] = (int16_t)r2;
+            st->wit[u] = w;
+            sp--;
+        }
+    }
+}
+
+/* Can an asker living at level `at` depend on provider q? */
+static void check_level_edge(seal_t *st, const char *owner, int at,
+                             int32_t q, bool consumer)
+{
+    di_container *c = st->c;
+    if (at < 0 || q < 0)
+        return;
+    int n = need_of(st, q);
+    if (n < 0 || encloses(c, n, at))
+        return;
+    char *path = level_path(st, owner, at, q);
+    if (!path)
+        return nomem(st);
+    int32_t z = q; /* the provider whose level is the problem */
+    for (uint32_t g = 0; c->prov[z].level == DI__TRANSIENT && st->wit[z] >= 0 &&
+                         g <= c->nprov; g++)
+        z = c->prov[z].deps[st->wit[z]].target;
+    if (encloses(c, at, n) && !consumer)
+        PROBLEM(st, DI_ECAPTIVE, path, "captive dependency: '%s' lives in "
+                "'%s' and would keep '%s' from '%s' alive past its scope",
+                owner, lvl_name(c, at), c->prov[z].name, lvl_name(c, n));
+    else if (consumer)
+        PROBLEM(st, DI_ESCOPE, path, "'%s' runs in '%s' scopes, which cannot "
+                "see '%s' (it lives in '%s')", owner, lvl_name(c, at),
+                c->prov[z].name, lvl_name(c, n));
+    else
+        PROBLEM(st, DI_ESCOPE, path, "level '%s' cannot see level '%s' of "
+                "'%s'", lvl_name(c, at), lvl_name(c, n), c->prov[z].name);
+}
+
+/* ---- compilation ---- */
+
+static int compile_plans(seal_t *st)
+{
+    di_container *c = st->c;
+    uint32_t *stamp = talloc_zero_array(st->tmp, uint32_t, c->nprov);
+    int32_t *stk = talloc_array(st->tmp, int32_t, c->nprov + 1);
+    uint32_t *next = talloc_array(st->tmp, uint32_t, c->nprov + 1);
+    int32_t *buf = talloc_array(st->tmp, int32_t, c->nprov + 1);
+    if (!stamp || !stk || !next || !buf)
+        return DI_ENOMEM;
+    for (uint32_t ci = 0; ci < c->ncons; ci++) {
+        di__consumer *cn = &c->cons[ci];
+        uint32_t nb = 0;
+        for (uint32_t k = 0; k < cn->ndeps; k++) {
+            int32_t r = cn->deps[k].target;
+            if (r < 0 || stamp[r] == ci + 1)
+                continue;
+            uint32_t sp = 0;
+            stamp[r] = ci + 1;
+            stk[sp] = r;
+            next[sp++] = 0;
+            while (sp) {
+                di__provider *p = &c->prov[stk[sp - 1]];
+                if (next[sp - 1] < p->ndeps) {
+                    int32_t v = p->deps[next[sp - 1]++].target;
+                    if (v >= 0 && stamp[v] != ci + 1) {
+                        stamp[v] = ci + 1;
+                        stk[sp] = v;
+                        next[sp++] = 0;
+                    }
+                    continue;
+                }
+                if (p->level != DI__TRANSIENT && p->kind != DI__VALUE)
+                    buf[nb++] = stk[sp - 1];
+                sp--;
+            }
+        }
+        cn->nplan = nb;
+        cn->plan = nb ? talloc_memdup(cn->mem, buf, nb * sizeof *buf) : NULL;
+        if (nb && !cn->plan)
+            return DI_ENOMEM;
+    }
+    return 0;
+}
+
+static int compile(seal_t *st)
+{
+    di_container *c = st->c;
+    uint32_t nslots[DI_LEVEL_MAX] = { 0 };
+    for (uint32_t i = 0; i < c->nprov; i++) {
+        di__provider *p = &c->prov[i];
+        if (p->level >= 0 && p->kind == DI__CREATE)
+            p->slot = nslots[p->level]++;
+    }
+    for (uint32_t l = 0; l < c->nlevels; l++) {
+        c->levels[l].nslots = nslots[l];
+        c->levels[l].block = sizeof(di_scope) + nslots[l] * sizeof(void *) +
+                             (nslots[l] + 4) * sizeof(di__entry);
+    }
+    int rc = compile_plans(st);
+    if (rc)
+        return rc;
+    talloc_free(c->singles);
+    c->nsingles = nslots[DI__ROOT];
+    c->singles = talloc_zero_array(c, di__single, c->nsingles ? c->nsingles : 1);
+    if (!c->singles)
+        return DI_ENOMEM;
+    return 0;
+}
+
+/* ---- the entry point ---- */
+
+static void copy_problems(seal_t *st)
+{
+    for (const di_error *e = st->c->problems.head; e; e = e->next)
+        PROBLEM(st, e->code, e->path, "%s", e->message + strlen(e->path) +
+                (*e->path ? 2 : 0));
+}
+
+int di_container_seal(di_container *c)
+{
+    if (!c)
+        return DI_EINVAL;
+    if (c->sealed) {
+        di__reg_error(c, DI_ESEALED, "di_container_seal: already sealed");
+        return DI_ESEALED;
+    }
+    seal_t st = { .c = c };
+    st.tmp = talloc_new(NULL);
+    if (!st.tmp)
+        return DI_ENOMEM;
+    st.from = talloc_array(st.tmp, int32_t, c->nprov + 1);
+    st.req = talloc_array(st.tmp, int16_t, c->nprov + 1);
+    st.wit = talloc_array(st.tmp, int32_t, c->nprov + 1);
+    if (!st.from || !st.req || !st.wit) {
+        talloc_free(st.tmp);
+        return DI_ENOMEM;
+    }
+    copy_problems(&st);
+    seal_levels(&st);
+    for (uint32_t i = 0; i < c->nprov; i++) {
+        di__provider *p = &c->prov[i];
+        p->level = p->kind == DI__VALUE
+                       ? DI__ROOT
+                       : lifetime_level(&st, p->name, p->lifetime, false);
+    }
+    for (uint32_t i = 0; i < c->ncons; i++) {
+        di__consumer *cn = &c->cons[i];
+        cn->level = lifetime_level(&st, cn->name, cn->level_name, true);
+        for (uint32_t k = 0; k < cn->ndeps; k++)
+            cn->deps[k].target = di__names_find(&c->pnames, cn->deps[k].name);
+    }
+    for (uint32_t i = 0; i < c->nprov; i++)
+        for (uint32_t k = 0; k < c->prov[i].ndeps; k++)
+            c->prov[i].deps[k].target =
+                di__names_find(&c->pnames, c->prov[i].deps[k].name);
+    seal_from(&st);
+    for (uint32_t i = 0; i < c->ncons; i++)
+        check_missing(&st, c->cons[i].name, -1, c->cons[i].deps,
+                      c->cons[i].ndeps);
+    for (uint32_t i = 0; i < c->nprov; i++)
+        check_missing(&st, c->prov[i].name, (int32_t)i, c->prov[i].deps,
+                      c->prov[i].ndeps);
+    bool cyclic = seal_cycles(&st);
+    seal_transients(&st);
+    for (uint32_t i = 0; i < c->nprov; i++) {
+        di__provider *p = &c->prov[i];
+        check_types(&st, p->name, p->deps, p->ndeps);
+        if (p->level == DI__TRANSIENT)
+            continue;
+        for (uint32_t k = 0; k < p->ndeps; k++)
+            check_level_edge(&st, p->name, p->level, p->deps[k].target, false);
+    }
+    for (uint32_t i = 0; i < c->ncons; i++) {
+        di__consumer *cn = &c->cons[i];
+        check_types(&st, cn->name, cn->deps, cn->ndeps);
+        for (uint32_t k = 0; k < cn->ndeps; k++)
+            check_level_edge(&st, cn->name, cn->level, cn->deps[k].target, true);
+    }
+    int rc = 0;
+    if (st.failed_alloc)
+        rc = DI_ENOMEM;
+    else if (st.errs.head || cyclic)
+        rc = DI_EGRAPH;
+    else
+        rc = compile(&st);
+    if (rc == DI_EGRAPH) {
+        if (c->reg_error)
+            talloc_free(c->reg_error);
+        c->reg_error = talloc_steal(c, st.errs.head);
+        atomic_store(&c->last, c->reg_error);
+        st.errs.head = NULL;
+    } else if (rc == DI_ENOMEM) {
+        di__reg_error(c, DI_ENOMEM, "di_container_seal: out of memory");
+    } else {
+        c->sealed = true;
+    }
+    talloc_free(st.errs.head);
+    talloc_free(st.tmp);
+    return rc;
+}
