@@ -1,0 +1,61 @@
+/*
+ * helpers.h — shared fixtures for libdi's CUnit suites: a recording
+ * provider whose behaviour is set per test, an event log, and a runner.
+ */
+#ifndef DI_TEST_HELPERS_H
+#define DI_TEST_HELPERS_H
+
+#include <CUnit/Basic.h>
+#include <stdbool.h>
+#include <string.h>
+#include <talloc.h>
+
+#include <di.h>
+
+/* The event log: "+name" for a create, "-name:outcome" for a dispose,
+ * space-separated. Guarded by a mutex (threads append too). */
+void tlog_reset(void);
+void tlog_add(const char *fmt, ...) DI_PRINTF(1, 2);
+const char *tlog(void);
+
+/* How a test provider behaves; pass one as desc.data (NULL: defaults). */
+typedef struct tbeh {
+    int fail_code;     /* create returns this (with a message) ... */
+    int fail_times;    /* ... this many times (-1: always) */
+    const char *msg;   /* di_fail message, NULL: none */
+    int dispose_fail;  /* dispose returns this */
+    int creates;       /* counted (atomically) */
+    int disposes;
+    int leak_on_fail;  /* allocate on b->mem before failing */
+    int sleep_ms;      /* create sleeps this long first */
+} tbeh;
+
+/* What a test provider builds. */
+typedef struct tinst {
+    const char *name;
+    int serial;        /* global creation counter */
+    void *deps[8];
+    size_t ndeps;
+} tinst;
+
+int t_create(const di_build *b, void **out);
+int t_dispose(const di_build *b, void *inst, int outcome);
+
+/* Register a recording provider; deps: NULL-terminated list of names. */
+int t_provide(di_container *c, const char *name, const char *lifetime,
+              tbeh *beh, ...);
+int t_provide_typed(di_container *c, const char *name, const char *type,
+                    const char *lifetime, tbeh *beh, ...);
+int t_consumer(di_container *c, const char *name, const char *level, ...);
+
+/* Does the last container/scope error equal this message? Prints both. */
+bool t_msg_is(const di_error *e, const char *want);
+/* Is want among the messages of the error list? */
+bool t_list_has(const di_error *e, const char *want);
+
+/* Run the suite; returns the process exit status. */
+int t_run(const char *suite, CU_TestInfo *tests);
+
+#define T_OK(expr) CU_ASSERT_EQUAL_FATAL((expr), 0)
+
+#endif
