@@ -139,6 +139,7 @@ static int build(di_scope *s, di_scope *home, di__stack *pending, int32_t pi,
     di_build b = { .mem = mem, .deps = dv, .ndeps = p->ndeps, .data = p->data,
                    .name = p->name, .scope = s, .di__state = &bc };
     void *inst = NULL;
+    const struct di_error *err_before = s->err;
     s->cur = &bc;
     s->busy++;
     if (home && home != s)
@@ -154,8 +155,10 @@ static int build(di_scope *s, di_scope *home, di__stack *pending, int32_t pi,
         talloc_free(mem);
         if (bc.has_msg)
             fail(s, rc, &f, "%s", bc.msg);
-        else
+        else if (s->err == err_before || di_error_code(s->err) != rc)
             fail(s, rc, &f, "create failed: %s", di_strerror(rc));
+        /* else: the create passed on the failure of something it resolved;
+         * that error, with its longer path, stands */
         goto undo;
     }
     di__entry e = { pi, mark, inst ? inst : DI__NULLINST, mem };

@@ -1,0 +1,316 @@
+/*
+ * test_resolve.c — lazy resolution: laziness, caching per scope, transients,
+ * order of creation, failures (code, message, path, cleanup, never cached),
+ * optional and typed access, keys, dynamic gets from a create.
+ */
+#include "helpers.h"
+
+static void *root;
+static di_container *c;
+
+static void setup(void)
+{
+    tlog_reset();
+    root = talloc_new(NULL);
+    CU_ASSERT_EQUAL_FATAL(di_container_new(root, &c), 0);
+}
+
+static void done(void)
+{
+    CU_ASSERT_EQUAL(di_container_free(c), 0);
+    CU_ASSERT_EQUAL(talloc_total_blocks(root), 1);
+    talloc_free(root);
+}
+
+static di_scope *req(void)
+{
+    di_scope *s = NULL;
+    CU_ASSERT_EQUAL_FATAL(di_scope_begin(c, NULL, "request", NULL, &s), 0);
+    return s;
+}
+
+static void test_lazy_and_cached(void)
+{
+    setup();
+    T_OK(t_provide(c, "cfg", "singleton", NULL, NULL));
+    T_OK(t_provide(c, "tx", "request", NULL, "cfg", NULL));
+    T_OK(t_provide(c, "unused", "request", NULL, NULL));
+    T_OK(di_container_seal(c));
+    CU_ASSERT_STRING_EQUAL(tlog(), "");
+    di_scope *a = req(), *b = req();
+    CU_ASSERT_STRING_EQUAL(tlog(), ""); /* nothing before something asks */
+    void *t1, *t2, *t3, *cfg;
+    T_OK(di_get(a, "tx", &t1));
+    T_OK(di_get(a, "tx", &t2));
+    CU_ASSERT_PTR_EQUAL(t1, t2); /* once per scope */
+    T_OK(di_get(b, "tx", &t3));
+    CU_ASSERT_PTR_NOT_EQUAL(t1, t3); /* another scope, another instance */
+    T_OK(di_get(b, "cfg", &cfg));
+    CU_ASSERT_PTR_EQUAL(((tinst *)t1)->deps[0], cfg); /* one singleton */
+    CU_ASSERT_STRING_EQUAL(tlog(), "+cfg +tx +tx");
+    T_OK(di_scope_end(a, 0));
+    T_OK(di_scope_end(b, 0));
+    done();
+}
+
+static void test_dependencies_first_in_declared_order(void)
+{
+    setup();
+    T_OK(t_provide(c, "a", "request", NULL, NULL));
+    T_OK(t_provide(c, "b", "request", NULL, "a", NULL));
+    T_OK(t_provide(c, "c", "singleton", NULL, NULL));
+    T_OK(t_provide(c, "d", "request", NULL, "c", "b", "a", NULL));
+    T_OK(di_container_seal(c));
+    di_scope *s = req();
+    void *d;
+    T_OK(di_get(s, "d", &d));
+    CU_ASSERT_STRING_EQUAL(tlog(), "+c +a +b +d");
+    tinst *t = d;
+    CU_ASSERT_STRING_EQUAL(((tinst *)t->deps[0])->name, "c");
+    CU_ASSERT_STRING_EQUAL(((tinst *)t->deps[1])->name, "b");
+    CU_ASSERT_STRING_EQUAL(((tinst *)t->deps[2])->name, "a");
+    T_OK(di_scope_end(s, 0));
+    CU_ASSERT_STRING_EQUAL(tlog(), "+c +a +b +d -d:0 -b:0 -a:0");
+    done();
+    CU_ASSERT_STRING_EQUAL(tlog(), "+c +a +b +d -d:0 -b:0 -a:0 -c:0");
+}
+
+static void test_transients(void)
+{
+    setup();
+    T_OK(t_provide(c, "tr", "transient", NULL, NULL));
+    T_OK(t_provide(c, "x", "request", NULL, "tr", NULL));
+    T_OK(t_provide(c, "y", "request", NULL, "tr", NULL));
+    T_OK(di_container_seal(c));
+    di_scope *s = req();
+    void *a, *b, *x, *y;
+    T_OK(di_get(s, "tr", &a));
+    T_OK(di_get(s, "tr", &b));
+    CU_ASSERT_PTR_NOT_EQUAL(a, b); /* never cached */
+    T_OK(di_get(s, "x", &x));
+    T_OK(di_get(s, "y", &y));
+    CU_ASSERT_PTR_NOT_EQUAL(((tinst *)x)->deps[0], ((tinst *)y)->deps[0]);
+    CU_ASSERT_STRING_EQUAL(tlog(), "+tr +tr +tr +x +tr +y");
+    T_OK(di_scope_end(s, 7)); /* owned by the scope: disposed with it */
+    CU_ASSERT_STRING_EQUAL(tlog(), "+tr +tr +tr +x +tr +y -y:7 -tr:7 -x:7 "
+                                   "-tr:7 -tr:7 -tr:7");
+    done();
+}
+
+static void test_no_enclosing_scope(void)
+{
+    setup();
+    T_OK(di_level(c, "job", "singleton"));
+    T_OK(t_provide(c, "tx", "request", NULL, NULL));
+    T_OK(di_container_seal(c));
+    di_scope *j;
+    T_OK(di_scope_begin(c, NULL, "job", NULL, &j));
+    void *v = (void *)1;
+    CU_ASSERT_EQUAL(di_get(j, "tx", &v), DI_ESCOPE);
+    CU_ASSERT(t_msg_is(di_scope_error(j), "tx: 'tx' lives in 'request', asked "
+                                          "from a 'job' scope"));
+    CU_ASSERT_PTR_EQUAL(v, (void *)1);
+    CU_ASSERT_STRING_EQUAL(tlog(), "");
+    T_OK(di_scope_end(j, 0));
+    done();
+}
+
+static void test_failure_path_cleanup_retry(void)
+{
+    setup();
+    tbeh down = { .fail_code = -1001, .fail_times = 1, .msg = "db is down",
+                  .leak_on_fail = 1 };
+    T_OK(t_provide(c, "cfg", "singleton", NULL, NULL));
+    T_OK(t_provide(c, "db", "singleton", &down, "cfg", NULL));
+    T_OK(t_provide(c, "session", "request", NULL, "db", NULL));
+    T_OK(t_provide(c, "user", "request", NULL, "session", NULL));
+    T_OK(di_container_seal(c));
+    di_scope *s = req();
+    size_t before = talloc_total_blocks(root);
+    void *u;
+    CU_ASSERT_EQUAL(di_get(s, "user", &u), -1001);
+    const di_error *e = di_scope_error(s);
+    CU_ASSERT_EQUAL(di_error_code(e), -1001);
+    CU_ASSERT(t_msg_is(e, "user \xe2\x86\x92 session \xe2\x86\x92 db: db is down"));
+    CU_ASSERT_STRING_EQUAL(di_error_path(e), "user \xe2\x86\x92 session "
+                                             "\xe2\x86\x92 db");
+    /* what the failing create allocated is gone; cfg succeeded and stays
+     * cached at the root: its chunk and instance, the root teardown stack,
+     * and the remembered failure of db for waiting threads. */
+    CU_ASSERT_EQUAL(talloc_total_blocks(root), before + 2 + 1 + 1);
+    CU_ASSERT_STRING_EQUAL(tlog(), "+cfg !db");
+    /* never cached: the next request tries again and succeeds */
+    T_OK(di_scope_end(s, 500));
+    s = req();
+    T_OK(di_get(s, "user", &u));
+    CU_ASSERT_STRING_EQUAL(tlog(), "+cfg !db +db +session +user");
+    T_OK(di_scope_end(s, 0));
+    done();
+    CU_ASSERT_EQUAL(down.creates, 1);
+    CU_ASSERT_EQUAL(down.disposes, 1);
+}
+
+static void test_failure_keeps_succeeded_instances(void)
+{
+    setup();
+    tbeh bad = { .fail_code = DI_EPROVIDER, .fail_times = -1 };
+    T_OK(t_provide(c, "a", "request", NULL, NULL));
+    T_OK(t_provide(c, "t", "transient", NULL, "a", NULL));
+    T_OK(t_provide(c, "b", "request", NULL, "t", NULL));
+    T_OK(t_provide(c, "bad", "request", &bad, NULL));
+    T_OK(t_provide(c, "t2", "transient", NULL, "b", NULL));
+    T_OK(t_provide(c, "top", "request", NULL, "t2", "bad", NULL));
+    T_OK(di_container_seal(c));
+    di_scope *s = req();
+    void *v;
+    CU_ASSERT_EQUAL(di_get(s, "top", &v), DI_EPROVIDER);
+    CU_ASSERT(t_msg_is(di_scope_error(s), "top \xe2\x86\x92 bad: create "
+                                          "failed: provider failed"));
+    /* t2 was made for top only: disposed at once with the failure; a, t
+     * and b succeeded (b is cached and owns t): they stay until the end. */
+    CU_ASSERT_STRING_EQUAL(tlog(), "+a +t +b +t2 !bad -t2:-11");
+    void *b;
+    T_OK(di_get(s, "b", &b));
+    T_OK(di_scope_end(s, 0));
+    CU_ASSERT_STRING_EQUAL(tlog(), "+a +t +b +t2 !bad -t2:-11 -b:0 -t:0 -a:0");
+    done();
+}
+
+static void test_positive_code_is_provider_failure(void)
+{
+    setup();
+    tbeh pos = { .fail_code = 3, .fail_times = -1 };
+    T_OK(t_provide(c, "p", "request", &pos, NULL));
+    T_OK(di_container_seal(c));
+    di_scope *s = req();
+    void *v;
+    CU_ASSERT_EQUAL(di_get(s, "p", &v), DI_EPROVIDER);
+    T_OK(di_scope_end(s, 0));
+    done();
+}
+
+static void test_optional_and_values(void)
+{
+    setup();
+    int answer = 42;
+    T_OK(di_provide_value(c, "answer", "int", &answer));
+    T_OK(t_provide(c, "x", "request", NULL, "?cache", "answer:int", NULL));
+    T_OK(di_container_seal(c));
+    di_scope *s = req();
+    void *x;
+    T_OK(di_get(s, "x", &x));
+    CU_ASSERT_PTR_NULL(((tinst *)x)->deps[0]);
+    CU_ASSERT_PTR_EQUAL(((tinst *)x)->deps[1], &answer);
+    int *ap;
+    T_OK(DI_GET(s, "answer", int, &ap));
+    CU_ASSERT_EQUAL(*ap, 42);
+    T_OK(di_scope_end(s, 0));
+    done(); /* values are never disposed */
+    CU_ASSERT_STRING_EQUAL(tlog(), "+x -x:0");
+}
+
+typedef struct sqlite3 sqlite3;
+
+static void test_typed_get(void)
+{
+    setup();
+    T_OK(t_provide_typed(c, "db", "sqlite3", "singleton", NULL, NULL));
+    T_OK(di_container_seal(c));
+    di_scope *s = req();
+    sqlite3 *db = NULL;
+    T_OK(DI_GET(s, "db", sqlite3, &db));
+    CU_ASSERT_PTR_NOT_NULL(db);
+    int *wrong = NULL;
+    CU_ASSERT_EQUAL(DI_GET(s, "db", int, &wrong), DI_ETYPE);
+    CU_ASSERT_PTR_NULL(wrong);
+    CU_ASSERT(t_msg_is(di_scope_error(s), "db: 'db' has type 'sqlite3', asked "
+                                          "for as 'int'"));
+    T_OK(di_scope_end(s, 0));
+    done();
+}
+
+static void test_keys(void)
+{
+    setup();
+    T_OK(t_provide(c, "cfg", "singleton", NULL, NULL));
+    T_OK(t_provide(c, "tx", "request", NULL, NULL));
+    CU_ASSERT_EQUAL(di_key(c, "cfg"), DI_ENOTSEALED);
+    T_OK(di_container_seal(c));
+    int kc = di_key(c, "cfg"), kt = di_key(c, "tx");
+    CU_ASSERT(kc >= 0 && kt >= 0 && kc != kt);
+    di_scope *s = req();
+    void *a, *b, *x, *y;
+    T_OK(di_get_key(s, kc, &a));
+    T_OK(di_get_key(s, kc, &b));
+    T_OK(di_get_key(s, kt, &x));
+    T_OK(di_get(s, "tx", &y));
+    CU_ASSERT_PTR_EQUAL(a, b);
+    CU_ASSERT_PTR_EQUAL(x, y);
+    CU_ASSERT_EQUAL(di_get_key(s, 99, &a), DI_EINVAL);
+    CU_ASSERT_EQUAL(di_get_key(s, -1, &a), DI_EINVAL);
+    CU_ASSERT_EQUAL(di_get(s, "nope", &a), DI_ENOTFOUND);
+    CU_ASSERT(t_msg_is(di_scope_error(s), "nope: no provider 'nope'"));
+    T_OK(di_scope_end(s, 0));
+    done();
+}
+
+static void test_null_instance(void)
+{
+    setup();
+    T_OK(di_container_seal(c));
+    done();
+}
+
+/* A create that resolves more through b->scope obeys the level rules. */
+static int dyn_create(const di_build *b, void **out)
+{
+    void *v;
+    int rc = di_get(b->scope, b->data, &v);
+    if (rc)
+        return rc;
+    *out = v;
+    return 0;
+}
+
+static void test_dynamic_get_from_create(void)
+{
+    setup();
+    T_OK(t_provide(c, "tx", "request", NULL, NULL));
+    T_OK(t_provide(c, "cfg", "singleton", NULL, NULL));
+    T_OK(di_provide(c, &(di_provider_desc){ .name = "bad_single",
+        .lifetime = "singleton", .create = dyn_create, .data = "tx" }));
+    T_OK(di_provide(c, &(di_provider_desc){ .name = "good",
+        .lifetime = "request", .create = dyn_create, .data = "cfg" }));
+    T_OK(di_container_seal(c));
+    di_scope *s = req();
+    void *v, *cfg;
+    CU_ASSERT_EQUAL(di_get(s, "bad_single", &v), DI_ECAPTIVE);
+    CU_ASSERT(t_msg_is(di_scope_error(s), "bad_single \xe2\x86\x92 tx: "
+                       "'bad_single' (singleton) cannot use 'tx' (request): "
+                       "it would outlive it"));
+    T_OK(di_get(s, "good", &v));
+    T_OK(di_get(s, "cfg", &cfg));
+    CU_ASSERT_PTR_EQUAL(v, cfg);
+    T_OK(di_scope_end(s, 0));
+    done();
+}
+
+int main(void)
+{
+    CU_TestInfo tests[] = {
+        { "lazy, cached once per scope", test_lazy_and_cached },
+        { "dependencies first, declared order", test_dependencies_first_in_declared_order },
+        { "transients are new each time, owned by the scope", test_transients },
+        { "no enclosing scope of the level", test_no_enclosing_scope },
+        { "failure: code, message, path, cleanup, retry", test_failure_path_cleanup_retry },
+        { "failure keeps what succeeded, unwinds its transients", test_failure_keeps_succeeded_instances },
+        { "positive create code", test_positive_code_is_provider_failure },
+        { "optional deps and values", test_optional_and_values },
+        { "typed get", test_typed_get },
+        { "keys", test_keys },
+        { "empty container", test_null_instance },
+        { "dynamic get from a create", test_dynamic_get_from_create },
+        CU_TEST_INFO_NULL,
+    };
+    return t_run("resolve", tests);
+}

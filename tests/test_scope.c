@@ -1,0 +1,260 @@
+/*
+ * test_scope.c — scopes: nesting, teardown in reverse creation order with
+ * the outcome, dispose failures reported together, memory freed after the
+ * disposes in reverse order, abandoned scopes, re-entrant and double ends.
+ */
+#include "helpers.h"
+
+static void *root;
+static di_container *c;
+
+static void setup(void)
+{
+    tlog_reset();
+    root = talloc_new(NULL);
+    CU_ASSERT_EQUAL_FATAL(di_container_new(root, &c), 0);
+}
+
+static void done(void)
+{
+    CU_ASSERT_EQUAL(di_container_free(c), 0);
+    CU_ASSERT_EQUAL(talloc_total_blocks(root), 1);
+    talloc_free(root);
+}
+
+static void test_reverse_order_with_outcome(void)
+{
+    setup();
+    T_OK(t_provide(c, "a", "request", NULL, NULL));
+    T_OK(t_provide(c, "b", "request", NULL, NULL));
+    T_OK(t_provide(c, "c", "request", NULL, "a", NULL));
+    T_OK(di_container_seal(c));
+    di_scope *s;
+    T_OK(di_scope_begin(c, NULL, "request", NULL, &s));
+    void *v;
+    T_OK(di_get(s, "b", &v));
+    T_OK(di_get(s, "c", &v));
+    T_OK(di_scope_end(s, 503));
+    CU_ASSERT_STRING_EQUAL(tlog(), "+b +a +c -c:503 -a:503 -b:503");
+    done();
+}
+
+/* Memory is freed after every dispose, in reverse creation order. */
+static int memlog_destructor(char *name)
+{
+    tlog_add("free:%s", name);
+    return 0;
+}
+
+static int memlog_create(const di_build *b, void **out)
+{
+    char *n = talloc_strdup(b->mem, b->name);
+    talloc_set_destructor(n, memlog_destructor);
+    tlog_add("+%s", b->name);
+    *out = n;
+    return 0;
+}
+
+static int memlog_dispose(const di_build *b, void *inst, int outcome)
+{
+    tlog_add("-%s", (char *)inst);
+    return 0;
+}
+
+static void test_memory_after_disposes(void)
+{
+    setup();
+    static const char *const deps[] = { "x", NULL };
+    T_OK(di_provide(c, &(di_provider_desc){ .name = "x", .lifetime = "request",
+         .create = memlog_create, .dispose = memlog_dispose }));
+    T_OK(di_provide(c, &(di_provider_desc){ .name = "y", .lifetime = "request",
+         .deps = deps, .create = memlog_create, .dispose = memlog_dispose }));
+    T_OK(di_container_seal(c));
+    di_scope *s;
+    T_OK(di_scope_begin(c, NULL, "request", root, &s));
+    void *v;
+    T_OK(di_get(s, "y", &v));
+    T_OK(di_scope_end(s, 0));
+    CU_ASSERT_STRING_EQUAL(tlog(), "+x +y -y -x free:y free:x");
+    done();
+}
+
+static void test_every_dispose_runs(void)
+{
+    setup();
+    tbeh f1 = { .dispose_fail = -700 }, f2 = { .dispose_fail = -701 };
+    T_OK(t_provide(c, "a", "request", &f1, NULL));
+    T_OK(t_provide(c, "b", "request", NULL, NULL));
+    T_OK(t_provide(c, "c", "request", &f2, NULL));
+    T_OK(di_container_seal(c));
+    di_scope *s;
+    T_OK(di_scope_begin(c, NULL, "request", NULL, &s));
+    void *v;
+    T_OK(di_get(s, "a", &v));
+    T_OK(di_get(s, "b", &v));
+    T_OK(di_get(s, "c", &v));
+    CU_ASSERT_EQUAL(di_scope_end(s, 0), DI_EDISPOSE);
+    CU_ASSERT_STRING_EQUAL(tlog(), "+a +b +c -c:0 -b:0 -a:0");
+    const di_error *e = di_container_error(c);
+    CU_ASSERT_EQUAL(di_error_count(e), 2);
+    CU_ASSERT_EQUAL(di_error_code(e), -701);
+    CU_ASSERT(t_msg_is(e, "c: cannot release c"));
+    CU_ASSERT_EQUAL(di_error_code(di_error_next(e)), -700);
+    CU_ASSERT(t_msg_is(di_error_next(e), "a: cannot release a"));
+    done();
+}
+
+static void test_abandoned_scope(void)
+{
+    setup();
+    T_OK(t_provide(c, "tx", "request", NULL, NULL));
+    T_OK(di_container_seal(c));
+    void *conn = talloc_new(NULL); /* the framework's per-connection context */
+    di_scope *s;
+    T_OK(di_scope_begin(c, NULL, "request", conn, &s));
+    void *v;
+    T_OK(di_get(s, "tx", &v));
+    talloc_free(conn); /* dropped without di_scope_end */
+    char want[64];
+    snprintf(want, sizeof want, "+tx -tx:%d", DI_EABANDONED);
+    CU_ASSERT_STRING_EQUAL(tlog(), want);
+    done();
+}
+
+static void test_nested_levels(void)
+{
+    setup();
+    T_OK(di_level(c, "connection", "singleton"));
+    T_OK(di_level(c, "request", "connection"));
+    T_OK(t_provide(c, "pool", "singleton", NULL, NULL));
+    T_OK(t_provide(c, "conn", "connection", NULL, "pool", NULL));
+    T_OK(t_provide(c, "tx", "request", NULL, "conn", NULL));
+    T_OK(di_container_seal(c));
+    di_scope *cs, *r1, *r2;
+    T_OK(di_scope_begin(c, NULL, "connection", NULL, &cs));
+    CU_ASSERT_EQUAL(di_scope_begin(c, NULL, "request", NULL, &r1), DI_ELEVEL);
+    CU_ASSERT(t_msg_is(di_container_error(c), "di_scope_begin: level 'request'"
+                       " must be begun under a scope of its parent level "
+                       "'connection' (asked under the root)"));
+    T_OK(di_scope_begin(c, cs, "request", NULL, &r1));
+    CU_ASSERT_PTR_EQUAL(di_scope_parent(r1), cs);
+    CU_ASSERT_STRING_EQUAL(di_scope_level(r1), "request");
+    CU_ASSERT_PTR_EQUAL(di_scope_container(r1), c);
+    void *t1, *t2;
+    T_OK(di_get(r1, "tx", &t1));
+    T_OK(di_scope_end(r1, 0));
+    T_OK(di_scope_begin(c, cs, "request", NULL, &r2));
+    T_OK(di_get(r2, "tx", &t2));
+    /* conn is shared by the requests of one connection */
+    CU_ASSERT_STRING_EQUAL(tlog(), "+pool +conn +tx -tx:0 +tx");
+    T_OK(di_scope_end(r2, 0));
+    T_OK(di_scope_end(cs, 0));
+    CU_ASSERT_STRING_EQUAL(tlog(), "+pool +conn +tx -tx:0 +tx -tx:0 -conn:0");
+    CU_ASSERT_EQUAL(di_scope_begin(c, NULL, "nope", NULL, &r1), DI_ELEVEL);
+    CU_ASSERT_EQUAL(di_scope_begin(c, NULL, "singleton", NULL, &r1), DI_ELEVEL);
+    done();
+}
+
+static void test_parent_ends_children_first(void)
+{
+    setup();
+    T_OK(di_level(c, "connection", "singleton"));
+    T_OK(di_level(c, "request", "connection"));
+    T_OK(t_provide(c, "conn", "connection", NULL, NULL));
+    T_OK(t_provide(c, "tx", "request", NULL, "conn", NULL));
+    T_OK(di_container_seal(c));
+    void *fw = talloc_new(NULL);
+    di_scope *cs, *r;
+    T_OK(di_scope_begin(c, NULL, "connection", fw, &cs));
+    T_OK(di_scope_begin(c, cs, "request", fw, &r)); /* not a talloc child */
+    void *v;
+    T_OK(di_get(r, "tx", &v));
+    talloc_free(fw); /* connection dropped mid-request */
+    char want[64];
+    snprintf(want, sizeof want, "+conn +tx -tx:%d -conn:%d", DI_EABANDONED,
+             DI_EABANDONED);
+    CU_ASSERT_STRING_EQUAL(tlog(), want);
+    done();
+}
+
+static di_scope *reenter_scope;
+static int reenter_create(const di_build *b, void **out)
+{
+    *out = NULL;
+    CU_ASSERT_EQUAL(di_scope_end(reenter_scope, 0), DI_EBUSY);
+    CU_ASSERT_EQUAL(di_container_free(di_scope_container(b->scope)),
+                    DI_EBUSY);
+    return 0;
+}
+
+static void test_reentrant_end(void)
+{
+    setup();
+    T_OK(di_provide(c, &(di_provider_desc){ .name = "r", .lifetime = "request",
+         .create = reenter_create }));
+    T_OK(di_provide(c, &(di_provider_desc){ .name = "s", .lifetime = "singleton",
+         .create = reenter_create }));
+    T_OK(di_container_seal(c));
+    T_OK(di_scope_begin(c, NULL, "request", NULL, &reenter_scope));
+    void *v = (void *)1;
+    T_OK(di_get(reenter_scope, "r", &v));
+    CU_ASSERT_PTR_NULL(v); /* a NULL instance is a valid, cached instance */
+    T_OK(di_get(reenter_scope, "s", &v));
+    T_OK(di_scope_end(reenter_scope, 0));
+    done();
+}
+
+static void test_double_end_detected(void)
+{
+#ifdef DI_DEBUG
+    setup();
+    T_OK(t_provide(c, "tx", "request", NULL, NULL));
+    T_OK(di_container_seal(c));
+    di_scope *first, *s;
+    T_OK(di_scope_begin(c, NULL, "request", NULL, &first));
+    void *v;
+    T_OK(di_get(first, "tx", &v));
+    T_OK(di_scope_begin(c, NULL, "request", NULL, &s));
+    CU_ASSERT_EQUAL(di_container_free(c), DI_EBUSY); /* scopes still open */
+    T_OK(di_scope_end(first, 0));
+    CU_ASSERT_EQUAL(di_scope_end(first, 0), DI_ESTALE);
+    CU_ASSERT_EQUAL(di_get(first, "tx", &v), DI_ESTALE);
+    CU_ASSERT_STRING_EQUAL(tlog(), "+tx -tx:0");
+    T_OK(di_scope_end(s, 0));
+    done();
+#else
+    printf("SKIP: double end detection needs a DI_DEBUG build ");
+#endif
+}
+
+static void test_begin_errors(void)
+{
+    setup();
+    di_scope *s = (di_scope *)1;
+    CU_ASSERT_EQUAL(di_scope_begin(c, NULL, "request", NULL, &s), DI_ENOTSEALED);
+    CU_ASSERT_PTR_NULL(s);
+    T_OK(di_container_seal(c));
+    CU_ASSERT_EQUAL(di_scope_begin(NULL, NULL, "request", NULL, &s), DI_EINVAL);
+    CU_ASSERT_EQUAL(di_scope_begin(c, NULL, NULL, NULL, &s), DI_EINVAL);
+    CU_ASSERT_EQUAL(di_scope_begin(c, NULL, "request", NULL, NULL), DI_EINVAL);
+    CU_ASSERT_EQUAL(di_scope_end(NULL, 0), DI_EINVAL);
+    CU_ASSERT_PTR_NULL(di_scope_error(NULL));
+    done();
+}
+
+int main(void)
+{
+    CU_TestInfo tests[] = {
+        { "reverse creation order, with the outcome", test_reverse_order_with_outcome },
+        { "memory freed after disposes, reverse order", test_memory_after_disposes },
+        { "every dispose runs; failures reported together", test_every_dispose_runs },
+        { "talloc parent freed: failure outcome", test_abandoned_scope },
+        { "connection/request nesting", test_nested_levels },
+        { "a parent ends its children first", test_parent_ends_children_first },
+        { "re-entrant end and free are refused", test_reentrant_end },
+        { "double end and use after end detected", test_double_end_detected },
+        { "begin/end argument errors", test_begin_errors },
+        CU_TEST_INFO_NULL,
+    };
+    return t_run("scope", tests);
+}
