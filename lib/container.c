@@ -8,6 +8,7 @@
 #include "di_int.h"
 
 char di__null_instance;
+_Thread_local di_container *di__calling;
 
 /* Post-seal errors are kept in a ring: one stays valid until this many more
  * have been reported (see di_container_error()). */
@@ -192,7 +193,7 @@ int di_container_free(di_container *c)
 {
     if (!c)
         return DI_EINVAL;
-    if (c->tearing_down || atomic_load(&c->builders) > 0)
+    if (c->tearing_down || di__calling == c || atomic_load(&c->builders) > 0)
         return DI_EBUSY;
 #ifdef DI_DEBUG
     if (di__live_count(c) > 0)

@@ -219,6 +219,10 @@ int di__dispose_range(di_container *c, di_scope *s, di__stack *st,
 int di__dispose_stack(di_container *c, di_scope *s, di__stack *st, int outcome,
                       di__errlist *fails);
 
+/* The container whose create or dispose runs on this thread, if any: a
+ * create or dispose must not free it (container.c refuses with DI_EBUSY). */
+extern _Thread_local di_container *di__calling;
+
 /* resolution (resolve.c) */
 int di__resolve_dep(di_scope *s, const di__dep *d, const di__frame *up,
                     void **out);

@@ -140,6 +140,8 @@ static int build(di_scope *s, di_scope *home, di__stack *pending, int32_t pi,
                    .name = p->name, .scope = s, .di__state = &bc };
     void *inst = NULL;
     const struct di_error *err_before = s->err;
+    di_container *calling = di__calling;
+    di__calling = c;
     s->cur = &bc;
     s->busy++;
     if (home && home != s)
@@ -149,6 +151,7 @@ static int build(di_scope *s, di_scope *home, di__stack *pending, int32_t pi,
         home->busy--;
     s->busy--;
     s->cur = bc.prev;
+    di__calling = calling;
     if (rc) {
         if (rc > 0)
             rc = DI_EPROVIDER;

@@ -63,11 +63,14 @@ int di__dispose_range(di_container *c, di_scope *s, di__stack *st,
         struct di__buildctx bc = { .prev = NULL };
         di_build b = { .mem = e.mem, .data = p->data, .name = p->name,
                        .scope = s, .di__state = &bc };
+        di_container *calling = di__calling;
+        di__calling = c;
         if (s)
             s->busy++;
         int r = p->dispose(&b, e.inst == DI__NULLINST ? NULL : e.inst, outcome);
         if (s)
             s->busy--;
+        di__calling = calling;
         if (r == 0)
             continue;
         if (r > 0)

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# deps.sh — install what libdi needs to build and test on Debian 12, as root.
+# Runs 'apt-get update' once, and only when a package is missing.
+set -euo pipefail
+
+need=(gcc g++ clang make cmake pkg-config valgrind
+      libtalloc-dev libcjson-dev libcunit1-dev)
+missing=()
+for p in "${need[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \
+    || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "deps: installing ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+else
+  echo "deps: all present"
+fi
