@@ -1,0 +1,206 @@
+/*
+ * test_container.c — the container: registration rules and their errors,
+ * overrides and values, levels, the registry closed after seal, singleton
+ * teardown in reverse order on free (also through the talloc parent).
+ */
+#include "helpers.h"
+
+static di_container *c;
+
+static void test_new_and_free(void)
+{
+    CU_ASSERT_EQUAL(di_container_new(NULL, NULL), DI_EINVAL);
+    void *root = talloc_new(NULL);
+    T_OK(di_container_new(root, &c));
+    CU_ASSERT_PTR_EQUAL(talloc_parent(c), root);
+    CU_ASSERT_FALSE(di_container_sealed(c));
+    CU_ASSERT_PTR_NULL(di_container_error(c));
+    T_OK(di_container_free(c));
+    CU_ASSERT_EQUAL(talloc_total_blocks(root), 1);
+    CU_ASSERT_EQUAL(di_container_free(NULL), DI_EINVAL);
+    talloc_free(root);
+}
+
+static void test_singletons_reverse_on_free(void)
+{
+    tlog_reset();
+    T_OK(di_container_new(NULL, &c));
+    T_OK(t_provide(c, "a", "singleton", NULL, NULL));
+    T_OK(t_provide(c, "b", "singleton", NULL, "a", NULL));
+    T_OK(t_provide(c, "c", "singleton", NULL, NULL));
+    T_OK(di_container_seal(c));
+    di_scope *s;
+    T_OK(di_scope_begin(c, NULL, "request", NULL, &s));
+    void *v;
+    T_OK(di_get(s, "c", &v));
+    T_OK(di_get(s, "b", &v));
+    T_OK(di_scope_end(s, 0));
+    T_OK(di_container_free(c));
+    CU_ASSERT_STRING_EQUAL(tlog(), "+c +a +b -b:0 -a:0 -c:0");
+}
+
+static void test_free_through_talloc_parent(void)
+{
+    tlog_reset();
+    void *app = talloc_new(NULL);
+    T_OK(di_container_new(app, &c));
+    T_OK(t_provide(c, "a", "singleton", NULL, NULL));
+    T_OK(t_provide(c, "b", "singleton", NULL, "a", NULL));
+    T_OK(di_container_seal(c));
+    di_scope *s;
+    T_OK(di_scope_begin(c, NULL, "request", NULL, &s));
+    void *v;
+    T_OK(di_get(s, "b", &v));
+    T_OK(di_scope_end(s, 0));
+    talloc_free(app);
+    CU_ASSERT_STRING_EQUAL(tlog(), "+a +b -b:0 -a:0");
+}
+
+static void test_dispose_failure_on_free(void)
+{
+    tbeh f = { .dispose_fail = -5 };
+    T_OK(di_container_new(NULL, &c));
+    T_OK(t_provide(c, "a", "singleton", &f, NULL));
+    T_OK(di_container_seal(c));
+    di_scope *s;
+    T_OK(di_scope_begin(c, NULL, "request", NULL, &s));
+    void *v;
+    T_OK(di_get(s, "a", &v));
+    T_OK(di_scope_end(s, 0));
+    CU_ASSERT_EQUAL(di_container_free(c), DI_EDISPOSE);
+    CU_ASSERT_EQUAL(f.disposes, 1);
+}
+
+static void test_registration_errors(void)
+{
+    T_OK(di_container_new(NULL, &c));
+    CU_ASSERT_EQUAL(di_provide(NULL, NULL), DI_EINVAL);
+    CU_ASSERT_EQUAL(di_provide(c, NULL), DI_EINVAL);
+    CU_ASSERT_EQUAL(t_provide(c, "a:b", "request", NULL, NULL), DI_EINVAL);
+    CU_ASSERT(t_msg_is(di_container_error(c), "di_provide: a provider needs a "
+                       "name of 1 to 255 bytes, not starting with '?', without "
+                       "':' or control characters"));
+    CU_ASSERT_EQUAL(t_provide(c, "?a", "request", NULL, NULL), DI_EINVAL);
+    CU_ASSERT_EQUAL(t_provide(c, "", "request", NULL, NULL), DI_EINVAL);
+    char longname[300];
+    memset(longname, 'x', sizeof longname - 1);
+    longname[sizeof longname - 1] = 0;
+    CU_ASSERT_EQUAL(t_provide(c, longname, "request", NULL, NULL), DI_EINVAL);
+    longname[255] = 0;
+    T_OK(t_provide(c, longname, "request", NULL, NULL));
+    CU_ASSERT_EQUAL(di_provide(c, &(di_provider_desc){ .name = "x",
+                    .create = t_create }), DI_EINVAL);
+    CU_ASSERT(t_msg_is(di_container_error(c), "di_provide('x'): a lifetime "
+                       "(\"singleton\", \"transient\" or a level) is required"));
+    CU_ASSERT_EQUAL(di_provide(c, &(di_provider_desc){ .name = "x",
+                    .lifetime = "request" }), DI_EINVAL);
+    CU_ASSERT(t_msg_is(di_container_error(c), "di_provide('x'): a create "
+                       "function is required"));
+    CU_ASSERT_EQUAL(t_provide(c, "x", "request", NULL, "?", NULL), DI_EINVAL);
+    T_OK(t_provide(c, "x", "request", NULL, NULL));
+    CU_ASSERT_EQUAL(t_provide(c, "x", "request", NULL, NULL), DI_EEXIST);
+    CU_ASSERT(t_msg_is(di_container_error(c), "di_provide: a provider named 'x' "
+                       "is already registered (use di_override to replace it)"));
+    /* the failed registrations left the container usable */
+    CU_ASSERT_EQUAL(di_container_seal(c), DI_EGRAPH); /* the duplicate */
+    T_OK(di_container_free(c));
+}
+
+static void test_after_seal(void)
+{
+    T_OK(di_container_new(NULL, &c));
+    T_OK(di_container_seal(c));
+    CU_ASSERT_EQUAL(t_provide(c, "late", "request", NULL, NULL), DI_ESEALED);
+    CU_ASSERT(t_msg_is(di_container_error(c), "di_provide('late'): the "
+                       "container is sealed; register everything before "
+                       "di_container_seal()"));
+    CU_ASSERT_EQUAL(di_provide_value(c, "v", NULL, NULL), DI_ESEALED);
+    CU_ASSERT_EQUAL(di_override_value(c, "v", NULL, NULL), DI_ESEALED);
+    CU_ASSERT_EQUAL(di_level(c, "job", "singleton"), DI_ESEALED);
+    T_OK(di_container_free(c));
+}
+
+static void test_override_and_values(void)
+{
+    tlog_reset();
+    T_OK(di_container_new(NULL, &c));
+    T_OK(t_provide(c, "db", "singleton", NULL, NULL));
+    T_OK(t_provide(c, "repo", "request", NULL, "db", NULL));
+    /* swapped with another lifetime, twice: the last one wins */
+    T_OK(t_provide(c, "mockdb1", "request", NULL, NULL));
+    T_OK(di_override(c, &(di_provider_desc){ .name = "db",
+         .lifetime = "transient", .create = t_create }));
+    int fixed = 7;
+    T_OK(di_override_value(c, "db", "int", &fixed));
+    CU_ASSERT_EQUAL(di_override(c, &(di_provider_desc){ .name = "dbb",
+                    .lifetime = "request", .create = t_create }), DI_ENOTFOUND);
+    CU_ASSERT(t_msg_is(di_container_error(c), "di_override: no provider named "
+                       "'dbb' to override"));
+    CU_ASSERT_EQUAL(di_container_seal(c), DI_EGRAPH); /* the typo is kept */
+    T_OK(di_container_free(c));
+
+    T_OK(di_container_new(NULL, &c));
+    T_OK(t_provide(c, "db", "singleton", NULL, NULL));
+    T_OK(t_provide(c, "repo", "request", NULL, "db", NULL));
+    T_OK(di_override_value(c, "db", "int", &fixed));
+    T_OK(di_container_seal(c));
+    di_scope *s;
+    T_OK(di_scope_begin(c, NULL, "request", NULL, &s));
+    void *repo;
+    T_OK(di_get(s, "repo", &repo));
+    CU_ASSERT_PTR_EQUAL(((tinst *)repo)->deps[0], &fixed);
+    T_OK(di_scope_end(s, 0));
+    T_OK(di_container_free(c));
+    CU_ASSERT_STRING_EQUAL(tlog(), "+repo -repo:0"); /* the value: never disposed */
+}
+
+static void test_levels(void)
+{
+    T_OK(di_container_new(NULL, &c));
+    CU_ASSERT_EQUAL(di_level(c, "singleton", "request"), DI_ELEVEL);
+    CU_ASSERT(t_msg_is(di_container_error(c), "di_level: 'singleton' is "
+                       "reserved and cannot be declared"));
+    CU_ASSERT_EQUAL(di_level(c, "transient", "singleton"), DI_ELEVEL);
+    CU_ASSERT_EQUAL(di_level(c, NULL, "singleton"), DI_EINVAL);
+    CU_ASSERT_EQUAL(di_level(c, "a:b", "singleton"), DI_EINVAL);
+    char name[8];
+    int rc = 0;
+    for (int i = 0; i < DI_LEVEL_MAX && rc == 0; i++) {
+        snprintf(name, sizeof name, "l%d", i);
+        rc = di_level(c, name, "singleton");
+    }
+    CU_ASSERT_EQUAL(rc, DI_ELEVEL); /* singleton + request + 62 more */
+    T_OK(di_level(c, "l3", "l2")); /* re-parenting is fine */
+    T_OK(di_container_seal(c));
+    T_OK(di_container_free(c));
+}
+
+static void test_version(void)
+{
+    int ma = -1, mi = -1, pa = -1;
+    CU_ASSERT_STRING_EQUAL(di_version(&ma, &mi, &pa), DI_VERSION_STRING);
+    CU_ASSERT_EQUAL(ma, DI_VERSION_MAJOR);
+    CU_ASSERT_EQUAL(mi, DI_VERSION_MINOR);
+    CU_ASSERT_EQUAL(pa, DI_VERSION_PATCH);
+    char s[32];
+    snprintf(s, sizeof s, "%d.%d.%d", ma, mi, pa);
+    CU_ASSERT_STRING_EQUAL(s, DI_VERSION_STRING);
+    CU_ASSERT_STRING_EQUAL(di_version(NULL, NULL, NULL), DI_VERSION_STRING);
+}
+
+int main(void)
+{
+    CU_TestInfo tests[] = {
+        { "new and free", test_new_and_free },
+        { "singletons disposed in reverse on free", test_singletons_reverse_on_free },
+        { "freeing the talloc parent tears down too", test_free_through_talloc_parent },
+        { "singleton dispose failure on free", test_dispose_failure_on_free },
+        { "registration errors say what and where", test_registration_errors },
+        { "registry closed after seal", test_after_seal },
+        { "override and values", test_override_and_values },
+        { "levels", test_levels },
+        { "version", test_version },
+        CU_TEST_INFO_NULL,
+    };
+    return t_run("container", tests);
+}
