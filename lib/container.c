@@ -139,10 +139,8 @@ void di__reg_error(di_container *c, int code, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    char *msg = talloc_vasprintf(c, fmt, ap);
+    struct di_error *e = di__err_vnew(c, code, NULL, fmt, ap);
     va_end(ap);
-    struct di_error *e = msg ? di__err_new(c, code, NULL, "%s", msg) : NULL;
-    talloc_free(msg);
     if (c->reg_error)
         talloc_free(c->reg_error);
     c->reg_error = e;
@@ -169,10 +167,8 @@ void di__container_report_fmt(di_container *c, int code, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    char *msg = talloc_vasprintf(NULL, fmt, ap);
+    struct di_error *e = di__err_vnew(NULL, code, NULL, fmt, ap);
     va_end(ap);
-    struct di_error *e = msg ? di__err_new(NULL, code, NULL, "%s", msg) : NULL;
-    talloc_free(msg);
     di__container_report(c, e);
 }
 

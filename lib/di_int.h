@@ -6,6 +6,7 @@
 #define DI_INT_H
 
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -42,7 +43,9 @@ typedef struct di__errlist {
 /* Append a problem; path may be NULL. Returns code (or DI_ENOMEM). */
 int di__err_add(di__errlist *l, int code, const char *path, const char *fmt,
                 ...) DI_PRINTF(4, 5);
-/* A single error allocated on mem. NULL on ENOMEM. */
+/* A single error allocated on mem (NULL: top-level). NULL on ENOMEM. */
+struct di_error *di__err_vnew(void *mem, int code, const char *path,
+                              const char *fmt, va_list ap);
 struct di_error *di__err_new(void *mem, int code, const char *path,
                              const char *fmt, ...) DI_PRINTF(4, 5);
 

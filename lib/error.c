@@ -45,8 +45,8 @@ size_t di_error_count(const di_error *e)
     return n;
 }
 
-static struct di_error *err_vnew(void *mem, int code, const char *path,
-                                 const char *fmt, va_list ap)
+struct di_error *di__err_vnew(void *mem, int code, const char *path,
+                              const char *fmt, va_list ap)
 {
     struct di_error *e = talloc_zero(mem, struct di_error);
     if (!e)
@@ -71,7 +71,7 @@ struct di_error *di__err_new(void *mem, int code, const char *path,
 {
     va_list ap;
     va_start(ap, fmt);
-    struct di_error *e = err_vnew(mem, code, path, fmt, ap);
+    struct di_error *e = di__err_vnew(mem, code, path, fmt, ap);
     va_end(ap);
     return e;
 }
@@ -81,7 +81,7 @@ int di__err_add(di__errlist *l, int code, const char *path, const char *fmt,
 {
     va_list ap;
     va_start(ap, fmt);
-    struct di_error *e = err_vnew(l->head ? (void *)l->head : l->mem, code,
+    struct di_error *e = di__err_vnew(l->head ? (void *)l->head : l->mem, code,
                                   path, fmt, ap);
     va_end(ap);
     if (!e)

@@ -18,11 +18,8 @@ void di__scope_fail(di_scope *s, int code, const char *path, const char *fmt,
 {
     va_list ap;
     va_start(ap, fmt);
-    char *reason = talloc_vasprintf(NULL, fmt, ap);
+    struct di_error *e = di__err_vnew(s, code, path, fmt, ap);
     va_end(ap);
-    struct di_error *e = reason ? di__err_new(s, code, path, "%s", reason)
-                                : NULL;
-    talloc_free(reason);
     if (s->err)
         talloc_free(s->err);
     s->err = e; /* NULL when out of memory: the code is still returned */

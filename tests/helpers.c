@@ -153,6 +153,22 @@ bool t_list_has(const di_error *e, const char *want)
     return false;
 }
 
+di_container *t_fixture(void **root)
+{
+    di_container *c = NULL;
+    tlog_reset();
+    *root = talloc_new(NULL);
+    CU_ASSERT_EQUAL_FATAL(di_container_new(*root, &c), 0);
+    return c;
+}
+
+void t_fixture_done(di_container *c, void *root)
+{
+    CU_ASSERT_EQUAL(di_container_free(c), 0);
+    CU_ASSERT_EQUAL(talloc_total_blocks(root), 1);
+    talloc_free(root);
+}
+
 int t_run(const char *suite, CU_TestInfo *tests)
 {
     if (CU_initialize_registry() != CUE_SUCCESS)

@@ -53,6 +53,12 @@ bool t_msg_is(const di_error *e, const char *want);
 /* Is want among the messages of the error list? */
 bool t_list_has(const di_error *e, const char *want);
 
+/* A fresh container under a fresh talloc root, the log reset ... */
+di_container *t_fixture(void **root);
+/* ... and its end: freeing the container must succeed and leave the root
+ * with no block but its own. */
+void t_fixture_done(di_container *c, void *root);
+
 /* Run the suite; returns the process exit status. */
 int t_run(const char *suite, CU_TestInfo *tests);
 

@@ -8,19 +8,8 @@
 static void *root;
 static di_container *c;
 
-static void setup(void)
-{
-    tlog_reset();
-    root = talloc_new(NULL);
-    CU_ASSERT_EQUAL_FATAL(di_container_new(root, &c), 0);
-}
-
-static void done(void)
-{
-    CU_ASSERT_EQUAL(di_container_free(c), 0);
-    CU_ASSERT_EQUAL(talloc_total_blocks(root), 1);
-    talloc_free(root);
-}
+static void setup(void) { c = t_fixture(&root); }
+static void done(void) { t_fixture_done(c, root); }
 
 static void test_reverse_order_with_outcome(void)
 {
