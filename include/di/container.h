@@ -99,10 +99,11 @@ DI_EXPORT int di_key(const di_container *c, const char *name);
  * and, after seal, failures with no scope to hold them (di_scope_begin()
  * under the root, teardown of a scope, singleton disposal).
  *
- * Returns NULL if nothing failed. Owned by the container; valid until the
- * next failing registration/seal call, and after seal until the container is
- * freed. After seal several threads may report here; the pointer read is
- * always a complete error.
+ * Returns NULL if nothing failed. Owned by the container. Before seal it is
+ * valid until the next failing registration or seal call. After seal
+ * several threads may report here: the pointer read is always a complete
+ * error, valid until 64 further errors have been reported (or the container
+ * is freed) — read it right after the failing call.
  */
 DI_EXPORT const di_error *di_container_error(const di_container *c);
 

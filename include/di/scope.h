@@ -22,9 +22,11 @@
  *   - If the scope's talloc parent is freed first, the scope ends itself with
  *     the outcome DI_EABANDONED (a failure), so a dropped connection never
  *     leaks an open transaction.
- *   - End child scopes before their parent. Ending a scope twice, or using it
- *     after it ended, is undefined in release builds; debug builds (DI_DEBUG)
- *     detect it and return DI_ESTALE.
+ *   - A parent scope ends its live child scopes first (outcome DI_EABANDONED:
+ *     they did not complete), whether it is ended or its talloc parent freed.
+ *   - Ending a scope twice, or using it after it ended, is undefined in
+ *     release builds; debug builds (DI_DEBUG) detect it and return
+ *     DI_ESTALE without touching freed memory.
  *
  * Threads. A scope belongs to one thread at a time; a child scope must be
  * used on the thread that owns its parent scope while it builds into it.
@@ -86,8 +88,9 @@ DI_EXPORT int di_scope_end(di_scope *s, int outcome);
  * Returns 0; DI_EINVAL; DI_ENOTFOUND; DI_ESCOPE (no enclosing scope of the
  * provider's level); DI_ECAPTIVE (asked from a create whose instance would
  * outlive it); any code a create returned. Detail: di_scope_error(s).
- * Ownership: the instance belongs to its scope (transients: to s's scope of
- * the asker) and dies when that scope ends.
+ * Ownership: the instance belongs to the scope it was built in (a
+ * transient: to s, or, when asked from a create, to the scope of the
+ * instance being built) and dies when that scope ends.
  */
 DI_EXPORT int di_get(di_scope *s, const char *name, void **out);
 
