@@ -17,5 +17,10 @@
 #include "di/provider.h"
 #include "di/consumer.h"
 #include "di/scope.h"
+#include "di/params.h"
+#include "di/kind.h"
+#include "di/plugin.h"
+#include "di/config.h"
+#include "di/graph.h"
 
 #endif /* DI_H */

@@ -21,6 +21,12 @@ static int container_destructor(di_container *c)
         container_teardown(c, NULL);
     pthread_cond_destroy(&c->cond);
     pthread_mutex_destroy(&c->lock);
+    if (c->plugins) {
+        /* instances may hold talloc destructors that live in a plugin:
+         * free them all before the plugins may be closed */
+        talloc_free_children(c);
+        di__plugins_release(c);
+    }
     return 0;
 }
 
@@ -145,6 +151,17 @@ void di__reg_error(di_container *c, int code, const char *fmt, ...)
         talloc_free(c->reg_error);
     c->reg_error = e;
     atomic_store_explicit(&c->last, e, memory_order_release);
+}
+
+/* Before seal: make a list (a top-level talloc object) the last error. */
+void di__reg_error_list(di_container *c, struct di_error *head)
+{
+    if (!head)
+        return;
+    if (c->reg_error)
+        talloc_free(c->reg_error);
+    c->reg_error = talloc_steal(c, head);
+    atomic_store_explicit(&c->last, head, memory_order_release);
 }
 
 /* After seal, from any thread: e is a top-level talloc object handed over

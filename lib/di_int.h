@@ -87,6 +87,8 @@ typedef struct di__provider {
     uint32_t ndeps;
     int16_t level;  /* DI__ROOT, a level, DI__TRANSIENT (seal) */
     uint32_t slot;  /* slot within its level (root: singleton index) */
+    const di_params *params; /* kinds only: owned by mem */
+    const char *kind_name;   /* kinds only */
 } di__provider;
 
 typedef struct di__consumer {
@@ -139,6 +141,46 @@ typedef struct di__single {
 extern char di__null_instance;
 #define DI__NULLINST ((void *)&di__null_instance)
 
+/* ---- kinds, params, plugins ---- */
+
+typedef struct di__kind {
+    void *mem;
+    const char *name;
+    const char *type;
+    const char *lifetime;
+    const char *summary;
+    const char *const *roles;  /* copies, NULL-terminated */
+    di__dep *deps;             /* parsed roles */
+    uint32_t nroles;
+    di_create_fn create;
+    di_dispose_fn dispose;
+    di_check_fn check;
+    void *data;
+    size_t size;
+    int32_t plugin;            /* index in c->plugins, or -1 */
+} di__kind;
+
+enum { DI__PNULL, DI__PBOOL, DI__PNUM, DI__PSTR, DI__PARR, DI__POBJ };
+
+struct di_params {
+    int type;
+    const char *path;          /* JSON path */
+    const char *str;           /* PSTR */
+    double num;                /* PNUM */
+    int boolean;               /* PBOOL */
+    const char **keys;         /* POBJ: member names */
+    struct di_params *items;   /* PARR, POBJ */
+    size_t n;
+};
+
+typedef struct di__plugin_so di__plugin_so; /* a shared object (plugin.c) */
+
+typedef struct di__plugin_ref {
+    di__plugin_so *so;
+    const char *name, *version, *path;
+    uint16_t abi_major, abi_minor;
+} di__plugin_ref;
+
 struct di_container {
     bool sealed;
     bool tearing_down;
@@ -161,6 +203,13 @@ struct di_container {
     pthread_cond_t cond;
     di__stack root;                   /* singleton teardown stack (locked) */
     atomic_int builders;              /* singleton builds/disposes running */
+    /* kinds and plugins */
+    di__kind *kinds;
+    uint32_t nkinds;
+    di__plugin_ref *plugins;
+    uint32_t nplugins;
+    const char **plugin_dirs;
+    uint32_t ndirs;
 };
 
 /* One create (or dispose) call in progress: what di_fail() and dynamic
@@ -203,6 +252,7 @@ void di__container_report_fmt(di_container *c, int code, const char *fmt, ...)
     DI_PRINTF(3, 4);
 void di__reg_error(di_container *c, int code, const char *fmt, ...)
     DI_PRINTF(3, 4);
+void di__reg_error_list(di_container *c, struct di_error *head);
 
 /* parse "?name:type" specs into deps on mem; 0, DI_EINVAL or DI_ENOMEM */
 int di__parse_dep(void *mem, const char *spec, di__dep *d);
@@ -230,6 +280,32 @@ extern _Thread_local di_container *di__calling;
 int di__resolve_dep(di_scope *s, const di__dep *d, const di__frame *up,
                     void **out);
 int di__check_scope(di_scope *s);
+
+/* kinds (kind.c) */
+int di__kind_find(const di_container *c, const char *name);
+int di__kind_add(di_container *c, const di_kind_desc *d, int32_t plugin,
+                 const char *prefix);
+/* provider.c: register (or override) a provider made from a kind; params
+ * move to the provider on success. */
+int di__provide_kind(di_container *c, const di_provider_desc *d, bool override,
+                     di_params *params, const char *kind);
+/* params (params.c): JSON text -> tree on mem, paths under base. On a syntax
+ * error returns DI_ECONFIG with *err = "line:col: ..." on mem. */
+int di__params_parse(void *mem, const char *json, const char *base,
+                     di_params **out, char **err);
+/* plugins (plugin.c): release the container's plugins (container free). */
+void di__plugins_release(di_container *c);
+/* graph (seal.c): run the seal checks without sealing; problems on mem */
+int di__seal_check(di_container *c, void *mem, struct di_error **problems);
+
+/* JSON syntax checking with positions (json.c). Checks text[0..len) is one
+ * JSON value, nesting at most max_depth, no duplicate keys. Returns 0, or
+ * DI_ECONFIG with *err = "line:col: what was expected, got what" on mem
+ * (DI_ENOMEM if that fails). */
+int di__json_check(void *mem, const char *text, size_t len, unsigned max_depth,
+                   char **err);
+/* "did you mean 'x'?" among NULL-terminated candidates, or "" (mem) */
+const char *di__suggest(void *mem, const char *word, const char *const *cands);
 
 /* debug builds: the process-wide set of open scopes (live.c) */
 #ifdef DI_DEBUG

@@ -28,6 +28,8 @@ const char *di_strerror(int code)
     case DI_EGRAPH: return "dependency graph has errors";
     case DI_ELEVEL: return "bad scope level";
     case DI_EABANDONED: return "scope abandoned";
+    case DI_EPLUGIN: return "plugin refused";
+    case DI_ECONFIG: return "bad configuration";
     default: return "unknown error";
     }
 }

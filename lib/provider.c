@@ -68,9 +68,15 @@ int di__parse_deps(di_container *c, void *mem, const char *owner,
     return 0;
 }
 
+/* What a provider made from a kind carries besides its descriptor. */
+typedef struct extra {
+    di_params *params;
+    const char *kind;
+} extra;
+
 /* Fill a provider record from a descriptor (or a value) on a fresh context. */
 static int make_provider(di_container *c, const di_provider_desc *d, bool value,
-                         void *v, di__provider *p)
+                         void *v, const extra *x, di__provider *p)
 {
     memset(p, 0, sizeof *p);
     p->mem = talloc_new(c);
@@ -88,6 +94,12 @@ static int make_provider(di_container *c, const di_provider_desc *d, bool value,
     p->value = v;
     p->size = d->size;
     p->level = DI__UNRESOLVED;
+    if (x) {
+        p->kind_name = talloc_strdup(p->mem, x->kind);
+        if (!p->kind_name)
+            goto nomem;
+        p->params = talloc_steal(p->mem, x->params);
+    }
     int rc = di__parse_deps(c, p->mem, p->name, d->deps, &p->deps, &p->ndeps);
     if (rc) {
         talloc_free(p->mem);
@@ -129,9 +141,11 @@ static int check_desc(di_container *c, const char *fn, const di_provider_desc *d
     return 0;
 }
 
-static int add(di_container *c, const di_provider_desc *d, bool value, void *v)
+static int add(di_container *c, const di_provider_desc *d, bool value, void *v,
+               const extra *x)
 {
-    const char *fn = value ? "di_provide_value" : "di_provide";
+    const char *fn = x ? "di_instantiate" : value ? "di_provide_value"
+                                                  : "di_provide";
     int rc = check_desc(c, fn, d, value);
     if (rc)
         return rc;
@@ -151,7 +165,7 @@ static int add(di_container *c, const di_provider_desc *d, bool value, void *v)
         c->capprov = cap;
     }
     di__provider p;
-    rc = make_provider(c, d, value, v, &p);
+    rc = make_provider(c, d, value, v, x, &p);
     if (rc)
         return rc;
     if (di__names_put(c, &c->pnames, p.name, (int)c->nprov)) {
@@ -163,9 +177,10 @@ static int add(di_container *c, const di_provider_desc *d, bool value, void *v)
 }
 
 static int replace(di_container *c, const di_provider_desc *d, bool value,
-                   void *v)
+                   void *v, const extra *x)
 {
-    const char *fn = value ? "di_override_value" : "di_override";
+    const char *fn = x ? "di_instantiate" : value ? "di_override_value"
+                                                  : "di_override";
     int rc = check_desc(c, fn, d, value);
     if (rc)
         return rc;
@@ -178,7 +193,7 @@ static int replace(di_container *c, const di_provider_desc *d, bool value,
         return DI_ENOTFOUND;
     }
     di__provider p;
-    rc = make_provider(c, d, value, v, &p);
+    rc = make_provider(c, d, value, v, x, &p);
     if (rc)
         return rc;
     if (di__names_put(c, &c->pnames, p.name, i)) {
@@ -192,24 +207,31 @@ static int replace(di_container *c, const di_provider_desc *d, bool value,
 
 int di_provide(di_container *c, const di_provider_desc *desc)
 {
-    return c ? add(c, desc, false, NULL) : DI_EINVAL;
+    return c ? add(c, desc, false, NULL, NULL) : DI_EINVAL;
 }
 
 int di_override(di_container *c, const di_provider_desc *desc)
 {
-    return c ? replace(c, desc, false, NULL) : DI_EINVAL;
+    return c ? replace(c, desc, false, NULL, NULL) : DI_EINVAL;
 }
 
 int di_provide_value(di_container *c, const char *name, const char *type,
                      void *value)
 {
     di_provider_desc d = { .name = name, .type = type };
-    return c ? add(c, &d, true, value) : DI_EINVAL;
+    return c ? add(c, &d, true, value, NULL) : DI_EINVAL;
 }
 
 int di_override_value(di_container *c, const char *name, const char *type,
                       void *value)
 {
     di_provider_desc d = { .name = name, .type = type };
-    return c ? replace(c, &d, true, value) : DI_EINVAL;
+    return c ? replace(c, &d, true, value, NULL) : DI_EINVAL;
+}
+
+int di__provide_kind(di_container *c, const di_provider_desc *d, bool override,
+                     di_params *params, const char *kind)
+{
+    extra x = { params, kind };
+    return override ? replace(c, d, false, NULL, &x) : add(c, d, false, NULL, &x);
 }

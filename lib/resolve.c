@@ -137,7 +137,8 @@ static int build(di_scope *s, di_scope *home, di__stack *pending, int32_t pi,
                         .pending = pending,
                         .level = home ? home->level : DI__ROOT };
     di_build b = { .mem = mem, .deps = dv, .ndeps = p->ndeps, .data = p->data,
-                   .name = p->name, .scope = s, .di__state = &bc };
+                   .name = p->name, .scope = s, .di__state = &bc,
+                   .params = p->params };
     void *inst = NULL;
     const struct di_error *err_before = s->err;
     di_container *calling = di__calling;

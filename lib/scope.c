@@ -59,7 +59,7 @@ int di__dispose_range(di_container *c, di_scope *s, di__stack *st,
             continue;
         struct di__buildctx bc = { .prev = NULL };
         di_build b = { .mem = e.mem, .data = p->data, .name = p->name,
-                       .scope = s, .di__state = &bc };
+                       .scope = s, .di__state = &bc, .params = p->params };
         di_container *calling = di__calling;
         di__calling = c;
         if (s)

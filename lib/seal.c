@@ -514,6 +514,78 @@ static void copy_problems(seal_t *st)
                 (*e->path ? 2 : 0));
 }
 
+/* Every check of the graph; problems collect in st->errs. Returns 0,
+ * DI_EGRAPH or DI_ENOMEM. */
+static int analyse(seal_t *st)
+{
+    di_container *c = st->c;
+    st->tmp = talloc_new(NULL);
+    if (!st->tmp)
+        return DI_ENOMEM;
+    st->from = talloc_array(st->tmp, int32_t, c->nprov + 1);
+    st->req = talloc_array(st->tmp, int16_t, c->nprov + 1);
+    st->wit = talloc_array(st->tmp, int32_t, c->nprov + 1);
+    if (!st->from || !st->req || !st->wit)
+        return DI_ENOMEM;
+    copy_problems(st);
+    seal_levels(st);
+    for (uint32_t i = 0; i < c->nprov; i++) {
+        di__provider *p = &c->prov[i];
+        p->level = p->kind == DI__VALUE
+                       ? DI__ROOT
+                       : lifetime_level(st, p->name, p->lifetime, false);
+    }
+    for (uint32_t i = 0; i < c->ncons; i++) {
+        di__consumer *cn = &c->cons[i];
+        cn->level = lifetime_level(st, cn->name, cn->level_name, true);
+        for (uint32_t k = 0; k < cn->ndeps; k++)
+            cn->deps[k].target = di__names_find(&c->pnames, cn->deps[k].name);
+    }
+    for (uint32_t i = 0; i < c->nprov; i++)
+        for (uint32_t k = 0; k < c->prov[i].ndeps; k++)
+            c->prov[i].deps[k].target =
+                di__names_find(&c->pnames, c->prov[i].deps[k].name);
+    seal_from(st);
+    for (uint32_t i = 0; i < c->ncons; i++)
+        check_missing(st, c->cons[i].name, -1, c->cons[i].deps,
+                      c->cons[i].ndeps);
+    for (uint32_t i = 0; i < c->nprov; i++)
+        check_missing(st, c->prov[i].name, (int32_t)i, c->prov[i].deps,
+                      c->prov[i].ndeps);
+    bool cyclic = seal_cycles(st);
+    seal_transients(st);
+    for (uint32_t i = 0; i < c->nprov; i++) {
+        di__provider *p = &c->prov[i];
+        check_types(st, p->name, p->deps, p->ndeps);
+        if (p->level == DI__TRANSIENT)
+            continue;
+        for (uint32_t k = 0; k < p->ndeps; k++)
+            check_level_edge(st, p->name, p->level, p->deps[k].target, false);
+    }
+    for (uint32_t i = 0; i < c->ncons; i++) {
+        di__consumer *cn = &c->cons[i];
+        check_types(st, cn->name, cn->deps, cn->ndeps);
+        for (uint32_t k = 0; k < cn->ndeps; k++)
+            check_level_edge(st, cn->name, cn->level, cn->deps[k].target, true);
+    }
+    if (st->failed_alloc)
+        return DI_ENOMEM;
+    return st->errs.head || cyclic ? DI_EGRAPH : 0;
+}
+
+int di__seal_check(di_container *c, void *mem, struct di_error **problems)
+{
+    seal_t st = { .c = c };
+    *problems = NULL;
+    int rc = analyse(&st);
+    if (rc == DI_EGRAPH)
+        *problems = talloc_steal(mem, st.errs.head);
+    else
+        talloc_free(st.errs.head);
+    talloc_free(st.tmp);
+    return rc == DI_ENOMEM ? rc : 0;
+}
+
 int di_container_seal(di_container *c)
 {
     if (!c)
@@ -523,63 +595,8 @@ int di_container_seal(di_container *c)
         return DI_ESEALED;
     }
     seal_t st = { .c = c };
-    st.tmp = talloc_new(NULL);
-    if (!st.tmp)
-        return DI_ENOMEM;
-    st.from = talloc_array(st.tmp, int32_t, c->nprov + 1);
-    st.req = talloc_array(st.tmp, int16_t, c->nprov + 1);
-    st.wit = talloc_array(st.tmp, int32_t, c->nprov + 1);
-    if (!st.from || !st.req || !st.wit) {
-        talloc_free(st.tmp);
-        return DI_ENOMEM;
-    }
-    copy_problems(&st);
-    seal_levels(&st);
-    for (uint32_t i = 0; i < c->nprov; i++) {
-        di__provider *p = &c->prov[i];
-        p->level = p->kind == DI__VALUE
-                       ? DI__ROOT
-                       : lifetime_level(&st, p->name, p->lifetime, false);
-    }
-    for (uint32_t i = 0; i < c->ncons; i++) {
-        di__consumer *cn = &c->cons[i];
-        cn->level = lifetime_level(&st, cn->name, cn->level_name, true);
-        for (uint32_t k = 0; k < cn->ndeps; k++)
-            cn->deps[k].target = di__names_find(&c->pnames, cn->deps[k].name);
-    }
-    for (uint32_t i = 0; i < c->nprov; i++)
-        for (uint32_t k = 0; k < c->prov[i].ndeps; k++)
-            c->prov[i].deps[k].target =
-                di__names_find(&c->pnames, c->prov[i].deps[k].name);
-    seal_from(&st);
-    for (uint32_t i = 0; i < c->ncons; i++)
-        check_missing(&st, c->cons[i].name, -1, c->cons[i].deps,
-                      c->cons[i].ndeps);
-    for (uint32_t i = 0; i < c->nprov; i++)
-        check_missing(&st, c->prov[i].name, (int32_t)i, c->prov[i].deps,
-                      c->prov[i].ndeps);
-    bool cyclic = seal_cycles(&st);
-    seal_transients(&st);
-    for (uint32_t i = 0; i < c->nprov; i++) {
-        di__provider *p = &c->prov[i];
-        check_types(&st, p->name, p->deps, p->ndeps);
-        if (p->level == DI__TRANSIENT)
-            continue;
-        for (uint32_t k = 0; k < p->ndeps; k++)
-            check_level_edge(&st, p->name, p->level, p->deps[k].target, false);
-    }
-    for (uint32_t i = 0; i < c->ncons; i++) {
-        di__consumer *cn = &c->cons[i];
-        check_types(&st, cn->name, cn->deps, cn->ndeps);
-        for (uint32_t k = 0; k < cn->ndeps; k++)
-            check_level_edge(&st, cn->name, cn->level, cn->deps[k].target, true);
-    }
-    int rc = 0;
-    if (st.failed_alloc)
-        rc = DI_ENOMEM;
-    else if (st.errs.head || cyclic)
-        rc = DI_EGRAPH;
-    else
+    int rc = analyse(&st);
+    if (!rc)
         rc = compile(&st);
     if (rc == DI_EGRAPH) {
         if (c->reg_error)

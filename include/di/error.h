@@ -38,7 +38,9 @@ enum {
     DI_ESTALE = -14,    /* the scope has already ended */
     DI_EGRAPH = -15,    /* seal found problems; see the error list */
     DI_ELEVEL = -16,    /* unknown or malformed scope level */
-    DI_EABANDONED = -17 /* outcome of a scope whose talloc parent was freed */
+    DI_EABANDONED = -17,/* outcome of a scope whose talloc parent was freed */
+    DI_EPLUGIN = -18,   /* a plugin was refused (the reason names the file) */
+    DI_ECONFIG = -19    /* a configuration is unreadable, malformed or wrong */
 };
 
 /* The detail of a failure. Opaque; read it with the accessors below. */

@@ -71,6 +71,9 @@ typedef struct di_build {
     di_scope *scope;
     /* internal: libdi's resolution state. */
     void *di__state;
+    /* the provider's params when it was made from a kind (kind.h, params.h),
+     * NULL otherwise. */
+    const struct di_params *params;
 } di_build;
 
 /*

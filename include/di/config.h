@@ -1,0 +1,80 @@
+/*
+ * di/config.h — wiring from a JSON file.
+ *
+ * A config binds names to kinds so that a deployment changes wiring without
+ * recompiling. It is a layer over the C API: loading calls di_level(),
+ * di_plugin_dir(), di_plugin_load(), di_instantiate() and di_consumer_add(),
+ * nothing else.
+ *
+ *     {
+ *       "scopes":      { "connection": "singleton", "request": "connection" },
+ *       "plugin_dirs": [ "plugins" ],
+ *       "plugins":     [ "sqlite", "./extra/audit.so" ],
+ *       "providers": {
+ *         "db":      { "use": "sqlite.pool", "lifetime": "singleton",
+ *                      "params": { "path": "notes.db", "size": 8 } },
+ *         "session": { "use": "sqlite.session", "deps": { "pool": "db" } }
+ *       },
+ *       "consumers": {
+ *         "GET /notes": { "level": "request", "needs": [ "session" ] }
+ *       }
+ *     }
+ *
+ * Fields (all optional, unknown ones are errors):
+ *   scopes       level → parent level, declared with di_level().
+ *   plugin_dirs  directories searched for plugins given by name.
+ *   plugins      names (searched in plugin_dirs) or paths (containing '/').
+ *   providers    name → { use (kind, required), lifetime, deps (role →
+ *                provider name), params (object), override (boolean) }.
+ *   consumers    name → { level, needs (array of dependency names) }: lets a
+ *                config describe consumers for `di check` and `di why`; a
+ *                host finds them with di_consumer_key() and attaches
+ *                behaviour by name.
+ * Relative paths in plugin_dirs and plugins are relative to the config
+ * file's directory (for a string: to the working directory, explicitly).
+ *
+ * Errors. Malformed JSON: "app.json:3:14: expected ',' or '}' after an object
+ * member, got '\"'". Semantic errors: the JSON path, "app.json: providers.db
+ * .lifetme: unknown field (did you mean 'lifetime'?)". Every semantic problem
+ * is listed (di_error_next()). Limits: DI_CONFIG_MAX_BYTES of text,
+ * DI_CONFIG_MAX_DEPTH levels of nesting, duplicate keys refused.
+ *
+ * Atomicity: the whole document is parsed and its shape checked before
+ * anything is registered; with a syntax or shape error the container is
+ * untouched. Plugins are loaded next; if one is refused nothing else is
+ * registered. Then scopes, providers and consumers are registered, each
+ * problem collected: an entry that fails is not registered, the others are
+ * (the container stays usable, but its seal will tell what is missing).
+ */
+#ifndef DI_CONFIG_H
+#define DI_CONFIG_H
+
+#include "export.h"
+#include "container.h"
+
+DI_BEGIN_DECLS
+
+/* Largest config text accepted, in bytes. */
+#define DI_CONFIG_MAX_BYTES (4u * 1024u * 1024u)
+/* Deepest nesting of objects and arrays accepted (params included). */
+#define DI_CONFIG_MAX_DEPTH 32
+
+/*
+ * di_config_load_file — read the JSON file at path and apply it to c.
+ * Returns 0; DI_ECONFIG (unreadable, too large, malformed, or semantic
+ * problems: the list is di_container_error(c)); DI_EPLUGIN (a plugin was
+ * refused); DI_ESEALED (c is sealed: nothing is read); DI_EINVAL; DI_ENOMEM.
+ */
+DI_EXPORT int di_config_load_file(di_container *c, const char *path);
+
+/*
+ * di_config_load_string — apply JSON text (NUL-terminated) to c.
+ * origin names the text in messages ("<string>" when NULL).
+ * Returns as di_config_load_file().
+ */
+DI_EXPORT int di_config_load_string(di_container *c, const char *json,
+                                    const char *origin);
+
+DI_END_DECLS
+
+#endif /* DI_CONFIG_H */

@@ -1,0 +1,500 @@
+/*
+ * graph.c — the graph as JSON and as Graphviz DOT.
+ *
+ * Both outputs read the registry as seal left it. On an unsealed container
+ * the seal checks run first (di__seal_check: nothing is compiled or sealed)
+ * so that levels and edges are resolved and the problems can be shown; their
+ * paths ("a → b (request) → c") are split back into node names to mark the
+ * failing edges.
+ */
+#include <cjson/cJSON.h>
+#include <string.h>
+
+#include "di_int.h"
+
+typedef struct graph {
+    di_container *c;
+    void *tmp;
+    struct di_error *problems;
+    /* each problem's path as names: paths[i][0..npath[i]) */
+    const char ***paths;
+    size_t *npath;
+    size_t nproblems;
+    /* missing provider names (required deps with no provider) */
+    const char **missing;
+    size_t nmissing;
+} graph;
+
+static bool is_node(const di_container *c, const char *s)
+{
+    return di__names_find(&c->pnames, s) >= 0 ||
+           di__names_find(&c->cnames, s) >= 0;
+}
+
+/* "name (level)" -> "name" when that is what the element means. */
+static const char *strip_level(graph *g, const char *el)
+{
+    size_t n = strlen(el);
+    if (is_node(g->c, el) || n < 4 || el[n - 1] != ')')
+        return el;
+    const char *open = strrchr(el, '(');
+    if (!open || open == el || open[-1] != ' ')
+        return el;
+    char *name = talloc_strndup(g->tmp, el, (size_t)(open - el - 1));
+    return name && is_node(g->c, name) ? name : el;
+}
+
+static int split_path(graph *g, const char *path, const char ***out, size_t *n)
+{
+    size_t cap = 4;
+    const char **v = talloc_array(g->tmp, const char *, cap);
+    *n = 0;
+    if (!v)
+        return DI_ENOMEM;
+    const char *arrow = DI__ARROW;
+    size_t alen = strlen(arrow);
+    for (const char *p = path; *p;) {
+        const char *e = strstr(p, arrow);
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        char *el = talloc_strndup(g->tmp, p, len);
+        if (!el)
+            return DI_ENOMEM;
+        if (*n == cap) {
+            cap *= 2;
+            if (!(v = talloc_realloc(g->tmp, v, const char *, cap)))
+                return DI_ENOMEM;
+        }
+        v[(*n)++] = strip_level(g, el);
+        p += len + (e ? alen : 0);
+    }
+    *out = v;
+    return 0;
+}
+
+static int add_missing(graph *g, const char *name)
+{
+    for (size_t i = 0; i < g->nmissing; i++)
+        if (strcmp(g->missing[i], name) == 0)
+            return 0;
+    const char **m = talloc_realloc(g->tmp, g->missing, const char *,
+                                    g->nmissing + 1);
+    if (!m)
+        return DI_ENOMEM;
+    g->missing = m;
+    m[g->nmissing++] = name;
+    return 0;
+}
+
+static int graph_init(graph *g, di_container *c)
+{
+    memset(g, 0, sizeof *g);
+    g->c = c;
+    g->tmp = talloc_new(NULL);
+    if (!g->tmp)
+        return DI_ENOMEM;
+    if (!c->sealed) {
+        int rc = di__seal_check(c, g->tmp, &g->problems);
+        if (rc)
+            return rc;
+    }
+    g->nproblems = di_error_count(g->problems);
+    g->paths = talloc_zero_array(g->tmp, const char **, g->nproblems + 1);
+    g->npath = talloc_zero_array(g->tmp, size_t, g->nproblems + 1);
+    if (!g->paths || !g->npath)
+        return DI_ENOMEM;
+    size_t i = 0;
+    for (const struct di_error *e = g->problems; e; e = e->next, i++)
+        if (split_path(g, e->path, &g->paths[i], &g->npath[i]))
+            return DI_ENOMEM;
+    for (uint32_t p = 0; p < c->nprov; p++)
+        for (uint32_t k = 0; k < c->prov[p].ndeps; k++) {
+            const di__dep *d = &c->prov[p].deps[k];
+            if (d->target < 0 && !d->optional && add_missing(g, d->name))
+                return DI_ENOMEM;
+        }
+    for (uint32_t p = 0; p < c->ncons; p++)
+        for (uint32_t k = 0; k < c->cons[p].ndeps; k++) {
+            const di__dep *d = &c->cons[p].deps[k];
+            if (d->target < 0 && !d->optional && add_missing(g, d->name))
+                return DI_ENOMEM;
+        }
+    return 0;
+}
+
+/* Does some problem's path go from -> to? */
+static bool failing(const graph *g, const char *from, const char *to)
+{
+    for (size_t i = 0; i < g->nproblems; i++)
+        for (size_t k = 0; k + 1 < g->npath[i]; k++)
+            if (strcmp(g->paths[i][k], from) == 0 &&
+                strcmp(g->paths[i][k + 1], to) == 0)
+                return true;
+    return false;
+}
+
+/* ---- JSON ---- */
+
+static cJSON *str_or_null(const char *s)
+{
+    return s ? cJSON_CreateString(s) : cJSON_CreateNull();
+}
+
+/* Add to obj and keep going; the final check catches any failed allocation
+ * (cJSON_Add* return NULL, and a NULL item makes the AddItem calls fail). */
+static bool put(cJSON *obj, const char *key, cJSON *item)
+{
+    if (!item)
+        return false;
+    if (!cJSON_AddItemToObject(obj, key, item)) {
+        cJSON_Delete(item);
+        return false;
+    }
+    return true;
+}
+
+static bool push(cJSON *arr, cJSON *item)
+{
+    if (!item)
+        return false;
+    if (!cJSON_AddItemToArray(arr, item)) {
+        cJSON_Delete(item);
+        return false;
+    }
+    return true;
+}
+
+static bool json_edges(const graph *g, cJSON *arr, const char *from,
+                       bool consumer, const di__dep *deps, uint32_t n)
+{
+    bool ok = true;
+    for (uint32_t k = 0; k < n; k++) {
+        cJSON *e = cJSON_CreateObject();
+        ok &= push(arr, e);
+        if (!e)
+            continue;
+        ok &= put(e, "from", cJSON_CreateString(from));
+        ok &= put(e, "to", cJSON_CreateString(deps[k].name));
+        ok &= put(e, "consumer", cJSON_CreateBool(consumer));
+        ok &= put(e, "optional", cJSON_CreateBool(deps[k].optional));
+        ok &= put(e, "type", str_or_null(deps[k].type));
+        ok &= put(e, "missing", cJSON_CreateBool(deps[k].target < 0));
+        ok &= put(e, "failing", cJSON_CreateBool(failing(g, from,
+                                                         deps[k].name)));
+    }
+    return ok;
+}
+
+static bool json_plugins(const di_container *c, cJSON *root)
+{
+    cJSON *arr = cJSON_CreateArray();
+    bool ok = put(root, "plugins", arr);
+    for (uint32_t i = 0; arr && i < c->nplugins; i++) {
+        const di__plugin_ref *r = &c->plugins[i];
+        cJSON *o = cJSON_CreateObject();
+        ok &= push(arr, o);
+        if (!o)
+            continue;
+        char abi[32];
+        snprintf(abi, sizeof abi, "%u.%u", r->abi_major, r->abi_minor);
+        ok &= put(o, "name", cJSON_CreateString(r->name));
+        ok &= put(o, "version", cJSON_CreateString(r->version));
+        ok &= put(o, "path", cJSON_CreateString(r->path));
+        ok &= put(o, "abi", cJSON_CreateString(abi));
+        cJSON *kinds = cJSON_CreateArray();
+        ok &= put(o, "kinds", kinds);
+        for (uint32_t k = 0; kinds && k < c->nkinds; k++)
+            if (c->kinds[k].plugin == (int32_t)i)
+                ok &= push(kinds, cJSON_CreateString(c->kinds[k].name));
+    }
+    arr = cJSON_CreateArray();
+    ok &= put(root, "kinds", arr);
+    for (uint32_t i = 0; arr && i < c->nkinds; i++) {
+        const di__kind *k = &c->kinds[i];
+        cJSON *o = cJSON_CreateObject();
+        ok &= push(arr, o);
+        if (!o)
+            continue;
+        ok &= put(o, "name", cJSON_CreateString(k->name));
+        ok &= put(o, "type", str_or_null(k->type));
+        ok &= put(o, "lifetime", str_or_null(k->lifetime));
+        cJSON *roles = cJSON_CreateArray();
+        ok &= put(o, "roles", roles);
+        for (uint32_t r = 0; roles && r < k->nroles; r++)
+            ok &= push(roles, cJSON_CreateString(k->roles[r]));
+        ok &= put(o, "plugin", str_or_null(k->plugin >= 0
+                                               ? c->plugins[k->plugin].name
+                                               : NULL));
+        ok &= put(o, "summary", str_or_null(k->summary));
+    }
+    return ok;
+}
+
+static bool json_nodes(const graph *g, cJSON *root)
+{
+    const di_container *c = g->c;
+    cJSON *arr = cJSON_CreateArray(), *edges = cJSON_CreateArray();
+    bool ok = put(root, "providers", arr);
+    for (uint32_t i = 0; arr && i < c->nprov; i++) {
+        const di__provider *p = &c->prov[i];
+        cJSON *o = cJSON_CreateObject();
+        ok &= push(arr, o);
+        if (!o)
+            continue;
+        ok &= put(o, "name", cJSON_CreateString(p->name));
+        ok &= put(o, "type", str_or_null(p->type));
+        ok &= put(o, "lifetime", cJSON_CreateString(p->lifetime));
+        ok &= put(o, "kind", str_or_null(p->kind_name));
+        ok &= put(o, "value", cJSON_CreateBool(p->kind == DI__VALUE));
+    }
+    arr = cJSON_CreateArray();
+    ok &= put(root, "consumers", arr);
+    for (uint32_t i = 0; arr && i < c->ncons; i++) {
+        const di__consumer *cn = &c->cons[i];
+        cJSON *o = cJSON_CreateObject();
+        ok &= push(arr, o);
+        if (!o)
+            continue;
+        ok &= put(o, "name", cJSON_CreateString(cn->name));
+        ok &= put(o, "level", cJSON_CreateString(cn->level_name));
+        cJSON *plan = c->sealed ? cJSON_CreateArray() : cJSON_CreateNull();
+        ok &= put(o, "plan", plan);
+        for (uint32_t k = 0; c->sealed && plan && k < cn->nplan; k++)
+            ok &= push(plan, cJSON_CreateString(c->prov[cn->plan[k]].name));
+    }
+    ok &= put(root, "edges", edges);
+    for (uint32_t i = 0; edges && i < c->nprov; i++)
+        ok &= json_edges(g, edges, c->prov[i].name, false, c->prov[i].deps,
+                         c->prov[i].ndeps);
+    for (uint32_t i = 0; edges && i < c->ncons; i++)
+        ok &= json_edges(g, edges, c->cons[i].name, true, c->cons[i].deps,
+                         c->cons[i].ndeps);
+    return ok;
+}
+
+static bool json_problems(const graph *g, cJSON *root)
+{
+    cJSON *arr = cJSON_CreateArray();
+    bool ok = put(root, "problems", arr);
+    size_t i = 0;
+    for (const struct di_error *e = g->problems; arr && e; e = e->next, i++) {
+        cJSON *o = cJSON_CreateObject();
+        ok &= push(arr, o);
+        if (!o)
+            continue;
+        ok &= put(o, "code", cJSON_CreateNumber(e->code));
+        ok &= put(o, "error", cJSON_CreateString(di_strerror(e->code)));
+        ok &= put(o, "message", cJSON_CreateString(e->message));
+        cJSON *path = cJSON_CreateArray();
+        ok &= put(o, "path", path);
+        for (size_t k = 0; path && k < g->npath[i]; k++)
+            ok &= push(path, cJSON_CreateString(g->paths[i][k]));
+    }
+    return ok;
+}
+
+int di_graph_json(di_container *c, void *mem, char **out)
+{
+    if (!c || !out)
+        return DI_EINVAL;
+    *out = NULL;
+    graph g;
+    int rc = graph_init(&g, c);
+    cJSON *root = rc ? NULL : cJSON_CreateObject();
+    bool ok = root != NULL;
+    if (ok) {
+        ok &= put(root, "format", cJSON_CreateNumber(1));
+        ok &= put(root, "sealed", cJSON_CreateBool(c->sealed));
+        cJSON *levels = cJSON_CreateArray();
+        ok &= put(root, "levels", levels);
+        for (uint32_t i = 0; levels && i < c->nlevels; i++) {
+            cJSON *o = cJSON_CreateObject();
+            ok &= push(levels, o);
+            if (!o)
+                continue;
+            ok &= put(o, "name", cJSON_CreateString(c->levels[i].name));
+            ok &= put(o, "parent", str_or_null(c->levels[i].parent_name));
+        }
+        ok = ok && json_plugins(c, root) && json_nodes(&g, root) &&
+             json_problems(&g, root);
+    }
+    char *text = ok ? cJSON_Print(root) : NULL;
+    if (text) {
+        *out = talloc_asprintf(mem, "%s\n", text);
+        cJSON_free(text);
+    }
+    cJSON_Delete(root);
+    talloc_free(g.tmp);
+    if (rc)
+        return rc;
+    return *out ? 0 : DI_ENOMEM;
+}
+
+/* ---- DOT ---- */
+
+typedef struct dot {
+    graph *g;
+    char *s;     /* NULL after a failed allocation */
+    bool *done;  /* levels emitted */
+} dot;
+
+static void emit(dot *d, const char *fmt, ...) DI_PRINTF(2, 3);
+static void emit(dot *d, const char *fmt, ...)
+{
+    if (!d->s)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    d->s = talloc_vasprintf_append(d->s, fmt, ap);
+    va_end(ap);
+}
+
+/* A DOT string body: quotes and backslashes escaped. */
+static const char *esc(dot *d, const char *s)
+{
+    size_t n = 0;
+    for (const char *p = s; *p; p++)
+        n += (*p == '"' || *p == '\\') ? 2 : 1;
+    char *o = talloc_size(d->g->tmp, n + 1);
+    if (!o)
+        return "";
+    char *w = o;
+    for (const char *p = s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            *w++ = '\\';
+        *w++ = *p;
+    }
+    *w = '\0';
+    return o;
+}
+
+static void dot_provider(dot *d, uint32_t i, const char *indent)
+{
+    const di__provider *p = &d->g->c->prov[i];
+    emit(d, "%sp%u [label=\"%s", indent, i, esc(d, p->name));
+    if (p->type || p->kind_name || p->kind == DI__VALUE)
+        emit(d, "\\n%s%s%s", p->type ? esc(d, p->type) : "",
+             p->type && (p->kind_name || p->kind == DI__VALUE) ? " \xc2\xb7 "
+                                                                : "",
+             p->kind_name ? esc(d, p->kind_name)
+                          : p->kind == DI__VALUE ? "value" : "");
+    emit(d, "\"];\n");
+}
+
+static void dot_consumer(dot *d, uint32_t i, const char *indent)
+{
+    emit(d, "%sc%u [label=\"%s\", shape=ellipse, style=filled, "
+         "fillcolor=\"#dbe8fb\"];\n", indent, i,
+         esc(d, d->g->c->cons[i].name));
+}
+
+/* One level's cluster, with its providers, consumers and child levels. */
+static void dot_level(dot *d, int l, unsigned depth)
+{
+    const di_container *c = d->g->c;
+    char indent[2 * DI_LEVEL_MAX + 3];
+    unsigned w = 2 * (depth + 1);
+    memset(indent, ' ', w + 2);
+    indent[w + 2] = '\0';
+    d->done[l] = true;
+    emit(d, "%.*ssubgraph cluster_l%d {\n%slabel=\"%s\";\n", (int)w, indent, l,
+         indent, esc(d, c->levels[l].name));
+    for (uint32_t i = 0; i < c->nprov; i++)
+        if (c->prov[i].level == l)
+            dot_provider(d, i, indent);
+    for (uint32_t i = 0; i < c->ncons; i++)
+        if (c->cons[i].level == l)
+            dot_consumer(d, i, indent);
+    for (uint32_t k = 0; k < c->nlevels; k++)
+        if (!d->done[k] && c->levels[k].parent == l && (int)k != l)
+            dot_level(d, (int)k, depth + 1);
+    emit(d, "%.*s}\n", (int)w, indent);
+}
+
+static int missing_index(const graph *g, const char *name)
+{
+    for (size_t i = 0; i < g->nmissing; i++)
+        if (strcmp(g->missing[i], name) == 0)
+            return (int)i;
+    return -1;
+}
+
+static void dot_edges(dot *d, const char *from_id, uint32_t from,
+                      const char *from_name, const di__dep *deps, uint32_t n)
+{
+    for (uint32_t k = 0; k < n; k++) {
+        const di__dep *dep = &deps[k];
+        if (dep->target < 0 && dep->optional)
+            continue;
+        bool bad = failing(d->g, from_name, dep->name) || dep->target < 0;
+        if (dep->target >= 0)
+            emit(d, "  %s%u -> p%d", from_id, from, dep->target);
+        else
+            emit(d, "  %s%u -> m%d", from_id, from,
+                 missing_index(d->g, dep->name));
+        const char *sep = " [";
+        if (dep->optional) {
+            emit(d, "%sstyle=dashed", sep);
+            sep = ", ";
+        }
+        if (bad) {
+            emit(d, "%scolor=red, penwidth=2", sep);
+            sep = ", ";
+        }
+        emit(d, "%s;\n", *sep == ',' ? "]" : "");
+    }
+}
+
+int di_graph_dot(di_container *c, void *mem, char **out)
+{
+    if (!c || !out)
+        return DI_EINVAL;
+    *out = NULL;
+    graph g;
+    int rc = graph_init(&g, c);
+    dot d = { .g = &g };
+    d.done = rc ? NULL : talloc_zero_array(g.tmp, bool, c->nlevels);
+    d.s = d.done ? talloc_strdup(g.tmp, "") : NULL;
+    emit(&d, "digraph di {\n"
+         "  graph [rankdir=LR, fontname=\"Helvetica\", fontsize=11];\n"
+         "  node [shape=box, style=rounded, fontname=\"Helvetica\", "
+         "fontsize=10];\n"
+         "  edge [color=\"#555555\"];\n");
+    if (d.done)
+        dot_level(&d, 0, 0);
+    for (uint32_t l = 1; d.done && l < c->nlevels; l++)
+        if (!d.done[l])
+            dot_level(&d, (int)l, 0); /* not under the root: level errors */
+    bool transients = false;
+    for (uint32_t i = 0; i < c->nprov; i++)
+        transients |= c->prov[i].level == DI__TRANSIENT;
+    if (transients) {
+        emit(&d, "  subgraph cluster_transient {\n    label=\"transient\";\n"
+             "    style=dashed;\n");
+        for (uint32_t i = 0; i < c->nprov; i++)
+            if (c->prov[i].level == DI__TRANSIENT)
+                dot_provider(&d, i, "    ");
+        emit(&d, "  }\n");
+    }
+    for (uint32_t i = 0; i < c->nprov; i++)
+        if (c->prov[i].level < DI__TRANSIENT) /* unknown lifetime */
+            dot_provider(&d, i, "  ");
+    for (uint32_t i = 0; i < c->ncons; i++)
+        if (c->cons[i].level < 0)
+            dot_consumer(&d, i, "  ");
+    for (size_t i = 0; i < g.nmissing; i++)
+        emit(&d, "  m%zu [label=\"%s\\n(missing)\", color=red, fontcolor=red, "
+             "style=\"rounded,dashed\"];\n", i, esc(&d, g.missing[i]));
+    for (uint32_t i = 0; i < c->nprov; i++)
+        dot_edges(&d, "p", i, c->prov[i].name, c->prov[i].deps,
+                  c->prov[i].ndeps);
+    for (uint32_t i = 0; i < c->ncons; i++)
+        dot_edges(&d, "c", i, c->cons[i].name, c->cons[i].deps,
+                  c->cons[i].ndeps);
+    emit(&d, "}\n");
+    if (!rc && d.s)
+        *out = talloc_strdup(mem, d.s);
+    talloc_free(g.tmp);
+    if (rc)
+        return rc;
+    return *out ? 0 : DI_ENOMEM;
+}

@@ -1,0 +1,386 @@
+/*
+ * json.c — JSON syntax checking that says where and what was expected.
+ *
+ * cJSON builds the trees; it only says where it stopped. Before handing text
+ * to it, libdi walks the text once with this checker, which reports the first
+ * error as "line:column: expected X, got Y", bounds the nesting and refuses
+ * duplicate keys (cJSON would keep both and silently read the first).
+ * Recursion depth is bounded by max_depth.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "di_int.h"
+
+typedef struct jc {
+    void *mem;
+    const char *s;
+    size_t len, pos;
+    unsigned max_depth;
+    char **err;
+} jc;
+
+typedef struct jkey { const char *p; size_t n; size_t at; } jkey;
+
+static void line_col(const jc *j, size_t at, unsigned *line, unsigned *col)
+{
+    *line = 1;
+    *col = 1;
+    for (size_t i = 0; i < at && i < j->len; i++) {
+        unsigned char ch = (unsigned char)j->s[i];
+        if (ch == '\n') {
+            (*line)++;
+            *col = 1;
+        } else if ((ch & 0xc0) != 0x80) {
+            (*col)++; /* count characters, not UTF-8 continuation bytes */
+        }
+    }
+}
+
+/* What is at position at, for "got ...". */
+static char *got(const jc *j, size_t at)
+{
+    if (at >= j->len)
+        return talloc_strdup(j->mem, "end of input");
+    unsigned char ch = (unsigned char)j->s[at];
+    if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z')) {
+        size_t n = 0;
+        while (at + n < j->len && n < 16) {
+            unsigned char w = (unsigned char)j->s[at + n];
+            if (!((w >= 'a' && w <= 'z') || (w >= 'A' && w <= 'Z') ||
+                  (w >= '0' && w <= '9') || w == '_'))
+                break;
+            n++;
+        }
+        return talloc_asprintf(j->mem, "'%.*s'", (int)n, j->s + at);
+    }
+    if (ch < 0x20 || ch >= 0x7f)
+        return talloc_asprintf(j->mem, "byte 0x%02x", ch);
+    return talloc_asprintf(j->mem, "'%c'", ch);
+}
+
+static int fail_at(jc *j, size_t at, const char *fmt, ...) DI_PRINTF(3, 4);
+static int fail_at(jc *j, size_t at, const char *fmt, ...)
+{
+    unsigned line, col;
+    line_col(j, at, &line, &col);
+    va_list ap;
+    va_start(ap, fmt);
+    char *what = talloc_vasprintf(j->mem, fmt, ap);
+    va_end(ap);
+    *j->err = what ? talloc_asprintf(j->mem, "%u:%u: %s", line, col, what)
+                   : NULL;
+    talloc_free(what);
+    return *j->err ? DI_ECONFIG : DI_ENOMEM;
+}
+
+/* "expected X, got Y" at the current position. */
+static int expected(jc *j, const char *what)
+{
+    char *g = got(j, j->pos);
+    int rc = fail_at(j, j->pos, "expected %s, got %s", what, g ? g : "?");
+    talloc_free(g);
+    return rc;
+}
+
+static void skip_ws(jc *j)
+{
+    while (j->pos < j->len && (j->s[j->pos] == ' ' || j->s[j->pos] == '\t' ||
+                               j->s[j->pos] == '\n' || j->s[j->pos] == '\r'))
+        j->pos++;
+}
+
+static bool is_hex(char ch)
+{
+    return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') ||
+           (ch >= 'A' && ch <= 'F');
+}
+
+static int string(jc *j)
+{
+    size_t start = j->pos++;
+    for (;;) {
+        if (j->pos >= j->len) {
+            unsigned line, col;
+            line_col(j, start, &line, &col);
+            return fail_at(j, j->pos, "unterminated string (it starts at "
+                           "%u:%u)", line, col);
+        }
+        unsigned char ch = (unsigned char)j->s[j->pos];
+        if (ch == '"') {
+            j->pos++;
+            return 0;
+        }
+        if (ch < 0x20)
+            return fail_at(j, j->pos, "control character 0x%02x in a string "
+                           "(write it as an escape such as \\n or \\u%04x)",
+                           ch, ch);
+        if (ch != '\\') {
+            j->pos++;
+            continue;
+        }
+        char e = j->pos + 1 < j->len ? j->s[j->pos + 1] : '\0';
+        if (e == 'u') {
+            for (size_t k = 2; k < 6; k++)
+                if (j->pos + k >= j->len || !is_hex(j->s[j->pos + k]))
+                    return fail_at(j, j->pos, "invalid \\u escape: expected 4 "
+                                   "hex digits");
+            j->pos += 6;
+        } else if (e && strchr("\"\\/bfnrt", e)) {
+            j->pos += 2;
+        } else {
+            return fail_at(j, j->pos, "invalid escape '\\%c' (valid: \\\" \\\\ "
+                           "\\/ \\b \\f \\n \\r \\t \\uXXXX)", e ? e : ' ');
+        }
+    }
+}
+
+static bool digit(const jc *j)
+{
+    return j->pos < j->len && j->s[j->pos] >= '0' && j->s[j->pos] <= '9';
+}
+
+static int number(jc *j)
+{
+    if (j->s[j->pos] == '-')
+        j->pos++;
+    if (!digit(j))
+        return expected(j, "a digit");
+    if (j->s[j->pos] == '0') {
+        j->pos++;
+        if (digit(j))
+            return fail_at(j, j->pos, "numbers cannot have leading zeros");
+    } else {
+        while (digit(j))
+            j->pos++;
+    }
+    if (j->pos < j->len && j->s[j->pos] == '.') {
+        j->pos++;
+        if (!digit(j))
+            return expected(j, "a digit after '.'");
+        while (digit(j))
+            j->pos++;
+    }
+    if (j->pos < j->len && (j->s[j->pos] == 'e' || j->s[j->pos] == 'E')) {
+        j->pos++;
+        if (j->pos < j->len && (j->s[j->pos] == '+' || j->s[j->pos] == '-'))
+            j->pos++;
+        if (!digit(j))
+            return expected(j, "a digit in the exponent");
+        while (digit(j))
+            j->pos++;
+    }
+    return 0;
+}
+
+static int value(jc *j, unsigned depth);
+
+static int key_cmp(const void *a, const void *b)
+{
+    const jkey *x = a, *y = b;
+    if (x->n != y->n)
+        return x->n < y->n ? -1 : 1;
+    int r = memcmp(x->p, y->p, x->n);
+    if (r)
+        return r;
+    return x->at < y->at ? -1 : x->at > y->at;
+}
+
+/* Sort the keys of one object; report the second occurrence of a repeat. */
+static int no_duplicates(jc *j, jkey *keys, size_t n)
+{
+    if (n < 2)
+        return 0;
+    qsort(keys, n, sizeof *keys, key_cmp);
+    size_t bad = SIZE_MAX;
+    for (size_t i = 1; i < n; i++)
+        if (keys[i].n == keys[i - 1].n &&
+            memcmp(keys[i].p, keys[i - 1].p, keys[i].n) == 0 &&
+            (bad == SIZE_MAX || keys[i].at < keys[bad].at))
+            bad = i;
+    if (bad == SIZE_MAX)
+        return 0;
+    return fail_at(j, keys[bad].at, "duplicate key \"%.*s\"",
+                   (int)keys[bad].n, keys[bad].p);
+}
+
+static int object(jc *j, unsigned depth)
+{
+    jkey *keys = NULL;
+    size_t n = 0, cap = 0;
+    int rc = 0;
+    j->pos++;
+    skip_ws(j);
+    if (j->pos < j->len && j->s[j->pos] == '}') {
+        j->pos++;
+        return 0;
+    }
+    for (bool first = true;; first = false) {
+        skip_ws(j);
+        if (j->pos >= j->len || j->s[j->pos] != '"') {
+            rc = expected(j, first ? "a string key or '}'"
+                                   : "a string key after ','");
+            break;
+        }
+        size_t at = j->pos;
+        if ((rc = string(j)))
+            break;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 8;
+            jkey *nk = talloc_realloc(j->mem, keys, jkey, cap);
+            if (!nk) {
+                rc = DI_ENOMEM;
+                break;
+            }
+            keys = nk;
+        }
+        keys[n++] = (jkey){ j->s + at + 1, j->pos - at - 2, at };
+        skip_ws(j);
+        if (j->pos >= j->len || j->s[j->pos] != ':') {
+            char *what = talloc_asprintf(j->mem, "':' after the key \"%.*s\"",
+                                         (int)keys[n - 1].n, keys[n - 1].p);
+            rc = what ? expected(j, what) : DI_ENOMEM;
+            break;
+        }
+        j->pos++;
+        if ((rc = value(j, depth)))
+            break;
+        skip_ws(j);
+        if (j->pos < j->len && j->s[j->pos] == ',') {
+            j->pos++;
+            continue;
+        }
+        if (j->pos < j->len && j->s[j->pos] == '}') {
+            j->pos++;
+            rc = no_duplicates(j, keys, n);
+            break;
+        }
+        rc = expected(j, "',' or '}' after an object member");
+        break;
+    }
+    talloc_free(keys);
+    return rc;
+}
+
+static int array(jc *j, unsigned depth)
+{
+    j->pos++;
+    skip_ws(j);
+    if (j->pos < j->len && j->s[j->pos] == ']') {
+        j->pos++;
+        return 0;
+    }
+    for (;;) {
+        int rc = value(j, depth);
+        if (rc)
+            return rc;
+        skip_ws(j);
+        if (j->pos < j->len && j->s[j->pos] == ',') {
+            j->pos++;
+            continue;
+        }
+        if (j->pos < j->len && j->s[j->pos] == ']') {
+            j->pos++;
+            return 0;
+        }
+        return expected(j, "',' or ']' after an array element");
+    }
+}
+
+static int literal(jc *j, const char *word)
+{
+    size_t n = strlen(word);
+    if (j->len - j->pos >= n && memcmp(j->s + j->pos, word, n) == 0) {
+        j->pos += n;
+        return 0;
+    }
+    return expected(j, "a value (object, array, string, number, true, false "
+                       "or null)");
+}
+
+static int value(jc *j, unsigned depth)
+{
+    skip_ws(j);
+    if (j->pos >= j->len)
+        return expected(j, "a value");
+    char ch = j->s[j->pos];
+    if ((ch == '{' || ch == '[') && depth >= j->max_depth)
+        return fail_at(j, j->pos, "nested deeper than %u levels",
+                       j->max_depth);
+    switch (ch) {
+    case '{': return object(j, depth + 1);
+    case '[': return array(j, depth + 1);
+    case '"': return string(j);
+    case 't': return literal(j, "true");
+    case 'f': return literal(j, "false");
+    case 'n': return literal(j, "null");
+    default:
+        if (ch == '-' || (ch >= '0' && ch <= '9'))
+            return number(j);
+        return expected(j, "a value (object, array, string, number, true, "
+                           "false or null)");
+    }
+}
+
+int di__json_check(void *mem, const char *text, size_t len, unsigned max_depth,
+                   char **err)
+{
+    jc j = { .mem = mem, .s = text, .len = len, .max_depth = max_depth,
+             .err = err };
+    *err = NULL;
+    if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0)
+        j.pos = 3; /* skip a UTF-8 byte order mark */
+    int rc = value(&j, 0);
+    if (rc)
+        return rc;
+    skip_ws(&j);
+    if (j.pos < j.len)
+        return expected(&j, "the end of the document after the JSON value");
+    return 0;
+}
+
+/* ---- suggestions ---- */
+
+static size_t distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 64 || lb > 64)
+        return SIZE_MAX;
+    size_t row[65];
+    for (size_t k = 0; k <= lb; k++)
+        row[k] = k;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t k = 1; k <= lb; k++) {
+            size_t up = row[k];
+            size_t best = diag + (a[i - 1] != b[k - 1]);
+            if (up + 1 < best)
+                best = up + 1;
+            if (row[k - 1] + 1 < best)
+                best = row[k - 1] + 1;
+            row[k] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+const char *di__suggest(void *mem, const char *word, const char *const *cands)
+{
+    const char *best = NULL;
+    size_t bd = SIZE_MAX, wl = strlen(word);
+    for (size_t i = 0; cands && cands[i]; i++) {
+        size_t d = distance(word, cands[i]);
+        if (d < bd) {
+            bd = d;
+            best = cands[i];
+        }
+    }
+    /* close enough to be a typo: at most a third of the word, at least 1 */
+    if (!best || bd > (wl / 3 > 1 ? wl / 3 : 1) + (wl > 6))
+        return "";
+    char *s = talloc_asprintf(mem, " (did you mean '%s'?)", best);
+    return s ? s : "";
+}

@@ -1,0 +1,263 @@
+/*
+ * kind.c — provider kinds and their instantiation.
+ *
+ * A kind is kept as a copy of its descriptor with its roles parsed. Making a
+ * provider from it checks everything first (kind, roles, lifetime, params,
+ * the kind's own check) and only then registers an ordinary provider through
+ * the same path as di_provide(), carrying the params and the kind's name.
+ */
+#include <string.h>
+
+#include "di_int.h"
+
+int di__kind_find(const di_container *c, const char *name)
+{
+    for (uint32_t i = 0; i < c->nkinds; i++)
+        if (strcmp(c->kinds[i].name, name) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* Copy d into the container as "<prefix>.<name>" (or "<name>"). */
+int di__kind_add(di_container *c, const di_kind_desc *d, int32_t plugin,
+                 const char *prefix)
+{
+    di__kind *nk = talloc_realloc(c, c->kinds, di__kind, c->nkinds + 1);
+    if (!nk)
+        return DI_ENOMEM;
+    c->kinds = nk;
+    di__kind *k = &nk[c->nkinds];
+    memset(k, 0, sizeof *k);
+    k->mem = talloc_new(c);
+    if (!k->mem)
+        return DI_ENOMEM;
+    k->name = prefix ? talloc_asprintf(k->mem, "%s.%s", prefix, d->name)
+                     : talloc_strdup(k->mem, d->name);
+    k->type = d->type ? talloc_strdup(k->mem, d->type) : NULL;
+    k->lifetime = d->lifetime ? talloc_strdup(k->mem, d->lifetime) : NULL;
+    k->summary = d->summary ? talloc_strdup(k->mem, d->summary) : NULL;
+    uint32_t n = 0;
+    while (d->roles && d->roles[n])
+        n++;
+    const char **roles = talloc_zero_array(k->mem, const char *, n + 1);
+    k->deps = talloc_zero_array(k->mem, di__dep, n ? n : 1);
+    if (!k->name || (d->type && !k->type) || (d->lifetime && !k->lifetime) ||
+        (d->summary && !k->summary) || !roles || !k->deps)
+        goto nomem;
+    for (uint32_t i = 0; i < n; i++) {
+        roles[i] = talloc_strdup(k->mem, d->roles[i]);
+        if (!roles[i])
+            goto nomem;
+        int rc = di__parse_dep(k->mem, d->roles[i], &k->deps[i]);
+        if (rc) {
+            talloc_free(k->mem);
+            return rc;
+        }
+    }
+    k->roles = roles;
+    k->nroles = n;
+    k->create = d->create;
+    k->dispose = d->dispose;
+    k->check = d->check;
+    k->data = d->data;
+    k->size = d->size;
+    k->plugin = plugin;
+    c->nkinds++;
+    return 0;
+nomem:
+    talloc_free(k->mem);
+    return DI_ENOMEM;
+}
+
+int di_kind_register(di_container *c, const di_kind_desc *d)
+{
+    if (!c)
+        return DI_EINVAL;
+    if (c->sealed) {
+        di__reg_error(c, DI_ESEALED, "di_kind_register: the container is "
+                      "sealed");
+        return DI_ESEALED;
+    }
+    if (!d || !d->name || !di__valid_name(d->name, true) || !d->create) {
+        di__reg_error(c, DI_EINVAL, "di_kind_register: a kind needs a name of "
+                      "1 to %d bytes without ':' or a leading '?', and a "
+                      "create function", DI_NAME_MAX);
+        return DI_EINVAL;
+    }
+    if (di__kind_find(c, d->name) >= 0) {
+        di__reg_error(c, DI_EEXIST, "di_kind_register: kind '%s' is already "
+                      "registered", d->name);
+        return DI_EEXIST;
+    }
+    int rc = di__kind_add(c, d, -1, NULL);
+    if (rc == DI_EINVAL)
+        di__reg_error(c, rc, "di_kind_register('%s'): a role is malformed: "
+                      "expected [?]role[:type]", d->name);
+    return rc;
+}
+
+/* ---- instantiation ---- */
+
+/* "a, b, c" of the kind's role names (or "none"). */
+static char *role_list(void *mem, const di__kind *k)
+{
+    char *s = talloc_strdup(mem, k->nroles ? "" : "none");
+    for (uint32_t i = 0; i < k->nroles && s; i++)
+        s = talloc_asprintf_append(s, "%s%s", i ? ", " : "", k->deps[i].name);
+    return s;
+}
+
+static int unknown_kind(di_container *c, void *tmp, const char *at,
+                        const char *kind)
+{
+    const char **names = talloc_zero_array(tmp, const char *, c->nkinds + 1);
+    char *list = talloc_strdup(tmp, c->nkinds ? "" : "none registered");
+    for (uint32_t i = 0; i < c->nkinds && names && list; i++) {
+        names[i] = c->kinds[i].name;
+        list = talloc_asprintf_append(list, "%s%s", i ? ", " : "", names[i]);
+    }
+    if (!names || !list)
+        return DI_ENOMEM;
+    di__reg_error(c, DI_ENOTFOUND, "%s.use: unknown kind '%s'%s (kinds: %s; "
+                  "load the plugin that provides it)", at, kind,
+                  di__suggest(tmp, kind, names), list);
+    return DI_ENOTFOUND;
+}
+
+/* The dependency specs of the provider: one per role, mapped or not. */
+static int map_roles(di_container *c, void *tmp, const char *at,
+                     const di__kind *k, const di_role_map *map,
+                     const char ***out)
+{
+    const char **specs = talloc_zero_array(tmp, const char *, k->nroles + 1);
+    const char **mapped = talloc_zero_array(tmp, const char *, k->nroles + 1);
+    const char **names = talloc_zero_array(tmp, const char *, k->nroles + 1);
+    if (!specs || !mapped || !names)
+        return DI_ENOMEM;
+    for (uint32_t i = 0; i < k->nroles; i++)
+        names[i] = k->deps[i].name;
+    for (size_t m = 0; map && map[m].role; m++) {
+        uint32_t i = 0;
+        while (i < k->nroles && strcmp(k->deps[i].name, map[m].role) != 0)
+            i++;
+        const char *name = map[m].name ? map[m].name : "";
+        if (i == k->nroles) {
+            char *list = role_list(tmp, k);
+            if (!list)
+                return DI_ENOMEM;
+            di__reg_error(c, DI_EINVAL, "%s.deps.%s: kind '%s' has no role "
+                          "'%s'%s (roles: %s)", at, map[m].role, k->name,
+                          map[m].role, di__suggest(tmp, map[m].role, names),
+                          list);
+            return DI_EINVAL;
+        }
+        if (mapped[i]) {
+            di__reg_error(c, DI_EINVAL, "%s.deps.%s: role mapped twice", at,
+                          map[m].role);
+            return DI_EINVAL;
+        }
+        if (!di__valid_name(name[0] == '?' ? name + 1 : name, true)) {
+            di__reg_error(c, DI_EINVAL, "%s.deps.%s: '%s' is not a provider "
+                          "name", at, map[m].role, name);
+            return DI_EINVAL;
+        }
+        mapped[i] = name;
+    }
+    for (uint32_t i = 0; i < k->nroles; i++) {
+        const di__dep *r = &k->deps[i];
+        const char *name = mapped[i] ? mapped[i] : r->name;
+        bool opt = mapped[i] ? name[0] == '?' : r->optional;
+        if (name[0] == '?')
+            name++;
+        specs[i] = talloc_asprintf(specs, "%s%s%s%s", opt ? "?" : "", name,
+                                   r->type ? ":" : "", r->type ? r->type : "");
+        if (!specs[i])
+            return DI_ENOMEM;
+    }
+    *out = specs;
+    return 0;
+}
+
+/* Run the kind's check on the params with a scratch build. */
+static int run_check(di_container *c, void *tmp, const char *at,
+                     const di__kind *k, const char *name,
+                     const di_params *params)
+{
+    if (!k->check)
+        return 0;
+    di__buildctx bc = { .prev = NULL };
+    void *scratch = talloc_new(tmp);
+    if (!scratch)
+        return DI_ENOMEM;
+    di_build b = { .mem = scratch, .data = k->data, .name = name,
+                   .di__state = &bc, .params = params };
+    di_container *calling = di__calling;
+    di__calling = c;
+    int rc = k->check(&b);
+    di__calling = calling;
+    if (rc > 0)
+        rc = DI_EPROVIDER;
+    if (rc && bc.has_msg)
+        di__reg_error(c, rc, "%s", bc.msg);
+    else if (rc)
+        di__reg_error(c, rc, "%s: kind '%s' refused its params (%s)", at,
+                      k->name, di_strerror(rc));
+    return rc;
+}
+
+int di_instantiate(di_container *c, const di_instance_desc *d)
+{
+    if (!c)
+        return DI_EINVAL;
+    if (c->sealed) {
+        di__reg_error(c, DI_ESEALED, "di_instantiate('%s'): the container is "
+                      "sealed", d && d->name ? d->name : "(null)");
+        return DI_ESEALED;
+    }
+    if (!d || !d->name || !di__valid_name(d->name, true) || !d->kind) {
+        di__reg_error(c, DI_EINVAL, "di_instantiate: a provider name of 1 to "
+                      "%d bytes (no ':', no leading '?') and a kind are "
+                      "required", DI_NAME_MAX);
+        return DI_EINVAL;
+    }
+    void *tmp = talloc_new(NULL);
+    char *at = tmp ? talloc_asprintf(tmp, "providers.%s", d->name) : NULL;
+    if (!at) {
+        talloc_free(tmp);
+        return DI_ENOMEM;
+    }
+    int rc, ki = di__kind_find(c, d->kind);
+    if (ki < 0) {
+        rc = unknown_kind(c, tmp, at, d->kind);
+        goto out;
+    }
+    const di__kind *k = &c->kinds[ki];
+    const char *lifetime = d->lifetime ? d->lifetime : k->lifetime;
+    if (!lifetime) {
+        di__reg_error(c, DI_EINVAL, "%s: kind '%s' has no default lifetime: "
+                      "give one (\"singleton\", \"transient\" or a level)", at,
+                      k->name);
+        rc = DI_EINVAL;
+        goto out;
+    }
+    const char **specs;
+    if ((rc = map_roles(c, tmp, at, k, d->deps, &specs)))
+        goto out;
+    di_params *params;
+    char *perr;
+    char *base = talloc_asprintf(tmp, "%s.params", at);
+    rc = base ? di__params_parse(tmp, d->params, base, &params, &perr)
+              : DI_ENOMEM;
+    if (rc == DI_ECONFIG)
+        di__reg_error(c, rc, "%s: %s", base, perr);
+    if (rc || (rc = run_check(c, tmp, at, k, d->name, params)))
+        goto out;
+    di_provider_desc pd = { .name = d->name, .type = k->type,
+                            .lifetime = lifetime, .deps = specs,
+                            .create = k->create, .dispose = k->dispose,
+                            .data = k->data, .size = k->size };
+    rc = di__provide_kind(c, &pd, d->override != 0, params, k->name);
+out:
+    talloc_free(tmp);
+    return rc;
+}

@@ -1,0 +1,332 @@
+/*
+ * plugin.c — loading provider kinds from shared objects.
+ *
+ * Each shared object is opened once per process (keyed by its real path)
+ * and reference counted by the containers that use it; the last container to
+ * go closes it, after its own memory — which may hold instances with talloc
+ * destructors inside the plugin — is gone. Every check happens before
+ * anything in the container changes, so a refusal leaves it as it was.
+ */
+#include <dlfcn.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "di_int.h"
+
+struct di__plugin_so {
+    struct di__plugin_so *next;
+    char *path;          /* real path (malloc) */
+    void *handle;
+    const di_plugin_desc *desc;
+    unsigned refs;       /* containers using it */
+};
+
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static di__plugin_so *registry;
+
+/* The ABI 1.0 description ends after fini. */
+#define DESC_MIN_SIZE sizeof(di_plugin_desc)
+
+static int refuse(di_container *c, const char *file, const char *fmt, ...)
+    DI_PRINTF(3, 4);
+static int refuse(di_container *c, const char *file, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *why = talloc_vasprintf(NULL, fmt, ap);
+    va_end(ap);
+    if (!why)
+        return DI_ENOMEM;
+    di__reg_error(c, DI_EPLUGIN, "plugin %s: %s", file, why);
+    talloc_free(why);
+    return DI_EPLUGIN;
+}
+
+int di_plugin_dir(di_container *c, const char *dir)
+{
+    if (!c || !dir || !*dir)
+        return DI_EINVAL;
+    if (c->sealed) {
+        di__reg_error(c, DI_ESEALED, "di_plugin_dir: the container is sealed");
+        return DI_ESEALED;
+    }
+    const char **nd = talloc_realloc(c, c->plugin_dirs, const char *,
+                                     c->ndirs + 1);
+    if (!nd)
+        return DI_ENOMEM;
+    c->plugin_dirs = nd;
+    if (!(nd[c->ndirs] = talloc_strdup(nd, dir)))
+        return DI_ENOMEM;
+    c->ndirs++;
+    return 0;
+}
+
+/* The file to open for `what`, on tmp; NULL after a refusal (*rc set). */
+static char *locate(di_container *c, void *tmp, const char *what, int *rc)
+{
+    struct stat st;
+    if (strchr(what, '/')) {
+        if (stat(what, &st) == 0)
+            return talloc_strdup(tmp, what);
+        *rc = refuse(c, what, "no such file");
+        return NULL;
+    }
+    char *tried = talloc_strdup(tmp, "");
+    for (uint32_t i = 0; i < c->ndirs && tried; i++) {
+        char *p = talloc_asprintf(tmp, "%s/%s.so", c->plugin_dirs[i], what);
+        if (!p)
+            break;
+        if (stat(p, &st) == 0)
+            return p;
+        tried = talloc_asprintf_append(tried, "%s%s", i ? ", " : "", p);
+    }
+    if (!tried) {
+        *rc = DI_ENOMEM;
+        return NULL;
+    }
+    if (c->ndirs)
+        *rc = refuse(c, what, "no such file (searched %s)", tried);
+    else
+        *rc = refuse(c, what, "no such file: no plugin directories are "
+                     "configured (add one with di_plugin_dir() or "
+                     "\"plugin_dirs\", or give a path)");
+    return NULL;
+}
+
+/* Check a freshly opened description; 0 or a refusal. */
+static int check_desc(di_container *c, const char *file, const di_plugin_desc *d)
+{
+    if (!d)
+        return refuse(c, file, "%s() returned NULL", DI_PLUGIN_SYMBOL);
+    if (d->magic != DI_PLUGIN_MAGIC)
+        return refuse(c, file, "not a libdi plugin: bad magic cookie 0x%08x "
+                      "(expected 0x%08x)", d->magic, DI_PLUGIN_MAGIC);
+    if (d->abi_major != DI_ABI_MAJOR)
+        return refuse(c, file, "built for plugin ABI %u.%u, but this libdi "
+                      "has ABI %d.%d: the major versions must match (rebuild "
+                      "the plugin against this libdi)", d->abi_major,
+                      d->abi_minor, DI_ABI_MAJOR, DI_ABI_MINOR);
+    if (d->abi_minor > DI_ABI_MINOR)
+        return refuse(c, file, "built for plugin ABI %u.%u, newer than this "
+                      "libdi's %d.%d (upgrade libdi, or rebuild the plugin "
+                      "against this one)", d->abi_major, d->abi_minor,
+                      DI_ABI_MAJOR, DI_ABI_MINOR);
+    if (d->size < DESC_MIN_SIZE)
+        return refuse(c, file, "its description is %u bytes, smaller than the "
+                      "%zu bytes of ABI %d.0 (not made with DI_PLUGIN()?)",
+                      d->size, DESC_MIN_SIZE, DI_ABI_MAJOR);
+    if (!d->name || !di__valid_name(d->name, true) || strchr(d->name, '.'))
+        return refuse(c, file, "the plugin name is missing or malformed");
+    return 0;
+}
+
+/* Kinds: well formed, unique within the plugin and in the container. */
+static int check_kinds(di_container *c, void *tmp, const char *file,
+                       const di_plugin_desc *d)
+{
+    for (size_t i = 0; d->kinds && d->kinds[i]; i++) {
+        const di_kind_desc *k = d->kinds[i];
+        if (!k->name || !di__valid_name(k->name, true) || !k->create)
+            return refuse(c, file, "kind #%zu has no valid name or no create "
+                          "function", i + 1);
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(d->kinds[j]->name, k->name) == 0)
+                return refuse(c, file, "kind '%s.%s' is defined twice",
+                              d->name, k->name);
+        char *full = talloc_asprintf(tmp, "%s.%s", d->name, k->name);
+        if (!full)
+            return DI_ENOMEM;
+        int at = di__kind_find(c, full);
+        if (at >= 0) {
+            int32_t pl = c->kinds[at].plugin;
+            return refuse(c, file, "kind '%s' is already registered (by %s%s)",
+                          full, pl >= 0 ? "plugin " : "the application",
+                          pl >= 0 ? c->plugins[pl].path : "");
+        }
+    }
+    return 0;
+}
+
+/* Close an object; fini only runs if init did. */
+static void so_close(di__plugin_so *so, bool initialised)
+{
+    if (initialised && so->desc->fini)
+        so->desc->fini();
+    dlclose(so->handle);
+    free(so->path);
+    free(so);
+}
+
+static di__plugin_so *so_find(const char *real)
+{
+    for (di__plugin_so *so = registry; so; so = so->next)
+        if (strcmp(so->path, real) == 0)
+            return so;
+    return NULL;
+}
+
+/* Open a shared object and check its description; NULL after a refusal. */
+static di__plugin_so *so_open(di_container *c, const char *file,
+                              const char *real, int *rc)
+{
+    dlerror();
+    void *h = dlopen(real, RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+        const char *e = dlerror();
+        *rc = refuse(c, file, "not a loadable shared object (%s)",
+                     e ? e : "dlopen failed");
+        return NULL;
+    }
+    union { void *obj; di_plugin_entry_fn fn; } entry;
+    entry.obj = dlsym(h, DI_PLUGIN_SYMBOL);
+    if (!entry.obj) {
+        dlclose(h);
+        *rc = refuse(c, file, "not a libdi plugin: no entry symbol '%s' "
+                     "(define it with DI_PLUGIN())", DI_PLUGIN_SYMBOL);
+        return NULL;
+    }
+    const di_plugin_desc *d = entry.fn();
+    if ((*rc = check_desc(c, file, d))) {
+        dlclose(h);
+        return NULL;
+    }
+    di__plugin_so *so = calloc(1, sizeof *so);
+    if (!so || !(so->path = strdup(real))) {
+        free(so);
+        dlclose(h);
+        *rc = DI_ENOMEM;
+        return NULL;
+    }
+    so->handle = h;
+    so->desc = d;
+    return so;
+}
+
+/* Run init for a newly opened object: 0 or a refusal. */
+static int so_init(di_container *c, const char *file, di__plugin_so *so)
+{
+    char why[256] = "";
+    if (!so->desc->init || so->desc->init(why, sizeof why) == 0)
+        return 0;
+    why[sizeof why - 1] = '\0';
+    return refuse(c, file, "init refused: %s", *why ? why : "no reason given");
+}
+
+static int attach(di_container *c, const char *file, di__plugin_so *so)
+{
+    const di_plugin_desc *d = so->desc;
+    if (!c->plugins) {
+        /* top-level: released after the container's memory (see above) */
+        c->plugins = talloc_zero_array(NULL, di__plugin_ref, 1);
+        if (!c->plugins)
+            return DI_ENOMEM;
+    }
+    di__plugin_ref *np = talloc_realloc(NULL, c->plugins, di__plugin_ref,
+                                        c->nplugins + 1);
+    if (!np)
+        return DI_ENOMEM;
+    c->plugins = np;
+    di__plugin_ref *r = &np[c->nplugins];
+    memset(r, 0, sizeof *r);
+    r->so = so;
+    r->name = talloc_strdup(np, d->name);
+    r->version = talloc_strdup(np, d->version ? d->version : "");
+    r->path = talloc_strdup(np, file);
+    r->abi_major = d->abi_major;
+    r->abi_minor = d->abi_minor;
+    if (!r->name || !r->version || !r->path)
+        return DI_ENOMEM;
+    uint32_t kinds_before = c->nkinds;
+    for (size_t i = 0; d->kinds && d->kinds[i]; i++) {
+        int rc = di__kind_add(c, d->kinds[i], (int32_t)c->nplugins, d->name);
+        if (rc) {
+            while (c->nkinds > kinds_before)
+                talloc_free(c->kinds[--c->nkinds].mem);
+            if (rc == DI_EINVAL)
+                rc = refuse(c, file, "kind '%s' has a malformed role",
+                            d->kinds[i]->name);
+            return rc;
+        }
+    }
+    c->nplugins++;
+    return 0;
+}
+
+int di_plugin_load(di_container *c, const char *what)
+{
+    if (!c)
+        return DI_EINVAL;
+    if (c->sealed) {
+        di__reg_error(c, DI_ESEALED, "di_plugin_load('%s'): the container is "
+                      "sealed", what ? what : "(null)");
+        return DI_ESEALED;
+    }
+    if (!what || !*what) {
+        di__reg_error(c, DI_EINVAL, "di_plugin_load: a path or name is needed");
+        return DI_EINVAL;
+    }
+    void *tmp = talloc_new(NULL);
+    if (!tmp)
+        return DI_ENOMEM;
+    int rc = 0;
+    char *file = locate(c, tmp, what, &rc);
+    char real[PATH_MAX];
+    if (file && !realpath(file, real))
+        rc = refuse(c, file, "cannot resolve the path");
+    if (!file || rc) {
+        talloc_free(tmp);
+        return rc;
+    }
+    pthread_mutex_lock(&registry_lock);
+    di__plugin_so *so = so_find(real);
+    bool fresh = !so, initialised = false;
+    for (uint32_t i = 0; so && i < c->nplugins; i++)
+        if (c->plugins[i].so == so)
+            goto done; /* already in use here */
+    if (fresh && !(so = so_open(c, file, real, &rc)))
+        goto done;
+    rc = check_kinds(c, tmp, file, so->desc);
+    if (!rc && fresh && !(rc = so_init(c, file, so)))
+        initialised = true;
+    if (!rc)
+        rc = attach(c, file, so);
+    if (rc && fresh) {
+        so_close(so, initialised);
+    } else if (!rc) {
+        so->refs++;
+        if (fresh) {
+            so->next = registry;
+            registry = so;
+        }
+    }
+done:
+    pthread_mutex_unlock(&registry_lock);
+    talloc_free(tmp);
+    return rc;
+}
+
+void di__plugins_release(di_container *c)
+{
+    if (!c->plugins)
+        return;
+    pthread_mutex_lock(&registry_lock);
+    for (uint32_t i = 0; i < c->nplugins; i++) {
+        di__plugin_so *so = c->plugins[i].so;
+        if (--so->refs > 0)
+            continue;
+        for (di__plugin_so **pp = &registry; *pp; pp = &(*pp)->next)
+            if (*pp == so) {
+                *pp = so->next;
+                break;
+            }
+        so_close(so, true);
+    }
+    pthread_mutex_unlock(&registry_lock);
+    talloc_free(c->plugins);
+    c->plugins = NULL;
+    c->nplugins = 0;
+}
