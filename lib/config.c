@@ -77,8 +77,7 @@ static const char *type_of(const cJSON *j)
 
 static char *sub(cfg *cf, const char *path, const char *key)
 {
-    return *path ? talloc_asprintf(cf->tmp, "%s.%s", path, key)
-                 : talloc_strdup(cf->tmp, key);
+    return di__json_path(cf->tmp, path, key);
 }
 
 /* ---- pass 2: shape ---- */

@@ -304,6 +304,8 @@ int di__seal_check(di_container *c, void *mem, struct di_error **problems);
  * (DI_ENOMEM if that fails). */
 int di__json_check(void *mem, const char *text, size_t len, unsigned max_depth,
                    char **err);
+/* base.key, or base["key"] when key is not an identifier (mem) */
+char *di__json_path(void *mem, const char *base, const char *key);
 /* "did you mean 'x'?" among NULL-terminated candidates, or "" (mem) */
 const char *di__suggest(void *mem, const char *word, const char *const *cands);
 

@@ -112,6 +112,13 @@ static int string(jc *j)
             j->pos++;
             return 0;
         }
+        if (ch == '\n' || ch == '\r') {
+            unsigned line, col;
+            line_col(j, start, &line, &col);
+            return fail_at(j, j->pos, "line break inside a string: a missing "
+                           "closing '\"'? (the string starts at %u:%u)", line,
+                           col);
+        }
         if (ch < 0x20)
             return fail_at(j, j->pos, "control character 0x%02x in a string "
                            "(write it as an escape such as \\n or \\u%04x)",
@@ -342,29 +349,31 @@ int di__json_check(void *mem, const char *text, size_t len, unsigned max_depth,
 
 /* ---- suggestions ---- */
 
+/* Edit distance with adjacent transpositions (optimal string alignment):
+ * "frist" is one edit from "first". */
 static size_t distance(const char *a, const char *b)
 {
     size_t la = strlen(a), lb = strlen(b);
     if (la > 64 || lb > 64)
         return SIZE_MAX;
-    size_t row[65];
+    size_t d[65][65];
+    for (size_t i = 0; i <= la; i++)
+        d[i][0] = i;
     for (size_t k = 0; k <= lb; k++)
-        row[k] = k;
-    for (size_t i = 1; i <= la; i++) {
-        size_t diag = row[0];
-        row[0] = i;
+        d[0][k] = k;
+    for (size_t i = 1; i <= la; i++)
         for (size_t k = 1; k <= lb; k++) {
-            size_t up = row[k];
-            size_t best = diag + (a[i - 1] != b[k - 1]);
-            if (up + 1 < best)
-                best = up + 1;
-            if (row[k - 1] + 1 < best)
-                best = row[k - 1] + 1;
-            row[k] = best;
-            diag = up;
+            size_t best = d[i - 1][k - 1] + (a[i - 1] != b[k - 1]);
+            if (d[i - 1][k] + 1 < best)
+                best = d[i - 1][k] + 1;
+            if (d[i][k - 1] + 1 < best)
+                best = d[i][k - 1] + 1;
+            if (i > 1 && k > 1 && a[i - 1] == b[k - 2] && a[i - 2] == b[k - 1] &&
+                d[i - 2][k - 2] + 1 < best)
+                best = d[i - 2][k - 2] + 1;
+            d[i][k] = best;
         }
-    }
-    return row[lb];
+    return d[la][lb];
 }
 
 const char *di__suggest(void *mem, const char *word, const char *const *cands)
@@ -379,8 +388,27 @@ const char *di__suggest(void *mem, const char *word, const char *const *cands)
         }
     }
     /* close enough to be a typo: at most a third of the word, at least 1 */
-    if (!best || bd > (wl / 3 > 1 ? wl / 3 : 1) + (wl > 6))
+    if (!best || bd == 0 || bd > (wl / 3 > 1 ? wl / 3 : 1))
         return "";
     char *s = talloc_asprintf(mem, " (did you mean '%s'?)", best);
     return s ? s : "";
+}
+
+/* ---- paths ---- */
+
+char *di__json_path(void *mem, const char *base, const char *key)
+{
+    bool plain = (key[0] >= 'a' && key[0] <= 'z') ||
+                 (key[0] >= 'A' && key[0] <= 'Z') || key[0] == '_';
+    for (const char *p = key; plain && *p; p++)
+        plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                (*p >= '0' && *p <= '9') || *p == '_' || *p == '-';
+    if (plain)
+        return *base ? talloc_asprintf(mem, "%s.%s", base, key)
+                     : talloc_strdup(mem, key);
+    char *s = talloc_asprintf(mem, "%s[\"", base);
+    for (const char *p = key; s && *p; p++)
+        s = *p == '"' || *p == '\\' ? talloc_asprintf_append(s, "\\%c", *p)
+                                   : talloc_asprintf_append(s, "%c", *p);
+    return s ? talloc_asprintf_append(s, "\"]") : NULL;
 }

@@ -221,7 +221,7 @@ int di_instantiate(di_container *c, const di_instance_desc *d)
         return DI_EINVAL;
     }
     void *tmp = talloc_new(NULL);
-    char *at = tmp ? talloc_asprintf(tmp, "providers.%s", d->name) : NULL;
+    char *at = tmp ? di__json_path(tmp, "providers", d->name) : NULL;
     if (!at) {
         talloc_free(tmp);
         return DI_ENOMEM;

@@ -37,7 +37,7 @@ static int convert(void *mem, const cJSON *j, const char *path, di_params *out)
             return DI_ENOMEM;
         size_t i = 0;
         for (const cJSON *ch = j->child; ch; ch = ch->next, i++) {
-            char *sub = obj ? talloc_asprintf(mem, "%s.%s", path, ch->string)
+            char *sub = obj ? di__json_path(mem, path, ch->string)
                             : talloc_asprintf(mem, "%s[%zu]", path, i);
             if (!sub)
                 return DI_ENOMEM;
@@ -131,9 +131,13 @@ static int lookup(const di_build *b, const di_params *in, const char *key,
             return di_fail(b, DI_ETYPE, "%s: expected object, got %s",
                            in->path, type_name(in->type));
         v = member(in, key);
-        if (!v)
-            return di_fail(b, DI_ENOTFOUND, "%s.%s: missing, expected %s",
-                           in->path, key, want_name);
+        if (!v) {
+            char *at = di__json_path(NULL, in->path, key);
+            int rc = di_fail(b, DI_ENOTFOUND, "%s: missing, expected %s",
+                             at ? at : key, want_name);
+            talloc_free(at);
+            return rc;
+        }
     }
     if (v->type != want)
         return di_fail(b, DI_ETYPE, "%s: expected %s, got %s", v->path,

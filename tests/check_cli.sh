@@ -1,0 +1,112 @@
+#!/bin/sh
+# check_cli.sh DI DATA PLUGINS WORK — the di tool: exit codes and output of
+# every verb, --help, and the DOT it prints rendered by Graphviz.
+set -u
+DI=$1 DATA=$2 PLUGINS=$3 WORK=$4
+CFG=$DATA/config
+fails=0
+out=$WORK/cli.out
+
+# run EXPECTED_STATUS CMD... : run, keep stdout+stderr in $out
+run() {
+    want=$1; shift
+    "$@" >"$out" 2>&1
+    got=$?
+    if [ "$got" != "$want" ]; then
+        echo "FAIL: exit $got, wanted $want: $*"; sed 's/^/  | /' "$out"
+        fails=$((fails + 1))
+    fi
+}
+# has TEXT : the last output contains this line
+has() {
+    if ! grep -qxF -- "$1" "$out"; then
+        echo "FAIL: no line '$1' in the output of the last command:"
+        sed 's/^/  | /' "$out"
+        fails=$((fails + 1))
+    fi
+}
+
+cd "$CFG" || exit 1
+
+run 0 "$DI" check app.json --plugin-dir "$PLUGINS"
+has "app.json: ok (2 providers, 1 consumers, 3 scope levels)"
+
+run 1 "$DI" check graph_errors.json --plugin-dir "$PLUGINS"
+has "GET /hello → user: no provider 'user'"
+has "GET /hello → hello → visits: no provider 'visits'"
+has "graph_errors.json: 2 problems"
+
+run 1 "$DI" check syntax_comma.json
+has "syntax_comma.json:3:3: expected ',' or '}' after an object member, got '\"'"
+has "syntax_comma.json: 1 problem"
+
+run 1 "$DI" check unknown_field.json --plugin-dir "$PLUGINS"
+has "unknown_field.json: providers.visits.lifetme: unknown field (did you mean 'lifetime'?) (fields: use, lifetime, deps, params, override)"
+has "unknown_field.json: 2 problems"
+
+run 1 "$DI" check nosuch.json
+has "nosuch.json: cannot read: No such file or directory"
+
+run 0 "$DI" graph app.json --json --plugin-dir "$PLUGINS"
+grep -q '"format":	1' "$out" || { echo "FAIL: graph --json"; fails=$((fails + 1)); }
+
+run 1 "$DI" graph graph_errors.json --plugin-dir "$PLUGINS"
+has '  m1 [label="user\n(missing)", color=red, fontcolor=red, style="rounded,dashed"];'
+
+run 0 "$DI" why app.json hello --plugin-dir "$PLUGINS"
+cat >"$WORK/why.want" <<'WANT'
+hello (request, type greeter, kind demo.greeter)
+needed by:
+  GET /hello → hello
+needs:
+  visits (singleton, type counter, kind demo.counter)
+  ?prefix (optional, absent)
+WANT
+diff -u "$WORK/why.want" "$out" || fails=$((fails + 1))
+
+run 0 "$DI" why app.json "GET /hello" --plugin-dir "$PLUGINS"
+has "GET /hello (consumer, level request)"
+has "    visits (singleton, type counter, kind demo.counter)"
+
+run 1 "$DI" why app.json nobody --plugin-dir "$PLUGINS"
+has "di why: 'nobody' is neither a provider nor a consumer of app.json, and nothing needs it"
+
+run 1 "$DI" plugins "$PLUGINS"
+has "demo 1.2.3 (ABI 1.0) $PLUGINS/demo.so"
+has "  demo.counter: type counter, lifetime singleton — a number that grows by step"
+has "  demo.greeter: type greeter, lifetime request, roles counter:counter ?prefix"
+has "refused: plugin $PLUGINS/bad_magic.so: not a libdi plugin: bad magic cookie 0xdeadbeef (expected 0x6469706c)"
+
+for verb in check graph why plugins; do
+    run 0 "$DI" $verb --help
+    grep -q "^usage: di $verb" "$out" || { echo "FAIL: $verb --help"; fails=$((fails + 1)); }
+done
+run 0 "$DI" --help
+has "usage: di <command> [arguments]"
+run 2 "$DI" frobnicate
+has "di: unknown command 'frobnicate'"
+run 2 "$DI" check
+has "di: missing CONFIG"
+run 2 "$DI" check app.json --bogus
+has "di: unknown option '--bogus'"
+run 2 "$DI"
+
+# Graphviz renders what `di graph` prints (valid and broken graphs).
+if command -v dot >/dev/null 2>&1; then
+    for cfg in app graph_errors; do
+        "$DI" graph $cfg.json --plugin-dir "$PLUGINS" 2>/dev/null |
+            dot -Tsvg >"$WORK/$cfg.svg" 2>"$WORK/dot.err"
+        if ! grep -q "<svg" "$WORK/$cfg.svg" || [ -s "$WORK/dot.err" ]; then
+            echo "FAIL: dot -Tsvg on di graph $cfg.json"; cat "$WORK/dot.err"
+            fails=$((fails + 1))
+        fi
+    done
+else
+    echo "SKIP: Graphviz 'dot' not installed: DOT output not rendered"
+fi
+
+if [ "$fails" -ne 0 ]; then
+    echo "$fails CLI check(s) failed"
+    exit 1
+fi
+echo "CLI: all checks passed"
