@@ -4,7 +4,7 @@
 set -euo pipefail
 
 need=(gcc g++ clang make cmake pkg-config valgrind
-      libtalloc-dev libcjson-dev libcunit1-dev)
+      libtalloc-dev libcjson-dev libcunit1-dev graphviz)
 missing=()
 for p in "${need[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \
