@@ -17,4 +17,17 @@ for h in "$inc"/di.h "$inc"/di/*.h; do
   fi
   n=$((n + 1))
 done
-echo "headers: $n compile alone as C99 and C++11"
+# DI_PLUGIN() expands cleanly in a plugin written in either language
+cat > "$tmp/p.c" <<'SRC'
+#include <di/plugin.h>
+static int mk(const di_build *b, void **out) { (void)b; *out = 0; return 0; }
+static const di_kind_desc k = { "k", 0, "singleton", 0, mk, 0, 0, 0, 0, 0 };
+DI_PLUGIN(hdr, "1.0", 0, &k)
+SRC
+cc -std=c99 -pedantic -Wall -Wextra -Wmissing-prototypes -Werror -I"$inc" \
+   -c "$tmp/p.c" -o "$tmp/p.o"
+if command -v c++ >/dev/null; then
+  c++ -x c++ -std=c++11 -pedantic -Wall -Wextra -Werror -I"$inc" \
+      -c "$tmp/p.c" -o "$tmp/p.o"
+fi
+echo "headers: $n compile alone as C99 and C++11; DI_PLUGIN() expands in both"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # check_package.sh BUILD_DIR SOURCE_DIR — install libdi to a temporary
 # prefix, then build and run an outside program twice: with pkg-config
-# (plain cc ... -ldi) and with CMake's find_package(di CONFIG).
+# (plain cc ... -ldi) and with CMake's find_package(di CONFIG); and run the
+# installed di tool.
 set -euo pipefail
 build=$1
 src=$2
@@ -18,4 +19,6 @@ LD_LIBRARY_PATH="$libdir" "$tmp/with_pc" pkg-config
 cmake -S "$src/tests/package" -B "$tmp/outside" -DCMAKE_PREFIX_PATH="$tmp/prefix" >/dev/null
 cmake --build "$tmp/outside" >/dev/null
 LD_LIBRARY_PATH="$libdir" "$tmp/outside/outside" find_package
-echo "package: pkg-config and find_package(di) builds both ran"
+# the di tool is installed and finds the library through its RPATH
+"$tmp/prefix/bin/di" --version | grep -q "^di [0-9]" || { echo "package: bin/di does not run"; exit 1; }
+echo "package: pkg-config and find_package(di) builds both ran; bin/di runs"
