@@ -399,11 +399,10 @@ int di_config_load_file(di_container *c, const char *path)
     fclose(f);
     if (!rc) {
         text[n] = '\0';
+        /* "dir/app.json" -> "dir", "/app.json" -> "/", "app.json" -> none */
         const char *slash = strrchr(path, '/');
-        char *base = slash ? talloc_strndup(tmp, path,
-                                            (size_t)(slash - path ? slash - path
-                                                                  : 1))
-                           : NULL;
+        size_t blen = slash == path ? 1 : (size_t)(slash - path);
+        char *base = slash ? talloc_strndup(tmp, path, blen) : NULL;
         rc = slash && !base ? DI_ENOMEM : load(c, text, n, path, base);
     }
     talloc_free(tmp);
