@@ -9,11 +9,8 @@ int di_consumer_add(di_container *c, const di_consumer_desc *d)
 {
     if (!c)
         return DI_EINVAL;
-    if (c->sealed) {
-        di__reg_error(c, DI_ESEALED, "di_consumer_add('%s'): the container is "
-                      "sealed", d && d->name ? d->name : "(null)");
+    if (di__closed(c, "di_consumer_add", d && d->name ? d->name : "(null)"))
         return DI_ESEALED;
-    }
     if (!d || !d->name || !di__valid_name(d->name, false) ||
         (d->level && !di__valid_name(d->level, true))) {
         di__reg_error(c, DI_EINVAL, "di_consumer_add: a consumer needs a name "

@@ -88,11 +88,8 @@ int di_level(di_container *c, const char *name, const char *parent)
 {
     if (!c)
         return DI_EINVAL;
-    if (c->sealed) {
-        di__reg_error(c, DI_ESEALED, "di_level('%s'): the container is sealed",
-                      name ? name : "(null)");
+    if (di__closed(c, "di_level", name ? name : "(null)"))
         return DI_ESEALED;
-    }
     if (!name || !parent || !di__valid_name(name, true) ||
         !di__valid_name(parent, true)) {
         di__reg_error(c, DI_EINVAL, "di_level: a level and its parent need "
@@ -151,6 +148,16 @@ void di__reg_error(di_container *c, int code, const char *fmt, ...)
         talloc_free(c->reg_error);
     c->reg_error = e;
     atomic_store_explicit(&c->last, e, memory_order_release);
+}
+
+bool di__closed(di_container *c, const char *fn, const char *name)
+{
+    if (!c->sealed)
+        return false;
+    di__reg_error(c, DI_ESEALED, "%s%s%s%s: the container is sealed; register "
+                  "everything before di_container_seal()", fn,
+                  name ? "('" : "", name ? name : "", name ? "')" : "");
+    return true;
 }
 
 /* Before seal: make a list (a top-level talloc object) the last error. */

@@ -253,6 +253,9 @@ void di__container_report_fmt(di_container *c, int code, const char *fmt, ...)
 void di__reg_error(di_container *c, int code, const char *fmt, ...)
     DI_PRINTF(3, 4);
 void di__reg_error_list(di_container *c, struct di_error *head);
+/* Registration after seal: report "fn('name'): the container is sealed; ..."
+ * (name may be NULL) and return true; false while registration is open. */
+bool di__closed(di_container *c, const char *fn, const char *name);
 
 /* parse "?name:type" specs into deps on mem; 0, DI_EINVAL or DI_ENOMEM */
 int di__parse_dep(void *mem, const char *spec, di__dep *d);

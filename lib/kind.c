@@ -73,11 +73,8 @@ int di_kind_register(di_container *c, const di_kind_desc *d)
 {
     if (!c)
         return DI_EINVAL;
-    if (c->sealed) {
-        di__reg_error(c, DI_ESEALED, "di_kind_register: the container is "
-                      "sealed");
+    if (di__closed(c, "di_kind_register", d && d->name ? d->name : NULL))
         return DI_ESEALED;
-    }
     if (!d || !d->name || !di__valid_name(d->name, true) || !d->create) {
         di__reg_error(c, DI_EINVAL, "di_kind_register: a kind needs a name of "
                       "1 to %d bytes without ':' or a leading '?', and a "
@@ -209,11 +206,8 @@ int di_instantiate(di_container *c, const di_instance_desc *d)
 {
     if (!c)
         return DI_EINVAL;
-    if (c->sealed) {
-        di__reg_error(c, DI_ESEALED, "di_instantiate('%s'): the container is "
-                      "sealed", d && d->name ? d->name : "(null)");
+    if (di__closed(c, "di_instantiate", d && d->name ? d->name : "(null)"))
         return DI_ESEALED;
-    }
     if (!d || !d->name || !di__valid_name(d->name, true) || !d->kind) {
         di__reg_error(c, DI_EINVAL, "di_instantiate: a provider name of 1 to "
                       "%d bytes (no ':', no leading '?') and a kind are "

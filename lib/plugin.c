@@ -48,12 +48,14 @@ static int refuse(di_container *c, const char *file, const char *fmt, ...)
 
 int di_plugin_dir(di_container *c, const char *dir)
 {
-    if (!c || !dir || !*dir)
+    if (!c)
         return DI_EINVAL;
-    if (c->sealed) {
-        di__reg_error(c, DI_ESEALED, "di_plugin_dir: the container is sealed");
-        return DI_ESEALED;
+    if (!dir || !*dir) {
+        di__reg_error(c, DI_EINVAL, "di_plugin_dir: a directory is needed");
+        return DI_EINVAL;
     }
+    if (di__closed(c, "di_plugin_dir", dir))
+        return DI_ESEALED;
     const char **nd = talloc_realloc(c, c->plugin_dirs, const char *,
                                      c->ndirs + 1);
     if (!nd)
@@ -260,11 +262,8 @@ int di_plugin_load(di_container *c, const char *what)
 {
     if (!c)
         return DI_EINVAL;
-    if (c->sealed) {
-        di__reg_error(c, DI_ESEALED, "di_plugin_load('%s'): the container is "
-                      "sealed", what ? what : "(null)");
+    if (di__closed(c, "di_plugin_load", what ? what : "(null)"))
         return DI_ESEALED;
-    }
     if (!what || !*what) {
         di__reg_error(c, DI_EINVAL, "di_plugin_load: a path or name is needed");
         return DI_EINVAL;

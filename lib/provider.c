@@ -114,12 +114,8 @@ nomem:
 static int check_desc(di_container *c, const char *fn, const di_provider_desc *d,
                       bool value)
 {
-    if (c->sealed) {
-        di__reg_error(c, DI_ESEALED, "%s('%s'): the container is sealed; "
-                      "register everything before di_container_seal()", fn,
-                      d && d->name ? d->name : "(null)");
+    if (di__closed(c, fn, d && d->name ? d->name : "(null)"))
         return DI_ESEALED;
-    }
     if (!d || !d->name || !di__valid_name(d->name, true)) {
         di__reg_error(c, DI_EINVAL, "%s: a provider needs a name of 1 to %d "
                       "bytes, not starting with '?', without ':' or control "

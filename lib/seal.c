@@ -599,10 +599,7 @@ int di_container_seal(di_container *c)
     if (!rc)
         rc = compile(&st);
     if (rc == DI_EGRAPH) {
-        if (c->reg_error)
-            talloc_free(c->reg_error);
-        c->reg_error = talloc_steal(c, st.errs.head);
-        atomic_store(&c->last, c->reg_error);
+        di__reg_error_list(c, st.errs.head);
         st.errs.head = NULL;
     } else if (rc == DI_ENOMEM) {
         di__reg_error(c, DI_ENOMEM, "di_container_seal: out of memory");

@@ -165,56 +165,71 @@ static cJSON *graph_of(di_container *c)
     return g;
 }
 
-static int cmd_check(int argc, char **argv)
+/* A command's common start: parse the arguments, load and seal the config
+ * (problems printed to report). Returns 0, or the exit status to return. */
+typedef struct run {
+    opts o;
+    void *mem;
+    di_container *c;
+    size_t problems;
+} run_t;
+
+static int begin(run_t *r, int argc, char **argv, const char *usage,
+                 int positional, bool formats, FILE *report)
 {
-    opts o = { 0 };
-    int rc = parse(argc, argv, usage_check, 1, false, &o);
+    memset(r, 0, sizeof *r);
+    int rc = parse(argc, argv, usage, positional, formats, &r->o);
     if (rc)
         return rc;
-    void *mem = talloc_new(NULL);
-    size_t problems;
-    di_container *c = load(mem, &o, stdout, &problems);
-    if (!c) {
+    r->mem = talloc_new(NULL);
+    r->c = r->mem ? load(r->mem, &r->o, report, &r->problems) : NULL;
+    if (!r->c) {
         fprintf(stderr, "di: out of memory\n");
-        talloc_free(mem);
+        talloc_free(r->mem);
         return EXIT_PROBLEMS;
     }
-    if (problems) {
-        printf("%s: %zu problem%s\n", o.config, problems,
-               problems == 1 ? "" : "s");
+    return 0;
+}
+
+static int cmd_check(int argc, char **argv)
+{
+    run_t r;
+    int rc = begin(&r, argc, argv, usage_check, 1, false, stdout);
+    if (rc)
+        return rc;
+    if (r.problems) {
+        printf("%s: %zu problem%s\n", r.o.config, r.problems,
+               r.problems == 1 ? "" : "s");
     } else {
-        cJSON *g = graph_of(c);
+        cJSON *g = graph_of(r.c);
         printf("%s: ok (%d providers, %d consumers, %d scope levels)\n",
-               o.config,
+               r.o.config,
                cJSON_GetArraySize(cJSON_GetObjectItem(g, "providers")),
                cJSON_GetArraySize(cJSON_GetObjectItem(g, "consumers")),
                cJSON_GetArraySize(cJSON_GetObjectItem(g, "levels")));
         cJSON_Delete(g);
     }
-    talloc_free(mem);
-    return problems ? EXIT_PROBLEMS : 0;
+    talloc_free(r.mem);
+    return r.problems ? EXIT_PROBLEMS : 0;
 }
 
 static int cmd_graph(int argc, char **argv)
 {
-    opts o = { 0 };
-    int rc = parse(argc, argv, usage_graph, 1, true, &o);
+    run_t r;
+    /* problems go to stderr: stdout is the graph */
+    int rc = begin(&r, argc, argv, usage_graph, 1, true, stderr);
     if (rc)
         return rc;
-    void *mem = talloc_new(NULL);
-    size_t problems;
-    /* problems go to stderr: stdout is the graph */
-    di_container *c = load(mem, &o, stderr, &problems);
     char *text = NULL;
-    if (!c || (o.json ? di_graph_json(c, mem, &text)
-                      : di_graph_dot(c, mem, &text))) {
+    if (r.o.json ? di_graph_json(r.c, r.mem, &text)
+                 : di_graph_dot(r.c, r.mem, &text)) {
         fprintf(stderr, "di: out of memory\n");
-        talloc_free(mem);
+        talloc_free(r.mem);
         return EXIT_PROBLEMS;
     }
     fputs(text, stdout);
-    talloc_free(mem);
-    return problems ? EXIT_PROBLEMS : 0;
+    talloc_free(r.mem);
+    return r.problems ? EXIT_PROBLEMS : 0;
 }
 
 /* ---- why ---- */
@@ -331,14 +346,14 @@ static void needs_tree(cJSON *g, const char *from, bool consumer, int depth,
 
 static int cmd_why(int argc, char **argv)
 {
-    opts o = { 0 };
-    int rc = parse(argc, argv, usage_why, 2, false, &o);
+    run_t r;
+    int rc = begin(&r, argc, argv, usage_why, 2, false, stderr);
     if (rc)
         return rc;
-    void *mem = talloc_new(NULL);
-    size_t problems;
-    di_container *c = load(mem, &o, stderr, &problems);
-    cJSON *g = c ? graph_of(c) : NULL;
+    const opts o = r.o;
+    void *mem = r.mem;
+    size_t problems = r.problems;
+    cJSON *g = graph_of(r.c);
     if (!g) {
         fprintf(stderr, "di: out of memory\n");
         talloc_free(mem);
