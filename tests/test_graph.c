@@ -100,7 +100,8 @@ static void test_shapes_and_problems(void)
     T_OK(di_level(c, "job", "singleton"));
     T_OK(di_provide_value(c, "config", "cfg", NULL));
     T_OK(t_provide(c, "log", "transient", NULL, "config", NULL));
-    T_OK(t_provide(c, "tx", "request", NULL, "?audit", "log", NULL));
+    T_OK(di_provide_value(c, "audit", NULL, NULL));
+    T_OK(t_provide(c, "tx", "request", NULL, "?audit", "log", "?metrics", NULL));
     T_OK(t_provide(c, "a", "job", NULL, "b", NULL));
     T_OK(t_provide(c, "b", "job", NULL, "a", NULL));
     T_OK(t_provide(c, "q\"uote", "singleton", NULL, "tx", NULL));
