@@ -70,7 +70,7 @@ typedef struct di__dep {
     bool optional;
 } di__dep;
 
-enum { DI__CREATE, DI__VALUE };
+enum { DI__CREATE, DI__VALUE, DI__EXTERN };
 
 typedef struct di__provider {
     void *mem;          /* owns the strings and deps below */

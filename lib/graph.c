@@ -245,6 +245,7 @@ static bool json_nodes(const graph *g, cJSON *root)
         ok &= put(o, "lifetime", cJSON_CreateString(p->lifetime));
         ok &= put(o, "kind", str_or_null(p->kind_name));
         ok &= put(o, "value", cJSON_CreateBool(p->kind == DI__VALUE));
+        ok &= put(o, "external", cJSON_CreateBool(p->kind == DI__EXTERN));
     }
     arr = cJSON_CreateArray();
     ok &= put(root, "consumers", arr);
@@ -370,13 +371,13 @@ static const char *esc(dot *d, const char *s)
 static void dot_provider(dot *d, uint32_t i, const char *indent)
 {
     const di__provider *p = &d->g->c->prov[i];
+    const char *what = p->kind_name ? esc(d, p->kind_name)
+                       : p->kind == DI__VALUE ? "value"
+                       : p->kind == DI__EXTERN ? "external" : NULL;
     emit(d, "%sp%u [label=\"%s", indent, i, esc(d, p->name));
-    if (p->type || p->kind_name || p->kind == DI__VALUE)
+    if (p->type || what)
         emit(d, "\\n%s%s%s", p->type ? esc(d, p->type) : "",
-             p->type && (p->kind_name || p->kind == DI__VALUE) ? " \xc2\xb7 "
-                                                                : "",
-             p->kind_name ? esc(d, p->kind_name)
-                          : p->kind == DI__VALUE ? "value" : "");
+             p->type && what ? " \xc2\xb7 " : "", what ? what : "");
     emit(d, "\"];\n");
 }
 

@@ -72,6 +72,7 @@ int di__parse_deps(di_container *c, void *mem, const char *owner,
 typedef struct extra {
     di_params *params;
     const char *kind;
+    bool external;  /* di_provide_external(): value-like, at a level */
 } extra;
 
 /* Fill a provider record from a descriptor (or a value) on a fresh context. */
@@ -84,17 +85,19 @@ static int make_provider(di_container *c, const di_provider_desc *d, bool value,
         return DI_ENOMEM;
     p->name = talloc_strdup(p->mem, d->name);
     p->type = d->type ? talloc_strdup(p->mem, d->type) : NULL;
-    p->lifetime = talloc_strdup(p->mem, value ? "singleton" : d->lifetime);
+    bool ext = x && x->external;
+    p->lifetime = talloc_strdup(p->mem, value && !ext ? "singleton"
+                                                      : d->lifetime);
     if (!p->name || (d->type && !p->type) || !p->lifetime)
         goto nomem;
-    p->kind = value ? DI__VALUE : DI__CREATE;
+    p->kind = ext ? DI__EXTERN : value ? DI__VALUE : DI__CREATE;
     p->create = d->create;
     p->dispose = d->dispose;
     p->data = d->data;
     p->value = v;
     p->size = d->size;
     p->level = DI__UNRESOLVED;
-    if (x) {
+    if (x && x->kind) {
         p->kind_name = talloc_strdup(p->mem, x->kind);
         if (!p->kind_name)
             goto nomem;
@@ -140,8 +143,9 @@ static int check_desc(di_container *c, const char *fn, const di_provider_desc *d
 static int add(di_container *c, const di_provider_desc *d, bool value, void *v,
                const extra *x)
 {
-    const char *fn = x ? "di_instantiate" : value ? "di_provide_value"
-                                                  : "di_provide";
+    const char *fn = x && x->external ? "di_provide_external"
+                     : x ? "di_instantiate" : value ? "di_provide_value"
+                     : "di_provide";
     int rc = check_desc(c, fn, d, value);
     if (rc)
         return rc;
@@ -211,6 +215,23 @@ int di_override(di_container *c, const di_provider_desc *desc)
     return c ? replace(c, desc, false, NULL, NULL) : DI_EINVAL;
 }
 
+int di_provide_external(di_container *c, const char *name, const char *type,
+                        const char *level)
+{
+    if (!c)
+        return DI_EINVAL;
+    if (!level || strcmp(level, "transient") == 0 ||
+        strcmp(level, "singleton") == 0) {
+        di__reg_error(c, DI_EINVAL, "di_provide_external('%s'): needs a scope "
+                      "level such as \"request\" (for a singleton use "
+                      "di_provide_value)", name ? name : "(null)");
+        return DI_EINVAL;
+    }
+    di_provider_desc d = { .name = name, .type = type, .lifetime = level };
+    extra x = { NULL, NULL, true };
+    return add(c, &d, true, NULL, &x);
+}
+
 int di_provide_value(di_container *c, const char *name, const char *type,
                      void *value)
 {
@@ -228,6 +249,6 @@ int di_override_value(di_container *c, const char *name, const char *type,
 int di__provide_kind(di_container *c, const di_provider_desc *d, bool override,
                      di_params *params, const char *kind)
 {
-    extra x = { params, kind };
+    extra x = { params, kind, false };
     return override ? replace(c, d, false, NULL, &x) : add(c, d, false, NULL, &x);
 }

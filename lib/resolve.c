@@ -308,6 +308,12 @@ static int ensure(di_scope *s, int32_t pi, const di__frame *up, void **out)
         *out = UNWRAP(v);
         return 0;
     }
+    if (p->kind == DI__EXTERN) {
+        di__frame f = { up, p->name };
+        return fail(s, DI_ENOTFOUND, &f, "'%s' is supplied by the host for "
+                    "each '%s' scope (di_scope_put), and this one has none",
+                    p->name, c->levels[p->level].name);
+    }
     return build(s, h, NULL, pi, up, out);
 }
 

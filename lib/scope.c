@@ -247,3 +247,32 @@ const char *di_scope_level(const di_scope *s)
 di_scope *di_scope_parent(const di_scope *s) { return s ? s->parent : NULL; }
 
 di_container *di_scope_container(const di_scope *s) { return s ? s->c : NULL; }
+
+int di_scope_put(di_scope *s, const char *name, void *value)
+{
+    int rc = di__check_scope(s);
+    if (rc)
+        return rc;
+    int key = name ? di__names_find(&s->c->pnames, name) : -1;
+    const di__provider *p = key >= 0 ? &s->c->prov[key] : NULL;
+    if (!p || p->kind != DI__EXTERN) {
+        di__scope_fail(s, DI_ENOTFOUND, name, "di_scope_put: no external "
+                       "provider '%s' (declare it with di_provide_external)",
+                       name ? name : "(null)");
+        return DI_ENOTFOUND;
+    }
+    if (p->level != s->level) {
+        di__scope_fail(s, DI_ESCOPE, name, "di_scope_put: '%s' belongs to "
+                       "'%s' scopes, not '%s'", name,
+                       s->c->levels[p->level].name,
+                       s->c->levels[s->level].name);
+        return DI_ESCOPE;
+    }
+    if (s->slots[p->slot]) {
+        di__scope_fail(s, DI_EEXIST, name, "di_scope_put: '%s' is already "
+                       "set in this scope", name);
+        return DI_EEXIST;
+    }
+    s->slots[p->slot] = value ? value : DI__NULLINST;
+    return 0;
+}

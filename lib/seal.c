@@ -486,7 +486,7 @@ static int compile(seal_t *st)
     uint32_t nslots[DI_LEVEL_MAX] = { 0 };
     for (uint32_t i = 0; i < c->nprov; i++) {
         di__provider *p = &c->prov[i];
-        if (p->level >= 0 && p->kind == DI__CREATE)
+        if (p->level >= 0 && p->kind != DI__VALUE)
             p->slot = nslots[p->level]++;
     }
     for (uint32_t l = 0; l < c->nlevels; l++) {

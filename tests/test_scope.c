@@ -231,6 +231,70 @@ static void test_begin_errors(void)
     done();
 }
 
+/* Host-supplied values: put after begin, resolved like any instance, never
+ * disposed; seal checks them like providers. */
+static void test_external(void)
+{
+    setup();
+    T_OK(di_provide_external(c, "req", "http", "request"));
+    T_OK(t_provide(c, "user", "request", NULL, "req:http", NULL));
+    CU_ASSERT_EQUAL(di_provide_external(c, "x", NULL, "singleton"), DI_EINVAL);
+    CU_ASSERT_EQUAL(di_provide_external(c, "x", NULL, "transient"), DI_EINVAL);
+    T_OK(di_level(c, "job", "singleton"));
+    T_OK(t_provide(c, "v", "singleton", NULL, NULL));
+    T_OK(di_provide_external(c, "args", NULL, "job"));
+    T_OK(di_container_seal(c));
+    di_scope *s;
+    T_OK(di_scope_begin(c, NULL, "request", NULL, &s));
+    static int request_value;
+    T_OK(di_scope_put(s, "req", &request_value));
+    CU_ASSERT_EQUAL(di_scope_put(s, "req", &request_value), DI_EEXIST);
+    CU_ASSERT_EQUAL(di_scope_put(s, "args", NULL), DI_ESCOPE);
+    CU_ASSERT_TRUE(t_msg_is(di_scope_error(s), "args: di_scope_put: 'args' "
+                            "belongs to 'job' scopes, not 'request'"));
+    CU_ASSERT_EQUAL(di_scope_put(s, "v", NULL), DI_ENOTFOUND);
+    void *got;
+    T_OK(di_get(s, "req", &got));
+    CU_ASSERT_PTR_EQUAL(got, &request_value);
+    tinst *u;
+    T_OK(di_get(s, "user", (void **)&u));
+    CU_ASSERT_PTR_EQUAL(u->deps[0], &request_value);
+    T_OK(di_get_key(s, di_key(c, "req"), &got));
+    CU_ASSERT_PTR_EQUAL(got, &request_value);
+    T_OK(di_scope_end(s, 0));
+    CU_ASSERT_STRING_EQUAL(tlog(), "+user -user:0"); /* req: never disposed */
+    /* a scope where the host put nothing */
+    T_OK(di_scope_begin(c, NULL, "request", NULL, &s));
+    CU_ASSERT_EQUAL(di_get(s, "user", &got), DI_ENOTFOUND);
+    CU_ASSERT_TRUE(t_msg_is(di_scope_error(s), "user \xe2\x86\x92 req: 'req' "
+                            "is supplied by the host for each 'request' scope "
+                            "(di_scope_put), and this one has none"));
+    /* NULL is a value */
+    T_OK(di_scope_put(s, "req", NULL));
+    T_OK(di_get(s, "req", &got));
+    CU_ASSERT_PTR_NULL(got);
+    T_OK(di_scope_end(s, 0));
+    done();
+}
+
+static void test_external_seal(void)
+{
+    setup();
+    T_OK(di_provide_external(c, "req", "http", "request"));
+    T_OK(t_provide(c, "pool", "singleton", NULL, "req", NULL));
+    T_OK(t_provide(c, "t", "request", NULL, "req:db", NULL));
+    CU_ASSERT_EQUAL(di_provide_external(c, "req", NULL, "request"), DI_EEXIST);
+    CU_ASSERT_EQUAL(di_container_seal(c), DI_EGRAPH);
+    CU_ASSERT_TRUE(t_list_has(di_container_error(c), "pool (singleton) "
+                              "\xe2\x86\x92 req (request): captive dependency: "
+                              "'pool' lives in 'singleton' and would keep 'req' "
+                              "from 'request' alive past its scope"));
+    CU_ASSERT_TRUE(t_list_has(di_container_error(c), "t \xe2\x86\x92 req: 't' "
+                              "wants 'req' of type 'db', but it provides type "
+                              "'http'"));
+    done();
+}
+
 int main(void)
 {
     CU_TestInfo tests[] = {
@@ -243,6 +307,8 @@ int main(void)
         { "re-entrant end and free are refused", test_reentrant_end },
         { "double end and use after end detected", test_double_end_detected },
         { "begin/end argument errors", test_begin_errors },
+        { "external values put by the host", test_external },
+        { "external values are checked at seal", test_external_seal },
         CU_TEST_INFO_NULL,
     };
     return t_run("scope", tests);

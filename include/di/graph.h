@@ -15,7 +15,7 @@
  *   "kinds":     [ { "name", "type", "lifetime", "roles": [specs],
  *                    "plugin" (or null), "summary" } ],
  *   "providers": [ { "name", "type", "lifetime", "kind" (or null),
- *                    "value": bool } ],
+ *                    "value": bool, "external": bool } ],
  *   "consumers": [ { "name", "level", "plan": [provider names, dependencies
  *                    first; sealed only] } ],
  *   "edges":     [ { "from", "to", "consumer": bool (from is a consumer),

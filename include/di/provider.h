@@ -129,6 +129,21 @@ DI_EXPORT int di_provide_value(di_container *c, const char *name,
                                const char *type, void *value);
 
 /*
+ * di_provide_external — declare a name whose instance the host supplies for
+ * each scope of a level, with di_scope_put() right after di_scope_begin():
+ * the HTTP request an adapter is serving, the job's arguments. It takes part
+ * in seal like any provider (missing names, levels, captives, types) but is
+ * never created nor disposed; asking for it in a scope where it was not put
+ * fails with DI_ENOTFOUND.
+ *
+ * level: a scope level (not "singleton": use di_provide_value; not
+ * "transient"). type may be NULL. Returns as di_provide().
+ * Example: di_provide_external(c, "http_request", "di_http_req", "request");
+ */
+DI_EXPORT int di_provide_external(di_container *c, const char *name,
+                                  const char *type, const char *level);
+
+/*
  * di_override — replace the provider registered under desc->name before seal,
  * with any lifetime: the FastAPI dependency_overrides habit for tests. The
  * replaced provider is forgotten. Overriding twice keeps the last one.

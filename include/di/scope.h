@@ -137,6 +137,19 @@ DI_EXPORT di_scope *di_scope_parent(const di_scope *s);
  */
 DI_EXPORT di_container *di_scope_container(const di_scope *s);
 
+/*
+ * di_scope_put — supply the instance of an external provider (see
+ * di_provide_external()) for this scope, before anything resolves it.
+ *
+ * name: the external provider; it must belong to this scope's level.
+ * value: any pointer (NULL is a valid value); it stays the caller's: libdi
+ * never frees nor disposes it, and it must stay valid until the scope ends.
+ * Returns 0; DI_ENOTFOUND (no external provider of that name); DI_ESCOPE
+ * (another level); DI_EEXIST (already put in this scope); DI_ESTALE;
+ * DI_EINVAL. Detail: di_scope_error(s).
+ */
+DI_EXPORT int di_scope_put(di_scope *s, const char *name, void *value);
+
 DI_END_DECLS
 
 #endif /* DI_SCOPE_H */
