@@ -22,5 +22,6 @@
 #include "di/plugin.h"
 #include "di/config.h"
 #include "di/graph.h"
+#include "di/http.h"
 
 #endif /* DI_H */

@@ -4,7 +4,9 @@
 set -euo pipefail
 
 need=(gcc g++ clang make cmake pkg-config valgrind
-      libtalloc-dev libcjson-dev libcunit1-dev graphviz)
+      libtalloc-dev libcjson-dev libcunit1-dev graphviz
+      libmicrohttpd-dev libcivetweb-dev libevent-dev libsqlite3-dev
+      libpq-dev postgresql-15 curl)
 missing=()
 for p in "${need[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \

@@ -1,0 +1,510 @@
+/*
+ * http.c — the router the HTTP adapters share: routes as consumers, one
+ * request scope per request, the request as an external provider, and the
+ * outcome computed once from the handler, the status and the delivery.
+ */
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "di_int.h"
+
+typedef struct route {
+    const char *method;
+    const char **segs;     /* "notes", "{id}" */
+    uint32_t nsegs;
+    const char *name;      /* "GET /notes/{id}" */
+    di_http_handler handler;
+    void *data;
+    uint32_t ndeps;
+} route;
+
+struct di_http {
+    di_container *c;
+    route *routes;
+    uint32_t nroutes;
+    void (*log)(void *ctx, const char *line);
+    void *log_ctx;
+};
+
+typedef struct kv { const char *k, *v; } kv;
+
+struct di_http_req {
+    di_http *h;
+    di_scope *scope;
+    const char *method;
+    char *path;
+    kv *params, *query;
+    kv *headers;           /* response headers */
+    size_t nparams, nquery, nheaders;
+    bool own_query;        /* the target had a query: parsed here */
+    di_http_lookup_fn lookup;
+    void *ctx;
+    char *body;
+    size_t blen;
+    bool too_large;
+    bool dispatched;
+    int handler_rc;
+    int status;
+    char *ctype;
+    char *resp;
+    size_t rlen;
+};
+
+/* ---- routes ---- */
+
+static int split(void *mem, const char *path, const char ***segs, uint32_t *n)
+{
+    *n = 0;
+    *segs = NULL;
+    for (const char *p = path; *p;) {
+        while (*p == '/')
+            p++;
+        if (!*p)
+            break;
+        const char *e = strchr(p, '/');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        const char **ns = talloc_realloc(mem, *segs, const char *, *n + 1);
+        if (!ns)
+            return DI_ENOMEM;
+        *segs = ns;
+        if (!(ns[(*n)++] = talloc_strndup(mem, p, len)))
+            return DI_ENOMEM;
+        p += len;
+    }
+    return 0;
+}
+
+static bool is_param(const char *seg)
+{
+    size_t n = strlen(seg);
+    return n >= 3 && seg[0] == '{' && seg[n - 1] == '}';
+}
+
+int di_http_new(void *mem, di_container *c, di_http **out)
+{
+    if (!c || !out)
+        return DI_EINVAL;
+    *out = NULL;
+    int rc = di_provide_external(c, DI_HTTP_REQUEST, DI_HTTP_REQUEST_TYPE,
+                                 "request");
+    if (rc)
+        return rc;
+    di_http *h = talloc_zero(mem, di_http);
+    if (!h)
+        return DI_ENOMEM;
+    h->c = c;
+    *out = h;
+    return 0;
+}
+
+void di_http_set_log(di_http *h, void (*fn)(void *, const char *), void *ctx)
+{
+    if (!h)
+        return;
+    h->log = fn;
+    h->log_ctx = ctx;
+}
+
+int di_http_route(di_http *h, const di_http_route_desc *d)
+{
+    if (!h)
+        return DI_EINVAL;
+    if (!d || !d->method || !*d->method || !d->path || d->path[0] != '/' ||
+        !d->handler) {
+        di__reg_error(h->c, DI_EINVAL, "di_http_route: a method, a path "
+                      "starting with '/' and a handler are required");
+        return DI_EINVAL;
+    }
+    if (di__closed(h->c, "di_http_route", d->path))
+        return DI_ESEALED;
+    route *nr = talloc_realloc(h, h->routes, route, h->nroutes + 1);
+    if (!nr)
+        return DI_ENOMEM;
+    h->routes = nr;
+    route *r = &nr[h->nroutes];
+    memset(r, 0, sizeof *r);
+    void *mem = talloc_new(h);
+    if (!mem)
+        return DI_ENOMEM;
+    r->method = talloc_strdup(mem, d->method);
+    r->name = talloc_asprintf(mem, "%s %s", d->method, d->path);
+    int rc = r->method && r->name ? split(mem, d->path, &r->segs, &r->nsegs)
+                                  : DI_ENOMEM;
+    for (uint32_t i = 0; !rc && i < r->nsegs; i++)
+        if (strchr(r->segs[i], '{') && !is_param(r->segs[i])) {
+            di__reg_error(h->c, DI_EINVAL, "di_http_route('%s'): segment '%s' "
+                          "is not a parameter: write {name}", r->name,
+                          r->segs[i]);
+            rc = DI_EINVAL;
+        }
+    if (!rc)
+        rc = di_consumer_add(h->c, &(di_consumer_desc){
+            .name = r->name, .level = d->level ? d->level : "request",
+            .deps = d->deps, .data = r });
+    if (rc) {
+        talloc_free(mem);
+        return rc;
+    }
+    uint32_t n = 0;
+    while (d->deps && d->deps[n])
+        n++;
+    r->ndeps = n;
+    r->handler = d->handler;
+    r->data = d->data;
+    h->nroutes++;
+    return 0;
+}
+
+/* ---- decoding ---- */
+
+static int hexval(char ch)
+{
+    if (ch >= '0' && ch <= '9') return ch - '0';
+    if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
+    return -1;
+}
+
+/* Percent-decode s[0..n) ('+' as space when plus). */
+static char *decode(void *mem, const char *s, size_t n, bool plus)
+{
+    char *o = talloc_size(mem, n + 1), *w = o;
+    if (!o)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 &&
+            hexval(s[i + 2]) >= 0) {
+            *w++ = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+            i += 2;
+        } else {
+            *w++ = plus && s[i] == '+' ? ' ' : s[i];
+        }
+    }
+    *w = '\0';
+    return o;
+}
+
+static int parse_query(di_http_req *r, const char *q)
+{
+    while (*q) {
+        const char *amp = strchr(q, '&');
+        size_t len = amp ? (size_t)(amp - q) : strlen(q);
+        const char *eq = memchr(q, '=', len);
+        if (len) {
+            kv *nq = talloc_realloc(r, r->query, kv, r->nquery + 1);
+            if (!nq)
+                return DI_ENOMEM;
+            r->query = nq;
+            size_t kl = eq ? (size_t)(eq - q) : len;
+            nq[r->nquery].k = decode(r, q, kl, true);
+            nq[r->nquery].v = eq ? decode(r, eq + 1, len - kl - 1, true)
+                                 : talloc_strdup(r, "");
+            if (!nq[r->nquery].k || !nq[r->nquery].v)
+                return DI_ENOMEM;
+            r->nquery++;
+        }
+        q += len + (amp ? 1 : 0);
+    }
+    return 0;
+}
+
+/* ---- requests ---- */
+
+int di_http_begin(di_http *h, const char *method, const char *target,
+                  di_http_lookup_fn lookup, void *ctx, di_http_req **out)
+{
+    if (!h || !method || !target || !out)
+        return DI_EINVAL;
+    *out = NULL;
+    /* top-level: one request belongs to one thread at a time */
+    di_http_req *r = talloc_zero(NULL, di_http_req);
+    if (!r)
+        return DI_ENOMEM;
+    r->h = h;
+    r->lookup = lookup;
+    r->ctx = ctx;
+    r->method = talloc_strdup(r, method);
+    const char *q = strchr(target, '?');
+    size_t plen = q ? (size_t)(q - target) : strlen(target);
+    r->path = decode(r, target, plen, false);
+    r->status = 0;
+    int rc = r->method && r->path ? 0 : DI_ENOMEM;
+    if (!rc && q) {
+        r->own_query = true;
+        rc = parse_query(r, q + 1);
+    }
+    if (!rc)
+        rc = di_scope_begin(h->c, NULL, "request", r, &r->scope);
+    if (!rc)
+        rc = di_scope_put(r->scope, DI_HTTP_REQUEST, r);
+    if (rc) {
+        if (r->scope)
+            di_scope_end(r->scope, rc);
+        talloc_free(r);
+        return rc;
+    }
+    *out = r;
+    return 0;
+}
+
+int di_http_append_body(di_http_req *r, const void *data, size_t len)
+{
+    if (!r || (!data && len))
+        return DI_EINVAL;
+    if (r->too_large || !len)
+        return 0;
+    if (r->blen + len > DI_HTTP_BODY_MAX) {
+        r->too_large = true;
+        talloc_free(r->body);
+        r->body = NULL;
+        r->blen = 0;
+        return 0;
+    }
+    char *nb = talloc_realloc(r, r->body, char, r->blen + len + 1);
+    if (!nb)
+        return DI_ENOMEM;
+    memcpy(nb + r->blen, data, len);
+    r->blen += len;
+    nb[r->blen] = '\0';
+    r->body = nb;
+    return 0;
+}
+
+const char *di_http_method(const di_http_req *r) { return r ? r->method : NULL; }
+const char *di_http_path(const di_http_req *r) { return r ? r->path : NULL; }
+di_scope *di_http_scope(const di_http_req *r) { return r ? r->scope : NULL; }
+
+const char *di_http_body(const di_http_req *r, size_t *len)
+{
+    if (len)
+        *len = r ? r->blen : 0;
+    return r && r->body ? r->body : "";
+}
+
+static const char *find(const kv *v, size_t n, const char *k)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(v[i].k, k) == 0)
+            return v[i].v;
+    return NULL;
+}
+
+const char *di_http_param(const di_http_req *r, const char *name)
+{
+    return r && name ? find(r->params, r->nparams, name) : NULL;
+}
+
+const char *di_http_query(const di_http_req *r, const char *name)
+{
+    if (!r || !name)
+        return NULL;
+    if (r->own_query)
+        return find(r->query, r->nquery, name);
+    return r->lookup ? r->lookup(r->ctx, DI_HTTP_LOOKUP_QUERY, name) : NULL;
+}
+
+const char *di_http_header(const di_http_req *r, const char *name)
+{
+    if (!r || !name)
+        return NULL;
+    return r->lookup ? r->lookup(r->ctx, DI_HTTP_LOOKUP_HEADER, name) : NULL;
+}
+
+int di_http_respond(di_http_req *r, int status, const char *content_type,
+                    const void *body, size_t len)
+{
+    if (!r || status < 100 || status > 599 || (!body && len))
+        return DI_EINVAL;
+    char *ct = talloc_strdup(r, content_type ? content_type
+                                             : "application/octet-stream");
+    char *b = talloc_size(r, len + 1);
+    if (!ct || !b) {
+        talloc_free(ct);
+        talloc_free(b);
+        return DI_ENOMEM;
+    }
+    if (len)
+        memcpy(b, body, len);
+    b[len] = '\0';
+    talloc_free(r->ctype);
+    talloc_free(r->resp);
+    r->status = status;
+    r->ctype = ct;
+    r->resp = b;
+    r->rlen = len;
+    return 0;
+}
+
+int di_http_add_header(di_http_req *r, const char *name, const char *value)
+{
+    if (!r || !name || !*name || !value || strpbrk(name, "\r\n:") ||
+        strpbrk(value, "\r\n"))
+        return DI_EINVAL;
+    kv *nh = talloc_realloc(r, r->headers, kv, r->nheaders + 1);
+    if (!nh)
+        return DI_ENOMEM;
+    r->headers = nh;
+    nh[r->nheaders].k = talloc_strdup(r, name);
+    nh[r->nheaders].v = talloc_strdup(r, value);
+    if (!nh[r->nheaders].k || !nh[r->nheaders].v)
+        return DI_ENOMEM;
+    r->nheaders++;
+    return 0;
+}
+
+/* {"error": msg} with the status. */
+static int respond_error(di_http_req *r, int status, const char *msg)
+{
+    cJSON *o = cJSON_CreateObject();
+    char *text = NULL;
+    if (o && cJSON_AddStringToObject(o, "error", msg))
+        text = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    int rc = text ? di_http_respond(r, status, "application/json", text,
+                                    strlen(text))
+                  : di_http_respond(r, 500, "text/plain", NULL, 0);
+    cJSON_free(text);
+    return rc;
+}
+
+static void log_line(di_http *h, const char *fmt, ...) DI_PRINTF(2, 3);
+static void log_line(di_http *h, const char *fmt, ...)
+{
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (h->log)
+        h->log(h->log_ctx, line);
+    else
+        fprintf(stderr, "%s\n", line);
+}
+
+/* Does route rt match the path segments? Collects the params. */
+static bool match(di_http_req *r, const route *rt, const char **segs,
+                  uint32_t n, bool keep)
+{
+    if (rt->nsegs != n)
+        return false;
+    for (uint32_t i = 0; i < n; i++)
+        if (!is_param(rt->segs[i]) && strcmp(rt->segs[i], segs[i]) != 0)
+            return false;
+    if (!keep)
+        return true;
+    r->params = talloc_zero_array(r, kv, n ? n : 1);
+    for (uint32_t i = 0; r->params && i < n; i++)
+        if (is_param(rt->segs[i]))
+            r->params[r->nparams++] = (kv){
+                talloc_strndup(r, rt->segs[i] + 1, strlen(rt->segs[i]) - 2),
+                segs[i] };
+    return r->params != NULL;
+}
+
+/* A failure from resolution or the handler: its status and answer. */
+static void settle_failure(di_http_req *r, const route *rt, int rc)
+{
+    int status = DI_HTTP_STATUS_OF(rc);
+    const di_error *e = di_scope_error(r->scope);
+    const char *msg = e ? di_error_message(e) : di_strerror(rc);
+    if (e && *di_error_path(e) && status)
+        msg += strlen(di_error_path(e)) + 2; /* the client sees the reason */
+    if (status && status < 500) {
+        respond_error(r, status, msg);
+        return;
+    }
+    log_line(r->h, "di_http: %s: %s (%s)", rt->name, msg, di_strerror(rc));
+    respond_error(r, status ? status : 500, status ? msg : "internal error");
+}
+
+int di_http_dispatch(di_http_req *r)
+{
+    if (!r || r->dispatched)
+        return DI_EINVAL;
+    r->dispatched = true;
+    di_http *h = r->h;
+    if (r->too_large) {
+        respond_error(r, 413, "request body too large");
+        return r->handler_rc = DI_HTTP_ERROR(413);
+    }
+    const char **segs;
+    uint32_t n;
+    if (split(r, r->path, &segs, &n))
+        return r->handler_rc = DI_ENOMEM;
+    const route *rt = NULL;
+    char *allow = NULL;
+    for (uint32_t i = 0; i < h->nroutes; i++) {
+        if (!match(r, &h->routes[i], segs, n, false))
+            continue;
+        if (strcmp(h->routes[i].method, r->method) == 0) {
+            rt = &h->routes[i];
+            break;
+        }
+        allow = allow ? talloc_asprintf_append(allow, ", %s",
+                                               h->routes[i].method)
+                      : talloc_strdup(r, h->routes[i].method);
+    }
+    if (!rt) {
+        if (allow) {
+            di_http_add_header(r, "Allow", allow);
+            respond_error(r, 405, "method not allowed");
+            return r->handler_rc = DI_HTTP_ERROR(405);
+        }
+        respond_error(r, 404, "not found");
+        return r->handler_rc = DI_HTTP_ERROR(404);
+    }
+    if (!match(r, rt, segs, n, true))
+        return r->handler_rc = DI_ENOMEM;
+    void *local[16], **deps = local;
+    if (rt->ndeps > 16 && !(deps = talloc_array(r, void *, rt->ndeps)))
+        return r->handler_rc = DI_ENOMEM;
+    int rc = di_resolve(r->scope, rt->name, deps, rt->ndeps);
+    if (!rc)
+        rc = rt->handler(r, deps, rt->data);
+    if (rc > 0)
+        rc = DI_EPROVIDER;
+    if (rc)
+        settle_failure(r, rt, rc);
+    else if (!r->status)
+        di_http_respond(r, 204, NULL, NULL, 0);
+    return r->handler_rc = rc;
+}
+
+int di_http_status(const di_http_req *r) { return r ? r->status : 0; }
+
+const char *di_http_content_type(const di_http_req *r)
+{
+    return r && r->ctype ? r->ctype : "application/octet-stream";
+}
+
+const char *di_http_response(const di_http_req *r, size_t *len)
+{
+    if (len)
+        *len = r ? r->rlen : 0;
+    return r && r->resp ? r->resp : "";
+}
+
+int di_http_response_header(const di_http_req *r, size_t i, const char **name,
+                            const char **value)
+{
+    if (!r || i >= r->nheaders || !name || !value)
+        return 0;
+    *name = r->headers[i].k;
+    *value = r->headers[i].v;
+    return 1;
+}
+
+int di_http_end(di_http_req *r, int delivered)
+{
+    if (!r)
+        return DI_EINVAL;
+    int outcome = r->handler_rc;
+    if (!outcome && r->status >= 500)
+        outcome = DI_HTTP_ERROR(r->status);
+    if (!outcome && (!delivered || !r->dispatched))
+        outcome = DI_EABANDONED;
+    int rc = di_scope_end(r->scope, outcome);
+    talloc_free(r);
+    return rc;
+}

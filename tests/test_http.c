@@ -1,0 +1,295 @@
+/*
+ * test_http.c — the router shared by the adapters, driven as an adapter
+ * would: routes and params, query and headers, default answers, HTTP errors
+ * from providers, and the outcome each request's scope ends with.
+ */
+#include "helpers.h"
+
+static char logged[1024];
+static void capture(void *ctx, const char *line)
+{
+    (void)ctx;
+    snprintf(logged, sizeof logged, "%s", line);
+}
+
+/* A transaction that logs how it ended. */
+static int tx_dispose(const di_build *b, void *inst, int outcome)
+{
+    (void)b;
+    (void)inst;
+    tlog_add("tx:%s", outcome == 0 ? "commit" : "rollback");
+    tlog_add("outcome:%d", outcome);
+    return 0;
+}
+
+static int tx_create(const di_build *b, void **out)
+{
+    *out = b->mem;
+    return 0;
+}
+
+/* current_user: 401 unless the request carries "Authorization: Bearer ok" */
+static int user_create(const di_build *b, void **out)
+{
+    di_http_req *r = b->deps[0];
+    const char *auth = di_http_header(r, "Authorization");
+    if (!auth)
+        return di_fail(b, DI_HTTP_ERROR(401), "missing bearer token");
+    if (strcmp(auth, "Bearer ok") != 0)
+        return di_fail(b, DI_HTTP_ERROR(401), "unknown token");
+    *out = "alice";
+    return 0;
+}
+
+static int echo(di_http_req *r, void *const *deps, void *data)
+{
+    (void)data;
+    size_t n;
+    const char *body = di_http_body(r, &n);
+    char *s = talloc_asprintf(NULL, "%s %s id=%s page=%s user=%s body=%s",
+                              di_http_method(r), di_http_path(r),
+                              di_http_param(r, "id"),
+                              di_http_query(r, "page"), (char *)deps[1], body);
+    int rc = di_http_respond(r, 200, "text/plain", s, strlen(s));
+    di_http_add_header(r, "Location", "/notes/7");
+    talloc_free(s);
+    return rc;
+}
+
+static int failing(di_http_req *r, void *const *deps, void *data)
+{
+    (void)r;
+    (void)deps;
+    return *(int *)data;
+}
+
+static int five_oh_three(di_http_req *r, void *const *deps, void *data)
+{
+    (void)deps;
+    (void)data;
+    return di_http_respond(r, 503, "text/plain", "busy", 4);
+}
+
+static int silent(di_http_req *r, void *const *deps, void *data)
+{
+    (void)r;
+    (void)deps;
+    (void)data;
+    return 0;
+}
+
+static const char *const echo_deps[] = { "tx", "user", NULL };
+static const char *const tx_only[] = { "tx", NULL };
+static int fail_code = DI_EPROVIDER;
+
+/* headers (and query when not in the target) come from the "framework" */
+static const char *lookup(void *ctx, int what, const char *name)
+{
+    const char *const *kv = ctx;
+    for (size_t i = 0; kv && kv[i]; i += 3)
+        if (kv[i][0] == (what == DI_HTTP_LOOKUP_HEADER ? 'h' : 'q') &&
+            strcasecmp(kv[i + 1], name) == 0)
+            return kv[i + 2];
+    return NULL;
+}
+
+static di_http *setup(di_container **cp, void **root)
+{
+    di_container *c = t_fixture(root);
+    di_http *h;
+    T_OK(di_http_new(c, c, &h)); /* the router lives with the container */
+    di_http_set_log(h, capture, NULL);
+    T_OK(di_provide(c, &(di_provider_desc){ .name = "tx", .lifetime = "request",
+                                           .create = tx_create,
+                                           .dispose = tx_dispose }));
+    static const char *const user_deps[] = { "http_request:di_http_req", NULL };
+    T_OK(di_provide(c, &(di_provider_desc){ .name = "user",
+                                           .lifetime = "request",
+                                           .deps = user_deps,
+                                           .create = user_create }));
+    T_OK(di_http_route(h, &(di_http_route_desc){ .method = "GET",
+        .path = "/notes/{id}", .deps = echo_deps, .handler = echo }));
+    T_OK(di_http_route(h, &(di_http_route_desc){ .method = "DELETE",
+        .path = "/notes/{id}", .deps = tx_only, .handler = failing,
+        .data = &fail_code }));
+    T_OK(di_http_route(h, &(di_http_route_desc){ .method = "POST",
+        .path = "/busy", .deps = tx_only, .handler = five_oh_three }));
+    T_OK(di_http_route(h, &(di_http_route_desc){ .method = "PUT",
+        .path = "/silent", .deps = tx_only, .handler = silent }));
+    T_OK(di_container_seal(c));
+    *cp = c;
+    return h;
+}
+
+/* One request through the router, as an adapter drives it. */
+static int serve(di_http *h, const char *method, const char *target,
+                 const char *const *kv, const char *body, int delivered,
+                 di_http_req **keep)
+{
+    di_http_req *r;
+    T_OK(di_http_begin(h, method, target, lookup, (void *)kv, &r));
+    if (body)
+        T_OK(di_http_append_body(r, body, strlen(body)));
+    di_http_dispatch(r);
+    int status = di_http_status(r);
+    if (keep) {
+        *keep = r;
+        return status;
+    }
+    T_OK(di_http_end(r, delivered));
+    return status;
+}
+
+static void test_route_and_commit(void)
+{
+    void *root;
+    di_container *c;
+    di_http *h = setup(&c, &root);
+    static const char *const kv[] = { "h", "Authorization", "Bearer ok", NULL };
+    di_http_req *r;
+    tlog_reset();
+    CU_ASSERT_EQUAL(serve(h, "GET", "/notes/a%20b?page=2&x", kv, "hi", 1, &r),
+                    200);
+    size_t n;
+    CU_ASSERT_STRING_EQUAL(di_http_response(r, &n), "GET /notes/a b id=a b "
+                           "page=2 user=alice body=hi");
+    CU_ASSERT_STRING_EQUAL(di_http_content_type(r), "text/plain");
+    const char *hn, *hv;
+    CU_ASSERT_TRUE(di_http_response_header(r, 0, &hn, &hv));
+    CU_ASSERT_STRING_EQUAL(hn, "Location");
+    CU_ASSERT_STRING_EQUAL(hv, "/notes/7");
+    CU_ASSERT_FALSE(di_http_response_header(r, 1, &hn, &hv));
+    T_OK(di_http_end(r, 1));
+    CU_ASSERT_STRING_EQUAL(tlog(), "tx:commit outcome:0");
+    /* the query from the framework when the target has none */
+    static const char *const kv2[] = { "h", "authorization", "Bearer ok",
+                                       "q", "page", "9", NULL };
+    tlog_reset();
+    CU_ASSERT_EQUAL(serve(h, "GET", "/notes/1", kv2, NULL, 1, &r), 200);
+    CU_ASSERT_STRING_EQUAL(di_http_response(r, NULL), "GET /notes/1 id=1 "
+                           "page=9 user=alice body=");
+    T_OK(di_http_end(r, 1));
+    t_fixture_done(c, root);
+}
+
+static void test_outcomes(void)
+{
+    void *root;
+    di_container *c;
+    di_http *h = setup(&c, &root);
+    static const char *const kv[] = { "h", "Authorization", "Bearer ok", NULL };
+    /* the client went away before the response was delivered */
+    tlog_reset();
+    CU_ASSERT_EQUAL(serve(h, "GET", "/notes/1", kv, NULL, 0, NULL), 200);
+    CU_ASSERT_STRING_EQUAL(tlog(), "tx:rollback outcome:-17");
+    /* the handler fails: 500, rollback with its code, logged with the path */
+    tlog_reset();
+    di_http_req *r;
+    CU_ASSERT_EQUAL(serve(h, "DELETE", "/notes/1", NULL, NULL, 1, &r), 500);
+    CU_ASSERT_STRING_EQUAL(di_http_response(r, NULL),
+                           "{\"error\":\"internal error\"}");
+    T_OK(di_http_end(r, 1));
+    CU_ASSERT_STRING_EQUAL(tlog(), "tx:rollback outcome:-11");
+    CU_ASSERT_STRING_EQUAL(logged, "di_http: DELETE /notes/{id}: provider "
+                           "failed (provider failed)");
+    /* the handler answers 5xx itself */
+    tlog_reset();
+    CU_ASSERT_EQUAL(serve(h, "POST", "/busy", NULL, NULL, 1, NULL), 503);
+    CU_ASSERT_STRING_EQUAL(tlog(), "tx:rollback outcome:-100503");
+    /* a handler that answers nothing: 204, committed */
+    tlog_reset();
+    CU_ASSERT_EQUAL(serve(h, "PUT", "/silent", NULL, NULL, 1, NULL), 204);
+    CU_ASSERT_STRING_EQUAL(tlog(), "tx:commit outcome:0");
+    /* ended before dispatch: abandoned */
+    tlog_reset();
+    T_OK(di_http_begin(h, "PUT", "/silent", NULL, NULL, &r));
+    void *tx;
+    T_OK(di_get(di_http_scope(r), "tx", &tx));
+    T_OK(di_http_end(r, 1));
+    CU_ASSERT_STRING_EQUAL(tlog(), "tx:rollback outcome:-17");
+    t_fixture_done(c, root);
+}
+
+static void test_default_answers(void)
+{
+    void *root;
+    di_container *c;
+    di_http *h = setup(&c, &root);
+    di_http_req *r;
+    CU_ASSERT_EQUAL(serve(h, "GET", "/nothing", NULL, NULL, 1, &r), 404);
+    CU_ASSERT_STRING_EQUAL(di_http_response(r, NULL),
+                           "{\"error\":\"not found\"}");
+    CU_ASSERT_STRING_EQUAL(di_http_content_type(r), "application/json");
+    T_OK(di_http_end(r, 1));
+    CU_ASSERT_EQUAL(serve(h, "PATCH", "/notes/3", NULL, NULL, 1, &r), 405);
+    const char *hn, *hv;
+    CU_ASSERT_TRUE(di_http_response_header(r, 0, &hn, &hv));
+    CU_ASSERT_STRING_EQUAL(hn, "Allow");
+    CU_ASSERT_STRING_EQUAL(hv, "GET, DELETE");
+    T_OK(di_http_end(r, 1));
+    /* 401 from a provider, its message for the client, not logged */
+    logged[0] = '\0';
+    tlog_reset();
+    CU_ASSERT_EQUAL(serve(h, "GET", "/notes/3", NULL, NULL, 1, &r), 401);
+    CU_ASSERT_STRING_EQUAL(di_http_response(r, NULL),
+                           "{\"error\":\"missing bearer token\"}");
+    T_OK(di_http_end(r, 1));
+    CU_ASSERT_STRING_EQUAL(tlog(), "tx:rollback outcome:-100401");
+    CU_ASSERT_STRING_EQUAL(logged, "");
+    static const char *const bad[] = { "h", "Authorization", "Bearer x", NULL };
+    CU_ASSERT_EQUAL(serve(h, "GET", "/notes/3", bad, NULL, 1, &r), 401);
+    CU_ASSERT_STRING_EQUAL(di_http_response(r, NULL),
+                           "{\"error\":\"unknown token\"}");
+    T_OK(di_http_end(r, 1));
+    /* too large a body */
+    T_OK(di_http_begin(h, "PUT", "/silent", NULL, NULL, &r));
+    char *big = talloc_zero_size(NULL, DI_HTTP_BODY_MAX);
+    T_OK(di_http_append_body(r, big, DI_HTTP_BODY_MAX));
+    T_OK(di_http_append_body(r, "x", 1));
+    talloc_free(big);
+    di_http_dispatch(r);
+    CU_ASSERT_EQUAL(di_http_status(r), 413);
+    CU_ASSERT_EQUAL(di_http_dispatch(r), DI_EINVAL); /* once */
+    T_OK(di_http_end(r, 1));
+    t_fixture_done(c, root);
+}
+
+static void test_routes_checked(void)
+{
+    void *root;
+    di_container *c = t_fixture(&root);
+    di_http *h;
+    T_OK(di_http_new(root, c, &h));
+    di_http *h2;
+    CU_ASSERT_EQUAL(di_http_new(root, c, &h2), DI_EEXIST);
+    static const char *const missing[] = { "nothing", NULL };
+    T_OK(di_http_route(h, &(di_http_route_desc){ .method = "GET",
+        .path = "/x", .deps = missing, .handler = silent }));
+    CU_ASSERT_EQUAL(di_http_route(h, &(di_http_route_desc){ .method = "GET",
+        .path = "/x", .handler = silent }), DI_EEXIST);
+    CU_ASSERT_EQUAL(di_http_route(h, &(di_http_route_desc){ .method = "GET",
+        .path = "x", .handler = silent }), DI_EINVAL);
+    CU_ASSERT_EQUAL(di_http_route(h, &(di_http_route_desc){ .method = "GET",
+        .path = "/a{b}", .handler = silent }), DI_EINVAL);
+    CU_ASSERT_TRUE(t_msg_is(di_container_error(c), "di_http_route('GET "
+                            "/a{b}'): segment 'a{b}' is not a parameter: "
+                            "write {name}"));
+    CU_ASSERT_EQUAL(di_container_seal(c), DI_EGRAPH);
+    CU_ASSERT_TRUE(t_list_has(di_container_error(c), "GET /x \xe2\x86\x92 "
+                              "nothing: no provider 'nothing'"));
+    talloc_free(h);
+    talloc_free(h2);
+    t_fixture_done(c, root);
+}
+
+int main(void)
+{
+    CU_TestInfo tests[] = {
+        { "routes, params, query, headers; commit", test_route_and_commit },
+        { "outcomes: abandoned, failed, 5xx, 204", test_outcomes },
+        { "404, 405, 401 from a provider, 413", test_default_answers },
+        { "routes are consumers checked at seal", test_routes_checked },
+        CU_TEST_INFO_NULL,
+    };
+    return t_run("http", tests);
+}
