@@ -25,6 +25,8 @@ struct di_http {
     uint32_t nroutes;
     void (*log)(void *ctx, const char *line);
     void *log_ctx;
+    di_http_end_fn on_end;
+    void *end_ctx;
 };
 
 typedef struct kv { const char *k, *v; } kv;
@@ -97,6 +99,16 @@ int di_http_new(void *mem, di_container *c, di_http **out)
     *out = h;
     return 0;
 }
+
+void di_http_on_end(di_http *h, di_http_end_fn fn, void *ctx)
+{
+    if (!h)
+        return;
+    h->on_end = fn;
+    h->end_ctx = ctx;
+}
+
+di_container *di_http_container(const di_http *h) { return h ? h->c : NULL; }
 
 void di_http_set_log(di_http *h, void (*fn)(void *, const char *), void *ctx)
 {
@@ -406,16 +418,25 @@ static bool match(di_http_req *r, const route *rt, const char **segs,
 static void settle_failure(di_http_req *r, const route *rt, int rc)
 {
     int status = DI_HTTP_STATUS_OF(rc);
+    /* the scope's error is this failure's detail only if the codes agree:
+     * otherwise the handler returned a code of its own */
     const di_error *e = di_scope_error(r->scope);
-    const char *msg = e ? di_error_message(e) : di_strerror(rc);
-    if (e && *di_error_path(e) && status)
-        msg += strlen(di_error_path(e)) + 2; /* the client sees the reason */
+    if (e && di_error_code(e) != rc)
+        e = NULL;
+    const char *msg = e ? di_error_message(e) : NULL;
+    const char *reason = msg && *di_error_path(e)
+                             ? msg + strlen(di_error_path(e)) + 2 : msg;
     if (status && status < 500) {
-        respond_error(r, status, msg);
+        respond_error(r, status, reason ? reason : di_strerror(rc));
         return;
     }
-    log_line(r->h, "di_http: %s: %s (%s)", rt->name, msg, di_strerror(rc));
-    respond_error(r, status ? status : 500, status ? msg : "internal error");
+    if (msg)
+        log_line(r->h, "di_http: %s: %s", rt->name, msg);
+    else
+        log_line(r->h, "di_http: %s: the handler returned %d (%s)", rt->name,
+                 rc, status ? "an HTTP error" : di_strerror(rc));
+    respond_error(r, status ? status : 500,
+                  status && reason ? reason : "internal error");
 }
 
 int di_http_dispatch(di_http_req *r)
@@ -505,6 +526,8 @@ int di_http_end(di_http_req *r, int delivered)
     if (!outcome && (!delivered || !r->dispatched))
         outcome = DI_EABANDONED;
     int rc = di_scope_end(r->scope, outcome);
+    if (r->h->on_end)
+        r->h->on_end(r->h->end_ctx, r, outcome);
     talloc_free(r);
     return rc;
 }

@@ -171,15 +171,23 @@ void t_fixture_done(di_container *c, void *root)
 
 int t_run(const char *suite, CU_TestInfo *tests)
 {
+    return t_run_with(suite, NULL, NULL, tests);
+}
+
+int t_run_with(const char *suite, CU_InitializeFunc init, CU_CleanupFunc clean,
+               CU_TestInfo *tests)
+{
     if (CU_initialize_registry() != CUE_SUCCESS)
         return 2;
-    CU_SuiteInfo suites[] = { { (char *)suite, NULL, NULL, NULL, NULL, tests },
+    CU_SuiteInfo suites[] = { { (char *)suite, init, clean, NULL, NULL, tests },
                               CU_SUITE_INFO_NULL };
     if (CU_register_suites(suites) != CUE_SUCCESS)
         return 2;
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
-    unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
+    unsigned failed = CU_get_number_of_failures() +
+                      CU_get_number_of_tests_failed() +
+                      CU_get_number_of_suites_failed();
     unsigned ran = CU_get_number_of_tests_run();
     CU_cleanup_registry();
     return failed || ran == 0 ? 1 : 0;

@@ -61,6 +61,10 @@ void t_fixture_done(di_container *c, void *root);
 
 /* Run the suite; returns the process exit status. */
 int t_run(const char *suite, CU_TestInfo *tests);
+/* The same with suite set-up and clean-up functions (their failure fails
+ * the run). */
+int t_run_with(const char *suite, CU_InitializeFunc init, CU_CleanupFunc clean,
+               CU_TestInfo *tests);
 
 #define T_OK(expr) CU_ASSERT_EQUAL_FATAL((expr), 0)
 

@@ -190,8 +190,8 @@ static void test_outcomes(void)
                            "{\"error\":\"internal error\"}");
     T_OK(di_http_end(r, 1));
     CU_ASSERT_STRING_EQUAL(tlog(), "tx:rollback outcome:-11");
-    CU_ASSERT_STRING_EQUAL(logged, "di_http: DELETE /notes/{id}: provider "
-                           "failed (provider failed)");
+    CU_ASSERT_STRING_EQUAL(logged, "di_http: DELETE /notes/{id}: the handler "
+                           "returned -11 (provider failed)");
     /* the handler answers 5xx itself */
     tlog_reset();
     CU_ASSERT_EQUAL(serve(h, "POST", "/busy", NULL, NULL, 1, NULL), 503);

@@ -103,6 +103,9 @@ DI_EXPORT int di_http_new(void *mem, di_container *c, di_http **out);
  */
 DI_EXPORT int di_http_route(di_http *h, const di_http_route_desc *d);
 
+/* di_http_container — the container the router serves. */
+DI_EXPORT di_container *di_http_container(const di_http *h);
+
 /*
  * di_http_set_log — where unexpected failures are reported: fn(ctx, line)
  * per failure, line without newline. NULL fn: stderr (the default).
@@ -111,6 +114,14 @@ DI_EXPORT int di_http_route(di_http *h, const di_http_route_desc *d);
 DI_EXPORT void di_http_set_log(di_http *h,
                                void (*fn)(void *ctx, const char *line),
                                void *ctx);
+
+/*
+ * di_http_on_end — call fn(ctx, r, outcome) when each request has ended:
+ * after its scope's disposes ran, before r is freed (its method, path and
+ * status can be read). For access logs and metrics. Call before serving.
+ */
+typedef void (*di_http_end_fn)(void *ctx, const di_http_req *r, int outcome);
+DI_EXPORT void di_http_on_end(di_http *h, di_http_end_fn fn, void *ctx);
 
 /* ---- for handlers and providers ---- */
 

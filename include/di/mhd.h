@@ -1,0 +1,72 @@
+/*
+ * di/mhd.h — libdi on libmicrohttpd (-ldi-mhd, pkg-config di-mhd).
+ *
+ * Serves a di_http router (di/http.h) with a libmicrohttpd daemon: each
+ * request begins a "request" scope when MHD first calls the access handler,
+ * the handler runs when the body is in, and MHD's completion notification
+ * (MHD_OPTION_NOTIFY_COMPLETED) ends the scope exactly once: with success
+ * only when MHD reports MHD_REQUEST_TERMINATED_COMPLETED_OK and the status
+ * was below 500; timeouts, client disconnects, daemon shutdown and errors
+ * end it with DI_EABANDONED.
+ *
+ *     di_mhd *srv;
+ *     di_mhd_start(NULL, router, &(di_mhd_options){ .port = 8080 }, &srv);
+ *     ...
+ *     di_mhd_stop(srv);
+ *
+ * To run your own daemon instead, pass di_mhd_access as the access handler
+ * and di_mhd_completed as MHD_OPTION_NOTIFY_COMPLETED, both with the router
+ * as their closure.
+ */
+#ifndef DI_MHD_H
+#define DI_MHD_H
+
+#include <stdint.h>
+#include <microhttpd.h>
+
+#include "export.h"
+#include "http.h"
+
+DI_BEGIN_DECLS
+
+typedef struct di_mhd di_mhd;
+
+/* Server options. Unset fields are zero. */
+typedef struct di_mhd_options {
+    uint16_t port;        /* 0: a free port, see di_mhd_port() */
+    const char *address;  /* numeric IPv4 or IPv6 address to bind, NULL: all */
+    unsigned threads;     /* 0: a thread per connection; n: a pool of n */
+    unsigned timeout_s;   /* idle connection timeout in seconds, 0: none */
+} di_mhd_options;
+
+/*
+ * di_mhd_start — start a daemon serving router h (its container sealed).
+ * mem: talloc parent of the server. Returns 0; DI_EINVAL (bad address);
+ * DI_ENOTSEALED; DI_EBUSY (MHD could not start: port taken...); DI_ENOMEM.
+ */
+DI_EXPORT int di_mhd_start(void *mem, di_http *h, const di_mhd_options *o,
+                           di_mhd **out);
+/* di_mhd_port — the port the daemon listens on. */
+DI_EXPORT uint16_t di_mhd_port(const di_mhd *m);
+/* di_mhd_daemon — the MHD daemon, for MHD calls of your own. */
+DI_EXPORT struct MHD_Daemon *di_mhd_daemon(const di_mhd *m);
+/*
+ * di_mhd_stop — stop the daemon (MHD completes, and so ends, every request
+ * in flight) and free the server. Returns 0 or DI_EINVAL.
+ */
+DI_EXPORT int di_mhd_stop(di_mhd *m);
+
+/* The raw callbacks, for a daemon of your own; cls is the di_http router. */
+DI_EXPORT enum MHD_Result di_mhd_access(void *cls, struct MHD_Connection *conn,
+                                        const char *url, const char *method,
+                                        const char *version,
+                                        const char *upload_data,
+                                        size_t *upload_data_size,
+                                        void **req_cls);
+DI_EXPORT void di_mhd_completed(void *cls, struct MHD_Connection *conn,
+                                void **req_cls,
+                                enum MHD_RequestTerminationCode toe);
+
+DI_END_DECLS
+
+#endif /* DI_MHD_H */

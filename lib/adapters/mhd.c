@@ -1,0 +1,166 @@
+/*
+ * mhd.c — the libmicrohttpd adapter: MHD's access handler and completion
+ * notification mapped onto di_http_begin/dispatch/end.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <talloc.h>
+
+#include "di/mhd.h"
+
+struct di_mhd {
+    struct MHD_Daemon *daemon;
+    uint16_t port;
+};
+
+static const char *lookup(void *ctx, int what, const char *name)
+{
+    return MHD_lookup_connection_value(ctx, what == DI_HTTP_LOOKUP_HEADER
+                                                ? MHD_HEADER_KIND
+                                                : MHD_GET_ARGUMENT_KIND,
+                                       name);
+}
+
+static enum MHD_Result send_response(struct MHD_Connection *conn,
+                                     di_http_req *r)
+{
+    size_t len;
+    const char *body = di_http_response(r, &len);
+    struct MHD_Response *resp = MHD_create_response_from_buffer(
+        len, (void *)body, MHD_RESPMEM_MUST_COPY);
+    if (!resp)
+        return MHD_NO;
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            di_http_content_type(r));
+    const char *name, *value;
+    for (size_t i = 0; di_http_response_header(r, i, &name, &value); i++)
+        MHD_add_response_header(resp, name, value);
+    enum MHD_Result ret = MHD_queue_response(conn,
+                                             (unsigned)di_http_status(r), resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+enum MHD_Result di_mhd_access(void *cls, struct MHD_Connection *conn,
+                              const char *url, const char *method,
+                              const char *version, const char *upload_data,
+                              size_t *upload_data_size, void **req_cls)
+{
+    (void)version;
+    di_http_req *r = *req_cls;
+    if (!r) {
+        /* headers are in: the request starts */
+        if (di_http_begin(cls, method, url, lookup, conn, &r) != 0)
+            return MHD_NO;
+        *req_cls = r;
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        di_http_append_body(r, upload_data, *upload_data_size);
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    di_http_dispatch(r);
+    return send_response(conn, r);
+}
+
+void di_mhd_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
+                      enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)conn;
+    di_http_req *r = *req_cls;
+    if (!r)
+        return;
+    *req_cls = NULL;
+    di_http_end(r, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK);
+}
+
+static int destructor(di_mhd *m)
+{
+    if (m->daemon)
+        MHD_stop_daemon(m->daemon);
+    m->daemon = NULL;
+    return 0;
+}
+
+int di_mhd_start(void *mem, di_http *h, const di_mhd_options *o, di_mhd **out)
+{
+    if (!h || !out)
+        return DI_EINVAL;
+    *out = NULL;
+    di_mhd_options none = { 0 };
+    if (!o)
+        o = &none;
+    if (!di_container_sealed(di_http_container(h)))
+        return DI_ENOTSEALED;
+    struct sockaddr_in6 a6 = { 0 };
+    struct sockaddr_in a4 = { 0 };
+    const struct sockaddr *sa = NULL;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+    if (o->address) {
+        if (inet_pton(AF_INET, o->address, &a4.sin_addr) == 1) {
+            a4.sin_family = AF_INET;
+            a4.sin_port = htons(o->port);
+            sa = (const struct sockaddr *)&a4;
+        } else if (inet_pton(AF_INET6, o->address, &a6.sin6_addr) == 1) {
+            a6.sin6_family = AF_INET6;
+            a6.sin6_port = htons(o->port);
+            sa = (const struct sockaddr *)&a6;
+            flags |= MHD_USE_IPv6;
+        } else {
+            return DI_EINVAL;
+        }
+    }
+    if (o->threads == 0)
+        flags |= MHD_USE_THREAD_PER_CONNECTION;
+    else
+        flags |= MHD_USE_AUTO;
+    di_mhd *m = talloc_zero(mem, di_mhd);
+    if (!m)
+        return DI_ENOMEM;
+    struct MHD_OptionItem opts[] = {
+        { MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)di_mhd_completed, h },
+        { MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)o->timeout_s, NULL },
+        { sa ? MHD_OPTION_SOCK_ADDR : MHD_OPTION_END, 0, (void *)sa },
+        { o->threads ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END,
+          (intptr_t)o->threads, NULL },
+        { MHD_OPTION_END, 0, NULL },
+    };
+    /* compact: drop the END placeholders in the middle */
+    struct MHD_OptionItem list[5];
+    size_t n = 0;
+    for (size_t i = 0; i < 4; i++)
+        if (opts[i].option != MHD_OPTION_END)
+            list[n++] = opts[i];
+    list[n] = opts[4];
+    m->daemon = MHD_start_daemon(flags, o->port, NULL, NULL, di_mhd_access, h,
+                                 MHD_OPTION_ARRAY, list, MHD_OPTION_END);
+    if (!m->daemon) {
+        talloc_free(m);
+        return DI_EBUSY;
+    }
+    const union MHD_DaemonInfo *info =
+        MHD_get_daemon_info(m->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    m->port = info ? info->port : o->port;
+    talloc_set_destructor(m, destructor);
+    *out = m;
+    return 0;
+}
+
+uint16_t di_mhd_port(const di_mhd *m) { return m ? m->port : 0; }
+
+struct MHD_Daemon *di_mhd_daemon(const di_mhd *m)
+{
+    return m ? m->daemon : NULL;
+}
+
+int di_mhd_stop(di_mhd *m)
+{
+    if (!m)
+        return DI_EINVAL;
+    talloc_free(m);
+    return 0;
+}

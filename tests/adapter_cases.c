@@ -1,0 +1,262 @@
+/*
+ * adapter_cases.c — see adapter_cases.h.
+ */
+#include "adapter_cases.h"
+
+#include <stdatomic.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "helpers.h"
+#include "httpc.h"
+
+static t_start_fn start_fn;
+static t_stop_fn stop_fn;
+static di_container *c;
+static di_http *router;
+static void *server;
+static uint16_t port;
+
+static atomic_int ended, commits, rollbacks;
+static atomic_int last_outcome;
+
+static void on_end(void *ctx, const di_http_req *r, int outcome)
+{
+    (void)ctx;
+    (void)r;
+    atomic_store(&last_outcome, outcome);
+    atomic_fetch_add(&ended, 1);
+}
+
+static int tx_create(const di_build *b, void **out)
+{
+    *out = b->mem;
+    return 0;
+}
+
+static int tx_dispose(const di_build *b, void *inst, int outcome)
+{
+    (void)b;
+    (void)inst;
+    atomic_fetch_add(outcome == 0 ? &commits : &rollbacks, 1);
+    return 0;
+}
+
+static int user_create(const di_build *b, void **out)
+{
+    const char *auth = di_http_header(b->deps[0], "Authorization");
+    if (!auth || strcmp(auth, "Bearer secret") != 0)
+        return di_fail(b, DI_HTTP_ERROR(401), "missing bearer token");
+    *out = "alice";
+    return 0;
+}
+
+static int hello(di_http_req *r, void *const *deps, void *data)
+{
+    (void)data;
+    char msg[64];
+    int n = snprintf(msg, sizeof msg, "hello %s", (const char *)deps[1]);
+    return di_http_respond(r, 200, "text/plain", msg, (size_t)n);
+}
+
+static int echo(di_http_req *r, void *const *deps, void *data)
+{
+    (void)deps;
+    (void)data;
+    size_t n;
+    const char *body = di_http_body(r, &n);
+    di_http_add_header(r, "Location", "/echo/1");
+    return di_http_respond(r, 201, "application/json", body, n);
+}
+
+static int fail(di_http_req *r, void *const *deps, void *data)
+{
+    (void)r;
+    (void)deps;
+    (void)data;
+    return DI_EPROVIDER;
+}
+
+static int slow(di_http_req *r, void *const *deps, void *data)
+{
+    (void)deps;
+    (void)data;
+    struct timespec ts = { 0, 300 * 1000000 };
+    nanosleep(&ts, NULL);
+    char big[65536];
+    memset(big, 'x', sizeof big);
+    return di_http_respond(r, 200, "text/plain", big, sizeof big);
+}
+
+static const char *const user_deps[] = { "tx", "user", NULL };
+static const char *const tx_deps[] = { "tx", NULL };
+static const char *const req_deps[] = { "http_request:di_http_req", NULL };
+
+static int suite_init(void)
+{
+    if (di_container_new(NULL, &c) || di_http_new(c, c, &router))
+        return 1;
+    di_http_on_end(router, on_end, NULL);
+    di_http_set_log(router, NULL, NULL);
+    int rc = di_provide(c, &(di_provider_desc){ .name = "tx",
+        .lifetime = "request", .create = tx_create, .dispose = tx_dispose });
+    rc |= di_provide(c, &(di_provider_desc){ .name = "user",
+        .lifetime = "request", .deps = req_deps, .create = user_create });
+    rc |= di_http_route(router, &(di_http_route_desc){ .method = "GET",
+        .path = "/hello", .deps = user_deps, .handler = hello });
+    rc |= di_http_route(router, &(di_http_route_desc){ .method = "POST",
+        .path = "/echo", .deps = tx_deps, .handler = echo });
+    rc |= di_http_route(router, &(di_http_route_desc){ .method = "GET",
+        .path = "/fail", .deps = tx_deps, .handler = fail });
+    rc |= di_http_route(router, &(di_http_route_desc){ .method = "GET",
+        .path = "/slow", .deps = tx_deps, .handler = slow });
+    rc |= di_container_seal(c);
+    if (rc)
+        return 1;
+    server = start_fn(router, &port);
+    return server ? 0 : 1;
+}
+
+static int suite_clean(void)
+{
+    if (server)
+        stop_fn(server);
+    server = NULL;
+    /* in debug builds this refuses while any request scope is open */
+    int rc = di_container_free(c);
+    return rc != 0;
+}
+
+/* Counters before a case, and the wait for its request to end. */
+typedef struct snap { int ended, commits, rollbacks; } snap;
+
+static snap now(void)
+{
+    return (snap){ atomic_load(&ended), atomic_load(&commits),
+                   atomic_load(&rollbacks) };
+}
+
+static void expect_end(snap before, int outcome, int commit, int rollback)
+{
+    CU_ASSERT_TRUE(t_wait_for(&ended, before.ended + 1, 5000));
+    CU_ASSERT_EQUAL(atomic_load(&last_outcome), outcome);
+    CU_ASSERT_EQUAL(atomic_load(&commits) - before.commits, commit);
+    CU_ASSERT_EQUAL(atomic_load(&rollbacks) - before.rollbacks, rollback);
+}
+
+static void test_success_commits(void)
+{
+    snap b = now();
+    t_resp r;
+    T_OK(t_http(port, "GET", "/hello", "Authorization: Bearer secret\r\n",
+                NULL, &r));
+    CU_ASSERT_EQUAL(r.status, 200);
+    CU_ASSERT_STRING_EQUAL(r.body, "hello alice");
+    char ct[64];
+    CU_ASSERT_STRING_EQUAL(t_resp_header(&r, "Content-Type", ct, sizeof ct),
+                           "text/plain");
+    t_resp_free(&r);
+    expect_end(b, 0, 1, 0);
+    /* exactly once: nothing more ends later */
+    usleep(100000);
+    CU_ASSERT_EQUAL(atomic_load(&ended), b.ended + 1);
+}
+
+static void test_body_and_headers(void)
+{
+    snap b = now();
+    t_resp r;
+    T_OK(t_http(port, "POST", "/echo", "Content-Type: application/json\r\n",
+                "{\"text\": \"hi\"}", &r));
+    CU_ASSERT_EQUAL(r.status, 201);
+    CU_ASSERT_STRING_EQUAL(r.body, "{\"text\": \"hi\"}");
+    char loc[64];
+    CU_ASSERT_STRING_EQUAL(t_resp_header(&r, "Location", loc, sizeof loc),
+                           "/echo/1");
+    t_resp_free(&r);
+    expect_end(b, 0, 1, 0);
+}
+
+static void test_handler_failure_rolls_back(void)
+{
+    snap b = now();
+    t_resp r;
+    T_OK(t_http(port, "GET", "/fail", NULL, NULL, &r));
+    CU_ASSERT_EQUAL(r.status, 500);
+    CU_ASSERT_STRING_EQUAL(r.body, "{\"error\":\"internal error\"}");
+    t_resp_free(&r);
+    expect_end(b, DI_EPROVIDER, 0, 1);
+}
+
+static void test_provider_401(void)
+{
+    snap b = now();
+    t_resp r;
+    T_OK(t_http(port, "GET", "/hello", NULL, NULL, &r));
+    CU_ASSERT_EQUAL(r.status, 401);
+    CU_ASSERT_STRING_EQUAL(r.body, "{\"error\":\"missing bearer token\"}");
+    t_resp_free(&r);
+    expect_end(b, DI_HTTP_ERROR(401), 0, 1); /* tx was built, then user failed */
+    b = now();
+    T_OK(t_http(port, "DELETE", "/hello", NULL, NULL, &r));
+    CU_ASSERT_EQUAL(r.status, 405);
+    t_resp_free(&r);
+    expect_end(b, DI_HTTP_ERROR(405), 0, 0);
+    b = now();
+    T_OK(t_http(port, "GET", "/nowhere", NULL, NULL, &r));
+    CU_ASSERT_EQUAL(r.status, 404);
+    t_resp_free(&r);
+    expect_end(b, DI_HTTP_ERROR(404), 0, 0);
+}
+
+/* The client resets the connection while the handler runs: the response is
+ * never delivered, the transaction rolls back. */
+static void test_client_gone(void)
+{
+    snap b = now();
+    int fd = t_http_send_raw(port, "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n");
+    CU_ASSERT_TRUE_FATAL(fd >= 0);
+    usleep(50000); /* the handler has started */
+    t_http_reset(fd);
+    expect_end(b, DI_EABANDONED, 0, 1);
+}
+
+/* The body never fully arrives: the idle timeout (1 s) ends the request. */
+static void test_timeout_mid_body(void)
+{
+    snap b = now();
+    int fd = t_http_send_raw(port, "POST /echo HTTP/1.1\r\nHost: x\r\n"
+                                   "Content-Length: 100\r\n\r\n{\"a\"");
+    CU_ASSERT_TRUE_FATAL(fd >= 0);
+    expect_end(b, DI_EABANDONED, 0, 0);
+    close(fd);
+}
+
+/* The client closes (EOF) with the body half sent. */
+static void test_eof_mid_body(void)
+{
+    snap b = now();
+    int fd = t_http_send_raw(port, "POST /echo HTTP/1.1\r\nHost: x\r\n"
+                                   "Content-Length: 100\r\n\r\n{\"a\"");
+    CU_ASSERT_TRUE_FATAL(fd >= 0);
+    usleep(100000);
+    close(fd);
+    expect_end(b, DI_EABANDONED, 0, 0);
+}
+
+int t_adapter_run(const char *suite, t_start_fn start, t_stop_fn stop)
+{
+    start_fn = start;
+    stop_fn = stop;
+    CU_TestInfo tests[] = {
+        { "success commits, once", test_success_commits },
+        { "body in, status and headers out", test_body_and_headers },
+        { "a failing handler rolls back", test_handler_failure_rolls_back },
+        { "401 from a provider, 405, 404", test_provider_401 },
+        { "client gone mid-handler: abandoned", test_client_gone },
+        { "timeout mid-body: abandoned", test_timeout_mid_body },
+        { "EOF mid-body: abandoned", test_eof_mid_body },
+        CU_TEST_INFO_NULL,
+    };
+    return t_run_with(suite, suite_init, suite_clean, tests);
+}

@@ -1,0 +1,23 @@
+/*
+ * adapter_cases.h — the cases every HTTP adapter must pass, against the
+ * real framework over loopback: a request scope per request, ended exactly
+ * once with the right outcome on every path (success, handler failure, 4xx
+ * from a provider, 5xx, client gone, timeout, EOF mid-body, shutdown).
+ */
+#ifndef DI_TEST_ADAPTER_CASES_H
+#define DI_TEST_ADAPTER_CASES_H
+
+#include <stdint.h>
+
+#include <di.h>
+
+/* Start a server for router h on 127.0.0.1, any port, with an idle timeout
+ * of 1 second; set *port; return the server (NULL on failure). */
+typedef void *(*t_start_fn)(di_http *h, uint16_t *port);
+/* Stop it: every request in flight must have ended when this returns. */
+typedef void (*t_stop_fn)(void *server);
+
+/* Run the cases as the CUnit suite `suite`; returns the exit status. */
+int t_adapter_run(const char *suite, t_start_fn start, t_stop_fn stop);
+
+#endif
