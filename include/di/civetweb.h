@@ -1,0 +1,63 @@
+/*
+ * di/civetweb.h — libdi on civetweb (-ldi-civetweb, pkg-config di-civetweb).
+ *
+ * Serves a di_http router (di/http.h) with civetweb: one request handler
+ * for every URI begins the request scope when civetweb has read the
+ * headers, reads the body, dispatches, writes the response and ends the
+ * scope — all on the worker thread serving the request, so exactly once.
+ * The outcome is success only when the handler succeeded, the status is
+ * below 500 and every byte of the response was written; a body that never
+ * arrives (request_timeout_ms, EOF) or a failed write ends it with
+ * DI_EABANDONED.
+ *
+ *     di_civetweb *srv;
+ *     di_civetweb_start(NULL, router, &(di_civetweb_options){ .port = 8080 }, &srv);
+ *     ...
+ *     di_civetweb_stop(srv);
+ *
+ * To use your own mg_context, register di_civetweb_handler for "/" with the
+ * router as its callback data.
+ */
+#ifndef DI_CIVETWEB_H
+#define DI_CIVETWEB_H
+
+#include <stdint.h>
+#include <civetweb.h>
+
+#include "export.h"
+#include "http.h"
+
+DI_BEGIN_DECLS
+
+typedef struct di_civetweb di_civetweb;
+
+/* Server options. Unset fields are zero. */
+typedef struct di_civetweb_options {
+    uint16_t port;        /* 0: a free port, see di_civetweb_port() */
+    const char *address;  /* numeric IPv4 address to bind, NULL: all */
+    unsigned threads;     /* worker threads, 0: 8 */
+    unsigned timeout_s;   /* read/write timeout in seconds, 0: 30 */
+} di_civetweb_options;
+
+/*
+ * di_civetweb_start — start civetweb serving router h (container sealed).
+ * mem: talloc parent of the server. Returns 0; DI_EINVAL; DI_ENOTSEALED;
+ * DI_EBUSY (civetweb could not start: port taken...); DI_ENOMEM.
+ */
+DI_EXPORT int di_civetweb_start(void *mem, di_http *h,
+                                const di_civetweb_options *o,
+                                di_civetweb **out);
+/* di_civetweb_port — the port it listens on. */
+DI_EXPORT uint16_t di_civetweb_port(const di_civetweb *s);
+/* di_civetweb_context — civetweb's context, for calls of your own. */
+DI_EXPORT struct mg_context *di_civetweb_context(const di_civetweb *s);
+/* di_civetweb_stop — stop civetweb (requests in flight finish and end) and
+ * free the server. Returns 0 or DI_EINVAL. */
+DI_EXPORT int di_civetweb_stop(di_civetweb *s);
+
+/* The request handler, for a context of your own; cbdata is the router. */
+DI_EXPORT int di_civetweb_handler(struct mg_connection *conn, void *cbdata);
+
+DI_END_DECLS
+
+#endif /* DI_CIVETWEB_H */
