@@ -1,0 +1,64 @@
+/*
+ * di/evhttp.h — libdi on libevent's evhttp (-ldi-evhttp, pkg-config
+ * di-evhttp).
+ *
+ * Serves a di_http router (di/http.h) with evhttp. libevent 2.1 hands a
+ * request over only once it has been read completely, so the request scope
+ * begins then (a request whose body never arrives is dropped by libevent
+ * before libdi sees it: nothing to end). The handler runs, the reply is
+ * queued, and the scope ends exactly once:
+ *   - from evhttp_request_set_on_complete_cb when the reply was sent (the
+ *     outcome is success if the handler succeeded with a status below 500);
+ *   - from the connection's close callback when libevent drops the
+ *     connection first — a client that went away, a write error, a timeout,
+ *     the server being freed — because then the completion callback never
+ *     fires; the outcome is DI_EABANDONED.
+ *
+ *     di_evhttp *srv;
+ *     di_evhttp_start(NULL, router, &(di_evhttp_options){ .port = 8080 }, &srv);
+ *     ...
+ *     di_evhttp_stop(srv);
+ *
+ * With an event loop of your own: evhttp_set_gencb(http, di_evhttp_handler,
+ * router).
+ */
+#ifndef DI_EVHTTP_H
+#define DI_EVHTTP_H
+
+#include <stdint.h>
+#include <event2/event.h>
+#include <event2/http.h>
+
+#include "export.h"
+#include "http.h"
+
+DI_BEGIN_DECLS
+
+typedef struct di_evhttp di_evhttp;
+
+/* Server options. Unset fields are zero. */
+typedef struct di_evhttp_options {
+    uint16_t port;        /* 0: a free port, see di_evhttp_port() */
+    const char *address;  /* address to bind, NULL: "0.0.0.0" */
+    unsigned timeout_s;   /* connection timeout in seconds, 0: libevent's */
+} di_evhttp_options;
+
+/*
+ * di_evhttp_start — an event base, an evhttp and a thread running the loop,
+ * serving router h (container sealed). mem: talloc parent of the server.
+ * Returns 0; DI_EINVAL; DI_ENOTSEALED; DI_EBUSY (cannot bind); DI_ENOMEM.
+ */
+DI_EXPORT int di_evhttp_start(void *mem, di_http *h,
+                              const di_evhttp_options *o, di_evhttp **out);
+/* di_evhttp_port — the port it listens on. */
+DI_EXPORT uint16_t di_evhttp_port(const di_evhttp *s);
+/* di_evhttp_stop — stop the loop, free evhttp (which ends every request
+ * still open, as abandoned) and the server. Returns 0 or DI_EINVAL. */
+DI_EXPORT int di_evhttp_stop(di_evhttp *s);
+
+/* The request callback, for an evhttp of your own; arg is the router. */
+DI_EXPORT void di_evhttp_handler(struct evhttp_request *req, void *arg);
+
+DI_END_DECLS
+
+#endif /* DI_EVHTTP_H */

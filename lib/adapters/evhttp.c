@@ -1,0 +1,198 @@
+/*
+ * evhttp.c — the libevent adapter: a request from the complete request to
+ * whichever comes first of the reply's completion and the connection's
+ * close.
+ */
+#include <arpa/inet.h>
+#include <event2/buffer.h>
+#include <event2/keyvalq_struct.h>
+#include <event2/thread.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <talloc.h>
+
+#include "di/evhttp.h"
+
+/* One request in flight: ended by whichever callback fires first. */
+typedef struct pending {
+    di_http_req *r;
+    struct evhttp_connection *conn;
+} pending;
+
+struct di_evhttp {
+    struct event_base *base;
+    struct evhttp *http;
+    pthread_t thread;
+    bool running;
+    uint16_t port;
+};
+
+static const char *method_of(enum evhttp_cmd_type t)
+{
+    switch (t) {
+    case EVHTTP_REQ_GET: return "GET";
+    case EVHTTP_REQ_POST: return "POST";
+    case EVHTTP_REQ_HEAD: return "HEAD";
+    case EVHTTP_REQ_PUT: return "PUT";
+    case EVHTTP_REQ_DELETE: return "DELETE";
+    case EVHTTP_REQ_OPTIONS: return "OPTIONS";
+    case EVHTTP_REQ_TRACE: return "TRACE";
+    case EVHTTP_REQ_CONNECT: return "CONNECT";
+    case EVHTTP_REQ_PATCH: return "PATCH";
+    default: return "UNKNOWN";
+    }
+}
+
+static const char *lookup(void *ctx, int what, const char *name)
+{
+    if (what != DI_HTTP_LOOKUP_HEADER)
+        return NULL;
+    return evhttp_find_header(evhttp_request_get_input_headers(ctx), name);
+}
+
+static void finish(pending *p, int delivered)
+{
+    if (p->conn)
+        evhttp_connection_set_closecb(p->conn, NULL, NULL);
+    di_http_end(p->r, delivered);
+    talloc_free(p);
+}
+
+static void on_complete(struct evhttp_request *req, void *arg)
+{
+    (void)req;
+    finish(arg, 1);
+}
+
+static void on_close(struct evhttp_connection *conn, void *arg)
+{
+    (void)conn;
+    finish(arg, 0);
+}
+
+void di_evhttp_handler(struct evhttp_request *req, void *arg)
+{
+    /* the path and query as sent: the router decodes them */
+    const struct evhttp_uri *u = evhttp_request_get_evhttp_uri(req);
+    const char *path = u ? evhttp_uri_get_path(u) : NULL;
+    const char *query = u ? evhttp_uri_get_query(u) : NULL;
+    char *target = talloc_asprintf(NULL, "%s%s%s", path && *path ? path : "/",
+                                   query ? "?" : "", query ? query : "");
+    pending *p = talloc_zero(NULL, pending);
+    if (!target || !p ||
+        di_http_begin(arg, method_of(evhttp_request_get_command(req)), target,
+                      lookup, req, &p->r) != 0) {
+        talloc_free(target);
+        talloc_free(p);
+        evhttp_send_error(req, 503, "cannot begin the request");
+        return;
+    }
+    talloc_free(target);
+    struct evbuffer *in = evhttp_request_get_input_buffer(req);
+    size_t n = evbuffer_get_length(in);
+    if (n)
+        di_http_append_body(p->r, evbuffer_pullup(in, -1), n);
+    di_http_dispatch(p->r);
+
+    struct evkeyvalq *out = evhttp_request_get_output_headers(req);
+    evhttp_add_header(out, "Content-Type", di_http_content_type(p->r));
+    const char *name, *value;
+    for (size_t i = 0; di_http_response_header(p->r, i, &name, &value); i++)
+        evhttp_add_header(out, name, value);
+    size_t len;
+    const char *body = di_http_response(p->r, &len);
+    struct evbuffer *buf = evbuffer_new();
+    if (!buf || evbuffer_add(buf, body, len) != 0) {
+        if (buf)
+            evbuffer_free(buf);
+        evhttp_send_error(req, 500, NULL);
+        finish(p, 0);
+        return;
+    }
+    p->conn = evhttp_request_get_connection(req);
+    evhttp_request_set_on_complete_cb(req, on_complete, p);
+    evhttp_connection_set_closecb(p->conn, on_close, p);
+    evhttp_send_reply(req, di_http_status(p->r), NULL, buf);
+    evbuffer_free(buf);
+}
+
+static void *loop(void *arg)
+{
+    di_evhttp *s = arg;
+    event_base_loop(s->base, EVLOOP_NO_EXIT_ON_EMPTY);
+    return NULL;
+}
+
+static int destructor(di_evhttp *s)
+{
+    if (s->running) {
+        event_base_loopbreak(s->base);
+        pthread_join(s->thread, NULL);
+    }
+    if (s->http)
+        evhttp_free(s->http); /* closes connections: pending requests end */
+    if (s->base)
+        event_base_free(s->base);
+    return 0;
+}
+
+int di_evhttp_start(void *mem, di_http *h, const di_evhttp_options *o,
+                    di_evhttp **out)
+{
+    if (!h || !out)
+        return DI_EINVAL;
+    *out = NULL;
+    di_evhttp_options none = { 0 };
+    if (!o)
+        o = &none;
+    if (!di_container_sealed(di_http_container(h)))
+        return DI_ENOTSEALED;
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, (void (*)(void))evthread_use_pthreads);
+    di_evhttp *s = talloc_zero(mem, di_evhttp);
+    if (!s)
+        return DI_ENOMEM;
+    talloc_set_destructor(s, destructor);
+    s->base = event_base_new();
+    s->http = s->base ? evhttp_new(s->base) : NULL;
+    if (!s->http) {
+        talloc_free(s);
+        return DI_ENOMEM;
+    }
+    if (o->timeout_s)
+        evhttp_set_timeout(s->http, (int)o->timeout_s);
+    evhttp_set_gencb(s->http, di_evhttp_handler, h);
+    struct evhttp_bound_socket *bs = evhttp_bind_socket_with_handle(
+        s->http, o->address ? o->address : "0.0.0.0", o->port);
+    if (!bs) {
+        talloc_free(s);
+        return DI_EBUSY;
+    }
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    s->port = o->port;
+    if (getsockname(evhttp_bound_socket_get_fd(bs), (struct sockaddr *)&ss,
+                    &sl) == 0)
+        s->port = ntohs(ss.ss_family == AF_INET6
+                            ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                            : ((struct sockaddr_in *)&ss)->sin_port);
+    if (pthread_create(&s->thread, NULL, loop, s) != 0) {
+        talloc_free(s);
+        return DI_ENOMEM;
+    }
+    s->running = true;
+    *out = s;
+    return 0;
+}
+
+uint16_t di_evhttp_port(const di_evhttp *s) { return s ? s->port : 0; }
+
+int di_evhttp_stop(di_evhttp *s)
+{
+    if (!s)
+        return DI_EINVAL;
+    talloc_free(s);
+    return 0;
+}
