@@ -46,6 +46,8 @@ static int refuse(di_container *c, const char *file, const char *fmt, ...)
     return DI_EPLUGIN;
 }
 
+const char *di_plugin_system_dir(void) { return DI_PLUGIN_SYSTEM_DIR; }
+
 int di_plugin_dir(di_container *c, const char *dir)
 {
     if (!c)

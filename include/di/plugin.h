@@ -117,6 +117,13 @@ typedef const di_plugin_desc *(*di_plugin_entry_fn)(void);
 DI_EXPORT int di_plugin_dir(di_container *c, const char *dir);
 
 /*
+ * di_plugin_system_dir — where libdi's own plugins (sqlite, postgres) were
+ * installed: "<libdir>/di/plugins" of the installation prefix. Not searched
+ * unless added: di_plugin_dir(c, di_plugin_system_dir()).
+ */
+DI_EXPORT const char *di_plugin_system_dir(void);
+
+/*
  * di_plugin_load — load a plugin into the container and register its kinds.
  *
  * what: a path (anything containing '/', used as given), or a name looked up

@@ -1,0 +1,109 @@
+/*
+ * postgres.c — the PostgreSQL plugin (libpq): "postgres.pool" and
+ * "postgres.session".
+ *
+ * postgres.pool params: "conninfo" (required: "host=/run/pg dbname=notes"
+ * or a postgresql:// URI), "size" (4), "checkout_timeout_ms" (5000).
+ * postgres.session params: "begin" ("BEGIN"). The session instance is the
+ * PGconn *. A connection the server dropped (restart, idle timeout,
+ * pg_terminate_backend) is noticed when BEGIN fails on it, closed and
+ * replaced by a fresh one before the session goes on.
+ */
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "db.h"
+
+static int pg_check(const di_build *b, const di_params *params)
+{
+    const char *conninfo;
+    int rc = di_param_string(b, params, "conninfo", &conninfo);
+    if (rc)
+        return rc;
+    char *err = NULL;
+    PQconninfoOption *o = PQconninfoParse(conninfo, &err);
+    if (!o) {
+        rc = di_fail(b, DI_EINVAL, "%s.conninfo: %s", di_params_path(params),
+                     err ? err : "cannot parse");
+        PQfreemem(err);
+        return rc;
+    }
+    PQconninfoFree(o);
+    return 0;
+}
+
+/* libpq's messages end with a newline. */
+static void copy_msg(char *err, size_t n, const char *msg)
+{
+    snprintf(err, n, "%s", msg && *msg ? msg : "unknown error");
+    size_t len = strlen(err);
+    while (len && (err[len - 1] == '\n' || err[len - 1] == ' '))
+        err[--len] = '\0';
+}
+
+static int pg_exec(void *conn, const char *sql, char *err, size_t n)
+{
+    PGresult *res = PQexec(conn, sql);
+    ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    int rc = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ? 0 : -1;
+    if (rc)
+        copy_msg(err, n, res ? PQresultErrorMessage(res) : PQerrorMessage(conn));
+    PQclear(res);
+    return rc;
+}
+
+static bool pg_broken(void *conn) { return PQstatus(conn) != CONNECTION_OK; }
+
+static void pg_close(void *conn) { PQfinish(conn); }
+
+static int pg_open(const di_build *b, const di_params *params, void **out)
+{
+    const char *conninfo;
+    int rc = di_param_string(b, params, "conninfo", &conninfo);
+    if (rc)
+        return rc;
+    PGconn *conn = PQconnectdb(conninfo);
+    if (!conn || PQstatus(conn) != CONNECTION_OK) {
+        char err[512];
+        copy_msg(err, sizeof err, conn ? PQerrorMessage(conn) : "out of memory");
+        PQfinish(conn);
+        return di_fail(b, DI_EPROVIDER, "postgres: cannot connect (%s): %s",
+                       conninfo, err);
+    }
+    *out = conn;
+    return 0;
+}
+
+static const di__db_ops postgres_ops = {
+    .name = "postgres", .begin = "BEGIN", .check = pg_check, .open = pg_open,
+    .exec = pg_exec, .broken = pg_broken, .close = pg_close,
+};
+
+static const di_kind_desc pool_kind = {
+    .name = "pool", .type = "postgres.pool", .lifetime = "singleton",
+    .create = di__db_pool_create, .dispose = di__db_pool_dispose,
+    .check = di__db_pool_check, .data = (void *)&postgres_ops,
+    .size = sizeof(di__dbpool),
+    .summary = "a pool of connections to a PostgreSQL server",
+};
+
+static const char *const session_roles[] = { "pool:postgres.pool", NULL };
+static const di_kind_desc session_kind = {
+    .name = "session", .type = "PGconn", .lifetime = "request",
+    .roles = session_roles, .create = di__db_session_create,
+    .dispose = di__db_session_dispose, .check = di__db_session_check,
+    .data = (void *)&postgres_ops, .size = sizeof(di__dbsession),
+    .summary = "a transaction: COMMIT on success, ROLLBACK on failure",
+};
+
+static int pg_init(char *why, size_t n)
+{
+    if (!PQisthreadsafe()) {
+        snprintf(why, n, "this libpq was built without thread safety");
+        return -1;
+    }
+    return 0;
+}
+
+DI_PLUGIN(postgres, "1.0.0", pg_init, &pool_kind, &session_kind)

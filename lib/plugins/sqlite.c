@@ -1,0 +1,119 @@
+/*
+ * sqlite.c — the SQLite plugin: "sqlite.pool" and "sqlite.session".
+ *
+ * sqlite.pool params: "path" (required; a file name, or a URI such as
+ * "file:notes.db?mode=rwc"), "size" (4), "checkout_timeout_ms" (5000),
+ * "wal" (true: journal_mode=WAL, readers do not block the writer),
+ * "busy_timeout_ms" (5000), "foreign_keys" (true). ":memory:" gives each
+ * connection its own database: use size 1 with it.
+ * sqlite.session params: "begin" ("BEGIN IMMEDIATE": the write lock is
+ * taken at the start, so concurrent writers wait for busy_timeout_ms
+ * instead of failing on upgrade). The session instance is the sqlite3 *.
+ */
+#include <sqlite3.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "db.h"
+
+static int sq_check(const di_build *b, const di_params *params)
+{
+    const char *path;
+    int flag, rc;
+    int64_t ms;
+    if ((rc = di_param_string(b, params, "path", &path)))
+        return rc;
+    if (di_param_has(b, params, "wal") &&
+        (rc = di_param_bool(b, params, "wal", &flag)))
+        return rc;
+    if (di_param_has(b, params, "foreign_keys") &&
+        (rc = di_param_bool(b, params, "foreign_keys", &flag)))
+        return rc;
+    return di__db_int(b, params, "busy_timeout_ms", 5000, 0, 3600000, &ms);
+}
+
+static int sq_exec(void *conn, const char *sql, char *err, size_t n)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(conn, sql, NULL, NULL, &msg) == SQLITE_OK)
+        return 0;
+    snprintf(err, n, "%s", msg ? msg : sqlite3_errmsg(conn));
+    sqlite3_free(msg);
+    return -1;
+}
+
+static void sq_close(void *conn) { sqlite3_close_v2(conn); }
+
+static bool sq_broken(void *conn)
+{
+    (void)conn;
+    return false; /* an embedded database has no connection to lose */
+}
+
+static int sq_open(const di_build *b, const di_params *params, void **out)
+{
+    const char *path;
+    int wal = 1, fk = 1, rc;
+    int64_t busy;
+    if ((rc = di_param_string(b, params, "path", &path)))
+        return rc;
+    if (di_param_has(b, params, "wal"))
+        di_param_bool(b, params, "wal", &wal);
+    if (di_param_has(b, params, "foreign_keys"))
+        di_param_bool(b, params, "foreign_keys", &fk);
+    if ((rc = di__db_int(b, params, "busy_timeout_ms", 5000, 0, 3600000,
+                         &busy)))
+        return rc;
+    sqlite3 *db = NULL;
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI;
+    if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
+        rc = di_fail(b, DI_EPROVIDER, "sqlite: cannot open '%s': %s", path,
+                     db ? sqlite3_errmsg(db) : "out of memory");
+        sqlite3_close_v2(db);
+        return rc;
+    }
+    sqlite3_busy_timeout(db, (int)busy);
+    char err[256];
+    if ((wal && sq_exec(db, "PRAGMA journal_mode=WAL", err, sizeof err)) ||
+        (fk && sq_exec(db, "PRAGMA foreign_keys=ON", err, sizeof err))) {
+        rc = di_fail(b, DI_EPROVIDER, "sqlite: cannot set up '%s': %s", path,
+                     err);
+        sqlite3_close_v2(db);
+        return rc;
+    }
+    *out = db;
+    return 0;
+}
+
+static const di__db_ops sqlite_ops = {
+    .name = "sqlite", .begin = "BEGIN IMMEDIATE", .check = sq_check,
+    .open = sq_open, .exec = sq_exec, .broken = sq_broken, .close = sq_close,
+};
+
+static const di_kind_desc pool_kind = {
+    .name = "pool", .type = "sqlite.pool", .lifetime = "singleton",
+    .create = di__db_pool_create, .dispose = di__db_pool_dispose,
+    .check = di__db_pool_check, .data = (void *)&sqlite_ops,
+    .size = sizeof(di__dbpool), .summary = "a pool of SQLite connections to one database",
+};
+
+static const char *const session_roles[] = { "pool:sqlite.pool", NULL };
+static const di_kind_desc session_kind = {
+    .name = "session", .type = "sqlite3", .lifetime = "request",
+    .roles = session_roles, .create = di__db_session_create,
+    .dispose = di__db_session_dispose, .check = di__db_session_check,
+    .data = (void *)&sqlite_ops, .size = sizeof(di__dbsession),
+    .summary = "a transaction: COMMIT on success, ROLLBACK on failure",
+};
+
+static int sq_init(char *why, size_t n)
+{
+    if (sqlite3_threadsafe() == 0) {
+        snprintf(why, n, "this SQLite was built without thread safety");
+        return -1;
+    }
+    return 0;
+}
+
+DI_PLUGIN(sqlite, "1.0.0", sq_init, &pool_kind, &session_kind)

@@ -1,0 +1,32 @@
+/*
+ * db_cases.h — the cases both database plugins must pass against a real
+ * database: commit on success, rollback on failure, pool exhaustion with
+ * its timeout, params checked at start-up, concurrent sessions that leave a
+ * consistent database.
+ */
+#ifndef DI_TEST_DB_CASES_H
+#define DI_TEST_DB_CASES_H
+
+#include <CUnit/CUnit.h>
+
+/* How to talk to the database under test. */
+typedef struct t_db {
+    const char *plugin;     /* "sqlite" */
+    const char *pool_params;/* JSON object for "<plugin>.pool" (no size) */
+    const char *serial;     /* column type of an auto-increment key */
+    /* run SQL on a session instance; 0 or -1 */
+    int (*exec)(void *conn, const char *sql);
+    /* the first column of the first row as an integer, or -1 */
+    long (*query_int)(void *conn, const char *sql);
+} t_db;
+
+extern const t_db *t_db_under_test;
+
+/* Run the shared cases plus `extra` (may be NULL) as suite `suite`. */
+int t_db_run(const char *suite, const t_db *db, CU_TestInfo *extra);
+
+/* A container with "<plugin>" loaded, pool "db" (params + size) and session
+ * "tx", sealed; for the extra cases. */
+struct di_container *t_db_container(int size, int checkout_timeout_ms);
+
+#endif
