@@ -414,6 +414,23 @@ static bool match(di_http_req *r, const route *rt, const char **segs,
     return r->params != NULL;
 }
 
+static const char *status_text(int status)
+{
+    switch (status) {
+    case 400: return "bad request";
+    case 401: return "unauthorized";
+    case 403: return "forbidden";
+    case 404: return "not found";
+    case 405: return "method not allowed";
+    case 409: return "conflict";
+    case 413: return "request body too large";
+    case 422: return "unprocessable content";
+    case 429: return "too many requests";
+    case 503: return "service unavailable";
+    default: return status < 500 ? "client error" : "server error";
+    }
+}
+
 /* A failure from resolution or the handler: its status and answer. */
 static void settle_failure(di_http_req *r, const route *rt, int rc)
 {
@@ -427,7 +444,7 @@ static void settle_failure(di_http_req *r, const route *rt, int rc)
     const char *reason = msg && *di_error_path(e)
                              ? msg + strlen(di_error_path(e)) + 2 : msg;
     if (status && status < 500) {
-        respond_error(r, status, reason ? reason : di_strerror(rc));
+        respond_error(r, status, reason ? reason : status_text(status));
         return;
     }
     if (msg)
@@ -436,7 +453,8 @@ static void settle_failure(di_http_req *r, const route *rt, int rc)
         log_line(r->h, "di_http: %s: the handler returned %d (%s)", rt->name,
                  rc, status ? "an HTTP error" : di_strerror(rc));
     respond_error(r, status ? status : 500,
-                  status && reason ? reason : "internal error");
+                  !status ? "internal error" : reason ? reason
+                                                    : status_text(status));
 }
 
 int di_http_dispatch(di_http_req *r)
@@ -485,7 +503,8 @@ int di_http_dispatch(di_http_req *r)
         rc = rt->handler(r, deps, rt->data);
     if (rc > 0)
         rc = DI_EPROVIDER;
-    if (rc)
+    /* a handler that answered the error it returns keeps its answer */
+    if (rc && !(DI_HTTP_STATUS_OF(rc) && DI_HTTP_STATUS_OF(rc) == r->status))
         settle_failure(r, rt, rc);
     else if (!r->status)
         di_http_respond(r, 204, NULL, NULL, 0);

@@ -70,6 +70,15 @@ static int five_oh_three(di_http_req *r, void *const *deps, void *data)
     return di_http_respond(r, 503, "text/plain", "busy", 4);
 }
 
+static int reject(di_http_req *r, void *const *deps, void *data)
+{
+    (void)deps;
+    (void)data;
+    di_http_respond(r, 422, "application/json", "{\"error\":\"bad title\"}",
+                    21);
+    return DI_HTTP_ERROR(422);
+}
+
 static int silent(di_http_req *r, void *const *deps, void *data)
 {
     (void)r;
@@ -116,6 +125,8 @@ static di_http *setup(di_container **cp, void **root)
         .path = "/busy", .deps = tx_only, .handler = five_oh_three }));
     T_OK(di_http_route(h, &(di_http_route_desc){ .method = "PUT",
         .path = "/silent", .deps = tx_only, .handler = silent }));
+    T_OK(di_http_route(h, &(di_http_route_desc){ .method = "POST",
+        .path = "/reject", .deps = tx_only, .handler = reject }));
     T_OK(di_container_seal(c));
     *cp = c;
     return h;
@@ -196,6 +207,13 @@ static void test_outcomes(void)
     tlog_reset();
     CU_ASSERT_EQUAL(serve(h, "POST", "/busy", NULL, NULL, 1, NULL), 503);
     CU_ASSERT_STRING_EQUAL(tlog(), "tx:rollback outcome:-100503");
+    /* a handler that answers its own 4xx keeps it; the request failed */
+    tlog_reset();
+    CU_ASSERT_EQUAL(serve(h, "POST", "/reject", NULL, NULL, 1, &r), 422);
+    CU_ASSERT_STRING_EQUAL(di_http_response(r, NULL),
+                           "{\"error\":\"bad title\"}");
+    T_OK(di_http_end(r, 1));
+    CU_ASSERT_STRING_EQUAL(tlog(), "tx:rollback outcome:-100422");
     /* a handler that answers nothing: 204, committed */
     tlog_reset();
     CU_ASSERT_EQUAL(serve(h, "PUT", "/silent", NULL, NULL, 1, NULL), 204);

@@ -1,0 +1,402 @@
+/*
+ * app.c — the notes service's providers and handlers.
+ *
+ * Providers registered here: "logger" (singleton), "current_user"
+ * (request: the user whose token is in "Authorization: Bearer <token>",
+ * else 401). From the config: "db", "session", "repo". Every handler needs
+ * "repo" (on the request's transaction) and "current_user"; the transaction
+ * commits when the handler succeeds and rolls back when it fails.
+ */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <talloc.h>
+
+#include "notes.h"
+
+/* ---- logger ---- */
+
+struct notes_log {
+    pthread_mutex_t lock;
+    int quiet;
+};
+
+void notes_log_printf(notes_log *l, const char *fmt, ...)
+{
+    if (l->quiet)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    pthread_mutex_lock(&l->lock);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    pthread_mutex_unlock(&l->lock);
+    va_end(ap);
+}
+
+static int log_create(const di_build *b, void **out)
+{
+    notes_log *l = b->mem;
+    l->quiet = *(int *)b->data;
+    if (pthread_mutex_init(&l->lock, NULL))
+        return di_fail(b, DI_ENOMEM, "cannot create a mutex");
+    *out = l;
+    return 0;
+}
+
+static int log_dispose(const di_build *b, void *inst, int outcome)
+{
+    (void)b;
+    (void)outcome;
+    pthread_mutex_destroy(&((notes_log *)inst)->lock);
+    return 0;
+}
+
+/* ---- current_user ---- */
+
+static int user_create(const di_build *b, void **out)
+{
+    const char *auth = di_http_header(b->deps[0], "Authorization");
+    notes_repo *repo = b->deps[1];
+    if (!auth || strncmp(auth, "Bearer ", 7) != 0 || !auth[7])
+        return di_fail(b, DI_HTTP_ERROR(401), "missing bearer token");
+    user *u = b->mem;
+    int rc = repo->user_by_token(repo, b->mem, auth + 7, u);
+    if (rc == DI_ENOTFOUND)
+        return di_fail(b, DI_HTTP_ERROR(401), "unknown token");
+    if (rc)
+        return di_fail(b, rc, "user lookup: %s", repo->err);
+    *out = u;
+    return 0;
+}
+
+int notes_register_kinds(di_container *c)
+{
+    int rc = di_kind_register(c, &notes_sqlite_repo_kind);
+    return rc ? rc : di_kind_register(c, &notes_postgres_repo_kind);
+}
+
+int notes_register_providers(di_container *c, int quiet)
+{
+    static int q;
+    q = quiet;
+    static const char *const user_deps[] = { "http_request:di_http_req",
+                                             "repo:notes_repo", NULL };
+    int rc = di_provide(c, &(di_provider_desc){
+        .name = "logger", .lifetime = "singleton", .create = log_create,
+        .dispose = log_dispose, .data = &q, .size = sizeof(notes_log) });
+    if (!rc)
+        rc = di_provide(c, &(di_provider_desc){
+            .name = "current_user", .type = "user", .lifetime = "request",
+            .deps = user_deps, .create = user_create, .size = sizeof(user) });
+    return rc;
+}
+
+/* ---- JSON helpers ---- */
+
+static cJSON *note_json(const note *n)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "id", (double)n->id);
+    cJSON_AddStringToObject(o, "title", n->title);
+    cJSON_AddStringToObject(o, "body", n->body);
+    cJSON_AddStringToObject(o, "created_at", n->created_at);
+    return o;
+}
+
+/* Respond with the JSON (consumed) and status. */
+static int send_json(di_http_req *r, int status, cJSON *j)
+{
+    char *text = j ? cJSON_PrintUnformatted(j) : NULL;
+    cJSON_Delete(j);
+    if (!text)
+        return DI_ENOMEM;
+    int rc = di_http_respond(r, status, "application/json", text, strlen(text));
+    cJSON_free(text);
+    return rc;
+}
+
+/* An error answer; returns the code that fails the request (4xx: the
+ * handler's outcome is that failure, so the transaction rolls back). */
+static int send_error(di_http_req *r, int status, const char *fmt, ...)
+    DI_PRINTF(3, 4);
+static int send_error(di_http_req *r, int status, const char *fmt, ...)
+{
+    char msg[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "error", msg);
+    send_json(r, status, o);
+    return DI_HTTP_ERROR(status);
+}
+
+/* A repository failure: logged with the database's message, 500. */
+static int repo_error(di_http_req *r, notes_log *log, notes_repo *repo)
+{
+    notes_log_printf(log, "notes: %s %s: %s", di_http_method(r),
+                     di_http_path(r), repo->err);
+    return send_error(r, 500, "database error");
+}
+
+/* The note's title and body from a JSON object; 0 or a 4xx sent. */
+static int note_fields(di_http_req *r, const cJSON *o, const char *at,
+                       const char **title, const char **body)
+{
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(o, "title");
+    const cJSON *b = cJSON_GetObjectItemCaseSensitive(o, "body");
+    if (!cJSON_IsObject(o))
+        return send_error(r, 422, "%s: expected an object", at);
+    if (!cJSON_IsString(t) || !*t->valuestring)
+        return send_error(r, 422, "%stitle: a non-empty string is required",
+                          at);
+    if (b && !cJSON_IsString(b))
+        return send_error(r, 422, "%sbody: expected a string", at);
+    *title = t->valuestring;
+    *body = b ? b->valuestring : "";
+    return 0;
+}
+
+static int parse_body(di_http_req *r, cJSON **out)
+{
+    size_t n;
+    const char *text = di_http_body(r, &n);
+    *out = cJSON_ParseWithLength(text, n);
+    if (!*out)
+        return send_error(r, 400, "the body is not JSON");
+    return 0;
+}
+
+/* "{id}" as a positive integer, or a 404 sent. */
+static int note_id(di_http_req *r, int64_t *id)
+{
+    const char *s = di_http_param(r, "id");
+    char *end;
+    errno = 0;
+    long long v = strtoll(s ? s : "", &end, 10);
+    if (!s || !*s || *end || errno || v <= 0)
+        return send_error(r, 404, "no note '%s'", s ? s : "");
+    *id = v;
+    return 0;
+}
+
+/* ---- handlers: deps are repo, current_user, logger ---- */
+
+#define REPO ((notes_repo *)deps[0])
+#define USER ((user *)deps[1])
+#define LOG ((notes_log *)deps[2])
+
+static int create_note(di_http_req *r, void *const *deps, void *data)
+{
+    (void)data;
+    cJSON *in;
+    const char *title, *body;
+    int rc = parse_body(r, &in);
+    if (rc || (rc = note_fields(r, in, "", &title, &body))) {
+        cJSON_Delete(in);
+        return rc;
+    }
+    int64_t id;
+    rc = REPO->create(REPO, USER->id, title, body, &id);
+    note n = { 0 };
+    void *mem = talloc_new(NULL);
+    if (!rc)
+        rc = REPO->get(REPO, mem, USER->id, id, &n);
+    cJSON_Delete(in);
+    if (rc) {
+        talloc_free(mem);
+        return repo_error(r, LOG, REPO);
+    }
+    char loc[48];
+    snprintf(loc, sizeof loc, "/notes/%lld", (long long)id);
+    di_http_add_header(r, "Location", loc);
+    rc = send_json(r, 201, note_json(&n));
+    talloc_free(mem);
+    return rc;
+}
+
+/* Query argument as an integer in [lo, hi]; def when absent; -1 when bad. */
+static int64_t query_int(di_http_req *r, const char *name, int64_t def,
+                         int64_t lo, int64_t hi)
+{
+    const char *s = di_http_query(r, name);
+    if (!s)
+        return def;
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    return !*s || *end || errno || v < lo || v > hi ? -1 : v;
+}
+
+static int list_notes(di_http_req *r, void *const *deps, void *data)
+{
+    (void)data;
+    int64_t offset = query_int(r, "offset", 0, 0, INT64_MAX / 2);
+    int64_t limit = query_int(r, "limit", 20, 1, 100);
+    if (offset < 0 || limit < 0)
+        return send_error(r, 400, "offset must be >= 0 and limit 1 to 100");
+    void *mem = talloc_new(NULL);
+    note *items;
+    size_t n;
+    int64_t total;
+    int rc = REPO->list(REPO, mem, USER->id, offset, limit, &items, &n, &total);
+    if (rc) {
+        talloc_free(mem);
+        return repo_error(r, LOG, REPO);
+    }
+    cJSON *o = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(o, "items");
+    for (size_t i = 0; i < n; i++)
+        cJSON_AddItemToArray(arr, note_json(&items[i]));
+    cJSON_AddNumberToObject(o, "offset", (double)offset);
+    cJSON_AddNumberToObject(o, "limit", (double)limit);
+    cJSON_AddNumberToObject(o, "total", (double)total);
+    talloc_free(mem);
+    return send_json(r, 200, o);
+}
+
+static int get_note(di_http_req *r, void *const *deps, void *data)
+{
+    (void)data;
+    int64_t id;
+    int rc = note_id(r, &id);
+    if (rc)
+        return rc;
+    void *mem = talloc_new(NULL);
+    note n;
+    rc = REPO->get(REPO, mem, USER->id, id, &n);
+    if (rc == DI_ENOTFOUND)
+        rc = send_error(r, 404, "note %lld not found", (long long)id);
+    else if (rc)
+        rc = repo_error(r, LOG, REPO);
+    else
+        rc = send_json(r, 200, note_json(&n));
+    talloc_free(mem);
+    return rc;
+}
+
+static int update_note(di_http_req *r, void *const *deps, void *data)
+{
+    (void)data;
+    int64_t id;
+    cJSON *in = NULL;
+    const char *title, *body;
+    int rc = note_id(r, &id);
+    if (!rc)
+        rc = parse_body(r, &in);
+    if (!rc)
+        rc = note_fields(r, in, "", &title, &body);
+    if (!rc) {
+        rc = REPO->update(REPO, USER->id, id, title, body);
+        if (rc == DI_ENOTFOUND)
+            rc = send_error(r, 404, "note %lld not found", (long long)id);
+        else if (rc)
+            rc = repo_error(r, LOG, REPO);
+    }
+    cJSON_Delete(in);
+    return rc ? rc : get_note(r, deps, data);
+}
+
+static int delete_note(di_http_req *r, void *const *deps, void *data)
+{
+    (void)data;
+    int64_t id;
+    int rc = note_id(r, &id);
+    if (rc)
+        return rc;
+    rc = REPO->remove(REPO, USER->id, id);
+    if (rc == DI_ENOTFOUND)
+        return send_error(r, 404, "note %lld not found", (long long)id);
+    if (rc)
+        return repo_error(r, LOG, REPO);
+    return di_http_respond(r, 204, NULL, NULL, 0);
+}
+
+/* All or nothing: the notes are inserted one by one; an invalid one fails
+ * the request after the earlier ones were written, and the transaction's
+ * rollback removes them. */
+static int import_notes(di_http_req *r, void *const *deps, void *data)
+{
+    (void)data;
+    cJSON *in;
+    int rc = parse_body(r, &in);
+    if (rc)
+        return rc;
+    if (!cJSON_IsArray(in)) {
+        cJSON_Delete(in);
+        return send_error(r, 422, "expected an array of notes");
+    }
+    int i = 0;
+    const cJSON *item;
+    cJSON_ArrayForEach(item, in) {
+        char at[32];
+        snprintf(at, sizeof at, "[%d].", i++);
+        const char *title, *body;
+        int64_t id;
+        if ((rc = note_fields(r, item, at, &title, &body)))
+            break;
+        if ((rc = REPO->create(REPO, USER->id, title, body, &id))) {
+            rc = repo_error(r, LOG, REPO);
+            break;
+        }
+    }
+    cJSON_Delete(in);
+    if (rc)
+        return rc;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "imported", i);
+    return send_json(r, 201, o);
+}
+
+static int health(di_http_req *r, void *const *deps, void *data)
+{
+    (void)deps;
+    (void)data;
+    return di_http_respond(r, 200, "application/json", "{\"status\":\"ok\"}",
+                           15);
+}
+
+int notes_register_routes(di_http *h)
+{
+    static const char *const deps[] = { "repo:notes_repo", "current_user:user",
+                                        "logger", NULL };
+    static const struct { const char *method, *path; di_http_handler fn; }
+    routes[] = {
+        { "POST", "/notes", create_note },
+        { "GET", "/notes", list_notes },
+        { "GET", "/notes/{id}", get_note },
+        { "PUT", "/notes/{id}", update_note },
+        { "DELETE", "/notes/{id}", delete_note },
+        { "POST", "/notes/import", import_notes },
+    };
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+        int rc = di_http_route(h, &(di_http_route_desc){
+            .method = routes[i].method, .path = routes[i].path, .deps = deps,
+            .handler = routes[i].fn });
+        if (rc)
+            return rc;
+    }
+    return di_http_route(h, &(di_http_route_desc){
+        .method = "GET", .path = "/health", .handler = health });
+}
+
+int notes_migrate(di_container *c)
+{
+    di_scope *s;
+    notes_repo *repo;
+    int rc = di_scope_begin(c, NULL, "request", NULL, &s);
+    if (rc)
+        return rc;
+    rc = di_get(s, "repo", (void **)&repo);
+    if (rc)
+        fprintf(stderr, "notes: %s\n", di_error_message(di_scope_error(s)));
+    else if ((rc = repo->migrate(repo)))
+        fprintf(stderr, "notes: migration failed: %s\n", repo->err);
+    int end = di_scope_end(s, rc);
+    return rc ? rc : end;
+}

@@ -1,0 +1,67 @@
+/*
+ * notes.h — the notes service's parts, shared by the HTTP server
+ * (server.c) and the export job (examples/job): the repository interface,
+ * its two implementations as provider kinds, and the registration of the
+ * application's providers and routes.
+ *
+ * Wiring (which database, which repository) comes from a config file
+ * (notes.json: SQLite; notes-postgres.json: PostgreSQL); what the code
+ * registers is the same either way.
+ */
+#ifndef NOTES_H
+#define NOTES_H
+
+#include <stdint.h>
+
+#include <di.h>
+
+typedef struct note {
+    int64_t id;
+    const char *title, *body, *created_at;
+} note;
+
+typedef struct user {
+    int64_t id;
+    const char *name;
+} user;
+
+/* A repository on one transaction (the request's session). Functions return
+ * 0, DI_ENOTFOUND, or DI_EPROVIDER with the database's message in err.
+ * Strings they return are allocated on mem. */
+typedef struct notes_repo {
+    int (*migrate)(struct notes_repo *r);
+    int (*user_by_token)(struct notes_repo *r, void *mem, const char *token,
+                         user *out);
+    int (*create)(struct notes_repo *r, int64_t owner, const char *title,
+                  const char *body, int64_t *id);
+    int (*list)(struct notes_repo *r, void *mem, int64_t owner,
+                int64_t offset, int64_t limit, note **out, size_t *n,
+                int64_t *total);
+    int (*get)(struct notes_repo *r, void *mem, int64_t owner, int64_t id,
+               note *out);
+    int (*update)(struct notes_repo *r, int64_t owner, int64_t id,
+                  const char *title, const char *body);
+    int (*remove)(struct notes_repo *r, int64_t owner, int64_t id);
+    void *conn;      /* the session: sqlite3 * or PGconn * */
+    char err[256];
+} notes_repo;
+
+/* The logger (singleton "logger"). */
+typedef struct notes_log notes_log;
+void notes_log_printf(notes_log *l, const char *fmt, ...) DI_PRINTF(2, 3);
+
+/* Register the kinds "notes.sqlite_repo" and "notes.postgres_repo". */
+int notes_register_kinds(di_container *c);
+/* Register "logger" (quiet: only errors) and "current_user". */
+int notes_register_providers(di_container *c, int quiet);
+/* Register the routes on router h. */
+int notes_register_routes(di_http *h);
+/* Create the tables and the demo users (alice-token, bob-token) in one
+ * request scope. 0 or an error printed to stderr. */
+int notes_migrate(di_container *c);
+
+/* Kinds, for notes_register_kinds(). */
+extern const di_kind_desc notes_sqlite_repo_kind;
+extern const di_kind_desc notes_postgres_repo_kind;
+
+#endif

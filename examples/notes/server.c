@@ -1,0 +1,155 @@
+/*
+ * server.c — the notes REST service on libmicrohttpd.
+ *
+ *   notes [--config FILE] [--port N] [--address A] [--plugins DIR]
+ *         [--quiet] [--check] [--graph]
+ *
+ * The config (default: notes.json next to this source, SQLite in
+ * ./notes.db) chooses the database; --check validates the whole graph and
+ * exits (0 or 1 with every problem), --graph prints it as DOT. The server
+ * runs until SIGINT or SIGTERM, then stops MHD (ending every request in
+ * flight), disposes the singletons and exits 0.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <talloc.h>
+#include <unistd.h>
+
+#include <di/mhd.h>
+
+#include "notes.h"
+
+#ifndef NOTES_DIR
+#define NOTES_DIR "."
+#endif
+#ifndef NOTES_PLUGIN_DIR
+#define NOTES_PLUGIN_DIR "plugins"
+#endif
+
+static volatile sig_atomic_t stop;
+static void on_signal(int sig) { (void)sig; stop = 1; }
+
+static void print_errors(const di_error *e)
+{
+    for (; e; e = di_error_next(e))
+        fprintf(stderr, "%s\n", di_error_message(e));
+}
+
+static void on_end(void *ctx, const di_http_req *r, int outcome)
+{
+    if (*(int *)ctx)
+        return;
+    fprintf(stderr, "%s %s -> %d%s\n", di_http_method(r), di_http_path(r),
+            di_http_status(r), outcome ? " (rolled back)" : "");
+}
+
+int main(int argc, char **argv)
+{
+    const char *config = NOTES_DIR "/notes.json", *address = "127.0.0.1";
+    const char *plugins = NOTES_PLUGIN_DIR;
+    int port = 8080, quiet = 0, check = 0, graph = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--config") == 0 && v)
+            config = argv[++i];
+        else if (strcmp(a, "--port") == 0 && v)
+            port = atoi(argv[++i]);
+        else if (strcmp(a, "--address") == 0 && v)
+            address = argv[++i];
+        else if (strcmp(a, "--plugins") == 0 && v)
+            plugins = argv[++i];
+        else if (strcmp(a, "--quiet") == 0)
+            quiet = 1;
+        else if (strcmp(a, "--check") == 0)
+            check = 1;
+        else if (strcmp(a, "--graph") == 0)
+            graph = 1;
+        else {
+            fprintf(stderr, "usage: notes [--config FILE] [--port N] "
+                    "[--address A] [--plugins DIR] [--quiet] [--check] "
+                    "[--graph]\n");
+            return 2;
+        }
+    }
+
+    void *mem = talloc_new(NULL);
+    di_container *c;
+    di_http *router;
+    int rc = di_container_new(mem, &c);
+    if (!rc)
+        rc = di_http_new(c, c, &router);
+    if (!rc)
+        rc = notes_register_kinds(c);
+    if (!rc)
+        rc = notes_register_providers(c, quiet);
+    if (!rc)
+        rc = notes_register_routes(router);
+    if (!rc) {
+        di_plugin_dir(c, plugins);
+        di_plugin_dir(c, di_plugin_system_dir());
+        rc = di_config_load_file(c, config);
+    }
+    int sealed = rc ? rc : di_container_seal(c);
+    if (graph) {
+        char *dot;
+        if (di_graph_dot(c, mem, &dot) == 0)
+            fputs(dot, stdout);
+    }
+    if (rc || sealed) {
+        print_errors(di_container_error(c));
+        fprintf(stderr, "notes: %s: the graph is not valid\n", config);
+        talloc_free(mem);
+        return 1;
+    }
+    if (check || graph) {
+        if (check)
+            printf("notes: %s: ok\n", config);
+        talloc_free(mem);
+        return 0;
+    }
+    if ((rc = notes_migrate(c))) {
+        talloc_free(mem);
+        return 1;
+    }
+    di_http_on_end(router, on_end, &quiet);
+
+    di_mhd *srv;
+    rc = di_mhd_start(mem, router, &(di_mhd_options){
+        .port = (uint16_t)port, .address = address, .threads = 4,
+        .timeout_s = 30 }, &srv);
+    if (rc) {
+        fprintf(stderr, "notes: cannot listen on %s:%d: %s\n", address, port,
+                di_strerror(rc));
+        talloc_free(mem);
+        return 1;
+    }
+    unsigned p = di_mhd_port(srv);
+    printf("notes: listening on http://%s:%u (config %s)\n", address, p,
+           config);
+    printf("try:\n"
+           "  curl -s -H 'Authorization: Bearer alice-token' -d '{\"title\":\"first\",\"body\":\"hello\"}' http://%s:%u/notes\n"
+           "  curl -s -H 'Authorization: Bearer alice-token' 'http://%s:%u/notes?offset=0&limit=10'\n"
+           "  curl -s -H 'Authorization: Bearer alice-token' http://%s:%u/notes/1\n"
+           "  curl -s -X PUT -H 'Authorization: Bearer alice-token' -d '{\"title\":\"first\",\"body\":\"edited\"}' http://%s:%u/notes/1\n"
+           "  curl -s -X DELETE -H 'Authorization: Bearer alice-token' http://%s:%u/notes/1\n"
+           "  curl -s http://%s:%u/notes        # 401: no token\n"
+           "stop with Ctrl-C\n",
+           address, p, address, p, address, p, address, p, address, p,
+           address, p);
+    fflush(stdout);
+
+    struct sigaction sa = { .sa_handler = on_signal };
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    while (!stop)
+        pause();
+
+    di_mhd_stop(srv);
+    rc = di_container_free(c);
+    talloc_free(mem);
+    printf("notes: stopped%s\n", rc ? " (a dispose failed)" : "");
+    return rc ? 1 : 0;
+}
