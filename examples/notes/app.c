@@ -80,20 +80,22 @@ int notes_register_kinds(di_container *c)
     return rc ? rc : di_kind_register(c, &notes_postgres_repo_kind);
 }
 
-int notes_register_providers(di_container *c, int quiet)
+int notes_register_logger(di_container *c, int quiet)
 {
     static int q;
     q = quiet;
-    static const char *const user_deps[] = { "http_request:di_http_req",
-                                             "repo:notes_repo", NULL };
-    int rc = di_provide(c, &(di_provider_desc){
+    return di_provide(c, &(di_provider_desc){
         .name = "logger", .lifetime = "singleton", .create = log_create,
         .dispose = log_dispose, .data = &q, .size = sizeof(notes_log) });
-    if (!rc)
-        rc = di_provide(c, &(di_provider_desc){
-            .name = "current_user", .type = "user", .lifetime = "request",
-            .deps = user_deps, .create = user_create, .size = sizeof(user) });
-    return rc;
+}
+
+int notes_register_current_user(di_container *c)
+{
+    static const char *const user_deps[] = { "http_request:di_http_req",
+                                             "repo:notes_repo", NULL };
+    return di_provide(c, &(di_provider_desc){
+        .name = "current_user", .type = "user", .lifetime = "request",
+        .deps = user_deps, .create = user_create, .size = sizeof(user) });
 }
 
 /* ---- JSON helpers ---- */

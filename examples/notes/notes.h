@@ -52,8 +52,10 @@ void notes_log_printf(notes_log *l, const char *fmt, ...) DI_PRINTF(2, 3);
 
 /* Register the kinds "notes.sqlite_repo" and "notes.postgres_repo". */
 int notes_register_kinds(di_container *c);
-/* Register "logger" (quiet: only errors) and "current_user". */
-int notes_register_providers(di_container *c, int quiet);
+/* Register "logger" (quiet: silent). */
+int notes_register_logger(di_container *c, int quiet);
+/* Register "current_user" (from the HTTP request's bearer token). */
+int notes_register_current_user(di_container *c);
 /* Register the routes on router h. */
 int notes_register_routes(di_http *h);
 /* Create the tables and the demo users (alice-token, bob-token) in one

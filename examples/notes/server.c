@@ -83,7 +83,9 @@ int main(int argc, char **argv)
     if (!rc)
         rc = notes_register_kinds(c);
     if (!rc)
-        rc = notes_register_providers(c, quiet);
+        rc = notes_register_logger(c, quiet);
+    if (!rc)
+        rc = notes_register_current_user(c);
     if (!rc)
         rc = notes_register_routes(router);
     if (!rc) {

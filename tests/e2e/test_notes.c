@@ -1,0 +1,403 @@
+/*
+ * test_notes.c — end to end: start the notes server (examples/notes) on a
+ * free loopback port, drive every endpoint and error path over real HTTP,
+ * check that a failed import left nothing behind, load it with 8 client
+ * threads x 500 requests, then stop it with SIGTERM and require a clean
+ * exit (under valgrind in the memcheck run: no leaks, no errors).
+ *
+ *   test_notes NOTES_BINARY sqlite|postgres WORKDIR [WRAPPER...]
+ *
+ * postgres reads WORKDIR/pg.conninfo (tests/pg.sh) and skips (77) without
+ * it.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "helpers.h"
+#include "httpc.h"
+
+static pid_t server;
+static int server_out = -1;
+static uint16_t port;
+
+#define ALICE "Authorization: Bearer alice-token\r\n"
+#define BOB "Authorization: Bearer bob-token\r\n"
+
+/* Start argv and wait for "listening on http://127.0.0.1:PORT". */
+static int start_server(char **argv)
+{
+    int fds[2];
+    if (pipe(fds))
+        return -1;
+    server = fork();
+    if (server == 0) {
+        dup2(fds[1], 1);
+        close(fds[0]);
+        close(fds[1]);
+        execvp(argv[0], argv);
+        _exit(127);
+    }
+    close(fds[1]);
+    server_out = fds[0];
+    char buf[4096];
+    size_t len = 0;
+    for (int waited = 0; waited < 60000 && len < sizeof buf - 1;) {
+        struct pollfd p = { server_out, POLLIN, 0 };
+        if (poll(&p, 1, 100) <= 0) {
+            waited += 100;
+            continue;
+        }
+        ssize_t n = read(server_out, buf + len, sizeof buf - 1 - len);
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+        buf[len] = '\0';
+        const char *at = strstr(buf, "listening on http://127.0.0.1:");
+        if (at && strchr(at, '\n')) {
+            port = (uint16_t)atoi(at + strlen("listening on http://127.0.0.1:"));
+            return 0;
+        }
+    }
+    fprintf(stderr, "the server did not start; it printed:\n%.*s\n", (int)len,
+            buf);
+    return -1;
+}
+
+/* SIGTERM, then its exit status (-1 if it did not exit within 60 s). */
+static int stop_server(void)
+{
+    kill(server, SIGTERM);
+    char sink[512];
+    while (read(server_out, sink, sizeof sink) > 0)
+        ;
+    close(server_out);
+    for (int i = 0; i < 600; i++) {
+        int st;
+        pid_t w = waitpid(server, &st, WNOHANG);
+        if (w == server)
+            return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        usleep(100000);
+    }
+    kill(server, SIGKILL);
+    waitpid(server, NULL, 0);
+    return -1;
+}
+
+/* One request; the status, the body in *body (talloc on NULL, may be NULL). */
+static int call(const char *method, const char *path, const char *headers,
+                const char *body, char **out)
+{
+    t_resp r;
+    if (t_http(port, method, path, headers, body, &r))
+        return -1;
+    int status = r.status;
+    if (out)
+        *out = talloc_steal(NULL, r.body), r.body = NULL;
+    t_resp_free(&r);
+    return status;
+}
+
+/* The id in {"id":N,...}. */
+static long id_of(const char *json)
+{
+    const char *p = json ? strstr(json, "\"id\":") : NULL;
+    return p ? atol(p + 5) : -1;
+}
+
+static long total_of(const char *json)
+{
+    const char *p = json ? strstr(json, "\"total\":") : NULL;
+    return p ? atol(p + 8) : -1;
+}
+
+static void test_health_and_auth(void)
+{
+    char *b;
+    CU_ASSERT_EQUAL(call("GET", "/health", NULL, NULL, &b), 200);
+    CU_ASSERT_STRING_EQUAL(b, "{\"status\":\"ok\"}");
+    talloc_free(b);
+    CU_ASSERT_EQUAL(call("GET", "/notes", NULL, NULL, &b), 401);
+    CU_ASSERT_STRING_EQUAL(b, "{\"error\":\"missing bearer token\"}");
+    talloc_free(b);
+    CU_ASSERT_EQUAL(call("GET", "/notes", "Authorization: Bearer nope\r\n",
+                         NULL, &b), 401);
+    CU_ASSERT_STRING_EQUAL(b, "{\"error\":\"unknown token\"}");
+    talloc_free(b);
+    CU_ASSERT_EQUAL(call("GET", "/nothing", ALICE, NULL, &b), 404);
+    talloc_free(b);
+    CU_ASSERT_EQUAL(call("PATCH", "/notes", ALICE, NULL, NULL), 405);
+}
+
+static void test_crud(void)
+{
+    char *b, path[64];
+    CU_ASSERT_EQUAL(call("POST", "/notes", ALICE,
+                         "{\"title\":\"first\",\"body\":\"hello\"}", &b), 201);
+    long id = id_of(b);
+    CU_ASSERT_TRUE(id > 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(b, "\"title\":\"first\",\"body\":\"hello\""));
+    talloc_free(b);
+    snprintf(path, sizeof path, "/notes/%ld", id);
+    CU_ASSERT_EQUAL(call("GET", path, ALICE, NULL, &b), 200);
+    CU_ASSERT_EQUAL(id_of(b), id);
+    talloc_free(b);
+    /* another user does not see it */
+    CU_ASSERT_EQUAL(call("GET", path, BOB, NULL, &b), 404);
+    talloc_free(b);
+    CU_ASSERT_EQUAL(call("PUT", path, ALICE,
+                         "{\"title\":\"first\",\"body\":\"edited\"}", &b), 200);
+    CU_ASSERT_PTR_NOT_NULL(strstr(b, "\"body\":\"edited\""));
+    talloc_free(b);
+    CU_ASSERT_EQUAL(call("PUT", path, ALICE, "{\"body\":\"x\"}", &b), 422);
+    CU_ASSERT_STRING_EQUAL(b, "{\"error\":\"title: a non-empty string is "
+                              "required\"}");
+    talloc_free(b);
+    CU_ASSERT_EQUAL(call("PUT", path, ALICE, "not json", &b), 400);
+    talloc_free(b);
+    CU_ASSERT_EQUAL(call("PUT", "/notes/999999", ALICE,
+                         "{\"title\":\"t\"}", &b), 404);
+    CU_ASSERT_STRING_EQUAL(b, "{\"error\":\"note 999999 not found\"}");
+    talloc_free(b);
+    CU_ASSERT_EQUAL(call("GET", "/notes/abc", ALICE, NULL, NULL), 404);
+    CU_ASSERT_EQUAL(call("DELETE", path, ALICE, NULL, NULL), 204);
+    CU_ASSERT_EQUAL(call("GET", path, ALICE, NULL, NULL), 404);
+    CU_ASSERT_EQUAL(call("DELETE", path, ALICE, NULL, NULL), 404);
+}
+
+static void test_paging(void)
+{
+    char *b;
+    CU_ASSERT_EQUAL(call("GET", "/notes?limit=1", BOB, NULL, &b), 200);
+    long before = total_of(b);
+    talloc_free(b);
+    for (int i = 0; i < 5; i++) {
+        char body[64];
+        snprintf(body, sizeof body, "{\"title\":\"page %d\"}", i);
+        CU_ASSERT_EQUAL(call("POST", "/notes", BOB, body, NULL), 201);
+    }
+    char path[64];
+    snprintf(path, sizeof path, "/notes?offset=%ld&limit=2", before + 2);
+    CU_ASSERT_EQUAL(call("GET", path, BOB, NULL, &b), 200);
+    CU_ASSERT_EQUAL(total_of(b), before + 5);
+    CU_ASSERT_PTR_NOT_NULL(strstr(b, "\"title\":\"page 2\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(b, "\"title\":\"page 3\""));
+    CU_ASSERT_PTR_NULL(strstr(b, "\"title\":\"page 4\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(b, "\"offset\":"));
+    talloc_free(b);
+    CU_ASSERT_EQUAL(call("GET", "/notes?limit=0", BOB, NULL, NULL), 400);
+    CU_ASSERT_EQUAL(call("GET", "/notes?limit=101", BOB, NULL, NULL), 400);
+    CU_ASSERT_EQUAL(call("GET", "/notes?offset=-1", BOB, NULL, NULL), 400);
+}
+
+/* The import writes the first note, then fails on the second: the whole
+ * transaction rolls back and the first note is absent afterwards. */
+static void test_failed_import_rolls_back(void)
+{
+    char *b;
+    CU_ASSERT_EQUAL(call("GET", "/notes?limit=100", ALICE, NULL, &b), 200);
+    long before = total_of(b);
+    talloc_free(b);
+    CU_ASSERT_EQUAL(call("POST", "/notes/import", ALICE,
+                         "[{\"title\":\"imported-ok\"},{\"body\":\"no title\"}]",
+                         &b), 422);
+    CU_ASSERT_STRING_EQUAL(b, "{\"error\":\"[1].title: a non-empty string is "
+                              "required\"}");
+    talloc_free(b);
+    CU_ASSERT_EQUAL(call("GET", "/notes?limit=100", ALICE, NULL, &b), 200);
+    CU_ASSERT_EQUAL(total_of(b), before);
+    CU_ASSERT_PTR_NULL(strstr(b, "imported-ok"));
+    talloc_free(b);
+    /* a valid import commits */
+    CU_ASSERT_EQUAL(call("POST", "/notes/import", ALICE,
+                         "[{\"title\":\"a\"},{\"title\":\"b\"}]", &b), 201);
+    CU_ASSERT_STRING_EQUAL(b, "{\"imported\":2}");
+    talloc_free(b);
+    CU_ASSERT_EQUAL(call("GET", "/notes?limit=100", ALICE, NULL, &b), 200);
+    CU_ASSERT_EQUAL(total_of(b), before + 2);
+    talloc_free(b);
+}
+
+/* 8 clients x 500 requests: create, read, list, update in turn. */
+enum { THREADS = 8, EACH = 500 };
+
+typedef struct client { int n; const char *auth; int errors; int created; }
+    client;
+
+static void *client_run(void *arg)
+{
+    client *cl = arg;
+    long last = -1;
+    for (int i = 0; i < cl->n; i++) {
+        char path[64], body[96];
+        int want = 200, got;
+        switch (i % 4) {
+        case 0:
+            snprintf(body, sizeof body, "{\"title\":\"load %d\"}", i);
+            char *b = NULL;
+            got = call("POST", "/notes", cl->auth, body, &b);
+            want = 201;
+            last = id_of(b);
+            talloc_free(b);
+            cl->created += got == 201;
+            break;
+        case 1:
+            snprintf(path, sizeof path, "/notes/%ld", last);
+            got = call("GET", path, cl->auth, NULL, NULL);
+            break;
+        case 2:
+            got = call("GET", "/notes?limit=5", cl->auth, NULL, NULL);
+            break;
+        default:
+            snprintf(path, sizeof path, "/notes/%ld", last);
+            snprintf(body, sizeof body, "{\"title\":\"load %d\",\"body\":\"u\"}",
+                     i);
+            got = call("PUT", path, cl->auth, body, NULL);
+        }
+        if (got != want) {
+            if (cl->errors++ < 3)
+                fprintf(stderr, "request %d: status %d, wanted %d\n", i, got,
+                        want);
+        }
+    }
+    return NULL;
+}
+
+static void test_load(void)
+{
+    char *b;
+    long before[2];
+    const char *auth[2] = { ALICE, BOB };
+    for (int u = 0; u < 2; u++) {
+        CU_ASSERT_EQUAL(call("GET", "/notes?limit=1", auth[u], NULL, &b), 200);
+        before[u] = total_of(b);
+        talloc_free(b);
+    }
+    pthread_t th[THREADS];
+    client cl[THREADS];
+    for (int i = 0; i < THREADS; i++) {
+        cl[i] = (client){ EACH, auth[i % 2], 0, 0 };
+        pthread_create(&th[i], NULL, client_run, &cl[i]);
+    }
+    int errors = 0, created[2] = { 0, 0 };
+    for (int i = 0; i < THREADS; i++) {
+        pthread_join(th[i], NULL);
+        errors += cl[i].errors;
+        created[i % 2] += cl[i].created;
+    }
+    CU_ASSERT_EQUAL(errors, 0);
+    CU_ASSERT_EQUAL(created[0] + created[1], THREADS * EACH / 4);
+    /* the database is consistent: every created note is there, no more */
+    for (int u = 0; u < 2; u++) {
+        CU_ASSERT_EQUAL(call("GET", "/notes?limit=1", auth[u], NULL, &b), 200);
+        CU_ASSERT_EQUAL(total_of(b), before[u] + created[u]);
+        talloc_free(b);
+    }
+}
+
+static char **server_argv;
+static const char *backend, *work;
+
+static int suite_init(void) { return start_server(server_argv) ? 1 : 0; }
+
+static int suite_clean(void)
+{
+    int st = stop_server();
+    if (st != 0)
+        fprintf(stderr, "the server exited with %d (wanted 0: clean shutdown, "
+                "no leaks)\n", st);
+    return st != 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 4) {
+        fprintf(stderr, "usage: test_notes NOTES sqlite|postgres WORKDIR "
+                "[WRAPPER...]\n");
+        return 2;
+    }
+    backend = argv[2];
+    work = argv[3];
+    char config[512];
+    snprintf(config, sizeof config, "%s/e2e-%s-%d.json", work, backend,
+             (int)getpid());
+    char db[512];
+    FILE *f = fopen(config, "w");
+    if (!f)
+        return 2;
+    if (strcmp(backend, "postgres") == 0) {
+        char path[512], conninfo[512] = "";
+        snprintf(path, sizeof path, "%s/pg.conninfo", work);
+        FILE *ci = fopen(path, "r");
+        if (!ci || !fgets(conninfo, sizeof conninfo, ci)) {
+            printf("SKIP: no PostgreSQL server for the e2e test\n");
+            fclose(f);
+            remove(config);
+            if (ci)
+                fclose(ci);
+            return 77;
+        }
+        fclose(ci);
+        conninfo[strcspn(conninfo, "\n")] = '\0';
+        fprintf(f, "{ \"plugins\": [\"postgres\"], \"providers\": {"
+                " \"db\": { \"use\": \"postgres.pool\", \"params\": "
+                "{ \"conninfo\": \"%s\", \"size\": 8 } },"
+                " \"session\": { \"use\": \"postgres.session\", \"deps\": "
+                "{ \"pool\": \"db\" } },"
+                " \"repo\": { \"use\": \"notes.postgres_repo\", \"deps\": "
+                "{ \"session\": \"session\" } } } }\n", conninfo);
+        db[0] = '\0';
+    } else {
+        snprintf(db, sizeof db, "%s/e2e-%d.db", work, (int)getpid());
+        fprintf(f, "{ \"plugins\": [\"sqlite\"], \"providers\": {"
+                " \"db\": { \"use\": \"sqlite.pool\", \"params\": "
+                "{ \"path\": \"%s\", \"size\": 4, \"busy_timeout_ms\": 30000 } },"
+                " \"session\": { \"use\": \"sqlite.session\", \"deps\": "
+                "{ \"pool\": \"db\" } },"
+                " \"repo\": { \"use\": \"notes.sqlite_repo\", \"deps\": "
+                "{ \"session\": \"session\" } } } }\n", db);
+    }
+    fclose(f);
+    /* WRAPPER... NOTES --config CONFIG --port 0 --quiet */
+    char **av = calloc((size_t)argc + 8, sizeof *av);
+    int n = 0;
+    for (int i = 4; i < argc; i++)
+        av[n++] = argv[i];
+    av[n++] = argv[1];
+    av[n++] = "--config";
+    av[n++] = config;
+    av[n++] = "--port";
+    av[n++] = "0";
+    av[n++] = "--quiet";
+    server_argv = av;
+    signal(SIGPIPE, SIG_IGN);
+    CU_TestInfo tests[] = {
+        { "health, 401, 404, 405", test_health_and_auth },
+        { "create, get, update, delete, 4xx", test_crud },
+        { "paging", test_paging },
+        { "a failed import rolls back", test_failed_import_rolls_back },
+        { "8 clients x 500 requests, consistent", test_load },
+        CU_TEST_INFO_NULL,
+    };
+    char suite[64];
+    snprintf(suite, sizeof suite, "notes e2e (%s)", backend);
+    int rc = t_run_with(suite, suite_init, suite_clean, tests);
+    remove(config);
+    if (*db) {
+        static const char *const sfx[] = { "", "-wal", "-shm" };
+        for (int i = 0; i < 3; i++) {
+            char p[600];
+            snprintf(p, sizeof p, "%s%s", db, sfx[i]);
+            remove(p);
+        }
+    }
+    free(av);
+    return rc;
+}
