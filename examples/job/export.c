@@ -188,6 +188,8 @@ int main(int argc, char **argv)
     rc = di_scope_begin(c, NULL, "job", NULL, &job);
     if (!rc)
         rc = di_scope_put(job, "job_args", &args);
+    if (!rc)
+        rc = notes_migrate(c, job); /* a fresh database works too */
     if (!rc && (rc = di_get(job, "exporter", (void **)&e)))
         fprintf(stderr, "notes-export: %s\n",
                 di_error_message(di_scope_error(job)));

@@ -387,11 +387,11 @@ int notes_register_routes(di_http *h)
         .method = "GET", .path = "/health", .handler = health });
 }
 
-int notes_migrate(di_container *c)
+int notes_migrate(di_container *c, di_scope *parent)
 {
     di_scope *s;
     notes_repo *repo;
-    int rc = di_scope_begin(c, NULL, "request", NULL, &s);
+    int rc = di_scope_begin(c, parent, "request", NULL, &s);
     if (rc)
         return rc;
     rc = di_get(s, "repo", (void **)&repo);

@@ -59,8 +59,9 @@ int notes_register_current_user(di_container *c);
 /* Register the routes on router h. */
 int notes_register_routes(di_http *h);
 /* Create the tables and the demo users (alice-token, bob-token) in one
- * request scope. 0 or an error printed to stderr. */
-int notes_migrate(di_container *c);
+ * request scope under parent (NULL: the root). 0 or an error printed to
+ * stderr. */
+int notes_migrate(di_container *c, di_scope *parent);
 
 /* Kinds, for notes_register_kinds(). */
 extern const di_kind_desc notes_sqlite_repo_kind;

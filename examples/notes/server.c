@@ -10,6 +10,7 @@
  * runs until SIGINT or SIGTERM, then stops MHD (ending every request in
  * flight), disposes the singletons and exits 0.
  */
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,9 +28,6 @@
 #ifndef NOTES_PLUGIN_DIR
 #define NOTES_PLUGIN_DIR "plugins"
 #endif
-
-static volatile sig_atomic_t stop;
-static void on_signal(int sig) { (void)sig; stop = 1; }
 
 static void print_errors(const di_error *e)
 {
@@ -111,11 +109,19 @@ int main(int argc, char **argv)
         talloc_free(mem);
         return 0;
     }
-    if ((rc = notes_migrate(c))) {
+    if ((rc = notes_migrate(c, NULL))) {
         talloc_free(mem);
         return 1;
     }
     di_http_on_end(router, on_end, &quiet);
+
+    /* SIGINT and SIGTERM are taken by sigwait() below: block them here,
+     * before MHD's threads exist, so that none of those threads gets them */
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
 
     di_mhd *srv;
     rc = di_mhd_start(mem, router, &(di_mhd_options){
@@ -142,12 +148,8 @@ int main(int argc, char **argv)
            address, p);
     fflush(stdout);
 
-    struct sigaction sa = { .sa_handler = on_signal };
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    while (!stop)
-        pause();
+    int sig;
+    sigwait(&stop_signals, &sig);
 
     di_mhd_stop(srv);
     rc = di_container_free(c);

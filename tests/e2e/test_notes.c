@@ -3,9 +3,11 @@
  * free loopback port, drive every endpoint and error path over real HTTP,
  * check that a failed import left nothing behind, load it with 8 client
  * threads x 500 requests, then stop it with SIGTERM and require a clean
- * exit (under valgrind in the memcheck run: no leaks, no errors).
+ * exit (under valgrind in the memcheck run: no leaks, no errors). Then the
+ * export job (examples/job) runs on the same database, with the same
+ * wrapper, and must export every one of alice's notes.
  *
- *   test_notes NOTES_BINARY sqlite|postgres WORKDIR [WRAPPER...]
+ *   test_notes NOTES_BINARY EXPORT_BINARY sqlite|postgres WORKDIR [WRAPPER...]
  *
  * postgres reads WORKDIR/pg.conninfo (tests/pg.sh) and skips (77) without
  * it.
@@ -25,6 +27,7 @@
 #include "httpc.h"
 
 static pid_t server;
+static long alice_total = -1;
 static int server_out = -1;
 static uint16_t port;
 
@@ -75,20 +78,26 @@ static int start_server(char **argv)
 static int stop_server(void)
 {
     kill(server, SIGTERM);
-    char sink[512];
-    while (read(server_out, sink, sizeof sink) > 0)
-        ;
-    close(server_out);
+    int st = -1;
     for (int i = 0; i < 600; i++) {
-        int st;
-        pid_t w = waitpid(server, &st, WNOHANG);
-        if (w == server)
-            return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        char sink[512];
+        struct pollfd p = { server_out, POLLIN, 0 };
+        if (poll(&p, 1, 0) > 0 && read(server_out, sink, sizeof sink) < 0)
+            break;
+        int ws;
+        if (waitpid(server, &ws, WNOHANG) == server) {
+            st = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+            break;
+        }
         usleep(100000);
     }
-    kill(server, SIGKILL);
-    waitpid(server, NULL, 0);
-    return -1;
+    if (st == -1) {
+        fprintf(stderr, "the server did not exit within 60 s of SIGTERM\n");
+        kill(server, SIGKILL);
+        waitpid(server, NULL, 0);
+    }
+    close(server_out);
+    return st;
 }
 
 /* One request; the status, the body in *body (talloc on NULL, may be NULL). */
@@ -298,17 +307,57 @@ static void test_load(void)
     for (int u = 0; u < 2; u++) {
         CU_ASSERT_EQUAL(call("GET", "/notes?limit=1", auth[u], NULL, &b), 200);
         CU_ASSERT_EQUAL(total_of(b), before[u] + created[u]);
+        if (u == 0)
+            alice_total = total_of(b);
         talloc_free(b);
     }
 }
 
 static char **server_argv;
-static const char *backend, *work;
+static int wrapper_n;
+static const char *backend, *work, *export_bin;
+static char config[512];
+
+/* The export job on the same database: every one of alice's notes. */
+static void test_export_job(void)
+{
+    int st = stop_server();
+    CU_ASSERT_EQUAL(st, 0);
+    char out[600], cmd[4096] = "";
+    snprintf(out, sizeof out, "%s/e2e-export-%d.json", work, (int)getpid());
+    for (int i = 0; i < wrapper_n; i++)
+        snprintf(cmd + strlen(cmd), sizeof cmd - strlen(cmd), "%s ",
+                 server_argv[i]);
+    snprintf(cmd + strlen(cmd), sizeof cmd - strlen(cmd),
+             "%s --config %s --user alice-token --out %s", export_bin, config,
+             out);
+    FILE *p = popen(cmd, "r");
+    char line[256] = "";
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    if (!fgets(line, sizeof line, p))
+        line[0] = '\0';
+    CU_ASSERT_EQUAL(pclose(p), 0);
+    long n = atol(line + strlen("exported "));
+    CU_ASSERT_TRUE(strncmp(line, "exported ", 9) == 0 && n == alice_total);
+    FILE *f = fopen(out, "r");
+    CU_ASSERT_PTR_NOT_NULL(f);
+    if (f)
+        fclose(f);
+    remove(out);
+    /* an unknown user: the job fails and leaves no file */
+    snprintf(cmd, sizeof cmd, "%s --config %s --user nobody --out %s "
+             "2>/dev/null", export_bin, config, out);
+    CU_ASSERT_NOT_EQUAL(system(cmd), 0);
+    CU_ASSERT_EQUAL(access(out, F_OK), -1);
+    server = 0;
+}
 
 static int suite_init(void) { return start_server(server_argv) ? 1 : 0; }
 
 static int suite_clean(void)
 {
+    if (!server)
+        return 0; /* stopped (and checked) by the export case */
     int st = stop_server();
     if (st != 0)
         fprintf(stderr, "the server exited with %d (wanted 0: clean shutdown, "
@@ -318,14 +367,14 @@ static int suite_clean(void)
 
 int main(int argc, char **argv)
 {
-    if (argc < 4) {
-        fprintf(stderr, "usage: test_notes NOTES sqlite|postgres WORKDIR "
-                "[WRAPPER...]\n");
+    if (argc < 5) {
+        fprintf(stderr, "usage: test_notes NOTES EXPORT sqlite|postgres "
+                "WORKDIR [WRAPPER...]\n");
         return 2;
     }
-    backend = argv[2];
-    work = argv[3];
-    char config[512];
+    export_bin = argv[2];
+    backend = argv[3];
+    work = argv[4];
     snprintf(config, sizeof config, "%s/e2e-%s-%d.json", work, backend,
              (int)getpid());
     char db[512];
@@ -368,8 +417,9 @@ int main(int argc, char **argv)
     /* WRAPPER... NOTES --config CONFIG --port 0 --quiet */
     char **av = calloc((size_t)argc + 8, sizeof *av);
     int n = 0;
-    for (int i = 4; i < argc; i++)
+    for (int i = 5; i < argc; i++)
         av[n++] = argv[i];
+    wrapper_n = n;
     av[n++] = argv[1];
     av[n++] = "--config";
     av[n++] = config;
@@ -384,6 +434,7 @@ int main(int argc, char **argv)
         { "paging", test_paging },
         { "a failed import rolls back", test_failed_import_rolls_back },
         { "8 clients x 500 requests, consistent", test_load },
+        { "clean shutdown; the export job on the same data", test_export_job },
         CU_TEST_INFO_NULL,
     };
     char suite[64];
