@@ -20,13 +20,6 @@
 
 #include "notes.h"
 
-#ifndef NOTES_DIR
-#define NOTES_DIR "."
-#endif
-#ifndef NOTES_PLUGIN_DIR
-#define NOTES_PLUGIN_DIR "plugins"
-#endif
-
 typedef struct job_args { const char *token, *out; } job_args;
 
 typedef struct exporter {

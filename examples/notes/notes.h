@@ -15,6 +15,14 @@
 
 #include <di.h>
 
+/* Where notes.json and the plugins are (the build sets both). */
+#ifndef NOTES_DIR
+#define NOTES_DIR "."
+#endif
+#ifndef NOTES_PLUGIN_DIR
+#define NOTES_PLUGIN_DIR "plugins"
+#endif
+
 typedef struct note {
     int64_t id;
     const char *title, *body, *created_at;

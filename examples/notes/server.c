@@ -22,13 +22,6 @@
 
 #include "notes.h"
 
-#ifndef NOTES_DIR
-#define NOTES_DIR "."
-#endif
-#ifndef NOTES_PLUGIN_DIR
-#define NOTES_PLUGIN_DIR "plugins"
-#endif
-
 static void print_errors(const di_error *e)
 {
     for (; e; e = di_error_next(e))
