@@ -19,6 +19,15 @@ LD_LIBRARY_PATH="$libdir" "$tmp/with_pc" pkg-config
 cmake -S "$src/tests/package" -B "$tmp/outside" -DCMAKE_PREFIX_PATH="$tmp/prefix" >/dev/null
 cmake --build "$tmp/outside" >/dev/null
 LD_LIBRARY_PATH="$libdir" "$tmp/outside/outside" find_package
+# each adapter that was built links through its own .pc file
+for a in mhd civetweb evhttp; do
+  [ -f "$libdir/pkgconfig/di-$a.pc" ] || { echo "package: di-$a not built"; continue; }
+  printf '#include <di/%s.h>\nint main(void) { return di_%s_port(0); }\n' "$a" "$a" > "$tmp/$a.c"
+  cc -std=c99 -Wall -Wextra -Werror "$tmp/$a.c" -o "$tmp/$a" $(pkg-config --cflags --libs "di-$a")
+  LD_LIBRARY_PATH="$libdir" "$tmp/$a"
+  echo "package: di-$a links through its .pc file"
+done
+
 # the di tool is installed and finds the library through its RPATH
 "$tmp/prefix/bin/di" --version | grep -q "^di [0-9]" || { echo "package: bin/di does not run"; exit 1; }
 echo "package: pkg-config and find_package(di) builds both ran; bin/di runs"

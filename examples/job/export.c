@@ -137,11 +137,12 @@ static int export_page(di_scope *job, exporter *e, int64_t offset, size_t *n)
 
 int main(int argc, char **argv)
 {
-    const char *config = NOTES_DIR "/notes.json", *plugins = NOTES_PLUGIN_DIR;
+    notes_config cfg = { .file = NOTES_DIR "/notes.json", .quiet = 1 };
+    const char *plugins = NOTES_PLUGIN_DIR;
     job_args args = { 0 };
     for (int i = 1; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "--config") == 0)
-            config = argv[i + 1];
+            cfg.file = argv[i + 1];
         else if (strcmp(argv[i], "--plugins") == 0)
             plugins = argv[i + 1];
         else if (strcmp(argv[i], "--user") == 0)
@@ -159,13 +160,13 @@ int main(int argc, char **argv)
     if (!rc)
         rc = notes_register_kinds(c);
     if (!rc)
-        rc = notes_register_logger(c, 1);
+        rc = notes_register_logger(c, &cfg);
     if (!rc)
         rc = register_job(c);
     if (!rc) {
         di_plugin_dir(c, plugins);
         di_plugin_dir(c, di_plugin_system_dir());
-        rc = di_config_load_file(c, config);
+        rc = di_config_load_file(c, cfg.file);
     }
     if (!rc)
         rc = di_container_seal(c);

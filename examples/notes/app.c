@@ -1,9 +1,9 @@
 /*
  * app.c — the notes service's providers and handlers.
  *
- * Providers registered here: "logger" (singleton), "current_user"
- * (request: the user whose token is in "Authorization: Bearer <token>",
- * else 401). From the config: "db", "session", "repo". Every handler needs
+ * Providers registered here: "config" (the program's settings, a value),
+ * "logger" (singleton, needs config), "current_user" (request: the user
+ * whose token is in "Authorization: Bearer <token>", else 401). From the config: "db", "session", "repo". Every handler needs
  * "repo" (on the request's transaction) and "current_user"; the transaction
  * commits when the handler succeeds and rolls back when it fails.
  */
@@ -41,7 +41,7 @@ void notes_log_printf(notes_log *l, const char *fmt, ...)
 static int log_create(const di_build *b, void **out)
 {
     notes_log *l = b->mem;
-    l->quiet = *(int *)b->data;
+    l->quiet = ((const notes_config *)b->deps[0])->quiet;
     if (pthread_mutex_init(&l->lock, NULL))
         return di_fail(b, DI_ENOMEM, "cannot create a mutex");
     *out = l;
@@ -80,13 +80,14 @@ int notes_register_kinds(di_container *c)
     return rc ? rc : di_kind_register(c, &notes_postgres_repo_kind);
 }
 
-int notes_register_logger(di_container *c, int quiet)
+int notes_register_logger(di_container *c, notes_config *cfg)
 {
-    static int q;
-    q = quiet;
-    return di_provide(c, &(di_provider_desc){
-        .name = "logger", .lifetime = "singleton", .create = log_create,
-        .dispose = log_dispose, .data = &q, .size = sizeof(notes_log) });
+    static const char *const deps[] = { "config:notes_config", NULL };
+    int rc = di_provide_value(c, "config", "notes_config", cfg);
+    return rc ? rc : di_provide(c, &(di_provider_desc){
+        .name = "logger", .lifetime = "singleton", .deps = deps,
+        .create = log_create, .dispose = log_dispose,
+        .size = sizeof(notes_log) });
 }
 
 int notes_register_current_user(di_container *c)

@@ -60,8 +60,17 @@ void notes_log_printf(notes_log *l, const char *fmt, ...) DI_PRINTF(2, 3);
 
 /* Register the kinds "notes.sqlite_repo" and "notes.postgres_repo". */
 int notes_register_kinds(di_container *c);
-/* Register "logger" (quiet: silent). */
-int notes_register_logger(di_container *c, int quiet);
+/* The program's settings: the value provider "config" (type
+ * "notes_config"), owned by the program, alive as long as the container. */
+typedef struct notes_config {
+    const char *file;      /* the wiring config */
+    const char *address;
+    int port;
+    int quiet;             /* no access log, no logger output */
+} notes_config;
+
+/* Register "config" (cfg) and "logger" (a singleton that needs config). */
+int notes_register_logger(di_container *c, notes_config *cfg);
 /* Register "current_user" (from the HTTP request's bearer token). */
 int notes_register_current_user(di_container *c);
 /* Register the routes on router h. */

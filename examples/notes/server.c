@@ -38,21 +38,22 @@ static void on_end(void *ctx, const di_http_req *r, int outcome)
 
 int main(int argc, char **argv)
 {
-    const char *config = NOTES_DIR "/notes.json", *address = "127.0.0.1";
+    notes_config cfg = { .file = NOTES_DIR "/notes.json",
+                         .address = "127.0.0.1", .port = 8080 };
     const char *plugins = NOTES_PLUGIN_DIR;
-    int port = 8080, quiet = 0, check = 0, graph = 0;
+    int check = 0, graph = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--config") == 0 && v)
-            config = argv[++i];
+            cfg.file = argv[++i];
         else if (strcmp(a, "--port") == 0 && v)
-            port = atoi(argv[++i]);
+            cfg.port = atoi(argv[++i]);
         else if (strcmp(a, "--address") == 0 && v)
-            address = argv[++i];
+            cfg.address = argv[++i];
         else if (strcmp(a, "--plugins") == 0 && v)
             plugins = argv[++i];
         else if (strcmp(a, "--quiet") == 0)
-            quiet = 1;
+            cfg.quiet = 1;
         else if (strcmp(a, "--check") == 0)
             check = 1;
         else if (strcmp(a, "--graph") == 0)
@@ -74,7 +75,7 @@ int main(int argc, char **argv)
     if (!rc)
         rc = notes_register_kinds(c);
     if (!rc)
-        rc = notes_register_logger(c, quiet);
+        rc = notes_register_logger(c, &cfg);
     if (!rc)
         rc = notes_register_current_user(c);
     if (!rc)
@@ -82,7 +83,7 @@ int main(int argc, char **argv)
     if (!rc) {
         di_plugin_dir(c, plugins);
         di_plugin_dir(c, di_plugin_system_dir());
-        rc = di_config_load_file(c, config);
+        rc = di_config_load_file(c, cfg.file);
     }
     int sealed = rc ? rc : di_container_seal(c);
     if (graph) {
@@ -92,13 +93,13 @@ int main(int argc, char **argv)
     }
     if (rc || sealed) {
         print_errors(di_container_error(c));
-        fprintf(stderr, "notes: %s: the graph is not valid\n", config);
+        fprintf(stderr, "notes: %s: the graph is not valid\n", cfg.file);
         talloc_free(mem);
         return 1;
     }
     if (check || graph) {
         if (check)
-            printf("notes: %s: ok\n", config);
+            printf("notes: %s: ok\n", cfg.file);
         talloc_free(mem);
         return 0;
     }
@@ -106,7 +107,7 @@ int main(int argc, char **argv)
         talloc_free(mem);
         return 1;
     }
-    di_http_on_end(router, on_end, &quiet);
+    di_http_on_end(router, on_end, &cfg.quiet);
 
     /* SIGINT and SIGTERM are taken by sigwait() below: block them here,
      * before MHD's threads exist, so that none of those threads gets them */
@@ -118,17 +119,18 @@ int main(int argc, char **argv)
 
     di_mhd *srv;
     rc = di_mhd_start(mem, router, &(di_mhd_options){
-        .port = (uint16_t)port, .address = address, .threads = 4,
+        .port = (uint16_t)cfg.port, .address = cfg.address, .threads = 4,
         .timeout_s = 30 }, &srv);
     if (rc) {
-        fprintf(stderr, "notes: cannot listen on %s:%d: %s\n", address, port,
-                di_strerror(rc));
+        fprintf(stderr, "notes: cannot listen on %s:%d: %s\n", cfg.address,
+                cfg.port, di_strerror(rc));
         talloc_free(mem);
         return 1;
     }
     unsigned p = di_mhd_port(srv);
+    const char *address = cfg.address;
     printf("notes: listening on http://%s:%u (config %s)\n", address, p,
-           config);
+           cfg.file);
     printf("try:\n"
            "  curl -s -H 'Authorization: Bearer alice-token' -d '{\"title\":\"first\",\"body\":\"hello\"}' http://%s:%u/notes\n"
            "  curl -s -H 'Authorization: Bearer alice-token' 'http://%s:%u/notes?offset=0&limit=10'\n"
