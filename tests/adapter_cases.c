@@ -89,6 +89,22 @@ static int slow(di_http_req *r, void *const *deps, void *data)
     return di_http_respond(r, 200, "text/plain", big, sizeof big);
 }
 
+/* More than the loopback socket buffers hold: 32 MiB. */
+#define HUGE_SIZE (32u << 20)
+
+static int huge(di_http_req *r, void *const *deps, void *data)
+{
+    (void)deps;
+    (void)data;
+    char *big = talloc_size(NULL, HUGE_SIZE);
+    if (!big)
+        return DI_ENOMEM;
+    memset(big, 'h', HUGE_SIZE);
+    int rc = di_http_respond(r, 200, "text/plain", big, HUGE_SIZE);
+    talloc_free(big);
+    return rc;
+}
+
 static const char *const user_deps[] = { "tx", "user", NULL };
 static const char *const tx_deps[] = { "tx", NULL };
 static const char *const req_deps[] = { "http_request:di_http_req", NULL };
@@ -111,6 +127,8 @@ static int suite_init(void)
         .path = "/fail", .deps = tx_deps, .handler = fail });
     rc |= di_http_route(router, &(di_http_route_desc){ .method = "GET",
         .path = "/slow", .deps = tx_deps, .handler = slow });
+    rc |= di_http_route(router, &(di_http_route_desc){ .method = "GET",
+        .path = "/huge", .deps = tx_deps, .handler = huge });
     rc |= di_container_seal(c);
     if (rc)
         return 1;
@@ -137,12 +155,18 @@ static snap now(void)
                    atomic_load(&rollbacks) };
 }
 
-static void expect_end(snap before, int outcome, int commit, int rollback)
+static void expect_end_within(snap before, int outcome, int commit,
+                              int rollback, int ms)
 {
-    CU_ASSERT_TRUE(t_wait_for(&ended, before.ended + 1, 5000));
+    CU_ASSERT_TRUE(t_wait_for(&ended, before.ended + 1, ms));
     CU_ASSERT_EQUAL(atomic_load(&last_outcome), outcome);
     CU_ASSERT_EQUAL(atomic_load(&commits) - before.commits, commit);
     CU_ASSERT_EQUAL(atomic_load(&rollbacks) - before.rollbacks, rollback);
+}
+
+static void expect_end(snap before, int outcome, int commit, int rollback)
+{
+    expect_end_within(before, outcome, commit, rollback, 5000);
 }
 
 static void test_success_commits(void)
@@ -234,6 +258,21 @@ static void expect_nothing_began(snap b)
     CU_ASSERT_TRUE(t_wait_for(&ended, b.ended + 1, 5000));
 }
 
+/* The client asks for a large response and stops reading: the server
+ * cannot deliver it, its write times out (1 s), the request is abandoned
+ * (for libevent: the completion callback never fires, the close callback
+ * ends it). */
+static void test_stalled_reader(void)
+{
+    snap b = now();
+    int fd = t_http_send_raw(port, "GET /huge HTTP/1.1\r\nHost: x\r\n\r\n");
+    CU_ASSERT_TRUE_FATAL(fd >= 0);
+    /* civetweb gives up on a stalled write only after several seconds (6 s
+     * measured here), not at its 1 s request timeout: allow 30 */
+    expect_end_within(b, DI_EABANDONED, 0, 1, 30000);
+    close(fd);
+}
+
 /* The body never fully arrives: the idle timeout (1 s) ends the request. */
 static void test_timeout_mid_body(void)
 {
@@ -273,6 +312,7 @@ int t_adapter_run(const char *suite, t_start_fn start, t_stop_fn stop)
         { "a failing handler rolls back", test_handler_failure_rolls_back },
         { "401 from a provider, 405, 404", test_provider_401 },
         { "client gone mid-handler: abandoned", test_client_gone },
+        { "a client that stops reading: abandoned", test_stalled_reader },
         { "timeout mid-body: abandoned", test_timeout_mid_body },
         { "EOF mid-body: abandoned", test_eof_mid_body },
         CU_TEST_INFO_NULL,
