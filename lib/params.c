@@ -149,7 +149,7 @@ static int lookup(const di_build *b, const di_params *in, const char *key,
 int di_param_string(const di_build *b, const di_params *in, const char *key,
                     const char **out)
 {
-    const di_params *v;
+    const di_params *v = NULL;
     int rc = lookup(b, in, key, DI__PSTR, "string", &v);
     if (!rc)
         *out = v->str;
@@ -159,7 +159,7 @@ int di_param_string(const di_build *b, const di_params *in, const char *key,
 int di_param_number(const di_build *b, const di_params *in, const char *key,
                     double *out)
 {
-    const di_params *v;
+    const di_params *v = NULL;
     int rc = lookup(b, in, key, DI__PNUM, "number", &v);
     if (!rc)
         *out = v->num;
@@ -169,7 +169,7 @@ int di_param_number(const di_build *b, const di_params *in, const char *key,
 int di_param_int(const di_build *b, const di_params *in, const char *key,
                  int64_t *out)
 {
-    const di_params *v;
+    const di_params *v = NULL;
     int rc = lookup(b, in, key, DI__PNUM, "integer", &v);
     if (rc)
         return rc;
@@ -187,7 +187,7 @@ int di_param_int(const di_build *b, const di_params *in, const char *key,
 int di_param_bool(const di_build *b, const di_params *in, const char *key,
                   int *out)
 {
-    const di_params *v;
+    const di_params *v = NULL;
     int rc = lookup(b, in, key, DI__PBOOL, "boolean", &v);
     if (!rc)
         *out = v->boolean;

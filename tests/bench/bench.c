@@ -1,0 +1,204 @@
+/*
+ * bench.c — the harness and the runner.
+ *
+ *   bench [--smoke] [--only NAME]
+ *
+ * Prints an aligned table, then one JSON line per case (prefixed "json: "
+ * so they can be grepped and kept). Exits 0 when every target is met, 1
+ * otherwise; --smoke runs each case briefly and only checks that it works.
+ * Build it in Release (libdi's debug checks off): see README, "Benchmarks".
+ */
+#define _GNU_SOURCE
+#include "bench.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <di.h>
+
+bool bench_smoke;
+
+uint64_t bench_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+void bench_stats(double *v, int n, double *med, double *min, double *max)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    *min = v[0];
+    *max = v[n - 1];
+    *med = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static volatile uint64_t sink;
+
+/* ns/op of one batch of n ops. */
+static double batch(uint64_t (*run)(uint64_t), uint64_t n)
+{
+    uint64_t t0 = bench_now_ns();
+    sink += run(n);
+    return (double)(bench_now_ns() - t0) / (double)n;
+}
+
+/* Ops per batch so that one batch takes about 20 ms. */
+static uint64_t calibrate(uint64_t (*run)(uint64_t))
+{
+    uint64_t n = 64;
+    for (;;) {
+        uint64_t t0 = bench_now_ns();
+        sink += run(n);
+        uint64_t dt = bench_now_ns() - t0;
+        if (dt > 5000000 || n > (1u << 30))
+            return n * 20000000 / (dt ? dt : 1) + 1;
+        n *= 4;
+    }
+}
+
+bench_result bench_run_timed(const bench_timed *t)
+{
+    enum { REPS = 21 };
+    double di[REPS], hand[REPS];
+    int reps = bench_smoke ? 3 : REPS;
+    if (t->setup)
+        t->setup();
+    uint64_t n_di = bench_smoke ? 200 : calibrate(t->run_di);
+    uint64_t n_hand = bench_smoke ? 200 : calibrate(t->run_hand);
+    for (int w = 0; w < (bench_smoke ? 1 : 3); w++) { /* warm-up */
+        batch(t->run_di, n_di);
+        batch(t->run_hand, n_hand);
+    }
+    for (int r = 0; r < reps; r++) {
+        /* alternate which goes first */
+        if (r % 2) {
+            di[r] = batch(t->run_di, n_di);
+            hand[r] = batch(t->run_hand, n_hand);
+        } else {
+            hand[r] = batch(t->run_hand, n_hand);
+            di[r] = batch(t->run_di, n_di);
+        }
+    }
+    if (t->teardown)
+        t->teardown();
+    bench_result res = { .name = t->name, .unit = "ns/op" };
+    bench_stats(di, reps, &res.di_med, &res.di_min, &res.di_max);
+    bench_stats(hand, reps, &res.hand_med, &res.hand_min, &res.hand_max);
+    res.ratio = res.di_med / res.hand_med;
+    static char target[64];
+    res.met = true;
+    if (t->max_ns) {
+        res.met = res.di_med <= t->max_ns;
+        snprintf(target, sizeof target, "<= %g ns", t->max_ns);
+        res.target = strdup(target);
+    } else if (t->max_ratio) {
+        res.met = res.ratio <= t->max_ratio;
+        snprintf(target, sizeof target, "ratio <= %g", t->max_ratio);
+        res.target = strdup(target);
+    }
+    return res;
+}
+
+static void fmt_range(char *buf, size_t n, double med, double min, double max)
+{
+    if (isnan(med))
+        snprintf(buf, n, "-");
+    else if (med >= 1000)
+        snprintf(buf, n, "%.0f (%.0f-%.0f)", med, min, max);
+    else
+        snprintf(buf, n, "%.1f (%.1f-%.1f)", med, min, max);
+}
+
+static void json_num(const char *key, double v, bool comma)
+{
+    if (isnan(v))
+        printf("\"%s\":null%s", key, comma ? "," : "");
+    else
+        printf("\"%s\":%.3f%s", key, v, comma ? "," : "");
+}
+
+int main(int argc, char **argv)
+{
+    const char *only = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--smoke") == 0)
+            bench_smoke = true;
+        else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc)
+            only = argv[++i];
+        else {
+            fprintf(stderr, "usage: bench [--smoke] [--only CASE]\n");
+            return 2;
+        }
+    }
+    bench_result r[16];
+    int n = 0;
+    const bench_timed *timed[] = { &bench_singleton_key, &bench_singleton_name,
+                                   &bench_request_3, &bench_aspnetcore,
+                                   &bench_complex };
+    for (size_t i = 0; i < sizeof timed / sizeof timed[0]; i++)
+        if (!only || strcmp(only, timed[i]->name) == 0)
+            r[n++] = bench_run_timed(timed[i]);
+    if (!only || strncmp(only, "seal", 4) == 0) {
+        r[n] = bench_seal(bench_smoke ? 1000 : 10000);
+        r[n + 1] = bench_seal(bench_smoke ? 5000 : 100000);
+        r[n + 2] = bench_seal_scaling(&r[n], &r[n + 1]);
+        n += 3;
+    }
+    if (!only || strcmp(only, "threads") == 0)
+        r[n++] = bench_threads();
+    if (!only || strcmp(only, "memory") == 0)
+        r[n++] = bench_memory();
+
+    struct utsname u;
+    uname(&u);
+    printf("libdi %s benchmarks%s on %s %s, %ld CPUs\n\n",
+           di_version(NULL, NULL, NULL), bench_smoke ? " (smoke run)" : "",
+           u.sysname, u.machine, sysconf(_SC_NPROCESSORS_ONLN));
+    printf("%-16s %-8s %-26s %-26s %-7s %-16s %s\n", "case", "unit",
+           "libdi median (min-max)", "hand-wired median (min-max)", "ratio",
+           "target", "met");
+    bool all = true;
+    for (int i = 0; i < n; i++) {
+        char a[64], b[64], ratio[16];
+        fmt_range(a, sizeof a, r[i].di_med, r[i].di_min, r[i].di_max);
+        fmt_range(b, sizeof b, r[i].hand_med, r[i].hand_min, r[i].hand_max);
+        if (isnan(r[i].ratio))
+            snprintf(ratio, sizeof ratio, "-");
+        else
+            snprintf(ratio, sizeof ratio, "%.2f", r[i].ratio);
+        printf("%-16s %-8s %-26s %-26s %-7s %-16s %s\n", r[i].name, r[i].unit,
+               a, b, ratio, r[i].target ? r[i].target : "-",
+               bench_smoke ? "(smoke)" : r[i].met ? "yes" : "NO");
+        all &= r[i].met;
+    }
+    printf("\n");
+    for (int i = 0; i < n; i++) {
+        printf("json: {\"case\":\"%s\",\"unit\":\"%s\",", r[i].name, r[i].unit);
+        printf("\"libdi\":{");
+        json_num("median", r[i].di_med, true);
+        json_num("min", r[i].di_min, true);
+        json_num("max", r[i].di_max, false);
+        printf("},\"hand\":{");
+        json_num("median", r[i].hand_med, true);
+        json_num("min", r[i].hand_min, true);
+        json_num("max", r[i].hand_max, false);
+        printf("},");
+        json_num("ratio", r[i].ratio, true);
+        printf("\"target\":\"%s\",\"met\":%s,\"smoke\":%s,\"version\":\"%s\"}\n",
+               r[i].target ? r[i].target : "", r[i].met ? "true" : "false",
+               bench_smoke ? "true" : "false", di_version(NULL, NULL, NULL));
+    }
+    return bench_smoke || all ? 0 : 1;
+}

@@ -1,0 +1,590 @@
+/*
+ * cases.c — the benchmark cases. Each builds the same objects twice: through
+ * libdi, and by hand the way a careful C programmer would without it (the
+ * same talloc calls, the same zeroing, the same dispose work).
+ */
+#define _GNU_SOURCE
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <talloc.h>
+
+#include <di.h>
+
+#include "bench.h"
+
+/* ---- the objects ---- */
+
+typedef struct config { int64_t value; } config;
+typedef struct session { config *cfg; int open; } session;
+typedef struct cuser { session *s; config *cfg; int64_t id; } cuser;
+typedef struct obj { void *dep[6]; int64_t v; } obj;
+
+static uint64_t closed; /* sessions disposed */
+
+static int make_config(const di_build *b, void **out)
+{
+    ((config *)b->mem)->value = 42;
+    *out = b->mem;
+    return 0;
+}
+
+static int make_session(const di_build *b, void **out)
+{
+    session *s = b->mem;
+    s->cfg = b->deps[0];
+    s->open = 1;
+    *out = s;
+    return 0;
+}
+
+static int drop_session(const di_build *b, void *inst, int outcome)
+{
+    (void)b;
+    (void)outcome;
+    ((session *)inst)->open = 0;
+    closed++;
+    return 0;
+}
+
+static int make_user(const di_build *b, void **out)
+{
+    cuser *u = b->mem;
+    u->s = b->deps[0];
+    u->cfg = b->deps[1];
+    u->id = 7;
+    *out = u;
+    return 0;
+}
+
+/* Any object: keeps its dependencies. */
+static int make_obj(const di_build *b, void **out)
+{
+    obj *o = b->mem;
+    for (size_t i = 0; i < b->ndeps && i < 6; i++)
+        o->dep[i] = b->deps[i];
+    o->v = 1;
+    *out = o;
+    return 0;
+}
+
+static void must(int rc, const char *what)
+{
+    if (rc) {
+        fprintf(stderr, "bench: %s: %s\n", what, di_strerror(rc));
+        exit(2);
+    }
+}
+
+static void seal_or_die(di_container *c)
+{
+    if (di_container_seal(c)) {
+        for (const di_error *e = di_container_error(c); e; e = di_error_next(e))
+            fprintf(stderr, "bench: %s\n", di_error_message(e));
+        exit(2);
+    }
+}
+
+/* ---- singleton_key, singleton_name ---- */
+
+static di_container *c1;
+static di_scope *s1;
+static int config_key;
+static config *volatile hand_config;
+
+static void setup_singleton(void)
+{
+    must(di_container_new(NULL, &c1), "new");
+    must(di_provide(c1, &(di_provider_desc){ .name = "config",
+        .lifetime = "singleton", .create = make_config,
+        .size = sizeof(config) }), "provide");
+    seal_or_die(c1);
+    config_key = di_key(c1, "config");
+    must(di_scope_begin(c1, NULL, "request", NULL, &s1), "begin");
+    void *v;
+    must(di_get_key(s1, config_key, &v), "get");
+    hand_config = talloc_zero(NULL, config);
+}
+
+static void teardown_singleton(void)
+{
+    di_scope_end(s1, 0);
+    di_container_free(c1);
+    talloc_free(hand_config);
+}
+
+static uint64_t key_di(uint64_t n)
+{
+    uint64_t sum = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        void *v;
+        di_get_key(s1, config_key, &v);
+        sum += (uintptr_t)v;
+    }
+    return sum;
+}
+
+static uint64_t name_di(uint64_t n)
+{
+    uint64_t sum = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        void *v;
+        di_get(s1, "config", &v);
+        sum += (uintptr_t)v;
+    }
+    return sum;
+}
+
+/* By hand, the singleton is a global the code reads. */
+static uint64_t global_hand(uint64_t n)
+{
+    uint64_t sum = 0;
+    for (uint64_t i = 0; i < n; i++)
+        sum += (uintptr_t)hand_config;
+    return sum;
+}
+
+const bench_timed bench_singleton_key = {
+    "singleton_key", "get an existing singleton by key", setup_singleton,
+    teardown_singleton, key_di, global_hand, 3, 0 };
+const bench_timed bench_singleton_name = {
+    "singleton_name", "get an existing singleton by name", setup_singleton,
+    teardown_singleton, name_di, global_hand, 25, 0 };
+
+/* ---- request_3 ---- */
+
+static di_container *c3;
+static int consumer3;
+
+static di_container *build_request_3(void)
+{
+    di_container *c;
+    static const char *const session_deps[] = { "config", NULL };
+    static const char *const user_deps[] = { "session", "config", NULL };
+    static const char *const consumer_deps[] = { "config", "session",
+                                                 "current_user", NULL };
+    must(di_container_new(NULL, &c), "new");
+    must(di_provide(c, &(di_provider_desc){ .name = "config",
+        .lifetime = "singleton", .create = make_config,
+        .size = sizeof(config) }), "config");
+    must(di_provide(c, &(di_provider_desc){ .name = "session",
+        .lifetime = "request", .deps = session_deps, .create = make_session,
+        .dispose = drop_session, .size = sizeof(session) }), "session");
+    must(di_provide(c, &(di_provider_desc){ .name = "current_user",
+        .lifetime = "request", .deps = user_deps, .create = make_user,
+        .size = sizeof(cuser) }), "current_user");
+    must(di_consumer_add(c, &(di_consumer_desc){ .name = "GET /me",
+        .deps = consumer_deps }), "consumer");
+    seal_or_die(c);
+    return c;
+}
+
+static void setup_request_3(void)
+{
+    c3 = build_request_3();
+    consumer3 = di_consumer_key(c3, "GET /me");
+    hand_config = talloc_zero(NULL, config);
+    hand_config->value = 42;
+}
+
+static void teardown_request_3(void)
+{
+    di_container_free(c3);
+    talloc_free(hand_config);
+}
+
+static uint64_t request_3_di_on(di_container *c, int key, uint64_t n)
+{
+    uint64_t sum = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        di_scope *s;
+        void *deps[3];
+        di_scope_begin(c, NULL, "request", NULL, &s);
+        di_resolve_key(s, key, deps, 3);
+        sum += (uint64_t)((cuser *)deps[2])->id + (uint64_t)((config *)deps[0])->value;
+        di_scope_end(s, 0);
+    }
+    return sum;
+}
+
+static uint64_t request_3_di(uint64_t n)
+{
+    return request_3_di_on(c3, consumer3, n);
+}
+
+/* The same request by hand: a talloc context for the request, the two
+ * objects zeroed on it, the session's dispose, the free. */
+static uint64_t request_3_hand(uint64_t n)
+{
+    uint64_t sum = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        void *req = talloc_new(NULL);
+        session *s = talloc_zero(req, session);
+        s->cfg = hand_config;
+        s->open = 1;
+        cuser *u = talloc_zero(req, cuser);
+        u->s = s;
+        u->cfg = hand_config;
+        u->id = 7;
+        sum += (uint64_t)u->id + (uint64_t)hand_config->value;
+        s->open = 0; /* dispose */
+        closed++;
+        talloc_free(req);
+    }
+    return sum;
+}
+
+const bench_timed bench_request_3 = {
+    "request_3", "a request scope: config, session (dispose), current_user",
+    setup_request_3, teardown_request_3, request_3_di, request_3_hand, 0,
+    1.5 };
+
+/* ---- aspnetcore: controller <- 5 transients <- (1 singleton, 5 scoped) ---- */
+
+static di_container *ca;
+static int controller_key;
+static obj *hand_single[5];
+
+static void setup_aspnetcore(void)
+{
+    must(di_container_new(NULL, &ca), "new");
+    char name[16];
+    for (int i = 0; i < 5; i++) {
+        snprintf(name, sizeof name, "single%d", i);
+        must(di_provide(ca, &(di_provider_desc){ .name = name,
+            .lifetime = "singleton", .create = make_obj,
+            .size = sizeof(obj) }), "single");
+        snprintf(name, sizeof name, "scoped%d", i);
+        must(di_provide(ca, &(di_provider_desc){ .name = name,
+            .lifetime = "request", .create = make_obj,
+            .size = sizeof(obj) }), "scoped");
+    }
+    static const char *tdeps[5][7];
+    static char names[5][6][16];
+    for (int i = 0; i < 5; i++) {
+        snprintf(names[i][0], 16, "single%d", i);
+        tdeps[i][0] = names[i][0];
+        for (int k = 0; k < 5; k++) {
+            snprintf(names[i][k + 1], 16, "scoped%d", k);
+            tdeps[i][k + 1] = names[i][k + 1];
+        }
+        tdeps[i][6] = NULL;
+        snprintf(name, sizeof name, "transient%d", i);
+        must(di_provide(ca, &(di_provider_desc){ .name = name,
+            .lifetime = "transient", .deps = tdeps[i], .create = make_obj,
+            .size = sizeof(obj) }), "transient");
+    }
+    static const char *const cdeps[] = { "transient0", "transient1",
+        "transient2", "transient3", "transient4", NULL };
+    must(di_provide(ca, &(di_provider_desc){ .name = "controller",
+        .lifetime = "transient", .deps = cdeps, .create = make_obj,
+        .size = sizeof(obj) }), "controller");
+    seal_or_die(ca);
+    controller_key = di_key(ca, "controller");
+    for (int i = 0; i < 5; i++)
+        hand_single[i] = talloc_zero(NULL, obj);
+}
+
+static void teardown_aspnetcore(void)
+{
+    di_container_free(ca);
+    for (int i = 0; i < 5; i++)
+        talloc_free(hand_single[i]);
+}
+
+static uint64_t aspnetcore_di(uint64_t n)
+{
+    uint64_t sum = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        di_scope *s;
+        obj *o;
+        di_scope_begin(ca, NULL, "request", NULL, &s);
+        di_get_key(s, controller_key, (void **)&o);
+        sum += (uint64_t)o->v;
+        di_scope_end(s, 0);
+    }
+    return sum;
+}
+
+static uint64_t aspnetcore_hand(uint64_t n)
+{
+    uint64_t sum = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        void *req = talloc_new(NULL);
+        obj *scoped[5], *t[5];
+        for (int k = 0; k < 5; k++) {
+            scoped[k] = talloc_zero(req, obj);
+            scoped[k]->v = 1;
+        }
+        for (int k = 0; k < 5; k++) {
+            t[k] = talloc_zero(req, obj);
+            t[k]->dep[0] = hand_single[k];
+            for (int j = 0; j < 5; j++)
+                t[k]->dep[j + 1] = scoped[j];
+            t[k]->v = 1;
+        }
+        obj *ctl = talloc_zero(req, obj);
+        for (int k = 0; k < 5; k++)
+            ctl->dep[k] = t[k];
+        ctl->v = 1;
+        sum += (uint64_t)ctl->v;
+        talloc_free(req);
+    }
+    return sum;
+}
+
+const bench_timed bench_aspnetcore = {
+    "aspnetcore", "scope; controller <- 5 transients <- 1 singleton + 5 scoped",
+    setup_aspnetcore, teardown_aspnetcore, aspnetcore_di, aspnetcore_hand, 0,
+    1.5 };
+
+/* ---- complex: 3 singletons + 3 transients (each needing a singleton) ---- */
+
+static di_container *cx;
+static int complex_key;
+static obj *hand_cs[6];
+
+static void setup_complex(void)
+{
+    must(di_container_new(NULL, &cx), "new");
+    char name[16];
+    for (int i = 0; i < 6; i++) {
+        snprintf(name, sizeof name, "s%d", i);
+        must(di_provide(cx, &(di_provider_desc){ .name = name,
+            .lifetime = "singleton", .create = make_obj,
+            .size = sizeof(obj) }), "singleton");
+    }
+    static const char *const t_deps[3][2] = { { "s3", NULL }, { "s4", NULL },
+                                              { "s5", NULL } };
+    for (int i = 0; i < 3; i++) {
+        snprintf(name, sizeof name, "t%d", i);
+        must(di_provide(cx, &(di_provider_desc){ .name = name,
+            .lifetime = "transient", .deps = t_deps[i], .create = make_obj,
+            .size = sizeof(obj) }), "transient");
+    }
+    static const char *const deps[] = { "s0", "s1", "s2", "t0", "t1", "t2",
+                                        NULL };
+    must(di_provide(cx, &(di_provider_desc){ .name = "complex",
+        .lifetime = "transient", .deps = deps, .create = make_obj,
+        .size = sizeof(obj) }), "complex");
+    seal_or_die(cx);
+    complex_key = di_key(cx, "complex");
+    for (int i = 0; i < 6; i++)
+        hand_cs[i] = talloc_zero(NULL, obj);
+}
+
+static void teardown_complex(void)
+{
+    di_container_free(cx);
+    for (int i = 0; i < 6; i++)
+        talloc_free(hand_cs[i]);
+}
+
+static uint64_t complex_di(uint64_t n)
+{
+    uint64_t sum = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        di_scope *s;
+        obj *o;
+        di_scope_begin(cx, NULL, "request", NULL, &s);
+        di_get_key(s, complex_key, (void **)&o);
+        sum += (uint64_t)o->v;
+        di_scope_end(s, 0);
+    }
+    return sum;
+}
+
+static uint64_t complex_hand(uint64_t n)
+{
+    uint64_t sum = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        void *req = talloc_new(NULL);
+        obj *t[3];
+        for (int k = 0; k < 3; k++) {
+            t[k] = talloc_zero(req, obj);
+            t[k]->dep[0] = hand_cs[3 + k];
+            t[k]->v = 1;
+        }
+        obj *o = talloc_zero(req, obj);
+        for (int k = 0; k < 3; k++) {
+            o->dep[k] = hand_cs[k];
+            o->dep[3 + k] = t[k];
+        }
+        o->v = 1;
+        sum += (uint64_t)o->v;
+        talloc_free(req);
+    }
+    return sum;
+}
+
+const bench_timed bench_complex = {
+    "complex", "scope; transient <- 3 singletons + 3 transients (<- singleton)",
+    setup_complex, teardown_complex, complex_di, complex_hand, 0, 1.5 };
+
+/* ---- seal ---- */
+
+/* A random acyclic graph: provider i depends on about 3 of the providers
+ * before it; every fourth is a singleton and depends on singletons only. */
+static double seal_once(int n, double *seal_only_ms)
+{
+    srand(12345);
+    char **names = malloc((size_t)n * sizeof *names);
+    for (int i = 0; i < n; i++) {
+        names[i] = malloc(16);
+        snprintf(names[i], 16, "p%d", i);
+    }
+    uint64_t t0 = bench_now_ns();
+    di_container *c;
+    must(di_container_new(NULL, &c), "new");
+    const char *deps[8];
+    for (int i = 0; i < n; i++) {
+        bool single = i % 4 == 0;
+        int k = 0, want = i ? rand() % 7 : 0; /* 0..6: 3 on average */
+        for (int tries = 0; k < want && tries < 20; tries++) {
+            int j = rand() % i;
+            if (single && j % 4 != 0)
+                continue;
+            deps[k++] = names[j];
+        }
+        deps[k] = NULL;
+        must(di_provide(c, &(di_provider_desc){ .name = names[i],
+            .lifetime = single ? "singleton" : "request", .deps = deps,
+            .create = make_obj, .size = sizeof(obj) }), "provide");
+    }
+    uint64_t t1 = bench_now_ns();
+    seal_or_die(c);
+    uint64_t t2 = bench_now_ns();
+    di_container_free(c);
+    for (int i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    *seal_only_ms = (double)(t2 - t1) / 1e6;
+    return (double)(t2 - t0) / 1e6;
+}
+
+bench_result bench_seal(int providers)
+{
+    enum { REPS = 7 };
+    double t[REPS], s[REPS];
+    int reps = bench_smoke ? 1 : REPS;
+    for (int r = 0; r < reps; r++)
+        t[r] = seal_once(providers, &s[r]);
+    bench_result res = { .unit = "ms", .hand_med = NAN, .hand_min = NAN,
+                         .hand_max = NAN, .ratio = NAN, .met = true };
+    bench_stats(t, reps, &res.di_med, &res.di_min, &res.di_max);
+    char *name = NULL;
+    if (asprintf(&name, "seal_%dk", providers / 1000) < 0)
+        name = "seal";
+    res.name = name;
+    if (providers >= 100000) {
+        res.target = "<= 100 ms";
+        res.met = res.di_med <= 100;
+    } else {
+        res.target = "-";
+    }
+    return res;
+}
+
+bench_result bench_seal_scaling(const bench_result *small,
+                                const bench_result *large)
+{
+    bench_result res = { .name = "seal_scaling", .unit = "x",
+                         .di_med = large->di_med / small->di_med,
+                         .hand_med = NAN, .hand_min = NAN, .hand_max = NAN,
+                         .ratio = NAN, .target = "100k/10k <= 12" };
+    res.di_min = res.di_max = res.di_med;
+    res.met = res.di_med <= 12;
+    return res;
+}
+
+/* ---- threads ---- */
+
+typedef struct tjob { uint64_t ops; uint64_t ns; } tjob;
+static pthread_barrier_t start_line;
+
+static void *thread_run(void *arg)
+{
+    tjob *j = arg;
+    pthread_barrier_wait(&start_line);
+    uint64_t t0 = bench_now_ns();
+    request_3_di_on(c3, consumer3, j->ops);
+    j->ns = bench_now_ns() - t0;
+    return NULL;
+}
+
+/* Per-thread throughput (ops/s) with `threads` threads at once. */
+static double throughput(int threads, uint64_t ops)
+{
+    pthread_t th[2];
+    tjob jobs[2];
+    pthread_barrier_init(&start_line, NULL, (unsigned)threads);
+    for (int i = 0; i < threads; i++) {
+        jobs[i] = (tjob){ ops, 0 };
+        pthread_create(&th[i], NULL, thread_run, &jobs[i]);
+    }
+    double per = 0;
+    for (int i = 0; i < threads; i++) {
+        pthread_join(th[i], NULL);
+        per += (double)ops / ((double)jobs[i].ns / 1e9);
+    }
+    pthread_barrier_destroy(&start_line);
+    return per / threads;
+}
+
+bench_result bench_threads(void)
+{
+    enum { REPS = 9 };
+    setup_request_3();
+    uint64_t ops = bench_smoke ? 1000 : 400000;
+    double one[REPS], two[REPS];
+    int reps = bench_smoke ? 1 : REPS;
+    throughput(2, ops / 4); /* warm-up */
+    for (int r = 0; r < reps; r++) {
+        one[r] = throughput(1, ops);
+        two[r] = throughput(2, ops);
+    }
+    teardown_request_3();
+    bench_result res = { .name = "threads", .unit = "ops/s/th",
+                         .target = "2 threads >= 90%" };
+    bench_stats(two, reps, &res.di_med, &res.di_min, &res.di_max);
+    bench_stats(one, reps, &res.hand_med, &res.hand_min, &res.hand_max);
+    res.ratio = res.di_med / res.hand_med;
+    res.met = res.ratio >= 0.9;
+    return res;
+}
+
+/* ---- memory ---- */
+
+bench_result bench_memory(void)
+{
+    setup_request_3();
+    di_scope *s;
+    void *deps[3];
+    must(di_scope_begin(c3, NULL, "request", NULL, &s), "begin");
+    must(di_resolve_key(s, consumer3, deps, 3), "resolve");
+    size_t di_bytes = talloc_total_size(s);
+    size_t di_blocks = talloc_total_blocks(s);
+    di_scope_end(s, 0);
+    void *req = talloc_new(NULL);
+    session *hs = talloc_zero(req, session);
+    cuser *hu = talloc_zero(req, cuser);
+    hu->s = hs;
+    size_t hand_bytes = talloc_total_size(req);
+    size_t hand_blocks = talloc_total_blocks(req);
+    talloc_free(req);
+    teardown_request_3();
+    bench_result res = { .name = "memory", .unit = "bytes",
+                         .di_med = (double)di_bytes, .hand_med = (double)hand_bytes,
+                         .target = "<= hand + 256" };
+    res.di_min = res.di_max = res.di_med;
+    res.hand_min = res.hand_max = res.hand_med;
+    res.ratio = res.di_med / res.hand_med;
+    res.met = di_bytes <= hand_bytes + 256;
+    if (!bench_smoke)
+        fprintf(stderr, "memory: libdi %zu bytes in %zu talloc blocks, by hand "
+                "%zu bytes in %zu blocks\n", di_bytes, di_blocks, hand_bytes,
+                hand_blocks);
+    return res;
+}
