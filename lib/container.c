@@ -8,7 +8,7 @@
 #include "di_int.h"
 
 char di__null_instance;
-_Thread_local di_container *di__calling;
+_Thread_local di_container *di__calling DI__TLS;
 
 /* Post-seal errors are kept in a ring: one stays valid until this many more
  * have been reported (see di_container_error()). */

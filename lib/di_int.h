@@ -16,6 +16,16 @@
 
 #define DI__ARROW " \xe2\x86\x92 " /* " → " */
 
+/* Thread-locals of a shared library are reached through __tls_get_addr
+ * unless declared initial-exec: one %fs-relative load instead of a call.
+ * (A library dlopen'ed into a process after start-up may fail to load with
+ * it on some systems; libdi is linked, not dlopen'ed.) */
+#if defined(__GNUC__) || defined(__clang__)
+#define DI__TLS __attribute__((tls_model("initial-exec")))
+#else
+#define DI__TLS
+#endif
+
 /* Level index of the root; transients have no level of their own. */
 #define DI__ROOT 0
 #define DI__TRANSIENT (-1)
@@ -111,7 +121,16 @@ typedef struct di__level {
     uint64_t ancestors;  /* bit i set: level i is this level or encloses it */
     uint32_t nslots;     /* providers of this level */
     size_t block;        /* bytes of one scope block of this level */
+    unsigned pool_objects; /* instances a scope's pool is sized for */
+    size_t pool_bytes;     /* ... and their bytes */
 } di__level;
+
+/* What di_get_key() needs of a provider, packed (compiled at seal). */
+typedef struct di__fast {
+    int16_t level;
+    uint8_t kind;
+    uint32_t slot;
+} di__fast;
 
 /* One instance on a teardown stack. */
 typedef struct di__entry {
@@ -199,6 +218,7 @@ struct di_container {
     /* runtime */
     di__single *singles;
     uint32_t nsingles;
+    di__fast *fast;                   /* by key (seal) */
     pthread_mutex_t lock;
     pthread_cond_t cond;
     di__stack root;                   /* singleton teardown stack (locked) */
@@ -225,12 +245,16 @@ typedef struct di__buildctx {
     di_scope *home;             /* where its transients go (NULL: root) */
     di__stack *pending;         /* root builds: transients built for it */
     int16_t level;              /* the level the instance lives at */
-    bool has_msg;
-    char msg[512];              /* di_fail() message */
+    char *msg;                  /* di_fail() message (talloc, top-level), or
+                                   NULL; whoever set up the context frees it */
 } di__buildctx;
 
 struct di_scope {
     di_container *c;
+    /* copied from the container at begin: the key fast path's short chain */
+    const di__fast *fast;
+    di__single *singles;
+    uint32_t nkeys;
     di_scope *parent;
     di_scope *children;          /* live child scopes (non-root parents) */
     di_scope *sibling;
@@ -277,7 +301,7 @@ int di__dispose_stack(di_container *c, di_scope *s, di__stack *st, int outcome,
 
 /* The container whose create or dispose runs on this thread, if any: a
  * create or dispose must not free it (container.c refuses with DI_EBUSY). */
-extern _Thread_local di_container *di__calling;
+extern _Thread_local di_container *di__calling DI__TLS;
 
 /* resolution (resolve.c) */
 int di__resolve_dep(di_scope *s, const di__dep *d, const di__frame *up,

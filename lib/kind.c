@@ -182,7 +182,7 @@ static int run_check(di_container *c, void *tmp, const char *at,
 {
     if (!k->check)
         return 0;
-    di__buildctx bc = { .prev = NULL };
+    di__buildctx bc = { .prev = NULL, .msg = NULL };
     void *scratch = talloc_new(tmp);
     if (!scratch)
         return DI_ENOMEM;
@@ -194,11 +194,12 @@ static int run_check(di_container *c, void *tmp, const char *at,
     di__calling = calling;
     if (rc > 0)
         rc = DI_EPROVIDER;
-    if (rc && bc.has_msg)
+    if (rc && bc.msg)
         di__reg_error(c, rc, "%s", bc.msg);
     else if (rc)
         di__reg_error(c, rc, "%s: kind '%s' refused its params (%s)", at,
                       k->name, di_strerror(rc));
+    talloc_free(bc.msg);
     return rc;
 }
 

@@ -7,12 +7,32 @@
 
 #include "di_int.h"
 
+/* Bytes are gathered eight at a time and mixed with one multiply per
+ * word: a short name costs a few cycles instead of a multiply per byte
+ * (FNV's chain), which matters on di_get()'s path. */
 uint32_t di__hash(const char *s)
 {
-    uint32_t h = 2166136261u; /* FNV-1a */
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 16777619u;
-    return h;
+    uint64_t h = 0x9e3779b97f4a7c15u, w = 0;
+    unsigned n = 0, len = 0;
+    for (; *s; s++, len++) {
+        w = (w << 8) | (unsigned char)*s;
+        if (++n == 8) {
+            h = (h ^ w) * 0xff51afd7ed558ccdu;
+            h ^= h >> 32;
+            w = 0;
+            n = 0;
+        }
+    }
+    h = (h ^ w ^ ((uint64_t)len << 56)) * 0xc4ceb9fe1a85ec53u;
+    h ^= h >> 29;
+    return (uint32_t)h;
+}
+
+static bool same(const char *a, const char *b)
+{
+    while (*a && *a == *b)
+        a++, b++;
+    return *a == *b;
 }
 
 int di__names_find(const di__names *m, const char *name)
@@ -24,7 +44,7 @@ int di__names_find(const di__names *m, const char *name)
         const struct di__name_slot *sl = &m->slots[i];
         if (!sl->name)
             return -1;
-        if (sl->hash == h && strcmp(sl->name, name) == 0)
+        if (sl->hash == h && same(sl->name, name))
             return sl->index;
     }
 }

@@ -58,9 +58,10 @@ int di_fail(const di_build *b, int code, const char *fmt, ...)
     di__buildctx *bc = b->di__state;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(bc->msg, sizeof bc->msg, fmt, ap);
+    char *msg = talloc_vasprintf(NULL, fmt, ap);
     va_end(ap);
-    bc->has_msg = true;
+    talloc_free(bc->msg);
+    bc->msg = msg; /* NULL when out of memory: the code alone is reported */
     return code;
 }
 
@@ -135,7 +136,7 @@ static int build(di_scope *s, di_scope *home, di__stack *pending, int32_t pi,
         memset(mem, 0, p->size);
     di__buildctx bc = { .prev = s->cur, .frame = &f, .home = home,
                         .pending = pending,
-                        .level = home ? home->level : DI__ROOT };
+                        .level = home ? home->level : DI__ROOT, .msg = NULL };
     di_build b = { .mem = mem, .deps = dv, .ndeps = p->ndeps, .data = p->data,
                    .name = p->name, .scope = s, .di__state = &bc,
                    .params = p->params };
@@ -157,14 +158,17 @@ static int build(di_scope *s, di_scope *home, di__stack *pending, int32_t pi,
         if (rc > 0)
             rc = DI_EPROVIDER;
         talloc_free(mem);
-        if (bc.has_msg)
+        if (bc.msg)
             fail(s, rc, &f, "%s", bc.msg);
         else if (s->err == err_before || di_error_code(s->err) != rc)
             fail(s, rc, &f, "create failed: %s", di_strerror(rc));
         /* else: the create passed on the failure of something it resolved;
          * that error, with its longer path, stands */
+        talloc_free(bc.msg);
         goto undo;
     }
+    if (bc.msg) /* di_fail() from a create that then succeeded */
+        talloc_free(bc.msg);
     di__entry e = { pi, mark, inst ? inst : DI__NULLINST, mem };
     if (di__stack_push(home, st, &e, home ? home->inl : NULL)) {
         di__stack one = { &e, 1, 1 };
@@ -368,7 +372,9 @@ static int check_get(di_scope *s, void **out)
     return 0;
 }
 
-int di_get_key(di_scope *s, int key, void **out)
+/* Everything but the fast path: checks, errors, building. */
+__attribute__((noinline)) static int get_key_slow(di_scope *s, int key,
+                                                  void **out)
 {
     int rc = check_get(s, out);
     if (rc)
@@ -394,6 +400,36 @@ int di_get_key(di_scope *s, int key, void **out)
     return get(s, key, NULL, out);
 }
 
+#ifndef DI_DEBUG
+/* An instance that exists — a singleton, or one of this scope's level —
+ * for a scope with no create running; false when the slow path must do it. */
+static inline bool fast_get(di_scope *s, int key, void **out)
+{
+    di__fast f = s->fast[key];
+    void *v = NULL;
+    if (f.level == DI__ROOT && f.kind == DI__CREATE)
+        v = atomic_load_explicit(&s->singles[f.slot].value,
+                                 memory_order_acquire);
+    else if (f.level == s->level && f.kind != DI__VALUE)
+        v = s->slots[f.slot];
+    if (!v)
+        return false;
+    *out = UNWRAP(v);
+    return true;
+}
+#endif
+
+int di_get_key(di_scope *s, int key, void **out)
+{
+#ifndef DI_DEBUG
+    if (__builtin_expect(s && out && !s->cur && !s->ended &&
+                         (uint32_t)key < s->nkeys, 1) &&
+        fast_get(s, key, out))
+        return 0;
+#endif
+    return get_key_slow(s, key, out);
+}
+
 static int lookup(di_scope *s, const char *fn, const char *name, void **out)
 {
     int rc = check_get(s, out);
@@ -411,10 +447,23 @@ static int lookup(di_scope *s, const char *fn, const char *name, void **out)
     return key;
 }
 
-int di_get(di_scope *s, const char *name, void **out)
+__attribute__((noinline)) static int get_slow(di_scope *s, const char *name,
+                                             void **out)
 {
     int key = lookup(s, "di_get", name, out);
     return key < 0 ? key : get(s, key, NULL, out);
+}
+
+int di_get(di_scope *s, const char *name, void **out)
+{
+#ifndef DI_DEBUG
+    if (__builtin_expect(s && out && name && !s->cur && !s->ended, 1)) {
+        int key = di__names_find(&s->c->pnames, name);
+        if (key >= 0 && fast_get(s, key, out))
+            return 0;
+    }
+#endif
+    return get_slow(s, name, out);
 }
 
 int di_get_typed(di_scope *s, const char *name, const char *type, void **out)

@@ -57,7 +57,7 @@ int di__dispose_range(di_container *c, di_scope *s, di__stack *st,
         const di__provider *p = &c->prov[e.prov];
         if (!p->dispose)
             continue;
-        struct di__buildctx bc = { .prev = NULL };
+        struct di__buildctx bc = { .prev = NULL, .msg = NULL };
         di_build b = { .mem = e.mem, .data = p->data, .name = p->name,
                        .scope = s, .di__state = &bc, .params = p->params };
         di_container *calling = di__calling;
@@ -68,18 +68,20 @@ int di__dispose_range(di_container *c, di_scope *s, di__stack *st,
         if (s)
             s->busy--;
         di__calling = calling;
-        if (r == 0)
+        if (r == 0) {
+            if (bc.msg)
+                talloc_free(bc.msg);
             continue;
+        }
         if (r > 0)
             r = DI_EPROVIDER;
         rc = DI_EDISPOSE;
-        if (!fails)
-            continue;
-        if (bc.has_msg)
+        if (fails && bc.msg)
             di__err_add(fails, r, p->name, "%s", bc.msg);
-        else
+        else if (fails)
             di__err_add(fails, r, p->name, "dispose failed: %s",
                         di_strerror(r));
+        talloc_free(bc.msg);
     }
     return rc;
 }
@@ -193,11 +195,20 @@ int di_scope_begin(di_container *c, di_scope *parent, const char *level,
     const di__level *lv = &c->levels[l];
     if (!mem && parent)
         mem = parent;
-    di_scope *s = talloc_named_const(mem, lv->block, "di_scope");
+    /* one allocation: the header, the slots, the teardown stack, and a talloc
+     * pool with room for the instances of this level (sized at seal), so
+     * building them costs no malloc and ending the scope one free */
+    di_scope *s = lv->pool_objects
+                      ? _talloc_pooled_object(mem, lv->block, "di_scope",
+                                              lv->pool_objects, lv->pool_bytes)
+                      : talloc_named_const(mem, lv->block, "di_scope");
     if (!s)
         return DI_ENOMEM;
     memset(s, 0, lv->block);
     s->c = c;
+    s->fast = c->fast;
+    s->singles = c->singles;
+    s->nkeys = c->nprov;
     s->parent = parent;
     s->level = (int16_t)l;
     s->slots = (void **)(s + 1);

@@ -484,10 +484,18 @@ static int compile(seal_t *st)
 {
     di_container *c = st->c;
     uint32_t nslots[DI_LEVEL_MAX] = { 0 };
+    for (uint32_t l = 0; l < c->nlevels; l++) {
+        c->levels[l].pool_objects = 0;
+        c->levels[l].pool_bytes = 0;
+    }
     for (uint32_t i = 0; i < c->nprov; i++) {
         di__provider *p = &c->prov[i];
         if (p->level >= 0 && p->kind != DI__VALUE)
             p->slot = nslots[p->level]++;
+        if (p->level > 0 && p->kind == DI__CREATE) {
+            c->levels[p->level].pool_objects++;
+            c->levels[p->level].pool_bytes += p->size;
+        }
     }
     for (uint32_t l = 0; l < c->nlevels; l++) {
         c->levels[l].nslots = nslots[l];
@@ -497,6 +505,13 @@ static int compile(seal_t *st)
     int rc = compile_plans(st);
     if (rc)
         return rc;
+    talloc_free(c->fast);
+    c->fast = talloc_array(c, di__fast, c->nprov ? c->nprov : 1);
+    if (!c->fast)
+        return DI_ENOMEM;
+    for (uint32_t i = 0; i < c->nprov; i++)
+        c->fast[i] = (di__fast){ c->prov[i].level, (uint8_t)c->prov[i].kind,
+                                 c->prov[i].slot };
     talloc_free(c->singles);
     c->nsingles = nslots[DI__ROOT];
     c->singles = talloc_zero_array(c, di__single, c->nsingles ? c->nsingles : 1);
