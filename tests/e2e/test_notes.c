@@ -105,6 +105,8 @@ static int call(const char *method, const char *path, const char *headers,
                 const char *body, char **out)
 {
     t_resp r;
+    if (out)
+        *out = NULL;
     if (t_http(port, method, path, headers, body, &r))
         return -1;
     int status = r.status;
