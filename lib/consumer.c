@@ -93,6 +93,13 @@ int di_resolve_key(di_scope *s, int key, void **out, size_t n)
                        c->levels[cn->level].name, c->levels[s->level].name);
         return DI_ESCOPE;
     }
+    if (cn->fast_ok && !s->cur) {
+        rc = di__resolve_plan(s, cn, &f);
+        if (rc == 0 && di__plan_outputs(s, cn, out))
+            return 0;
+        if (rc != DI__FALLBACK && rc != 0)
+            return rc;
+    }
     for (uint32_t i = 0; i < cn->ndeps; i++) {
         rc = di__resolve_dep(s, &cn->deps[i], &f, &out[i]);
         if (rc)

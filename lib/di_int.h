@@ -109,7 +109,10 @@ typedef struct di__consumer {
     di__dep *deps;
     uint32_t ndeps;
     int32_t *plan;  /* non-transient providers, dependencies first */
+    int32_t *plan_up; /* per plan entry: the entry that first asks for it,
+                         -1 when the consumer does */
     uint32_t nplan;
+    bool fast_ok;   /* no transient in its closure: di__resolve_plan() */
     void *data;
 } di__consumer;
 
@@ -268,6 +271,26 @@ struct di_scope {
     void **slots;                /* in the same block */
 };
 
+/* ---- hot-path helpers ---- */
+
+/* The existing instance of provider t as seen from scope s: a built
+ * singleton, or the slot of the nearest enclosing scope of t's level; NULL
+ * when it must go through ensure() (not built yet, a value, a transient, an
+ * external not put). DI__NULLINST stands for a NULL instance. */
+static inline void *di__existing(const di_scope *s, int32_t t)
+{
+    di__fast f = s->fast[t];
+    if (f.kind == DI__VALUE || f.level < 0)
+        return NULL;
+    if (f.level == DI__ROOT)
+        return atomic_load_explicit(&s->singles[f.slot].value,
+                                    memory_order_acquire);
+    for (const di_scope *h = s; h; h = h->parent)
+        if (h->level == f.level)
+            return h->slots[f.slot];
+    return NULL;
+}
+
 /* ---- internal entry points between files ---- */
 
 /* error reporting after seal, thread-safe (container.c) */
@@ -293,7 +316,17 @@ int di__level_find(const di_container *c, const char *name);
 void di__scope_fail(di_scope *s, int code, const char *path, const char *fmt,
                     ...) DI_PRINTF(4, 5);
 /* push onto a teardown stack; inl: the stack's in-block storage or NULL */
-int di__stack_push(void *mem, di__stack *st, const di__entry *e, di__entry *inl);
+int di__stack_grow_push(void *mem, di__stack *st, const di__entry *e,
+                        di__entry *inl);
+static inline int di__stack_push(void *mem, di__stack *st, const di__entry *e,
+                                 di__entry *inl)
+{
+    if (st->n < st->cap) {
+        st->e[st->n++] = *e;
+        return 0;
+    }
+    return di__stack_grow_push(mem, st, e, inl);
+}
 int di__dispose_range(di_container *c, di_scope *s, di__stack *st,
                       uint32_t from, int outcome, di__errlist *fails);
 int di__dispose_stack(di_container *c, di_scope *s, di__stack *st, int outcome,
@@ -306,6 +339,15 @@ extern _Thread_local di_container *di__calling DI__TLS;
 /* resolution (resolve.c) */
 int di__resolve_dep(di_scope *s, const di__dep *d, const di__frame *up,
                     void **out);
+/* Build what consumer cn needs in scope s along its plan (no create is
+ * running on s). 0, a failure (with its path under top), or DI__FALLBACK
+ * when the general path must do it (a singleton's first use, another
+ * level, an external not put); what was built so far stays cached. */
+#define DI__FALLBACK 1
+int di__resolve_plan(di_scope *s, const di__consumer *cn, const di__frame *top);
+/* After di__resolve_plan(): the consumer's dependencies into out; false
+ * if one is missing after all (the general path then answers). */
+bool di__plan_outputs(di_scope *s, const di__consumer *cn, void **out);
 int di__check_scope(di_scope *s);
 
 /* kinds (kind.c) */

@@ -103,7 +103,72 @@ static void unwind(di_scope *s, di__stack *st, uint32_t mark, int code)
     st->n = w;
 }
 
-/* Build provider pi into home (a scope) or, for the root, onto pending. */
+/* Create provider pi (its dependencies dv are resolved) into home (a scope)
+ * or, for the root, onto pending; record it for teardown and in its slot.
+ * mark: the stack height when its build began. On failure the error is on
+ * s, with the path f. */
+static int create_one(di_scope *s, di_scope *home, di__stack *pending,
+                      int32_t pi, const di__frame *f, void *const *dv,
+                      uint32_t mark, void **out)
+{
+    di_container *c = s->c;
+    const di__provider *p = &c->prov[pi];
+    di__stack *st = home ? &home->stack : pending;
+    void *mem = talloc_named_const(home, p->size, p->name);
+    if (!mem)
+        return fail(s, DI_ENOMEM, f, "out of memory");
+    if (p->size)
+        memset(mem, 0, p->size);
+    di__buildctx bc = { .prev = s->cur, .frame = f, .home = home,
+                        .pending = pending,
+                        .level = home ? home->level : DI__ROOT, .msg = NULL };
+    di_build b = { .mem = mem, .deps = dv, .ndeps = p->ndeps, .data = p->data,
+                   .name = p->name, .scope = s, .di__state = &bc,
+                   .params = p->params };
+    void *inst = NULL;
+    const struct di_error *err_before = s->err;
+    di_container *calling = di__calling;
+    di__calling = c;
+    s->cur = &bc;
+    s->busy++;
+    if (home && home != s)
+        home->busy++;
+    int rc = p->create(&b, &inst);
+    if (home && home != s)
+        home->busy--;
+    s->busy--;
+    s->cur = bc.prev;
+    di__calling = calling;
+    if (rc) {
+        if (rc > 0)
+            rc = DI_EPROVIDER;
+        talloc_free(mem);
+        if (bc.msg)
+            fail(s, rc, f, "%s", bc.msg);
+        else if (s->err == err_before || di_error_code(s->err) != rc)
+            fail(s, rc, f, "create failed: %s", di_strerror(rc));
+        /* else: the create passed on the failure of something it resolved;
+         * that error, with its longer path, stands */
+        talloc_free(bc.msg);
+        return rc;
+    }
+    if (bc.msg) /* di_fail() from a create that then succeeded */
+        talloc_free(bc.msg);
+    di__entry e = { pi, mark, inst ? inst : DI__NULLINST, mem };
+    if (di__stack_push(home, st, &e, home ? home->inl : NULL)) {
+        di__stack one = { &e, 1, 1 };
+        di__dispose_range(c, s, &one, 0, DI_ENOMEM, NULL);
+        talloc_free(mem);
+        return fail(s, DI_ENOMEM, f, "out of memory");
+    }
+    if (home && p->level != DI__TRANSIENT)
+        home->slots[p->slot] = e.inst;
+    *out = inst;
+    return 0;
+}
+
+/* Build provider pi into home (a scope) or, for the root, onto pending:
+ * its dependencies first (recursively), then the instance. */
 static int build(di_scope *s, di_scope *home, di__stack *pending, int32_t pi,
                  const di__frame *up, void **out)
 {
@@ -118,76 +183,98 @@ static int build(di_scope *s, di_scope *home, di__stack *pending, int32_t pi,
         return fail(s, DI_ENOMEM, &f, "out of memory");
     for (uint32_t k = 0; k < p->ndeps; k++) {
         int32_t t = p->deps[k].target;
+        void *v;
         if (t < 0)
             dv[k] = NULL;
+        else if ((v = di__existing(s, t)))
+            dv[k] = v == DI__NULLINST ? NULL : v;
         else if (c->prov[t].level == DI__TRANSIENT)
             rc = build(s, home, pending, t, &f, &dv[k]);
         else
             rc = ensure(s, t, &f, &dv[k]);
         if (rc)
-            goto undo;
+            break;
     }
-    void *mem = talloc_named_const(home, p->size, p->name);
-    if (!mem) {
-        rc = fail(s, DI_ENOMEM, &f, "out of memory");
-        goto undo;
-    }
-    if (p->size)
-        memset(mem, 0, p->size);
-    di__buildctx bc = { .prev = s->cur, .frame = &f, .home = home,
-                        .pending = pending,
-                        .level = home ? home->level : DI__ROOT, .msg = NULL };
-    di_build b = { .mem = mem, .deps = dv, .ndeps = p->ndeps, .data = p->data,
-                   .name = p->name, .scope = s, .di__state = &bc,
-                   .params = p->params };
-    void *inst = NULL;
-    const struct di_error *err_before = s->err;
-    di_container *calling = di__calling;
-    di__calling = c;
-    s->cur = &bc;
-    s->busy++;
-    if (home && home != s)
-        home->busy++;
-    rc = p->create(&b, &inst);
-    if (home && home != s)
-        home->busy--;
-    s->busy--;
-    s->cur = bc.prev;
-    di__calling = calling;
-    if (rc) {
-        if (rc > 0)
-            rc = DI_EPROVIDER;
-        talloc_free(mem);
-        if (bc.msg)
-            fail(s, rc, &f, "%s", bc.msg);
-        else if (s->err == err_before || di_error_code(s->err) != rc)
-            fail(s, rc, &f, "create failed: %s", di_strerror(rc));
-        /* else: the create passed on the failure of something it resolved;
-         * that error, with its longer path, stands */
-        talloc_free(bc.msg);
-        goto undo;
-    }
-    if (bc.msg) /* di_fail() from a create that then succeeded */
-        talloc_free(bc.msg);
-    di__entry e = { pi, mark, inst ? inst : DI__NULLINST, mem };
-    if (di__stack_push(home, st, &e, home ? home->inl : NULL)) {
-        di__stack one = { &e, 1, 1 };
-        di__dispose_range(c, s, &one, 0, DI_ENOMEM, NULL);
-        talloc_free(mem);
-        rc = fail(s, DI_ENOMEM, &f, "out of memory");
-        goto undo;
-    }
-    if (home && p->level != DI__TRANSIENT)
-        home->slots[p->slot] = e.inst;
-    *out = inst;
-    if (dv != local)
-        talloc_free(dv);
-    return 0;
-undo:
-    unwind(s, st, mark, rc);
+    if (!rc)
+        rc = create_one(s, home, pending, pi, &f, dv, mark, out);
+    if (rc)
+        unwind(s, st, mark, rc);
     if (dv != local)
         talloc_free(dv);
     return rc;
+}
+
+/* The value of dependency d when every provider it needs exists (the plan
+ * is built in order): a value, NULL for a missing optional one, or the
+ * existing instance. Returns false when it does not exist after all. */
+static inline bool ready_dep(di_scope *s, const di__dep *d, void **out)
+{
+    if (d->target < 0) {
+        *out = NULL;
+        return true;
+    }
+    const di__provider *t = &s->c->prov[d->target];
+    if (t->kind == DI__VALUE) {
+        *out = t->value;
+        return true;
+    }
+    void *v = di__existing(s, d->target);
+    *out = UNWRAP(v);
+    return v != NULL;
+}
+
+bool di__plan_outputs(di_scope *s, const di__consumer *cn, void **out)
+{
+    for (uint32_t i = 0; i < cn->ndeps; i++)
+        if (!ready_dep(s, &cn->deps[i], &out[i]))
+            return false;
+    return true;
+}
+
+int di__resolve_plan(di_scope *s, const di__consumer *cn, const di__frame *top)
+{
+    di_container *c = s->c;
+    for (uint32_t i = 0; i < cn->nplan; i++) {
+        int32_t pi = cn->plan[i];
+        di__fast f = s->fast[pi];
+        if (f.level == DI__ROOT) {
+            if (!atomic_load_explicit(&s->singles[f.slot].value,
+                                      memory_order_acquire))
+                return DI__FALLBACK; /* first use: the general path builds it */
+            continue;
+        }
+        if (f.level != s->level)
+            return DI__FALLBACK;
+        if (s->slots[f.slot])
+            continue;
+        const di__provider *p = &c->prov[pi];
+        if (f.kind != DI__CREATE || p->ndeps > 8)
+            return DI__FALLBACK;
+        void *dv[8];
+        for (uint32_t k = 0; k < p->ndeps; k++)
+            if (!ready_dep(s, &p->deps[k], &dv[k]))
+                return DI__FALLBACK;
+        /* the path for errors: the consumer, then the first askers down to
+         * this entry, as the recursive path would have found them */
+        int32_t chain[32];
+        uint32_t depth = 0;
+        for (int32_t k = (int32_t)i; k >= 0; k = cn->plan_up[k]) {
+            if (depth == 32)
+                return DI__FALLBACK;
+            chain[depth++] = k;
+        }
+        di__frame frames[32];
+        const di__frame *up = top;
+        for (uint32_t j = depth; j-- > 0;) {
+            frames[j] = (di__frame){ up, c->prov[cn->plan[chain[j]]].name };
+            up = &frames[j];
+        }
+        void *inst;
+        int rc = create_one(s, s, NULL, pi, up, dv, s->stack.n, &inst);
+        if (rc)
+            return rc;
+    }
+    return 0;
 }
 
 /* Publish a built singleton: move its memory and its transients' under the
@@ -326,6 +413,11 @@ int di__resolve_dep(di_scope *s, const di__dep *d, const di__frame *up,
 {
     if (d->target < 0) {
         *out = NULL;
+        return 0;
+    }
+    void *v = di__existing(s, d->target);
+    if (v) {
+        *out = UNWRAP(v);
         return 0;
     }
     if (s->c->prov[d->target].level == DI__TRANSIENT)

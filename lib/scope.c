@@ -25,7 +25,8 @@ void di__scope_fail(di_scope *s, int code, const char *path, const char *fmt,
     s->err = e; /* NULL when out of memory: the code is still returned */
 }
 
-int di__stack_push(void *mem, di__stack *st, const di__entry *e, di__entry *inl)
+int di__stack_grow_push(void *mem, di__stack *st, const di__entry *e,
+                        di__entry *inl)
 {
     if (st->n == st->cap) {
         uint32_t cap = st->cap ? st->cap * 2 : 8;
@@ -204,7 +205,8 @@ int di_scope_begin(di_container *c, di_scope *parent, const char *level,
                       : talloc_named_const(mem, lv->block, "di_scope");
     if (!s)
         return DI_ENOMEM;
-    memset(s, 0, lv->block);
+    /* the teardown stack's entries are written when pushed */
+    memset(s, 0, sizeof *s + lv->nslots * sizeof(void *));
     s->c = c;
     s->fast = c->fast;
     s->singles = c->singles;

@@ -443,17 +443,23 @@ static int compile_plans(seal_t *st)
     int32_t *stk = talloc_array(st->tmp, int32_t, c->nprov + 1);
     uint32_t *next = talloc_array(st->tmp, uint32_t, c->nprov + 1);
     int32_t *buf = talloc_array(st->tmp, int32_t, c->nprov + 1);
-    if (!stamp || !stk || !next || !buf)
+    int32_t *parent = talloc_array(st->tmp, int32_t, c->nprov + 1);
+    int32_t *at = talloc_array(st->tmp, int32_t, c->nprov + 1);
+    if (!stamp || !stk || !next || !buf || !parent || !at)
         return DI_ENOMEM;
     for (uint32_t ci = 0; ci < c->ncons; ci++) {
         di__consumer *cn = &c->cons[ci];
         uint32_t nb = 0;
+        bool transients = false;
+        /* depth first, dependencies in declared order: the order in which
+         * the recursive resolver first reaches each provider */
         for (uint32_t k = 0; k < cn->ndeps; k++) {
             int32_t r = cn->deps[k].target;
             if (r < 0 || stamp[r] == ci + 1)
                 continue;
             uint32_t sp = 0;
             stamp[r] = ci + 1;
+            parent[r] = -1;
             stk[sp] = r;
             next[sp++] = 0;
             while (sp) {
@@ -462,20 +468,33 @@ static int compile_plans(seal_t *st)
                     int32_t v = p->deps[next[sp - 1]++].target;
                     if (v >= 0 && stamp[v] != ci + 1) {
                         stamp[v] = ci + 1;
+                        parent[v] = stk[sp - 1];
                         stk[sp] = v;
                         next[sp++] = 0;
                     }
                     continue;
                 }
-                if (p->level != DI__TRANSIENT && p->kind != DI__VALUE)
+                if (p->level == DI__TRANSIENT)
+                    transients = true;
+                else if (p->kind != DI__VALUE) {
+                    at[stk[sp - 1]] = (int32_t)nb;
                     buf[nb++] = stk[sp - 1];
+                }
                 sp--;
             }
         }
         cn->nplan = nb;
+        cn->fast_ok = !transients;
         cn->plan = nb ? talloc_memdup(cn->mem, buf, nb * sizeof *buf) : NULL;
-        if (nb && !cn->plan)
+        cn->plan_up = nb ? talloc_array(cn->mem, int32_t, nb) : NULL;
+        if (nb && (!cn->plan || !cn->plan_up))
             return DI_ENOMEM;
+        /* a parent is built after its children: its index is known now */
+        for (uint32_t j = 0; j < nb; j++) {
+            int32_t up = parent[buf[j]];
+            cn->plan_up[j] = up < 0 || c->prov[up].level == DI__TRANSIENT
+                                 ? -1 : at[up];
+        }
     }
     return 0;
 }
