@@ -216,7 +216,7 @@ int di_scope_begin(di_container *c, di_scope *parent, const char *level,
     s->slots = (void **)(s + 1);
     s->inl = (di__entry *)(s->slots + lv->nslots);
     s->stack.e = s->inl;
-    s->stack.cap = lv->nslots + 4;
+    s->stack.cap = lv->nslots + 1;
 #ifdef DI_DEBUG
     if (di__live_add(s)) {
         talloc_free(s);

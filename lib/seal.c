@@ -518,8 +518,10 @@ static int compile(seal_t *st)
     }
     for (uint32_t l = 0; l < c->nlevels; l++) {
         c->levels[l].nslots = nslots[l];
+        /* room on the inline teardown stack for the level's own instances
+         * and one transient; more spills to a talloc array */
         c->levels[l].block = sizeof(di_scope) + nslots[l] * sizeof(void *) +
-                             (nslots[l] + 4) * sizeof(di__entry);
+                             (nslots[l] + 1) * sizeof(di__entry);
     }
     int rc = compile_plans(st);
     if (rc)

@@ -144,7 +144,8 @@ int main(int argc, char **argv)
     }
     bench_result r[16];
     int n = 0;
-    const bench_timed *timed[] = { &bench_singleton_key, &bench_singleton_name,
+    const bench_timed *timed[] = { &bench_call_floor, &bench_singleton_key,
+                                   &bench_singleton_name,
                                    &bench_request_3, &bench_aspnetcore,
                                    &bench_complex };
     for (size_t i = 0; i < sizeof timed / sizeof timed[0]; i++)

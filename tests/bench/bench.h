@@ -44,7 +44,8 @@ uint64_t bench_now_ns(void);
 void bench_stats(double *v, int n, double *med, double *min, double *max);
 
 /* The cases (cases.c). */
-extern const bench_timed bench_singleton_key, bench_singleton_name,
+extern const bench_timed bench_call_floor, bench_singleton_key,
+    bench_singleton_name,
     bench_request_3, bench_aspnetcore, bench_complex;
 bench_result bench_seal(int providers);
 bench_result bench_seal_scaling(const bench_result *small,
