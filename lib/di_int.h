@@ -69,6 +69,7 @@ typedef struct di__names {
 
 uint32_t di__hash(const char *s);
 int di__names_find(const di__names *m, const char *name);         /* index or -1 */
+int di__names_find_h(const di__names *m, const char *name, uint32_t hash);
 int di__names_put(void *mem, di__names *m, const char *name, int index); /* 0/ENOMEM */
 
 /* ---- the registry ---- */
@@ -77,6 +78,7 @@ typedef struct di__dep {
     const char *name;  /* interned, without '?' and ':type' */
     const char *type;  /* expected type or NULL */
     int32_t target;    /* provider index, or -1 when missing (seal) */
+    uint32_t hash;     /* di__hash(name), computed once at registration */
     bool optional;
 } di__dep;
 

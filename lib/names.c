@@ -37,9 +37,13 @@ static bool same(const char *a, const char *b)
 
 int di__names_find(const di__names *m, const char *name)
 {
+    return di__names_find_h(m, name, di__hash(name));
+}
+
+int di__names_find_h(const di__names *m, const char *name, uint32_t h)
+{
     if (!m->slots)
         return -1;
-    uint32_t h = di__hash(name);
     for (uint32_t i = h & m->mask;; i = (i + 1) & m->mask) {
         const struct di__name_slot *sl = &m->slots[i];
         if (!sl->name)

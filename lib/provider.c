@@ -19,33 +19,71 @@ bool di__valid_name(const char *s, bool provider)
     return true;
 }
 
-/* "?name:type" -> dep. Strings are allocated on mem. */
-int di__parse_dep(void *mem, const char *spec, di__dep *d)
+/* "?name:type" -> dep, its strings written at *w (advanced). The spec has
+ * been measured: *w has room for it. 0 or DI_EINVAL. */
+static int parse_into(const char *spec, di__dep *d, char **w)
 {
     memset(d, 0, sizeof *d);
     d->target = -1;
-    if (!spec)
-        return DI_EINVAL;
     if (spec[0] == '?') {
         d->optional = true;
         spec++;
     }
     const char *colon = strchr(spec, ':');
     size_t n = colon ? (size_t)(colon - spec) : strlen(spec);
-    d->name = talloc_strndup(mem, spec, n);
-    if (!d->name)
-        return DI_ENOMEM;
+    char *name = *w;
+    memcpy(name, spec, n);
+    name[n] = '\0';
+    *w += n + 1;
+    d->name = name;
+    d->hash = di__hash(name);
     if (colon) {
-        d->type = talloc_strdup(mem, colon + 1);
-        if (!d->type)
-            return DI_ENOMEM;
-        if (!di__valid_name(d->type, true))
+        size_t tn = strlen(colon + 1);
+        char *type = *w;
+        memcpy(type, colon + 1, tn + 1);
+        *w += tn + 1;
+        d->type = type;
+        if (!di__valid_name(type, true))
             return DI_EINVAL;
     }
-    return di__valid_name(d->name, true) ? 0 : DI_EINVAL;
+    return di__valid_name(name, true) ? 0 : DI_EINVAL;
 }
 
-/* Copy deps (NULL-terminated) into a fresh array on mem. */
+/* Parse NULL-terminated specs into one block on mem: the array and every
+ * string in it (a provider's dependencies cost one allocation). */
+static int parse_block(void *mem, const char *const *specs, uint32_t k,
+                       di__dep **out, uint32_t *bad)
+{
+    size_t bytes = k * sizeof(di__dep);
+    for (uint32_t i = 0; i < k; i++)
+        bytes += strlen(specs[i]) + 1;
+    di__dep *deps = talloc_named_const(mem, bytes, "di_deps");
+    if (!deps)
+        return DI_ENOMEM;
+    char *w = (char *)(deps + k);
+    for (uint32_t i = 0; i < k; i++)
+        if (parse_into(specs[i], &deps[i], &w)) {
+            *bad = i;
+            talloc_free(deps);
+            return DI_EINVAL;
+        }
+    *out = deps;
+    return 0;
+}
+
+int di__parse_dep(void *mem, const char *spec, di__dep *d)
+{
+    if (!spec)
+        return DI_EINVAL;
+    di__dep *one;
+    uint32_t bad;
+    int rc = parse_block(mem, &spec, 1, &one, &bad);
+    if (!rc)
+        *d = *one; /* the strings stay in the block, under mem */
+    return rc;
+}
+
+/* Copy deps (NULL-terminated) into a fresh block on mem. */
 int di__parse_deps(di_container *c, void *mem, const char *owner,
                    const char *const *specs, di__dep **out, uint32_t *n)
 {
@@ -53,19 +91,16 @@ int di__parse_deps(di_container *c, void *mem, const char *owner,
     while (specs && specs[k])
         k++;
     *n = k;
-    *out = k ? talloc_array(mem, di__dep, k) : NULL;
-    if (k && !*out)
-        return DI_ENOMEM;
-    for (uint32_t i = 0; i < k; i++) {
-        int rc = di__parse_dep(mem, specs[i], &(*out)[i]);
-        if (rc == DI_EINVAL)
-            di__reg_error(c, rc, "'%s': dependency #%u '%s' is malformed: "
-                          "expected [?]name[:type], names of 1 to %d bytes "
-                          "without ':'", owner, i + 1, specs[i], DI_NAME_MAX);
-        if (rc)
-            return rc;
-    }
-    return 0;
+    *out = NULL;
+    if (!k)
+        return 0;
+    uint32_t bad = 0;
+    int rc = parse_block(mem, specs, k, out, &bad);
+    if (rc == DI_EINVAL)
+        di__reg_error(c, rc, "'%s': dependency #%u '%s' is malformed: "
+                      "expected [?]name[:type], names of 1 to %d bytes "
+                      "without ':'", owner, bad + 1, specs[bad], DI_NAME_MAX);
+    return rc;
 }
 
 /* What a provider made from a kind carries besides its descriptor. */
@@ -80,16 +115,19 @@ static int make_provider(di_container *c, const di_provider_desc *d, bool value,
                          void *v, const extra *x, di__provider *p)
 {
     memset(p, 0, sizeof *p);
-    p->mem = talloc_new(c);
-    if (!p->mem)
-        return DI_ENOMEM;
-    p->name = talloc_strdup(p->mem, d->name);
-    p->type = d->type ? talloc_strdup(p->mem, d->type) : NULL;
     bool ext = x && x->external;
-    p->lifetime = talloc_strdup(p->mem, value && !ext ? "singleton"
-                                                      : d->lifetime);
-    if (!p->name || (d->type && !p->type) || !p->lifetime)
-        goto nomem;
+    const char *lifetime = value && !ext ? "singleton" : d->lifetime;
+    /* one block: the context of everything the provider keeps, holding its
+     * name, type and lifetime */
+    size_t nl = strlen(d->name) + 1, tl = d->type ? strlen(d->type) + 1 : 0;
+    size_t ll = strlen(lifetime) + 1;
+    char *blk = talloc_named_const(c, nl + tl + ll, "di_provider");
+    if (!blk)
+        return DI_ENOMEM;
+    p->mem = blk;
+    p->name = memcpy(blk, d->name, nl);
+    p->type = d->type ? memcpy(blk + nl, d->type, tl) : NULL;
+    p->lifetime = memcpy(blk + nl + tl, lifetime, ll);
     p->kind = ext ? DI__EXTERN : value ? DI__VALUE : DI__CREATE;
     p->create = d->create;
     p->dispose = d->dispose;

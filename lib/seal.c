@@ -163,7 +163,7 @@ static void seal_from(seal_t *st)
         st->from[i] = UNSEEN;
     for (uint32_t ci = 0; ci < c->ncons; ci++)
         for (uint32_t k = 0; k < c->cons[ci].ndeps; k++) {
-            int32_t t = di__names_find(&c->pnames, c->cons[ci].deps[k].name);
+            int32_t t = di__names_find_h(&c->pnames, c->cons[ci].deps[k].name, c->cons[ci].deps[k].hash);
             if (t >= 0 && st->from[t] == UNSEEN) {
                 st->from[t] = -(int32_t)ci - 2;
                 queue[tail++] = t;
@@ -200,7 +200,7 @@ static void check_missing(seal_t *st, const char *owner, int32_t owner_prov,
     di_container *c = st->c;
     for (uint32_t k = 0; k < n; k++) {
         di__dep *d = &deps[k];
-        d->target = di__names_find(&c->pnames, d->name);
+        d->target = di__names_find_h(&c->pnames, d->name, d->hash);
         if (d->target >= 0 || d->optional)
             continue;
         char *base = owner_prov >= 0 ? path_to(st, owner_prov)
@@ -575,12 +575,13 @@ static int analyse(seal_t *st)
         di__consumer *cn = &c->cons[i];
         cn->level = lifetime_level(st, cn->name, cn->level_name, true);
         for (uint32_t k = 0; k < cn->ndeps; k++)
-            cn->deps[k].target = di__names_find(&c->pnames, cn->deps[k].name);
+            cn->deps[k].target = di__names_find_h(&c->pnames, cn->deps[k].name,
+                                                  cn->deps[k].hash);
     }
     for (uint32_t i = 0; i < c->nprov; i++)
         for (uint32_t k = 0; k < c->prov[i].ndeps; k++)
-            c->prov[i].deps[k].target =
-                di__names_find(&c->pnames, c->prov[i].deps[k].name);
+            c->prov[i].deps[k].target = di__names_find_h(
+                &c->pnames, c->prov[i].deps[k].name, c->prov[i].deps[k].hash);
     seal_from(st);
     for (uint32_t i = 0; i < c->ncons; i++)
         check_missing(st, c->cons[i].name, -1, c->cons[i].deps,
