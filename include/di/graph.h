@@ -42,6 +42,7 @@ DI_BEGIN_DECLS
  * are part of the output, not an error.
  */
 DI_EXPORT int di_graph_json(di_container *c, void *mem, char **out);
+/* di_graph_dot — the same graph as Graphviz DOT; as di_graph_json(). */
 DI_EXPORT int di_graph_dot(di_container *c, void *mem, char **out);
 
 DI_END_DECLS

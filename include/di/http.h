@@ -115,12 +115,14 @@ DI_EXPORT void di_http_set_log(di_http *h,
                                void (*fn)(void *ctx, const char *line),
                                void *ctx);
 
+/* What di_http_on_end() calls: ctx as given, the request, its outcome. */
+typedef void (*di_http_end_fn)(void *ctx, const di_http_req *r, int outcome);
 /*
  * di_http_on_end — call fn(ctx, r, outcome) when each request has ended:
  * after its scope's disposes ran, before r is freed (its method, path and
- * status can be read). For access logs and metrics. Call before serving.
+ * status can be read). For access logs and metrics. Call before serving;
+ * NULL fn turns it off.
  */
-typedef void (*di_http_end_fn)(void *ctx, const di_http_req *r, int outcome);
 DI_EXPORT void di_http_on_end(di_http *h, di_http_end_fn fn, void *ctx);
 
 /* ---- for handlers and providers ---- */
@@ -181,9 +183,12 @@ DI_EXPORT int di_http_append_body(di_http_req *r, const void *data, size_t len);
  * failure code. Call once.
  */
 DI_EXPORT int di_http_dispatch(di_http_req *r);
-/* The response to send: status, content type (never NULL), body. */
+/* di_http_status — the response's status (0 before one is set). */
 DI_EXPORT int di_http_status(const di_http_req *r);
+/* di_http_content_type — the response's content type (never NULL). */
 DI_EXPORT const char *di_http_content_type(const di_http_req *r);
+/* di_http_response — the response body ("" when none) and its length;
+ * owned by r, valid until di_http_end(). */
 DI_EXPORT const char *di_http_response(const di_http_req *r, size_t *len);
 /* Extra response headers: the i-th name and value, or 0 past the end. */
 DI_EXPORT int di_http_response_header(const di_http_req *r, size_t i,

@@ -56,13 +56,16 @@ DI_EXPORT struct MHD_Daemon *di_mhd_daemon(const di_mhd *m);
  */
 DI_EXPORT int di_mhd_stop(di_mhd *m);
 
-/* The raw callbacks, for a daemon of your own; cls is the di_http router. */
+/* di_mhd_access — MHD's access handler for a daemon of your own; cls is the
+ * di_http router. */
 DI_EXPORT enum MHD_Result di_mhd_access(void *cls, struct MHD_Connection *conn,
                                         const char *url, const char *method,
                                         const char *version,
                                         const char *upload_data,
                                         size_t *upload_data_size,
                                         void **req_cls);
+/* di_mhd_completed — pass as MHD_OPTION_NOTIFY_COMPLETED (closure: the
+ * router): ends the request's scope with the outcome. */
 DI_EXPORT void di_mhd_completed(void *cls, struct MHD_Connection *conn,
                                 void **req_cls,
                                 enum MHD_RequestTerminationCode toe);
