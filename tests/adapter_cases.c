@@ -19,6 +19,7 @@ static void *server;
 static uint16_t port;
 
 static atomic_int ended, commits, rollbacks;
+static atomic_int slow_started; /* the /slow handler has begun */
 static atomic_int last_outcome;
 
 static void on_end(void *ctx, const di_http_req *r, int outcome)
@@ -82,6 +83,7 @@ static int slow(di_http_req *r, void *const *deps, void *data)
 {
     (void)deps;
     (void)data;
+    atomic_fetch_add(&slow_started, 1);
     struct timespec ts = { 0, 300 * 1000000 };
     nanosleep(&ts, NULL);
     char big[65536];
@@ -239,9 +241,11 @@ static void test_provider_401(void)
 static void test_client_gone(void)
 {
     snap b = now();
+    int started = atomic_load(&slow_started);
     int fd = t_http_send_raw(port, "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n");
     CU_ASSERT_TRUE_FATAL(fd >= 0);
-    usleep(50000); /* the handler has started */
+    /* reset only once the handler runs (valgrind makes that slow) */
+    CU_ASSERT_TRUE(t_wait_for(&slow_started, started + 1, 10000));
     t_http_reset(fd);
     expect_end(b, DI_EABANDONED, 0, 1);
 }
@@ -294,7 +298,7 @@ static void test_eof_mid_body(void)
     int fd = t_http_send_raw(port, "POST /echo HTTP/1.1\r\nHost: x\r\n"
                                    "Content-Length: 100\r\n\r\n{\"a\"");
     CU_ASSERT_TRUE_FATAL(fd >= 0);
-    usleep(100000);
+    usleep(300000); /* the server has read the headers (slower under valgrind) */
     close(fd);
     if (t_adapter_begins_when_complete)
         expect_nothing_began(b);
