@@ -62,7 +62,14 @@ struct di_error *di__err_new(void *mem, int code, const char *path,
 /* ---- names (names.c): open-addressing map name -> index ---- */
 
 typedef struct di__names {
-    struct di__name_slot { const char *name; uint32_t hash; int32_t index; } *slots;
+    /* prefix: the name's first 8 bytes (zero-padded), so that most lookups
+     * decide without following name into another cache line */
+    struct di__name_slot {
+        uint64_t prefix;
+        const char *name;
+        uint32_t hash;
+        int32_t index;
+    } *slots;
     uint32_t mask;  /* capacity - 1, capacity a power of two */
     uint32_t count;
 } di__names;

@@ -35,6 +35,17 @@ static bool same(const char *a, const char *b)
     return *a == *b;
 }
 
+/* The first 8 bytes of s, zero-padded; *short_ set when s fits in them. */
+static uint64_t prefix_of(const char *s, bool *short_)
+{
+    uint64_t p = 0;
+    unsigned i = 0;
+    for (; i < 8 && s[i]; i++)
+        p |= (uint64_t)(unsigned char)s[i] << (8 * i);
+    *short_ = i < 8 || !s[8];
+    return p;
+}
+
 int di__names_find(const di__names *m, const char *name)
 {
     return di__names_find_h(m, name, di__hash(name));
@@ -44,24 +55,31 @@ int di__names_find_h(const di__names *m, const char *name, uint32_t h)
 {
     if (!m->slots)
         return -1;
+    bool fits;
+    uint64_t pre = prefix_of(name, &fits);
     for (uint32_t i = h & m->mask;; i = (i + 1) & m->mask) {
         const struct di__name_slot *sl = &m->slots[i];
         if (!sl->name)
             return -1;
-        if (sl->hash == h && same(sl->name, name))
+        /* equal prefixes of a name that fits in them: equal names */
+        if (sl->hash == h && sl->prefix == pre &&
+            (fits || same(sl->name + 8, name + 8)))
             return sl->index;
     }
 }
 
 static void put_slot(di__names *m, const char *name, uint32_t h, int index)
 {
+    bool fits;
+    uint64_t pre = prefix_of(name, &fits);
     uint32_t i = h & m->mask;
-    while (m->slots[i].name && !(m->slots[i].hash == h &&
-                                 strcmp(m->slots[i].name, name) == 0))
+    while (m->slots[i].name &&
+           !(m->slots[i].hash == h && m->slots[i].prefix == pre &&
+             same(m->slots[i].name, name)))
         i = (i + 1) & m->mask;
     if (!m->slots[i].name)
         m->count++;
-    m->slots[i] = (struct di__name_slot){ name, h, index };
+    m->slots[i] = (struct di__name_slot){ pre, name, h, index };
 }
 
 /* Insert or update; keeps the load factor at most 1/2. name must outlive m. */

@@ -6,15 +6,15 @@
 
 #include "di_int.h"
 
+/* One pass: the length and the characters together. */
 bool di__valid_name(const char *s, bool provider)
 {
-    size_t n = strnlen(s, DI_NAME_MAX + 1);
-    if (n == 0 || n > DI_NAME_MAX)
+    if (!*s || (provider && s[0] == '?'))
         return false;
-    if (provider && s[0] == '?')
-        return false;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-        if (*p < 0x20 || *p == 0x7f || (provider && *p == ':'))
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++, n++)
+        if (*p < 0x20 || *p == 0x7f || (provider && *p == ':') ||
+            n == DI_NAME_MAX)
             return false;
     return true;
 }
@@ -29,46 +29,77 @@ static int parse_into(const char *spec, di__dep *d, char **w)
         d->optional = true;
         spec++;
     }
-    const char *colon = strchr(spec, ':');
-    size_t n = colon ? (size_t)(colon - spec) : strlen(spec);
-    char *name = *w;
-    memcpy(name, spec, n);
-    name[n] = '\0';
-    *w += n + 1;
+    /* copy the name up to ':' or the end, checking as it goes */
+    char *name = *w, *o = name;
+    const char *p = spec;
+    for (; *p && *p != ':'; p++) {
+        unsigned char ch = (unsigned char)*p;
+        if (ch < 0x20 || ch == 0x7f || o - name == DI_NAME_MAX)
+            return DI_EINVAL;
+        *o++ = *p;
+    }
+    *o++ = '\0';
+    *w = o;
     d->name = name;
+    if (!name[0] || name[0] == '?')
+        return DI_EINVAL;
     d->hash = di__hash(name);
-    if (colon) {
-        size_t tn = strlen(colon + 1);
+    if (*p == ':') {
+        size_t tn = strlen(p + 1);
         char *type = *w;
-        memcpy(type, colon + 1, tn + 1);
+        memcpy(type, p + 1, tn + 1);
         *w += tn + 1;
         d->type = type;
         if (!di__valid_name(type, true))
             return DI_EINVAL;
     }
-    return di__valid_name(name, true) ? 0 : DI_EINVAL;
+    return 0;
 }
 
-/* Parse NULL-terminated specs into one block on mem: the array and every
- * string in it (a provider's dependencies cost one allocation). */
-static int parse_block(void *mem, const char *const *specs, uint32_t k,
-                       di__dep **out, uint32_t *bad)
+/* Bytes to hold k parsed specs: the array and every string in it. */
+static size_t block_size(const char *const *specs, uint32_t k)
 {
     size_t bytes = k * sizeof(di__dep);
     for (uint32_t i = 0; i < k; i++)
         bytes += strlen(specs[i]) + 1;
-    di__dep *deps = talloc_named_const(mem, bytes, "di_deps");
-    if (!deps)
-        return DI_ENOMEM;
+    return bytes;
+}
+
+/* Parse k specs into the block at deps (block_size() bytes). 0 or
+ * DI_EINVAL with *bad the index of the malformed one. */
+static int parse_into_block(di__dep *deps, const char *const *specs,
+                            uint32_t k, uint32_t *bad)
+{
     char *w = (char *)(deps + k);
     for (uint32_t i = 0; i < k; i++)
         if (parse_into(specs[i], &deps[i], &w)) {
             *bad = i;
-            talloc_free(deps);
             return DI_EINVAL;
         }
+    return 0;
+}
+
+/* Parse NULL-terminated specs into one block on mem. */
+static int parse_block(void *mem, const char *const *specs, uint32_t k,
+                       di__dep **out, uint32_t *bad)
+{
+    di__dep *deps = talloc_named_const(mem, block_size(specs, k), "di_deps");
+    if (!deps)
+        return DI_ENOMEM;
+    if (parse_into_block(deps, specs, k, bad)) {
+        talloc_free(deps);
+        return DI_EINVAL;
+    }
     *out = deps;
     return 0;
+}
+
+static void report_malformed(di_container *c, const char *owner,
+                             const char *const *specs, uint32_t bad)
+{
+    di__reg_error(c, DI_EINVAL, "'%s': dependency #%u '%s' is malformed: "
+                  "expected [?]name[:type], names of 1 to %d bytes without "
+                  "':'", owner, bad + 1, specs[bad], DI_NAME_MAX);
 }
 
 int di__parse_dep(void *mem, const char *spec, di__dep *d)
@@ -97,9 +128,7 @@ int di__parse_deps(di_container *c, void *mem, const char *owner,
     uint32_t bad = 0;
     int rc = parse_block(mem, specs, k, out, &bad);
     if (rc == DI_EINVAL)
-        di__reg_error(c, rc, "'%s': dependency #%u '%s' is malformed: "
-                      "expected [?]name[:type], names of 1 to %d bytes "
-                      "without ':'", owner, bad + 1, specs[bad], DI_NAME_MAX);
+        report_malformed(c, owner, specs, bad);
     return rc;
 }
 
@@ -117,17 +146,29 @@ static int make_provider(di_container *c, const di_provider_desc *d, bool value,
     memset(p, 0, sizeof *p);
     bool ext = x && x->external;
     const char *lifetime = value && !ext ? "singleton" : d->lifetime;
-    /* one block: the context of everything the provider keeps, holding its
-     * name, type and lifetime */
+    /* one block, the context of everything the provider keeps: its
+     * dependencies (array first, for alignment), name, type and lifetime */
+    uint32_t k = 0;
+    while (d->deps && d->deps[k])
+        k++;
+    size_t dl = block_size(d->deps, k);
     size_t nl = strlen(d->name) + 1, tl = d->type ? strlen(d->type) + 1 : 0;
     size_t ll = strlen(lifetime) + 1;
-    char *blk = talloc_named_const(c, nl + tl + ll, "di_provider");
+    char *blk = talloc_named_const(c, dl + nl + tl + ll, "di_provider");
     if (!blk)
         return DI_ENOMEM;
     p->mem = blk;
-    p->name = memcpy(blk, d->name, nl);
-    p->type = d->type ? memcpy(blk + nl, d->type, tl) : NULL;
-    p->lifetime = memcpy(blk + nl + tl, lifetime, ll);
+    p->name = memcpy(blk + dl, d->name, nl);
+    p->type = d->type ? memcpy(blk + dl + nl, d->type, tl) : NULL;
+    p->lifetime = memcpy(blk + dl + nl + tl, lifetime, ll);
+    uint32_t bad;
+    if (k && parse_into_block((di__dep *)blk, d->deps, k, &bad)) {
+        report_malformed(c, p->name, d->deps, bad);
+        talloc_free(blk);
+        return DI_EINVAL;
+    }
+    p->deps = k ? (di__dep *)blk : NULL;
+    p->ndeps = k;
     p->kind = ext ? DI__EXTERN : value ? DI__VALUE : DI__CREATE;
     p->create = d->create;
     p->dispose = d->dispose;
@@ -140,11 +181,6 @@ static int make_provider(di_container *c, const di_provider_desc *d, bool value,
         if (!p->kind_name)
             goto nomem;
         p->params = talloc_steal(p->mem, x->params);
-    }
-    int rc = di__parse_deps(c, p->mem, p->name, d->deps, &p->deps, &p->ndeps);
-    if (rc) {
-        talloc_free(p->mem);
-        return rc;
     }
     return 0;
 nomem:
