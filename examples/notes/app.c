@@ -101,7 +101,7 @@ int notes_register_current_user(di_container *c)
 
 /* ---- JSON helpers ---- */
 
-static cJSON *note_json(const note *n)
+cJSON *notes_note_json(const note *n)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "id", (double)n->id);
@@ -219,7 +219,7 @@ static int create_note(di_http_req *r, void *const *deps, void *data)
     char loc[48];
     snprintf(loc, sizeof loc, "/notes/%lld", (long long)id);
     di_http_add_header(r, "Location", loc);
-    rc = send_json(r, 201, note_json(&n));
+    rc = send_json(r, 201, notes_note_json(&n));
     talloc_free(mem);
     return rc;
 }
@@ -255,7 +255,7 @@ static int list_notes(di_http_req *r, void *const *deps, void *data)
     }
     cJSON *o = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(o, "items");
     for (size_t i = 0; i < n; i++)
-        cJSON_AddItemToArray(arr, note_json(&items[i]));
+        cJSON_AddItemToArray(arr, notes_note_json(&items[i]));
     cJSON_AddNumberToObject(o, "offset", (double)offset);
     cJSON_AddNumberToObject(o, "limit", (double)limit);
     cJSON_AddNumberToObject(o, "total", (double)total);
@@ -278,7 +278,7 @@ static int get_note(di_http_req *r, void *const *deps, void *data)
     else if (rc)
         rc = repo_error(r, LOG, REPO);
     else
-        rc = send_json(r, 200, note_json(&n));
+        rc = send_json(r, 200, notes_note_json(&n));
     talloc_free(mem);
     return rc;
 }

@@ -80,6 +80,12 @@ int notes_register_routes(di_http *h);
  * stderr. */
 int notes_migrate(di_container *c, di_scope *parent);
 
+/* A repository on a SQLite connection, without libdi (the hand-wired
+ * benchmark server uses it). */
+void notes_sqlite_repo_init(notes_repo *r, void *conn);
+/* A note as JSON (cJSON *, the caller deletes it). */
+struct cJSON *notes_note_json(const note *n);
+
 /* Kinds, for notes_register_kinds(). */
 extern const di_kind_desc notes_sqlite_repo_kind;
 extern const di_kind_desc notes_postgres_repo_kind;

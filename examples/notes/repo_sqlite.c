@@ -163,14 +163,18 @@ static int sq_remove(notes_repo *r, int64_t owner, int64_t id)
                               "ii", owner, id));
 }
 
-static int create(const di_build *b, void **out)
+void notes_sqlite_repo_init(notes_repo *r, void *conn)
 {
-    notes_repo *r = b->mem;
     *r = (notes_repo){ .migrate = sq_migrate, .user_by_token = sq_user,
                        .create = sq_create, .list = sq_list, .get = sq_get,
                        .update = sq_update, .remove = sq_remove,
-                       .conn = b->deps[0] };
-    *out = r;
+                       .conn = conn };
+}
+
+static int create(const di_build *b, void **out)
+{
+    notes_sqlite_repo_init(b->mem, b->deps[0]);
+    *out = b->mem;
     return 0;
 }
 

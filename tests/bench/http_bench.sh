@@ -1,0 +1,104 @@
+#!/bin/sh
+# http_bench.sh BUILD_DIR [--smoke] — the http case: wrk on loopback against
+# the notes server built with libdi (GET /notes/1: router, current_user,
+# SQLite session, repository) and against notes-handwired, the same handler
+# wired by hand, alternating runs (both read in a deferred transaction,
+# BEGIN: a read takes no write lock in WAL mode). Prints a table row and a
+# "json: " line;
+# exits 1 when libdi serves less than 97 % of the hand-wired requests/s,
+# 77 (skip) without wrk. --smoke: one short run each, nothing judged.
+set -u
+build=$1
+smoke=${2:-}
+notes=$build/examples/notes/notes
+hand=$build/examples/notes/notes-handwired
+if ! command -v wrk >/dev/null 2>&1; then
+    echo "SKIP: wrk is not installed: no http benchmark"
+    exit 77
+fi
+if [ ! -x "$notes" ] || [ ! -x "$hand" ]; then
+    echo "SKIP: the notes servers were not built"
+    exit 77
+fi
+work=$(mktemp -d)
+pids=""
+cleanup() {
+    for p in $pids; do kill -TERM "$p" 2>/dev/null; done
+    for p in $pids; do wait "$p" 2>/dev/null; done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+# start_server LOGFILE CMD... : run it, wait for its port
+start_server() {
+    log=$1; shift
+    "$@" >"$log" 2>&1 &
+    pids="$pids $!"
+    for _ in $(seq 1 100); do
+        port=$(sed -n 's/.*listening on http:\/\/127\.0\.0\.1:\([0-9]*\).*/\1/p' "$log" | head -1)
+        [ -n "$port" ] && { echo "$port"; return 0; }
+        sleep 0.1
+    done
+    echo "http_bench: $* did not start:" >&2
+    cat "$log" >&2
+    return 1
+}
+
+cat >"$work/di.json" <<JSON
+{ "plugins": ["sqlite"], "providers": {
+  "db": { "use": "sqlite.pool", "params": { "path": "$work/di.db", "size": 4, "busy_timeout_ms": 10000 } },
+  "session": { "use": "sqlite.session", "deps": { "pool": "db" }, "params": { "begin": "BEGIN" } },
+  "repo": { "use": "notes.sqlite_repo", "deps": { "session": "session" } } } }
+JSON
+di_port=$(start_server "$work/di.log" "$notes" --config "$work/di.json" --port 0 --quiet) || exit 1
+hand_port=$(start_server "$work/hand.log" "$hand" --db "$work/hand.db" --port 0) || exit 1
+auth="Authorization: Bearer alice-token"
+curl -s -o /dev/null -H "$auth" -d '{"title":"first","body":"hello"}' \
+    "http://127.0.0.1:$di_port/notes"
+for p in $di_port $hand_port; do
+    body=$(curl -s -H "$auth" "http://127.0.0.1:$p/notes/1")
+    case $body in
+    *'"title":"first"'*) ;;
+    *) echo "http_bench: port $p answered: $body" >&2; exit 1 ;;
+    esac
+done
+
+if [ "$smoke" = "--smoke" ]; then runs=1; secs=1; else runs=5; secs=5; fi
+# rps PORT: one wrk run; fails on any non-2xx answer or socket error
+rps() {
+    out=$(wrk -t2 -c8 -d${secs}s -H "$auth" "http://127.0.0.1:$1/notes/1")
+    if echo "$out" | grep -qE "Non-2xx|Socket errors"; then
+        echo "http_bench: errors on port $1:" >&2
+        echo "$out" >&2
+        return 1
+    fi
+    echo "$out" | sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p'
+}
+di_runs=""
+hand_runs=""
+for i in $(seq 1 $runs); do
+    if [ $((i % 2)) -eq 1 ]; then
+        d=$(rps "$di_port") || exit 1
+        h=$(rps "$hand_port") || exit 1
+    else
+        h=$(rps "$hand_port") || exit 1
+        d=$(rps "$di_port") || exit 1
+    fi
+    di_runs="$di_runs $d"
+    hand_runs="$hand_runs $h"
+done
+median() { echo "$@" | tr ' ' '\n' | grep . | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+minmax() { echo "$@" | tr ' ' '\n' | grep . | sort -g | awk 'NR==1{m=$1} {M=$1} END {printf "%.0f-%.0f", m, M}'; }
+dm=$(median $di_runs)
+hm=$(median $hand_runs)
+ratio=$(awk -v a="$dm" -v b="$hm" 'BEGIN {printf "%.3f", a / b}')
+met=$(awk -v r="$ratio" 'BEGIN {print (r >= 0.97) ? "yes" : "NO"}')
+[ "$smoke" = "--smoke" ] && met="(smoke)"
+printf "%-16s %-8s %-26s %-26s %-7s %-16s %s\n" http "req/s" \
+    "$(printf '%.0f (%s)' "$dm" "$(minmax $di_runs)")" \
+    "$(printf '%.0f (%s)' "$hm" "$(minmax $hand_runs)")" "$ratio" ">= 0.97" "$met"
+printf 'json: {"case":"http","unit":"req/s","libdi":{"median":%s},"hand":{"median":%s},"ratio":%s,"target":">= 0.97","met":%s,"smoke":%s}\n' \
+    "$dm" "$hm" "$ratio" "$([ "$met" = yes ] && echo true || echo false)" \
+    "$([ "$smoke" = --smoke ] && echo true || echo false)"
+[ "$met" = "NO" ] && exit 1
+exit 0
