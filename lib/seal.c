@@ -550,6 +550,26 @@ static void copy_problems(seal_t *st)
                 (*e->path ? 2 : 0));
 }
 
+/* Point every provider dependency at its target. With many providers the
+ * name map does not fit in cache and each lookup would wait for memory, so
+ * the slots a few providers ahead are prefetched while these resolve. */
+static void resolve_targets(di_container *c)
+{
+    enum { AHEAD = 4 };
+    const di__names *m = &c->pnames;
+    for (uint32_t i = 0; i < c->nprov; i++) {
+        if (m->slots && i + AHEAD < c->nprov) {
+            const di__provider *q = &c->prov[i + AHEAD];
+            for (uint32_t k = 0; k < q->ndeps; k++)
+                __builtin_prefetch(&m->slots[q->deps[k].hash & m->mask]);
+        }
+        di__provider *p = &c->prov[i];
+        for (uint32_t k = 0; k < p->ndeps; k++)
+            p->deps[k].target = di__names_find_h(m, p->deps[k].name,
+                                                 p->deps[k].hash);
+    }
+}
+
 /* Every check of the graph; problems collect in st->errs. Returns 0,
  * DI_EGRAPH or DI_ENOMEM. */
 static int analyse(seal_t *st)
@@ -578,10 +598,7 @@ static int analyse(seal_t *st)
             cn->deps[k].target = di__names_find_h(&c->pnames, cn->deps[k].name,
                                                   cn->deps[k].hash);
     }
-    for (uint32_t i = 0; i < c->nprov; i++)
-        for (uint32_t k = 0; k < c->prov[i].ndeps; k++)
-            c->prov[i].deps[k].target = di__names_find_h(
-                &c->pnames, c->prov[i].deps[k].name, c->prov[i].deps[k].hash);
+    resolve_targets(c);
     seal_from(st);
     for (uint32_t i = 0; i < c->ncons; i++)
         check_missing(st, c->cons[i].name, -1, c->cons[i].deps,
