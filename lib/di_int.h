@@ -144,6 +144,11 @@ typedef struct di__fast {
     uint32_t slot;
 } di__fast;
 
+/* Teardown entries a scope block holds beyond one per slot of its level. */
+#define DI__INLINE_EXTRA 3
+/* Transient instances a scope's pool has room for, when there are any. */
+#define DI__POOL_TRANSIENTS 8
+
 /* One instance on a teardown stack. */
 typedef struct di__entry {
     int32_t prov;

@@ -29,7 +29,9 @@ int di__stack_grow_push(void *mem, di__stack *st, const di__entry *e,
                         di__entry *inl)
 {
     if (st->n == st->cap) {
-        uint32_t cap = st->cap ? st->cap * 2 : 8;
+        /* leave the inline storage for room enough for the usual
+         * transients at once: one growth per scope, not a doubling each */
+        uint32_t cap = st->cap * 2 > 16 ? st->cap * 2 : 16;
         di__entry *ne;
         if (st->e == inl) {
             ne = talloc_array(mem, di__entry, cap);
@@ -216,7 +218,7 @@ int di_scope_begin(di_container *c, di_scope *parent, const char *level,
     s->slots = (void **)(s + 1);
     s->inl = (di__entry *)(s->slots + lv->nslots);
     s->stack.e = s->inl;
-    s->stack.cap = lv->nslots + 1;
+    s->stack.cap = lv->nslots + DI__INLINE_EXTRA;
 #ifdef DI_DEBUG
     if (di__live_add(s)) {
         talloc_free(s);

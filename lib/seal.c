@@ -507,8 +507,15 @@ static int compile(seal_t *st)
         c->levels[l].pool_objects = 0;
         c->levels[l].pool_bytes = 0;
     }
+    bool transients = false;
+    size_t transient_size = 0; /* the largest transient's */
     for (uint32_t i = 0; i < c->nprov; i++) {
         di__provider *p = &c->prov[i];
+        if (p->level == DI__TRANSIENT) {
+            transients = true;
+            if (p->size > transient_size)
+                transient_size = p->size;
+        }
         if (p->level >= 0 && p->kind != DI__VALUE)
             p->slot = nslots[p->level]++;
         if (p->level > 0 && p->kind == DI__CREATE) {
@@ -519,9 +526,17 @@ static int compile(seal_t *st)
     for (uint32_t l = 0; l < c->nlevels; l++) {
         c->levels[l].nslots = nslots[l];
         /* room on the inline teardown stack for the level's own instances
-         * and one transient; more spills to a talloc array */
+         * and DI__INLINE_EXTRA transients; more spill to a talloc array
+         * (grown once to 16, so one allocation per scope) */
         c->levels[l].block = sizeof(di_scope) + nslots[l] * sizeof(void *) +
-                             (nslots[l] + 1) * sizeof(di__entry);
+                             (nslots[l] + DI__INLINE_EXTRA) * sizeof(di__entry);
+        /* with transients about, a scope's pool also has room for a few of
+         * them and for the spilled teardown stack */
+        if (l > 0 && transients) {
+            c->levels[l].pool_objects += DI__POOL_TRANSIENTS + 1;
+            c->levels[l].pool_bytes += DI__POOL_TRANSIENTS * transient_size +
+                                       16 * sizeof(di__entry);
+        }
     }
     int rc = compile_plans(st);
     if (rc)
