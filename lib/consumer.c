@@ -94,7 +94,7 @@ int di_resolve_key(di_scope *s, int key, void **out, size_t n)
         return DI_ESCOPE;
     }
     if (cn->fast_ok && !s->cur) {
-        rc = di__resolve_plan(s, cn, &f);
+        rc = di__resolve_plan(s, cn);
         if (rc == 0 && di__plan_outputs(s, cn, out))
             return 0;
         if (rc != DI__FALLBACK && rc != 0)

@@ -110,6 +110,13 @@ typedef struct di__provider {
     const char *kind_name;   /* kinds only */
 } di__provider;
 
+/* One create (or dispose) call in progress: what di_fail() and dynamic
+ * di_get() calls made from inside it need. Lives on the C stack. */
+typedef struct di__frame {
+    const struct di__frame *up;
+    const char *name;
+} di__frame;
+
 typedef struct di__consumer {
     void *mem;
     const char *name;
@@ -122,6 +129,9 @@ typedef struct di__consumer {
                          -1 when the consumer does */
     uint32_t nplan;
     bool fast_ok;   /* no transient in its closure: di__resolve_plan() */
+    di__frame top;    /* { NULL, name }: the start of its error paths */
+    di__frame *frames;/* per plan entry: its path (first askers), so that
+                         resolution builds none */
     void *data;
 } di__consumer;
 
@@ -249,13 +259,6 @@ struct di_container {
     uint32_t ndirs;
 };
 
-/* One create (or dispose) call in progress: what di_fail() and dynamic
- * di_get() calls made from inside it need. Lives on the C stack. */
-typedef struct di__frame {
-    const struct di__frame *up;
-    const char *name;
-} di__frame;
-
 typedef struct di__buildctx {
     struct di__buildctx *prev;  /* the enclosing create on this scope */
     const di__frame *frame;     /* path to the instance being built */
@@ -354,11 +357,11 @@ extern _Thread_local di_container *di__calling DI__TLS;
 int di__resolve_dep(di_scope *s, const di__dep *d, const di__frame *up,
                     void **out);
 /* Build what consumer cn needs in scope s along its plan (no create is
- * running on s). 0, a failure (with its path under top), or DI__FALLBACK
+ * running on s). 0, a failure (with its path from cn->frames), or DI__FALLBACK
  * when the general path must do it (a singleton's first use, another
  * level, an external not put); what was built so far stays cached. */
 #define DI__FALLBACK 1
-int di__resolve_plan(di_scope *s, const di__consumer *cn, const di__frame *top);
+int di__resolve_plan(di_scope *s, const di__consumer *cn);
 /* After di__resolve_plan(): the consumer's dependencies into out; false
  * if one is missing after all (the general path then answers). */
 bool di__plan_outputs(di_scope *s, const di__consumer *cn, void **out);

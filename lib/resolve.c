@@ -231,7 +231,7 @@ bool di__plan_outputs(di_scope *s, const di__consumer *cn, void **out)
     return true;
 }
 
-int di__resolve_plan(di_scope *s, const di__consumer *cn, const di__frame *top)
+int di__resolve_plan(di_scope *s, const di__consumer *cn)
 {
     di_container *c = s->c;
     for (uint32_t i = 0; i < cn->nplan; i++) {
@@ -254,23 +254,9 @@ int di__resolve_plan(di_scope *s, const di__consumer *cn, const di__frame *top)
         for (uint32_t k = 0; k < p->ndeps; k++)
             if (!ready_dep(s, &p->deps[k], &dv[k]))
                 return DI__FALLBACK;
-        /* the path for errors: the consumer, then the first askers down to
-         * this entry, as the recursive path would have found them */
-        int32_t chain[32];
-        uint32_t depth = 0;
-        for (int32_t k = (int32_t)i; k >= 0; k = cn->plan_up[k]) {
-            if (depth == 32)
-                return DI__FALLBACK;
-            chain[depth++] = k;
-        }
-        di__frame frames[32];
-        const di__frame *up = top;
-        for (uint32_t j = depth; j-- > 0;) {
-            frames[j] = (di__frame){ up, c->prov[cn->plan[chain[j]]].name };
-            up = &frames[j];
-        }
         void *inst;
-        int rc = create_one(s, s, NULL, pi, up, dv, s->stack.n, &inst);
+        int rc = create_one(s, s, NULL, pi, &cn->frames[i], dv, s->stack.n,
+                            &inst);
         if (rc)
             return rc;
     }

@@ -495,6 +495,16 @@ static int compile_plans(seal_t *st)
             cn->plan_up[j] = up < 0 || c->prov[up].level == DI__TRANSIENT
                                  ? -1 : at[up];
         }
+        /* the error path of each entry, fixed now: the consumer, then its
+         * first askers (parents come later in the plan: fill back to front) */
+        cn->top = (di__frame){ NULL, cn->name };
+        cn->frames = nb ? talloc_array(cn->mem, di__frame, nb) : NULL;
+        if (nb && !cn->frames)
+            return DI_ENOMEM;
+        for (uint32_t j = nb; j-- > 0;)
+            cn->frames[j] = (di__frame){
+                cn->plan_up[j] >= 0 ? &cn->frames[cn->plan_up[j]] : &cn->top,
+                c->prov[buf[j]].name };
     }
     return 0;
 }
