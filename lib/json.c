@@ -138,7 +138,8 @@ static int string(jc *j)
             j->pos += 2;
         } else {
             return fail_at(j, j->pos, "invalid escape '\\%c' (valid: \\\" \\\\ "
-                           "\\/ \\b \\f \\n \\r \\t \\uXXXX)", e ? e : ' ');
+                           "\\/ \\b \\f \\n \\r \\t, and \\u with 4 hex "
+                           "digits)", e ? e : ' ');
         }
     }
 }

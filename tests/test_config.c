@@ -172,7 +172,7 @@ static void test_strings_and_limits(void)
                     DI_ECONFIG);
     CU_ASSERT_TRUE(t_msg_is(di_container_error(c), "inline:1:8: invalid "
                             "escape '\\q' (valid: \\\" \\\\ \\/ \\b \\f \\n "
-                            "\\r \\t \\uXXXX)"));
+                            "\\r \\t, and \\u with 4 hex digits)"));
     CU_ASSERT_EQUAL(di_config_load_string(c, "{\"a\": 01}", "inline"),
                     DI_ECONFIG);
     CU_ASSERT_TRUE(t_msg_is(di_container_error(c), "inline:1:8: numbers "
