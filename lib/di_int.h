@@ -62,8 +62,9 @@ struct di_error *di__err_new(void *mem, int code, const char *path,
 /* ---- names (names.c): open-addressing map name -> index ---- */
 
 typedef struct di__names {
-    /* prefix: the name's first 8 bytes (zero-padded), so that most lookups
-     * decide without following name into another cache line */
+    /* prefix: the name's first 7 bytes (zero-padded) and its length, so
+     * that lookups of short names decide without following name into
+     * another cache line */
     struct di__name_slot {
         uint64_t prefix;
         const char *name;

@@ -35,15 +35,20 @@ static bool same(const char *a, const char *b)
     return *a == *b;
 }
 
-/* The first 8 bytes of s, zero-padded; *short_ set when s fits in them. */
+/* The first 7 bytes of s, zero-padded, and its length (capped at 255) in
+ * the top byte: equal prefixes of names of at most 7 bytes mean equal
+ * names; *short_ says whether s is one. */
 static uint64_t prefix_of(const char *s, bool *short_)
 {
     uint64_t p = 0;
-    unsigned i = 0;
-    for (; i < 8 && s[i]; i++)
+    size_t i = 0;
+    for (; i < 7 && s[i]; i++)
         p |= (uint64_t)(unsigned char)s[i] << (8 * i);
-    *short_ = i < 8 || !s[8];
-    return p;
+    size_t len = i;
+    while (len < 255 && s[len])
+        len++;
+    *short_ = len <= 7;
+    return p | (uint64_t)len << 56;
 }
 
 int di__names_find(const di__names *m, const char *name)
@@ -63,7 +68,7 @@ int di__names_find_h(const di__names *m, const char *name, uint32_t h)
             return -1;
         /* equal prefixes of a name that fits in them: equal names */
         if (sl->hash == h && sl->prefix == pre &&
-            (fits || same(sl->name + 8, name + 8)))
+            (fits || same(sl->name + 7, name + 7)))
             return sl->index;
     }
 }

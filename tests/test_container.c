@@ -188,9 +188,36 @@ static void test_version(void)
     CU_ASSERT_STRING_EQUAL(di_version(NULL, NULL, NULL), DI_VERSION_STRING);
 }
 
+/* Names that share their first bytes, around the 7-byte prefix the name
+ * map compares first, stay distinct. */
+static void test_similar_names(void)
+{
+    static const char *const names[] = { "abcdefg", "abcdefgh", "abcdefgh1",
+                                         "abcdefgi", "abcdef", "abcdefgh12345" };
+    di_container *m;
+    T_OK(di_container_new(NULL, &m));
+    for (int i = 0; i < 6; i++)
+        T_OK(di_provide_value(m, names[i], NULL, (void *)names[i]));
+    T_OK(di_container_seal(m));
+    di_scope *s;
+    T_OK(di_scope_begin(m, NULL, "request", NULL, &s));
+    for (int i = 0; i < 6; i++) {
+        void *v;
+        T_OK(di_get(s, names[i], &v));
+        CU_ASSERT_PTR_EQUAL(v, names[i]);
+        CU_ASSERT_EQUAL(di_key(m, names[i]), i);
+    }
+    void *v;
+    CU_ASSERT_EQUAL(di_get(s, "abcdefgh123", &v), DI_ENOTFOUND);
+    CU_ASSERT_EQUAL(di_key(m, "abcdefgh1234"), DI_ENOTFOUND);
+    T_OK(di_scope_end(s, 0));
+    T_OK(di_container_free(m));
+}
+
 int main(void)
 {
     CU_TestInfo tests[] = {
+        { "similar names stay distinct", test_similar_names },
         { "new and free", test_new_and_free },
         { "singletons disposed in reverse on free", test_singletons_reverse_on_free },
         { "freeing the talloc parent tears down too", test_free_through_talloc_parent },
