@@ -93,20 +93,18 @@ bench_result bench_run_timed(const bench_timed *t)
     }
     if (t->teardown)
         t->teardown();
-    bench_result res = { .name = t->name, .unit = "ns/op" };
+    bench_result res = { .unit = "ns/op" };
+    snprintf(res.name, sizeof res.name, "%s", t->name);
     bench_stats(di, reps, &res.di_med, &res.di_min, &res.di_max);
     bench_stats(hand, reps, &res.hand_med, &res.hand_min, &res.hand_max);
     res.ratio = res.di_med / res.hand_med;
-    static char target[64];
     res.met = true;
     if (t->max_ns) {
         res.met = res.di_med <= t->max_ns;
-        snprintf(target, sizeof target, "<= %g ns", t->max_ns);
-        res.target = strdup(target);
+        snprintf(res.target, sizeof res.target, "<= %g ns", t->max_ns);
     } else if (t->max_ratio) {
         res.met = res.ratio <= t->max_ratio;
-        snprintf(target, sizeof target, "ratio <= %g", t->max_ratio);
-        res.target = strdup(target);
+        snprintf(res.target, sizeof res.target, "ratio <= %g", t->max_ratio);
     }
     return res;
 }
@@ -180,7 +178,7 @@ int main(int argc, char **argv)
         else
             snprintf(ratio, sizeof ratio, "%.2f", r[i].ratio);
         printf("%-16s %-8s %-26s %-26s %-7s %-16s %s\n", r[i].name, r[i].unit,
-               a, b, ratio, r[i].target ? r[i].target : "-",
+               a, b, ratio, r[i].target[0] ? r[i].target : "-",
                bench_smoke ? "(smoke)" : r[i].met ? "yes" : "NO");
         all &= r[i].met;
     }
@@ -198,7 +196,7 @@ int main(int argc, char **argv)
         printf("},");
         json_num("ratio", r[i].ratio, true);
         printf("\"target\":\"%s\",\"met\":%s,\"smoke\":%s,\"version\":\"%s\"}\n",
-               r[i].target ? r[i].target : "", r[i].met ? "true" : "false",
+               r[i].target, r[i].met ? "true" : "false",
                bench_smoke ? "true" : "false", di_version(NULL, NULL, NULL));
     }
     return bench_smoke || all ? 0 : 1;

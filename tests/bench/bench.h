@@ -25,12 +25,12 @@ typedef struct bench_timed {
 
 /* One result line (table + JSON). */
 typedef struct bench_result {
-    const char *name;
+    char name[24];
     const char *unit;        /* "ns/op", "ms", "bytes", "ops/s/thread" */
     double di_med, di_min, di_max;
     double hand_med, hand_min, hand_max;  /* NAN when there is no baseline */
     double ratio;            /* NAN when not meaningful */
-    const char *target;      /* "<= 3 ns", "ratio <= 1.5", ... */
+    char target[32];         /* "<= 3 ns", "ratio <= 1.5", ... ("": none) */
     bool met;
 } bench_result;
 

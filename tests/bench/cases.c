@@ -492,15 +492,10 @@ bench_result bench_seal(int providers)
     bench_result res = { .unit = "ms", .hand_med = NAN, .hand_min = NAN,
                          .hand_max = NAN, .ratio = NAN, .met = true };
     bench_stats(t, reps, &res.di_med, &res.di_min, &res.di_max);
-    char *name = NULL;
-    if (asprintf(&name, "seal_%dk", providers / 1000) < 0)
-        name = "seal";
-    res.name = name;
+    snprintf(res.name, sizeof res.name, "seal_%dk", providers / 1000);
     if (providers >= 100000) {
-        res.target = "<= 100 ms";
+        snprintf(res.target, sizeof res.target, "<= 100 ms");
         res.met = res.di_med <= 100;
-    } else {
-        res.target = "-";
     }
     return res;
 }
