@@ -213,9 +213,9 @@ static inline bool ready_dep(di_scope *s, const di__dep *d, void **out)
         *out = NULL;
         return true;
     }
-    const di__provider *t = &s->c->prov[d->target];
-    if (t->kind == DI__VALUE) {
-        *out = t->value;
+    /* the packed table answers; the provider itself only for a value */
+    if (s->fast[d->target].kind == DI__VALUE) {
+        *out = s->c->prov[d->target].value;
         return true;
     }
     void *v = di__existing(s, d->target);
