@@ -55,21 +55,40 @@ static int sq_migrate(notes_repo *r)
                                                                      : fail(r);
 }
 
+/* Step a query expected to return one row: 0 with the row ready (the
+ * caller finalizes), DI_ENOTFOUND or a failure (finalized here). */
+static int one_row(notes_repo *r, sqlite3_stmt *st)
+{
+    if (!st)
+        return fail(r);
+    int s = sqlite3_step(st);
+    if (s == SQLITE_ROW)
+        return 0;
+    int rc = s == SQLITE_DONE ? DI_ENOTFOUND : fail(r);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* A note from columns id, title, body, created_at. */
+static void note_row(void *mem, sqlite3_stmt *st, note *x)
+{
+    x->id = sqlite3_column_int64(st, 0);
+    x->title = text(mem, st, 1);
+    x->body = text(mem, st, 2);
+    x->created_at = text(mem, st, 3);
+}
+
 static int sq_user(notes_repo *r, void *mem, const char *token, user *out)
 {
     sqlite3_stmt *st = prepare(r, "SELECT id, name FROM users WHERE token = ?",
                                "t", token);
-    if (!st)
-        return fail(r);
-    int s = sqlite3_step(st), rc = 0;
-    if (s == SQLITE_ROW) {
-        out->id = sqlite3_column_int64(st, 0);
-        out->name = text(mem, st, 1);
-    } else {
-        rc = s == SQLITE_DONE ? DI_ENOTFOUND : fail(r);
-    }
+    int rc = one_row(r, st);
+    if (rc)
+        return rc;
+    out->id = sqlite3_column_int64(st, 0);
+    out->name = text(mem, st, 1);
     sqlite3_finalize(st);
-    return rc;
+    return 0;
 }
 
 static int sq_create(notes_repo *r, int64_t owner, const char *title,
@@ -106,13 +125,8 @@ static int sq_list(notes_repo *r, void *mem, int64_t owner, int64_t offset,
     *out = talloc_zero_array(mem, note, (size_t)limit + 1);
     *n = 0;
     int s;
-    while (*out && (s = sqlite3_step(st)) == SQLITE_ROW) {
-        note *x = &(*out)[(*n)++];
-        x->id = sqlite3_column_int64(st, 0);
-        x->title = text(mem, st, 1);
-        x->body = text(mem, st, 2);
-        x->created_at = text(mem, st, 3);
-    }
+    while (*out && (s = sqlite3_step(st)) == SQLITE_ROW)
+        note_row(mem, st, &(*out)[(*n)++]);
     sqlite3_finalize(st);
     return *out && s == SQLITE_DONE ? 0 : fail(r);
 }
@@ -123,19 +137,12 @@ static int sq_get(notes_repo *r, void *mem, int64_t owner, int64_t id,
     sqlite3_stmt *st = prepare(r, "SELECT id, title, body, created_at FROM "
                                "notes WHERE owner = ? AND id = ?", "ii", owner,
                                id);
-    if (!st)
-        return fail(r);
-    int s = sqlite3_step(st), rc = 0;
-    if (s == SQLITE_ROW) {
-        out->id = sqlite3_column_int64(st, 0);
-        out->title = text(mem, st, 1);
-        out->body = text(mem, st, 2);
-        out->created_at = text(mem, st, 3);
-    } else {
-        rc = s == SQLITE_DONE ? DI_ENOTFOUND : fail(r);
-    }
+    int rc = one_row(r, st);
+    if (rc)
+        return rc;
+    note_row(mem, st, out);
     sqlite3_finalize(st);
-    return rc;
+    return 0;
 }
 
 static int changed(notes_repo *r, sqlite3_stmt *st)
