@@ -14,6 +14,12 @@
 
 #include "di.h"
 
+/* Everything declared below stays inside the library: internal calls and
+ * data need no PLT or GOT indirection. */
+#if defined(__GNUC__) || defined(__clang__)
+#pragma GCC visibility push(hidden)
+#endif
+
 #define DI__ARROW " \xe2\x86\x92 " /* " → " */
 
 /* Thread-locals of a shared library are reached through __tls_get_addr
@@ -247,6 +253,10 @@ struct di_container {
     di__single *singles;
     uint32_t nsingles;
     di__fast *fast;                   /* by key (seal) */
+    /* by key: what a lookup with no create running may return at once — a
+     * value (seal) or a built singleton (published with release order);
+     * NULL otherwise. DI__NULLINST stands for NULL. */
+    _Atomic(void *) *known;
     pthread_mutex_t lock;
     pthread_cond_t cond;
     di__stack root;                   /* singleton teardown stack (locked) */
@@ -274,8 +284,11 @@ struct di_scope {
     di_container *c;
     /* copied from the container at begin: the key fast path's short chain */
     const di__fast *fast;
-    di__single *singles;
-    uint32_t nkeys;
+    _Atomic(void *) *known;
+    /* the number of keys while the fast path may answer: the container's
+     * providers, or 0 while a create runs here and once the scope ended —
+     * one comparison stands for all three checks */
+    uint32_t open_keys;
     di_scope *parent;
     di_scope *children;          /* live child scopes (non-root parents) */
     di_scope *sibling;
@@ -301,8 +314,7 @@ static inline void *di__existing(const di_scope *s, int32_t t)
     if (f.kind == DI__VALUE || f.level < 0)
         return NULL;
     if (f.level == DI__ROOT)
-        return atomic_load_explicit(&s->singles[f.slot].value,
-                                    memory_order_acquire);
+        return atomic_load_explicit(&s->known[t], memory_order_acquire);
     for (const di_scope *h = s; h; h = h->parent)
         if (h->level == f.level)
             return h->slots[f.slot];
@@ -402,6 +414,10 @@ int di__live_add(const di_scope *s);
 void di__live_del(const di_scope *s);
 bool di__live_has(const di_scope *s);
 size_t di__live_count(const di_container *c);
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#pragma GCC visibility pop
 #endif
 
 #endif /* DI_INT_H */

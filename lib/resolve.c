@@ -130,6 +130,7 @@ static int create_one(di_scope *s, di_scope *home, di__stack *pending,
     di_container *calling = di__calling;
     di__calling = c;
     s->cur = &bc;
+    s->open_keys = 0;
     s->busy++;
     if (home && home != s)
         home->busy++;
@@ -138,6 +139,8 @@ static int create_one(di_scope *s, di_scope *home, di__stack *pending,
         home->busy--;
     s->busy--;
     s->cur = bc.prev;
+    if (!bc.prev)
+        s->open_keys = c->nprov;
     di__calling = calling;
     if (rc) {
         if (rc > 0)
@@ -238,8 +241,7 @@ int di__resolve_plan(di_scope *s, const di__consumer *cn)
         int32_t pi = cn->plan[i];
         di__fast f = s->fast[pi];
         if (f.level == DI__ROOT) {
-            if (!atomic_load_explicit(&s->singles[f.slot].value,
-                                      memory_order_acquire))
+            if (!atomic_load_explicit(&s->known[pi], memory_order_acquire))
                 return DI__FALLBACK; /* first use: the general path builds it */
             continue;
         }
@@ -337,6 +339,8 @@ static int singleton(di_scope *s, int32_t pi, const di__frame *up, void **out)
         rc = fail(s, DI_ENOMEM, &f, "out of memory");
     if (rc == 0) {
         atomic_store_explicit(&sl->value, inst ? inst : DI__NULLINST,
+                              memory_order_release);
+        atomic_store_explicit(&c->known[pi], inst ? inst : DI__NULLINST,
                               memory_order_release);
     } else {
         sl->failed_attempt = my;
@@ -483,15 +487,14 @@ __attribute__((noinline)) static int get_key_slow(di_scope *s, int key,
  * for a scope with no create running; false when the slow path must do it. */
 static inline bool fast_get(di_scope *s, int key, void **out)
 {
-    di__fast f = s->fast[key];
-    void *v = NULL;
-    if (f.level == DI__ROOT && f.kind == DI__CREATE)
-        v = atomic_load_explicit(&s->singles[f.slot].value,
-                                 memory_order_acquire);
-    else if (f.level == s->level && f.kind != DI__VALUE)
-        v = s->slots[f.slot];
-    if (!v)
-        return false;
+    void *v = atomic_load_explicit(&s->known[key], memory_order_acquire);
+    if (!v) {
+        di__fast f = s->fast[key];
+        if (f.level != s->level || f.kind == DI__VALUE)
+            return false;
+        if (!(v = s->slots[f.slot]))
+            return false;
+    }
     *out = UNWRAP(v);
     return true;
 }
@@ -500,8 +503,7 @@ static inline bool fast_get(di_scope *s, int key, void **out)
 int di_get_key(di_scope *s, int key, void **out)
 {
 #ifndef DI_DEBUG
-    if (__builtin_expect(s && out && !s->cur && !s->ended &&
-                         (uint32_t)key < s->nkeys, 1) &&
+    if (__builtin_expect(s && out && (uint32_t)key < s->open_keys, 1) &&
         fast_get(s, key, out))
         return 0;
 #endif
@@ -535,7 +537,7 @@ __attribute__((noinline)) static int get_slow(di_scope *s, const char *name,
 int di_get(di_scope *s, const char *name, void **out)
 {
 #ifndef DI_DEBUG
-    if (__builtin_expect(s && out && name && !s->cur && !s->ended, 1)) {
+    if (__builtin_expect(s && out && name && s->open_keys, 1)) {
         int key = di__names_find(&s->c->pnames, name);
         if (key >= 0 && fast_get(s, key, out))
             return 0;

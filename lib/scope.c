@@ -111,6 +111,7 @@ static int teardown(di_scope *s, int outcome)
 {
     int rc = 0;
     s->ended = 1;
+    s->open_keys = 0;
 #ifdef DI_DEBUG
     di__live_del(s);
 #endif
@@ -211,8 +212,8 @@ int di_scope_begin(di_container *c, di_scope *parent, const char *level,
     memset(s, 0, sizeof *s + lv->nslots * sizeof(void *));
     s->c = c;
     s->fast = c->fast;
-    s->singles = c->singles;
-    s->nkeys = c->nprov;
+    s->known = c->known;
+    s->open_keys = c->nprov;
     s->parent = parent;
     s->level = (int16_t)l;
     s->slots = (void **)(s + 1);

@@ -558,6 +558,14 @@ static int compile(seal_t *st)
     for (uint32_t i = 0; i < c->nprov; i++)
         c->fast[i] = (di__fast){ c->prov[i].level, (uint8_t)c->prov[i].kind,
                                  c->prov[i].slot };
+    talloc_free(c->known);
+    c->known = talloc_zero_array(c, _Atomic(void *), c->nprov ? c->nprov : 1);
+    if (!c->known)
+        return DI_ENOMEM;
+    for (uint32_t i = 0; i < c->nprov; i++)
+        if (c->prov[i].kind == DI__VALUE)
+            atomic_init(&c->known[i], c->prov[i].value ? c->prov[i].value
+                                                         : DI__NULLINST);
     talloc_free(c->singles);
     c->nsingles = nslots[DI__ROOT];
     c->singles = talloc_zero_array(c, di__single, c->nsingles ? c->nsingles : 1);
