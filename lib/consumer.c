@@ -93,7 +93,7 @@ int di_resolve_key(di_scope *s, int key, void **out, size_t n)
                        c->levels[cn->level].name, c->levels[s->level].name);
         return DI_ESCOPE;
     }
-    if (cn->fast_ok && !s->cur) {
+    if (cn->compiled && s->level == cn->level && !s->cur) {
         rc = di__resolve_plan(s, cn);
         if (rc == 0 && di__plan_outputs(s, cn, out))
             return 0;

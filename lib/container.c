@@ -17,6 +17,7 @@ static int container_teardown(di_container *c, int *disposed_rc);
 
 static int container_destructor(di_container *c)
 {
+    di__spare_drop(c);
     if (!c->tearing_down)
         container_teardown(c, NULL);
     pthread_cond_destroy(&c->cond);
@@ -67,6 +68,8 @@ int di_container_new(void *mem, di_container **out)
         return DI_ENOMEM;
     }
     talloc_set_destructor(c, container_destructor);
+    static atomic_uint_fast64_t serials;
+    c->serial = atomic_fetch_add_explicit(&serials, 1, memory_order_relaxed) + 1;
     c->problems.mem = c;
     if (add_level(c, "singleton", NULL) || add_level(c, "request", "singleton")) {
         talloc_free(c);

@@ -124,6 +124,23 @@ typedef struct di__frame {
     const char *name;
 } di__frame;
 
+/* Where a compiled step finds an instance, as seen from a scope of the
+ * consumer's level: n >= 0 is that scope's slot n, n < 0 the container's
+ * known[-1 - n] (a value, a built singleton, or the NULL of a missing
+ * optional dependency). */
+typedef int32_t di__src;
+
+/* One entry of a consumer's compiled plan. */
+typedef struct di__step {
+    di__src at;       /* where its instance is (NULL there: not built yet) */
+    int32_t prov;
+    uint16_t ndeps;   /* build steps: how many sources at srcs[dep0] */
+    uint8_t build;    /* 1: build it into the scope when missing; 0: it must
+                         exist already (a singleton's first use, an external
+                         not put: the general path answers) */
+    uint32_t dep0;
+} di__step;
+
 typedef struct di__consumer {
     void *mem;
     const char *name;
@@ -135,10 +152,17 @@ typedef struct di__consumer {
     int32_t *plan_up; /* per plan entry: the entry that first asks for it,
                          -1 when the consumer does */
     uint32_t nplan;
-    bool fast_ok;   /* no transient in its closure: di__resolve_plan() */
     di__frame top;    /* { NULL, name }: the start of its error paths */
     di__frame *frames;/* per plan entry: its path (first askers), so that
                          resolution builds none */
+    /* compiled for scopes of the consumer's own level, when everything it
+     * needs is a value, a singleton or of that level (no transient, no
+     * intermediate level, at most 8 dependencies each): steps parallel to
+     * plan, the build steps' dependency sources, the consumer's outputs */
+    bool compiled;
+    di__step *steps;
+    di__src *srcs;
+    di__src *out;
     void *data;
 } di__consumer;
 
@@ -235,6 +259,7 @@ typedef struct di__plugin_ref {
 } di__plugin_ref;
 
 struct di_container {
+    uint64_t serial;   /* unique in the process, never reused (spare scopes) */
     bool sealed;
     bool tearing_down;
     di__provider *prov;
@@ -255,7 +280,8 @@ struct di_container {
     di__fast *fast;                   /* by key (seal) */
     /* by key: what a lookup with no create running may return at once — a
      * value (seal) or a built singleton (published with release order);
-     * NULL otherwise. DI__NULLINST stands for NULL. */
+     * NULL otherwise. DI__NULLINST stands for NULL. One more entry, always
+     * DI__NULLINST, is the source of a missing optional dependency. */
     _Atomic(void *) *known;
     pthread_mutex_t lock;
     pthread_cond_t cond;
@@ -294,6 +320,7 @@ struct di_scope {
     di_scope *sibling;
     int16_t level;
     uint8_t ended;
+    uint8_t spare_ok;            /* top-level: its block may be kept for reuse */
     uint32_t busy;               /* creates/disposes running in this scope */
     di__buildctx *cur;           /* innermost create running for this scope */
     struct di_error *err;
@@ -346,16 +373,24 @@ int di__level_find(const di_container *c, const char *name);
 void di__scope_fail(di_scope *s, int code, const char *path, const char *fmt,
                     ...) DI_PRINTF(4, 5);
 /* push onto a teardown stack; inl: the stack's in-block storage or NULL */
-int di__stack_grow_push(void *mem, di__stack *st, const di__entry *e,
-                        di__entry *inl);
-static inline int di__stack_push(void *mem, di__stack *st, const di__entry *e,
-                                 di__entry *inl)
+int di__stack_grow_push(void *mem, di__stack *st, di__entry *inl,
+                        int32_t prov, uint32_t mark, void *inst, void *imem);
+/* Fields are stored one by one: a struct built on the stack and copied in
+ * whole would be read back with wider loads than it was written with, and
+ * stall on store forwarding. */
+static inline int di__stack_push(void *mem, di__stack *st, di__entry *inl,
+                                 int32_t prov, uint32_t mark, void *inst,
+                                 void *imem)
 {
     if (st->n < st->cap) {
-        st->e[st->n++] = *e;
+        di__entry *d = &st->e[st->n++];
+        d->prov = prov;
+        d->mark = mark;
+        d->inst = inst;
+        d->mem = imem;
         return 0;
     }
-    return di__stack_grow_push(mem, st, e, inl);
+    return di__stack_grow_push(mem, st, inl, prov, mark, inst, imem);
 }
 int di__dispose_range(di_container *c, di_scope *s, di__stack *st,
                       uint32_t from, int outcome, di__errlist *fails);
@@ -369,10 +404,11 @@ extern _Thread_local di_container *di__calling DI__TLS;
 /* resolution (resolve.c) */
 int di__resolve_dep(di_scope *s, const di__dep *d, const di__frame *up,
                     void **out);
-/* Build what consumer cn needs in scope s along its plan (no create is
- * running on s). 0, a failure (with its path from cn->frames), or DI__FALLBACK
- * when the general path must do it (a singleton's first use, another
- * level, an external not put); what was built so far stays cached. */
+/* Build what compiled consumer cn needs in scope s of its own level along
+ * its plan (no create is running on s). 0, a failure (with its path from
+ * cn->frames), or DI__FALLBACK when the general path must do it (a
+ * singleton's first use, an external not put); what was built so far stays
+ * cached. */
 #define DI__FALLBACK 1
 int di__resolve_plan(di_scope *s, const di__consumer *cn);
 /* After di__resolve_plan(): the consumer's dependencies into out; false
@@ -407,6 +443,10 @@ int di__json_check(void *mem, const char *text, size_t len, unsigned max_depth,
 char *di__json_path(void *mem, const char *base, const char *key);
 /* "did you mean 'x'?" among NULL-terminated candidates, or "" (mem) */
 const char *di__suggest(void *mem, const char *word, const char *const *cands);
+
+/* scope.c: free this thread's spare scope block if it is c's (container
+ * free) */
+void di__spare_drop(const di_container *c);
 
 /* debug builds: the process-wide set of open scopes (live.c) */
 #ifdef DI_DEBUG

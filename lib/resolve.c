@@ -107,7 +107,8 @@ static void unwind(di_scope *s, di__stack *st, uint32_t mark, int code)
  * or, for the root, onto pending; record it for teardown and in its slot.
  * mark: the stack height when its build began. On failure the error is on
  * s, with the path f. */
-static int create_one(di_scope *s, di_scope *home, di__stack *pending,
+static inline __attribute__((always_inline)) int
+create_one(di_scope *s, di_scope *home, di__stack *pending,
                       int32_t pi, const di__frame *f, void *const *dv,
                       uint32_t mark, void **out)
 {
@@ -157,15 +158,17 @@ static int create_one(di_scope *s, di_scope *home, di__stack *pending,
     }
     if (bc.msg) /* di_fail() from a create that then succeeded */
         talloc_free(bc.msg);
-    di__entry e = { pi, mark, inst ? inst : DI__NULLINST, mem };
-    if (di__stack_push(home, st, &e, home ? home->inl : NULL)) {
+    void *stored = inst ? inst : DI__NULLINST;
+    if (di__stack_push(home, st, home ? home->inl : NULL, pi, mark, stored,
+                       mem)) {
+        di__entry e = { pi, mark, stored, mem };
         di__stack one = { &e, 1, 1 };
         di__dispose_range(c, s, &one, 0, DI_ENOMEM, NULL);
         talloc_free(mem);
         return fail(s, DI_ENOMEM, f, "out of memory");
     }
     if (home && p->level != DI__TRANSIENT)
-        home->slots[p->slot] = e.inst;
+        home->slots[p->slot] = stored;
     *out = inst;
     return 0;
 }
@@ -207,58 +210,43 @@ static int build(di_scope *s, di_scope *home, di__stack *pending, int32_t pi,
     return rc;
 }
 
-/* The value of dependency d when every provider it needs exists (the plan
- * is built in order): a value, NULL for a missing optional one, or the
- * existing instance. Returns false when it does not exist after all. */
-static inline bool ready_dep(di_scope *s, const di__dep *d, void **out)
+/* The instance at compiled source x for scope s (NULL: none yet). */
+static inline void *source(const di_scope *s, di__src x)
 {
-    if (d->target < 0) {
-        *out = NULL;
-        return true;
-    }
-    /* the packed table answers; the provider itself only for a value */
-    if (s->fast[d->target].kind == DI__VALUE) {
-        *out = s->c->prov[d->target].value;
-        return true;
-    }
-    void *v = di__existing(s, d->target);
-    *out = UNWRAP(v);
-    return v != NULL;
+    return x >= 0 ? s->slots[x]
+                  : atomic_load_explicit(&s->known[-1 - x], memory_order_acquire);
 }
 
 bool di__plan_outputs(di_scope *s, const di__consumer *cn, void **out)
 {
-    for (uint32_t i = 0; i < cn->ndeps; i++)
-        if (!ready_dep(s, &cn->deps[i], &out[i]))
+    for (uint32_t i = 0; i < cn->ndeps; i++) {
+        void *v = source(s, cn->out[i]);
+        if (!v)
             return false;
+        out[i] = UNWRAP(v);
+    }
     return true;
 }
 
 int di__resolve_plan(di_scope *s, const di__consumer *cn)
 {
-    di_container *c = s->c;
     for (uint32_t i = 0; i < cn->nplan; i++) {
-        int32_t pi = cn->plan[i];
-        di__fast f = s->fast[pi];
-        if (f.level == DI__ROOT) {
-            if (!atomic_load_explicit(&s->known[pi], memory_order_acquire))
-                return DI__FALLBACK; /* first use: the general path builds it */
+        const di__step *st = &cn->steps[i];
+        if (source(s, st->at))
             continue;
-        }
-        if (f.level != s->level)
-            return DI__FALLBACK;
-        if (s->slots[f.slot])
-            continue;
-        const di__provider *p = &c->prov[pi];
-        if (f.kind != DI__CREATE || p->ndeps > 8)
+        if (!st->build)
             return DI__FALLBACK;
         void *dv[8];
-        for (uint32_t k = 0; k < p->ndeps; k++)
-            if (!ready_dep(s, &p->deps[k], &dv[k]))
+        const di__src *src = &cn->srcs[st->dep0];
+        for (uint32_t k = 0; k < st->ndeps; k++) {
+            void *v = source(s, src[k]);
+            if (!v)
                 return DI__FALLBACK;
+            dv[k] = UNWRAP(v);
+        }
         void *inst;
-        int rc = create_one(s, s, NULL, pi, &cn->frames[i], dv, s->stack.n,
-                            &inst);
+        int rc = create_one(s, s, NULL, st->prov, &cn->frames[i], dv,
+                            s->stack.n, &inst);
         if (rc)
             return rc;
     }

@@ -7,11 +7,108 @@
  * creation order after every dispose has run. Child scopes (non-root
  * parents) are linked to their parent so that a parent always ends its live
  * children first.
+ *
+ * Spare blocks. A top-level scope's block (begun with no parent and no
+ * talloc parent) is not freed when the scope ends: its children are, which
+ * empties its pool, and the block is kept as this thread's spare, for the
+ * next scope of the same container and level begun on this thread. A thread
+ * keeps at most one spare; it is freed when the thread exits, when its
+ * container is freed on this thread, or when this thread begins a scope the
+ * spare does not fit. (Debug builds keep none: a reused block would hide
+ * the use of an ended scope.)
  */
+#include <pthread.h>
 #include <stdarg.h>
 #include <string.h>
 
 #include "di_int.h"
+
+static int scope_destructor(di_scope *s);
+
+#ifndef DI_DEBUG
+static _Thread_local struct {
+    di_scope *s;
+    uint64_t serial;  /* its container's */
+    int16_t level;
+    bool registered;  /* the thread-exit destructor is armed */
+} spare DI__TLS;
+
+static pthread_key_t spare_key;
+static pthread_once_t spare_once = PTHREAD_ONCE_INIT;
+
+static void spare_free(void)
+{
+    di_scope *s = spare.s;
+    spare.s = NULL;
+    talloc_free(s); /* ended: its destructor does nothing */
+}
+
+static void spare_at_exit(void *unused)
+{
+    (void)unused;
+    spare_free();
+}
+
+static void spare_init(void)
+{
+    if (pthread_key_create(&spare_key, spare_at_exit) != 0)
+        spare_key = (pthread_key_t)-1;
+}
+
+/* Keep s's emptied block as this thread's spare; false to free it. */
+static bool spare_keep(di_scope *s)
+{
+    if (spare.s)
+        return false;
+    if (!spare.registered) {
+        pthread_once(&spare_once, spare_init);
+        if (spare_key == (pthread_key_t)-1 ||
+            pthread_setspecific(spare_key, &spare) != 0)
+            return false;
+        spare.registered = true;
+    }
+    talloc_free_children(s);
+    spare.s = s;
+    spare.serial = s->c->serial;
+    spare.level = s->level;
+    return true;
+}
+
+/* This thread's spare when it fits a scope of c's level l, else NULL. */
+static di_scope *spare_take(const di_container *c, int l)
+{
+    di_scope *s = spare.s;
+    if (!s)
+        return NULL;
+    if (spare.serial != c->serial || spare.level != l) {
+        spare_free();
+        return NULL;
+    }
+    spare.s = NULL;
+    return s;
+}
+
+void di__spare_drop(const di_container *c)
+{
+    if (spare.s && spare.serial == c->serial)
+        spare_free();
+}
+#else
+static bool spare_keep(di_scope *s)
+{
+    (void)s;
+    return false;
+}
+
+static di_scope *spare_take(const di_container *c, int l)
+{
+    (void)c;
+    (void)l;
+    return NULL;
+}
+
+void di__spare_drop(const di_container *c) { (void)c; }
+#endif
 
 void di__scope_fail(di_scope *s, int code, const char *path, const char *fmt,
                     ...)
@@ -25,8 +122,8 @@ void di__scope_fail(di_scope *s, int code, const char *path, const char *fmt,
     s->err = e; /* NULL when out of memory: the code is still returned */
 }
 
-int di__stack_grow_push(void *mem, di__stack *st, const di__entry *e,
-                        di__entry *inl)
+int di__stack_grow_push(void *mem, di__stack *st, di__entry *inl,
+                        int32_t prov, uint32_t mark, void *inst, void *imem)
 {
     if (st->n == st->cap) {
         /* leave the inline storage for room enough for the usual
@@ -45,7 +142,7 @@ int di__stack_grow_push(void *mem, di__stack *st, const di__entry *e,
         st->e = ne;
         st->cap = cap;
     }
-    st->e[st->n++] = *e;
+    st->e[st->n++] = (di__entry){ prov, mark, inst, imem };
     return 0;
 }
 
@@ -197,17 +294,22 @@ int di_scope_begin(di_container *c, di_scope *parent, const char *level,
         return DI_ELEVEL;
     }
     const di__level *lv = &c->levels[l];
+    bool top = !mem && !parent;
     if (!mem && parent)
         mem = parent;
     /* one allocation: the header, the slots, the teardown stack, and a talloc
      * pool with room for the instances of this level (sized at seal), so
      * building them costs no malloc and ending the scope one free */
-    di_scope *s = lv->pool_objects
-                      ? _talloc_pooled_object(mem, lv->block, "di_scope",
-                                              lv->pool_objects, lv->pool_bytes)
-                      : talloc_named_const(mem, lv->block, "di_scope");
-    if (!s)
-        return DI_ENOMEM;
+    di_scope *s = top ? spare_take(c, l) : NULL;
+    if (!s) {
+        s = lv->pool_objects
+                ? _talloc_pooled_object(mem, lv->block, "di_scope",
+                                        lv->pool_objects, lv->pool_bytes)
+                : talloc_named_const(mem, lv->block, "di_scope");
+        if (!s)
+            return DI_ENOMEM;
+        talloc_set_destructor(s, scope_destructor);
+    }
     /* the teardown stack's entries are written when pushed */
     memset(s, 0, sizeof *s + lv->nslots * sizeof(void *));
     s->c = c;
@@ -216,12 +318,14 @@ int di_scope_begin(di_container *c, di_scope *parent, const char *level,
     s->open_keys = c->nprov;
     s->parent = parent;
     s->level = (int16_t)l;
+    s->spare_ok = top;
     s->slots = (void **)(s + 1);
     s->inl = (di__entry *)(s->slots + lv->nslots);
     s->stack.e = s->inl;
     s->stack.cap = lv->nslots + DI__INLINE_EXTRA;
 #ifdef DI_DEBUG
     if (di__live_add(s)) {
+        s->ended = 1; /* nothing to tear down */
         talloc_free(s);
         return DI_ENOMEM;
     }
@@ -230,7 +334,6 @@ int di_scope_begin(di_container *c, di_scope *parent, const char *level,
         s->sibling = parent->children;
         parent->children = s;
     }
-    talloc_set_destructor(s, scope_destructor);
     *out = s;
     return 0;
 }
@@ -248,8 +351,8 @@ int di_scope_end(di_scope *s, int outcome)
             return DI_EBUSY;
         }
     rc = teardown(s, outcome);
-    talloc_set_destructor(s, NULL);
-    talloc_free(s);
+    if (!s->spare_ok || !spare_keep(s))
+        talloc_free(s); /* ended: its destructor does nothing */
     return rc;
 }
 

@@ -436,6 +436,83 @@ static void check_level_edge(seal_t *st, const char *owner, int at,
 
 /* ---- compilation ---- */
 
+/* The source of dependency target t for a scope of level l, or false when
+ * it has none there (a transient, an intermediate level). */
+static bool source_of(const di_container *c, int32_t t, int16_t l, di__src *out)
+{
+    if (t < 0) {
+        *out = -1 - (int32_t)c->nprov; /* the NULL sentinel */
+        return true;
+    }
+    const di__provider *p = &c->prov[t];
+    if (p->kind == DI__VALUE || p->level == DI__ROOT) {
+        *out = -1 - t;
+        return true;
+    }
+    if (p->level != l)
+        return false;
+    *out = (di__src)p->slot;
+    return true;
+}
+
+/* Compile consumer cn's plan into steps for scopes of its level; leaves
+ * cn->compiled false when something in it has no fixed source there. */
+static int compile_steps(di_container *c, di__consumer *cn)
+{
+    uint32_t nsrc = 0;
+    cn->compiled = false;
+    TALLOC_FREE(cn->steps); /* an earlier seal attempt's */
+    TALLOC_FREE(cn->srcs);
+    TALLOC_FREE(cn->out);
+    for (uint32_t j = 0; j < cn->nplan; j++) {
+        const di__provider *p = &c->prov[cn->plan[j]];
+        if (p->level == cn->level && p->kind == DI__CREATE) {
+            if (p->ndeps > 8)
+                return 0;
+            nsrc += p->ndeps;
+        }
+    }
+    di__step *steps = talloc_array(cn->mem, di__step, cn->nplan ? cn->nplan : 1);
+    di__src *srcs = talloc_array(cn->mem, di__src, nsrc ? nsrc : 1);
+    di__src *out = talloc_array(cn->mem, di__src, cn->ndeps ? cn->ndeps : 1);
+    if (!steps || !srcs || !out)
+        goto nomem;
+    nsrc = 0;
+    for (uint32_t j = 0; j < cn->nplan; j++) {
+        int32_t pi = cn->plan[j];
+        const di__provider *p = &c->prov[pi];
+        di__step *st = &steps[j];
+        *st = (di__step){ .prov = pi, .dep0 = nsrc };
+        if (!source_of(c, pi, cn->level, &st->at))
+            goto unfit;
+        if (p->level != cn->level || p->kind != DI__CREATE)
+            continue;
+        st->build = 1;
+        st->ndeps = (uint16_t)p->ndeps;
+        for (uint32_t k = 0; k < p->ndeps; k++)
+            if (!source_of(c, p->deps[k].target, cn->level, &srcs[nsrc++]))
+                goto unfit;
+    }
+    for (uint32_t k = 0; k < cn->ndeps; k++)
+        if (!source_of(c, cn->deps[k].target, cn->level, &out[k]))
+            goto unfit;
+    cn->steps = steps;
+    cn->srcs = srcs;
+    cn->out = out;
+    cn->compiled = true;
+    return 0;
+unfit:
+    talloc_free(steps);
+    talloc_free(srcs);
+    talloc_free(out);
+    return 0;
+nomem:
+    talloc_free(steps);
+    talloc_free(srcs);
+    talloc_free(out);
+    return DI_ENOMEM;
+}
+
 static int compile_plans(seal_t *st)
 {
     di_container *c = st->c;
@@ -484,7 +561,6 @@ static int compile_plans(seal_t *st)
             }
         }
         cn->nplan = nb;
-        cn->fast_ok = !transients;
         cn->plan = nb ? talloc_memdup(cn->mem, buf, nb * sizeof *buf) : NULL;
         cn->plan_up = nb ? talloc_array(cn->mem, int32_t, nb) : NULL;
         if (nb && (!cn->plan || !cn->plan_up))
@@ -505,6 +581,11 @@ static int compile_plans(seal_t *st)
             cn->frames[j] = (di__frame){
                 cn->plan_up[j] >= 0 ? &cn->frames[cn->plan_up[j]] : &cn->top,
                 c->prov[buf[j]].name };
+        if (!transients) {
+            int rc = compile_steps(c, cn);
+            if (rc)
+                return rc;
+        }
     }
     return 0;
 }
@@ -559,9 +640,10 @@ static int compile(seal_t *st)
         c->fast[i] = (di__fast){ c->prov[i].level, (uint8_t)c->prov[i].kind,
                                  c->prov[i].slot };
     talloc_free(c->known);
-    c->known = talloc_zero_array(c, _Atomic(void *), c->nprov ? c->nprov : 1);
+    c->known = talloc_zero_array(c, _Atomic(void *), c->nprov + 1);
     if (!c->known)
         return DI_ENOMEM;
+    atomic_init(&c->known[c->nprov], DI__NULLINST);
     for (uint32_t i = 0; i < c->nprov; i++)
         if (c->prov[i].kind == DI__VALUE)
             atomic_init(&c->known[i], c->prov[i].value ? c->prov[i].value

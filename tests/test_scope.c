@@ -3,6 +3,8 @@
  * the outcome, dispose failures reported together, memory freed after the
  * disposes in reverse order, abandoned scopes, re-entrant and double ends.
  */
+#include <pthread.h>
+
 #include "helpers.h"
 
 static void *root;
@@ -295,6 +297,63 @@ static void test_external_seal(void)
     done();
 }
 
+/* Release builds keep an ended top-level scope's block for the next scope
+ * the thread begins. Each scope still starts empty, and what is kept goes
+ * with its container, or with its thread. */
+static void one_request(int outcome)
+{
+    di_scope *s;
+    void *v;
+    T_OK(di_scope_begin(c, NULL, "request", NULL, &s));
+    T_OK(di_get(s, "b", &v));
+    T_OK(di_scope_end(s, outcome));
+}
+
+static void *request_on_thread(void *arg)
+{
+    one_request(*(int *)arg);
+    return NULL;
+}
+
+static void test_scopes_start_empty(void)
+{
+    talloc_enable_null_tracking();
+    size_t base = talloc_total_blocks(NULL);
+    setup();
+    T_OK(t_provide(c, "a", "request", NULL, NULL));
+    T_OK(t_provide(c, "b", "request", NULL, "a", NULL));
+    T_OK(di_container_seal(c));
+    for (int i = 0; i < 3; i++)
+        one_request(i);
+    CU_ASSERT_STRING_EQUAL(tlog(), "+a +b -b:0 -a:0 +a +b -b:1 -a:1 "
+                                   "+a +b -b:2 -a:2");
+    tlog_reset();
+    /* a scope under a talloc parent between two top-level ones */
+    void *owner = talloc_new(NULL);
+    di_scope *s;
+    void *v;
+    T_OK(di_scope_begin(c, NULL, "request", owner, &s));
+    T_OK(di_get(s, "a", &v));
+    T_OK(di_scope_end(s, 7));
+    talloc_free(owner);
+    one_request(8);
+    CU_ASSERT_STRING_EQUAL(tlog(), "+a -a:7 +a +b -b:8 -a:8");
+    tlog_reset();
+    /* a worker thread's kept block goes when the thread exits */
+    size_t mine = talloc_total_blocks(NULL);
+    pthread_t t;
+    int outcome = 9;
+    CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, request_on_thread,
+                                         &outcome), 0);
+    pthread_join(t, NULL);
+    CU_ASSERT_STRING_EQUAL(tlog(), "+a +b -b:9 -a:9");
+    CU_ASSERT_EQUAL(talloc_total_blocks(NULL), mine);
+    /* this thread's goes with the container */
+    done();
+    CU_ASSERT_EQUAL(talloc_total_blocks(NULL), base);
+    talloc_disable_null_tracking();
+}
+
 int main(void)
 {
     CU_TestInfo tests[] = {
@@ -309,6 +368,7 @@ int main(void)
         { "begin/end argument errors", test_begin_errors },
         { "external values put by the host", test_external },
         { "external values are checked at seal", test_external_seal },
+        { "scopes start empty; kept blocks go with container and thread", test_scopes_start_empty },
         CU_TEST_INFO_NULL,
     };
     return t_run("scope", tests);
