@@ -173,6 +173,7 @@ typedef struct di__level {
     uint16_t depth;
     uint64_t ancestors;  /* bit i set: level i is this level or encloses it */
     uint32_t nslots;     /* providers of this level */
+    uint32_t stack_cap;  /* entries of a scope's inline teardown stack */
     size_t block;        /* bytes of one scope block of this level */
     unsigned pool_objects; /* instances a scope's pool is sized for */
     size_t pool_bytes;     /* ... and their bytes */
@@ -187,7 +188,8 @@ typedef struct di__fast {
 
 /* Teardown entries a scope block holds beyond one per slot of its level. */
 #define DI__INLINE_EXTRA 3
-/* Transient instances a scope's pool has room for, when there are any. */
+/* Transient instances a scope's pool and inline teardown stack have room
+ * for, when the graph has transients. */
 #define DI__POOL_TRANSIENTS 8
 
 /* One instance on a teardown stack. */

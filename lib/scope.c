@@ -322,7 +322,7 @@ int di_scope_begin(di_container *c, di_scope *parent, const char *level,
     s->slots = (void **)(s + 1);
     s->inl = (di__entry *)(s->slots + lv->nslots);
     s->stack.e = s->inl;
-    s->stack.cap = lv->nslots + DI__INLINE_EXTRA;
+    s->stack.cap = lv->stack_cap;
 #ifdef DI_DEBUG
     if (di__live_add(s)) {
         s->ended = 1; /* nothing to tear down */

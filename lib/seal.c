@@ -617,16 +617,16 @@ static int compile(seal_t *st)
     for (uint32_t l = 0; l < c->nlevels; l++) {
         c->levels[l].nslots = nslots[l];
         /* room on the inline teardown stack for the level's own instances
-         * and DI__INLINE_EXTRA transients; more spill to a talloc array
-         * (grown once to 16, so one allocation per scope) */
+         * and a few transients (more when the graph has transients); more
+         * spill to a talloc array */
+        c->levels[l].stack_cap = nslots[l] + (transients ? DI__POOL_TRANSIENTS
+                                                         : DI__INLINE_EXTRA);
         c->levels[l].block = sizeof(di_scope) + nslots[l] * sizeof(void *) +
-                             (nslots[l] + DI__INLINE_EXTRA) * sizeof(di__entry);
-        /* with transients about, a scope's pool also has room for a few of
-         * them and for the spilled teardown stack */
+                             c->levels[l].stack_cap * sizeof(di__entry);
+        /* with transients about, a scope's pool also has room for a few */
         if (l > 0 && transients) {
-            c->levels[l].pool_objects += DI__POOL_TRANSIENTS + 1;
-            c->levels[l].pool_bytes += DI__POOL_TRANSIENTS * transient_size +
-                                       16 * sizeof(di__entry);
+            c->levels[l].pool_objects += DI__POOL_TRANSIENTS;
+            c->levels[l].pool_bytes += DI__POOL_TRANSIENTS * transient_size;
         }
     }
     int rc = compile_plans(st);
