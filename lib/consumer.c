@@ -80,6 +80,13 @@ int di_resolve_key(di_scope *s, int key, void **out, size_t n)
         return DI_EINVAL;
     }
     const di__consumer *cn = &c->cons[key];
+    if (cn->compiled && s->level == cn->level && !s->cur && n >= cn->ndeps) {
+        rc = di__resolve_plan(s, cn);
+        if (rc == 0 && di__plan_outputs(s, cn, out))
+            return 0;
+        if (rc != DI__FALLBACK && rc != 0)
+            return rc;
+    }
     di__frame f = { NULL, cn->name };
     if (n < cn->ndeps) {
         di__scope_fail(s, DI_EINVAL, cn->name, "di_resolve: out holds %zu "
@@ -92,13 +99,6 @@ int di_resolve_key(di_scope *s, int key, void **out, size_t n)
                        "asked from a '%s' scope", cn->name,
                        c->levels[cn->level].name, c->levels[s->level].name);
         return DI_ESCOPE;
-    }
-    if (cn->compiled && s->level == cn->level && !s->cur) {
-        rc = di__resolve_plan(s, cn);
-        if (rc == 0 && di__plan_outputs(s, cn, out))
-            return 0;
-        if (rc != DI__FALLBACK && rc != 0)
-            return rc;
     }
     for (uint32_t i = 0; i < cn->ndeps; i++) {
         rc = di__resolve_dep(s, &cn->deps[i], &f, &out[i]);

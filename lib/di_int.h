@@ -94,6 +94,10 @@ typedef struct di__dep {
     int32_t target;    /* provider index, or -1 when missing (seal) */
     uint32_t hash;     /* di__hash(name), computed once at registration */
     bool optional;
+    /* (seal) where its instance is when it exists: < 0, the container's
+     * known[-1 - src] (a value, a singleton, the NULL of a missing optional
+     * one); else src == target, found through the scopes */
+    int32_t src;
 } di__dep;
 
 enum { DI__CREATE, DI__VALUE, DI__EXTERN };
@@ -303,7 +307,6 @@ typedef struct di__buildctx {
     const di__frame *frame;     /* path to the instance being built */
     di_scope *home;             /* where its transients go (NULL: root) */
     di__stack *pending;         /* root builds: transients built for it */
-    int16_t level;              /* the level the instance lives at */
     char *msg;                  /* di_fail() message (talloc, top-level), or
                                    NULL; whoever set up the context frees it */
 } di__buildctx;
@@ -323,8 +326,11 @@ struct di_scope {
     int16_t level;
     uint8_t ended;
     uint8_t spare_ok;            /* top-level: its block may be kept for reuse */
-    uint32_t busy;               /* creates/disposes running in this scope */
-    di__buildctx *cur;           /* innermost create running for this scope */
+    uint32_t busy;               /* disposes running in this scope, and
+                                    creates running for a child scope that
+                                    build into this one */
+    di__buildctx *cur;           /* innermost create running for this scope
+                                    (non-NULL: the scope is busy too) */
     struct di_error *err;
     di__stack stack;
     di__entry *inl;              /* initial stack storage, in the block */
@@ -416,7 +422,26 @@ int di__resolve_plan(di_scope *s, const di__consumer *cn);
 /* After di__resolve_plan(): the consumer's dependencies into out; false
  * if one is missing after all (the general path then answers). */
 bool di__plan_outputs(di_scope *s, const di__consumer *cn, void **out);
-int di__check_scope(di_scope *s);
+/* debug builds: the process-wide set of open scopes (live.c) */
+#ifdef DI_DEBUG
+int di__live_add(const di_scope *s);
+void di__live_del(const di_scope *s);
+bool di__live_has(const di_scope *s);
+size_t di__live_count(const di_container *c);
+#endif
+
+/* 0 for a scope that may be used; DI_EINVAL for NULL, DI_ESTALE for an
+ * ended one (debug builds: for anything not a live scope). */
+static inline int di__check_scope(di_scope *s)
+{
+    if (!s)
+        return DI_EINVAL;
+#ifdef DI_DEBUG
+    if (!di__live_has(s))
+        return DI_ESTALE;
+#endif
+    return s->ended ? DI_ESTALE : 0;
+}
 
 /* kinds (kind.c) */
 int di__kind_find(const di_container *c, const char *name);
@@ -450,13 +475,6 @@ const char *di__suggest(void *mem, const char *word, const char *const *cands);
  * free) */
 void di__spare_drop(const di_container *c);
 
-/* debug builds: the process-wide set of open scopes (live.c) */
-#ifdef DI_DEBUG
-int di__live_add(const di_scope *s);
-void di__live_del(const di_scope *s);
-bool di__live_has(const di_scope *s);
-size_t di__live_count(const di_container *c);
-#endif
 
 #if defined(__GNUC__) || defined(__clang__)
 #pragma GCC visibility pop

@@ -151,8 +151,7 @@ create_one(di_scope *s, di_scope *home, di__stack *pending,
     if (p->size)
         memset(mem, 0, p->size);
     di__buildctx bc = { .prev = s->cur, .frame = f, .home = home,
-                        .pending = pending,
-                        .level = home ? home->level : DI__ROOT, .msg = NULL };
+                        .pending = pending, .msg = NULL };
     di_build b = { .mem = mem, .deps = dv, .ndeps = p->ndeps, .data = p->data,
                    .name = p->name, .scope = s, .di__state = &bc,
                    .params = p->params };
@@ -162,13 +161,11 @@ create_one(di_scope *s, di_scope *home, di__stack *pending,
     di__calling = c;
     s->cur = &bc;
     s->open_keys = 0;
-    s->busy++;
     if (home && home != s)
         home->busy++;
     int rc = call_create(p->create, &b, &inst, site);
     if (home && home != s)
         home->busy--;
-    s->busy--;
     s->cur = bc.prev;
     if (!bc.prev)
         s->open_keys = c->nprov;
@@ -218,16 +215,21 @@ static int build(di_scope *s, di_scope *home, di__stack *pending, int32_t pi,
     if (p->ndeps > 8 && !(dv = talloc_array(NULL, void *, p->ndeps)))
         return fail(s, DI_ENOMEM, &f, "out of memory");
     for (uint32_t k = 0; k < p->ndeps; k++) {
-        int32_t t = p->deps[k].target;
+        int32_t x = p->deps[k].src;
         void *v;
-        if (t < 0)
-            dv[k] = NULL;
-        else if ((v = di__existing(s, t)))
-            dv[k] = v == DI__NULLINST ? NULL : v;
-        else if (c->prov[t].level == DI__TRANSIENT)
-            rc = build(s, home, pending, t, &f, &dv[k]);
-        else
-            rc = ensure(s, t, &f, &dv[k]);
+        if (x < 0) { /* a value, a singleton, a missing optional one */
+            v = atomic_load_explicit(&s->known[-1 - x], memory_order_acquire);
+            if (v)
+                dv[k] = UNWRAP(v);
+            else /* a singleton's first use */
+                rc = ensure(s, -1 - x, &f, &dv[k]);
+        } else if (s->fast[x].level == DI__TRANSIENT) {
+            rc = build(s, home, pending, x, &f, &dv[k]);
+        } else if ((v = di__existing(s, x))) {
+            dv[k] = UNWRAP(v);
+        } else {
+            rc = ensure(s, x, &f, &dv[k]);
+        }
         if (rc)
             break;
     }
@@ -448,12 +450,13 @@ static int get(di_scope *s, int key, const char *type, void **out)
     if (p->level == DI__TRANSIENT)
         return build(s, cur ? cur->home : s, cur ? cur->pending : NULL, key,
                      up, out);
-    if (cur && p->kind != DI__VALUE && !encloses(c, p->level, cur->level)) {
+    int16_t at = !cur ? 0 : cur->home ? cur->home->level : DI__ROOT;
+    if (cur && p->kind != DI__VALUE && !encloses(c, p->level, at)) {
         di__frame f = { up, p->name };
-        bool captive = encloses(c, cur->level, p->level);
+        bool captive = encloses(c, at, p->level);
         return fail(s, captive ? DI_ECAPTIVE : DI_ESCOPE, &f,
                     "'%s' (%s) cannot use '%s' (%s)%s", cur->frame->name,
-                    c->levels[cur->level].name, p->name,
+                    c->levels[at].name, p->name,
                     c->levels[p->level].name,
                     captive ? ": it would outlive it" : "");
     }

@@ -239,16 +239,6 @@ static int scope_destructor(di_scope *s)
     return 0;
 }
 
-int di__check_scope(di_scope *s)
-{
-    if (!s)
-        return DI_EINVAL;
-#ifdef DI_DEBUG
-    if (!di__live_has(s))
-        return DI_ESTALE;
-#endif
-    return s->ended ? DI_ESTALE : 0;
-}
 
 int di_scope_begin(di_container *c, di_scope *parent, const char *level,
                    void *mem, di_scope **out)
@@ -344,7 +334,7 @@ int di_scope_end(di_scope *s, int outcome)
     if (rc)
         return rc;
     for (di_scope *a = s; a; a = a->parent)
-        if (a->busy) {
+        if (a->busy || a->cur) {
             di__scope_fail(s, DI_EBUSY, NULL, "di_scope_end: a create or "
                            "dispose is running in this scope; end it after "
                            "that returns");

@@ -629,6 +629,16 @@ static int compile(seal_t *st)
             c->levels[l].pool_bytes += DI__POOL_TRANSIENTS * transient_size;
         }
     }
+    for (uint32_t i = 0; i < c->nprov; i++) {
+        di__provider *p = &c->prov[i];
+        for (uint32_t k = 0; k < p->ndeps; k++) {
+            int32_t t = p->deps[k].target;
+            p->deps[k].src = t < 0 ? -1 - (int32_t)c->nprov
+                             : c->prov[t].kind == DI__VALUE ||
+                                       c->prov[t].level == DI__ROOT
+                                 ? -1 - t : t;
+        }
+    }
     int rc = compile_plans(st);
     if (rc)
         return rc;
