@@ -85,6 +85,16 @@ uint32_t di__hash(const char *s);
 int di__names_find(const di__names *m, const char *name);         /* index or -1 */
 int di__names_find_h(const di__names *m, const char *name, uint32_t hash);
 int di__names_put(void *mem, di__names *m, const char *name, int index); /* 0/ENOMEM */
+int di__names_put_h(void *mem, di__names *m, const char *name, uint32_t hash,
+                    int index);
+/* Start loading the slot where a name of this hash would be: with many
+ * names the map outgrows the cache, and the lookup that follows other work
+ * then finds it there. */
+static inline void di__names_prefetch(const di__names *m, uint32_t hash)
+{
+    if (m->slots)
+        __builtin_prefetch(&m->slots[hash & m->mask]);
+}
 
 /* ---- the registry ---- */
 

@@ -73,10 +73,9 @@ int di__names_find_h(const di__names *m, const char *name, uint32_t h)
     }
 }
 
-static void put_slot(di__names *m, const char *name, uint32_t h, int index)
+static void put_slot(di__names *m, const char *name, uint32_t h,
+                     uint64_t pre, int index)
 {
-    bool fits;
-    uint64_t pre = prefix_of(name, &fits);
     uint32_t i = h & m->mask;
     while (m->slots[i].name &&
            !(m->slots[i].hash == h && m->slots[i].prefix == pre &&
@@ -87,8 +86,14 @@ static void put_slot(di__names *m, const char *name, uint32_t h, int index)
     m->slots[i] = (struct di__name_slot){ pre, name, h, index };
 }
 
-/* Insert or update; keeps the load factor at most 1/2. name must outlive m. */
 int di__names_put(void *mem, di__names *m, const char *name, int index)
+{
+    return di__names_put_h(mem, m, name, di__hash(name), index);
+}
+
+/* Insert or update; keeps the load factor at most 1/2. name must outlive m. */
+int di__names_put_h(void *mem, di__names *m, const char *name, uint32_t h,
+                    int index)
 {
     if (!m->slots || (m->count + 1) * 2 > m->mask + 1) {
         uint32_t cap = m->slots ? (m->mask + 1) * 2 : 16;
@@ -101,9 +106,11 @@ int di__names_put(void *mem, di__names *m, const char *name, int index)
         m->count = 0;
         for (uint32_t i = 0; old.slots && i <= old.mask; i++)
             if (old.slots[i].name)
-                put_slot(m, old.slots[i].name, old.slots[i].hash, old.slots[i].index);
+                put_slot(m, old.slots[i].name, old.slots[i].hash,
+                         old.slots[i].prefix, old.slots[i].index);
         talloc_free(old.slots);
     }
-    put_slot(m, name, di__hash(name), index);
+    bool fits;
+    put_slot(m, name, h, prefix_of(name, &fits), index);
     return 0;
 }

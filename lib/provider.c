@@ -223,13 +223,9 @@ static int add(di_container *c, const di_provider_desc *d, bool value, void *v,
     int rc = check_desc(c, fn, d, value);
     if (rc)
         return rc;
-    if (di__names_find(&c->pnames, d->name) >= 0) {
-        di__reg_error(c, DI_EEXIST, "%s: a provider named '%s' is already "
-                      "registered (use di_override to replace it)", fn, d->name);
-        di__err_add(&c->problems, DI_EEXIST, d->name,
-                    "provider '%s' is registered twice", d->name);
-        return DI_EEXIST;
-    }
+    /* the name's slot loads while the record is made */
+    uint32_t h = di__hash(d->name);
+    di__names_prefetch(&c->pnames, h);
     if (c->nprov == c->capprov) {
         uint32_t cap = c->capprov ? c->capprov * 2 : 16;
         di__provider *np = talloc_realloc(c, c->prov, di__provider, cap);
@@ -242,7 +238,15 @@ static int add(di_container *c, const di_provider_desc *d, bool value, void *v,
     rc = make_provider(c, d, value, v, x, &p);
     if (rc)
         return rc;
-    if (di__names_put(c, &c->pnames, p.name, (int)c->nprov)) {
+    if (di__names_find_h(&c->pnames, d->name, h) >= 0) {
+        talloc_free(p.mem);
+        di__reg_error(c, DI_EEXIST, "%s: a provider named '%s' is already "
+                      "registered (use di_override to replace it)", fn, d->name);
+        di__err_add(&c->problems, DI_EEXIST, d->name,
+                    "provider '%s' is registered twice", d->name);
+        return DI_EEXIST;
+    }
+    if (di__names_put_h(c, &c->pnames, p.name, h, (int)c->nprov)) {
         talloc_free(p.mem);
         return DI_ENOMEM;
     }

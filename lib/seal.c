@@ -21,6 +21,12 @@ typedef struct seal {
     di__errlist errs;
     bool level_ok[DI_LEVEL_MAX];
     int32_t *from;   /* first asker: provider >= 0, consumer -(i+2), none -1 */
+    uint32_t *off;   /* the graph packed (CSR): provider i's targets are */
+    int32_t *adj;    /* adj[off[i] .. off[i + 1]) */
+    bool any_missing;/* a required dependency has no provider */
+    bool any_typed;  /* a provider dependency asks for a type */
+    int16_t *lvl;    /* each provider's level, packed: passes that follow
+                        edges to random providers read this, not c->prov */
     int16_t *req;    /* transients: the deepest level they need, CONFLICT */
     int32_t *wit;    /* transients: index of the dep that sets req, or -1 */
     bool failed_alloc;
@@ -163,7 +169,7 @@ static void seal_from(seal_t *st)
         st->from[i] = UNSEEN;
     for (uint32_t ci = 0; ci < c->ncons; ci++)
         for (uint32_t k = 0; k < c->cons[ci].ndeps; k++) {
-            int32_t t = di__names_find_h(&c->pnames, c->cons[ci].deps[k].name, c->cons[ci].deps[k].hash);
+            int32_t t = c->cons[ci].deps[k].target;
             if (t >= 0 && st->from[t] == UNSEEN) {
                 st->from[t] = -(int32_t)ci - 2;
                 queue[tail++] = t;
@@ -172,8 +178,8 @@ static void seal_from(seal_t *st)
     for (uint32_t i = 0;;) {
         while (head < tail) {
             int32_t u = queue[head++];
-            for (uint32_t k = 0; k < c->prov[u].ndeps; k++) {
-                int32_t t = c->prov[u].deps[k].target;
+            for (uint32_t k = st->off[u]; k < st->off[u + 1]; k++) {
+                int32_t t = st->adj[k];
                 if (t >= 0 && st->from[t] == UNSEEN) {
                     st->from[t] = u;
                     queue[tail++] = t;
@@ -197,10 +203,8 @@ static void seal_from(seal_t *st)
 static void check_missing(seal_t *st, const char *owner, int32_t owner_prov,
                           di__dep *deps, uint32_t n)
 {
-    di_container *c = st->c;
     for (uint32_t k = 0; k < n; k++) {
-        di__dep *d = &deps[k];
-        d->target = di__names_find_h(&c->pnames, d->name, d->hash);
+        di__dep *d = &deps[k]; /* its target was looked up already */
         if (d->target >= 0 || d->optional)
             continue;
         char *base = owner_prov >= 0 ? path_to(st, owner_prov)
@@ -256,18 +260,18 @@ static bool seal_cycles(seal_t *st)
             continue;
         uint32_t sp = 0;
         stk[sp] = (int32_t)r;
-        next[sp] = 0;
+        next[sp] = st->off[r];
         pos[r] = 0;
         color[r] = 1;
         sp++;
         while (sp) {
             int32_t u = stk[sp - 1];
-            if (next[sp - 1] == c->prov[u].ndeps) {
+            if (next[sp - 1] == st->off[u + 1]) {
                 color[u] = 2;
                 sp--;
                 continue;
             }
-            int32_t v = c->prov[u].deps[next[sp - 1]++].target;
+            int32_t v = st->adj[next[sp - 1]++];
             if (v < 0 || color[v] == 2)
                 continue;
             if (color[v] == 1) {
@@ -288,7 +292,7 @@ static bool seal_cycles(seal_t *st)
             color[v] = 1;
             pos[v] = (int32_t)sp;
             stk[sp] = v;
-            next[sp] = 0;
+            next[sp] = st->off[v];
             sp++;
         }
     }
@@ -310,7 +314,7 @@ static int combine(const di_container *c, int a, int b)
 /* The level a dependency on provider q requires of its asker. */
 static int need_of(seal_t *st, int32_t q)
 {
-    int l = st->c->prov[q].level;
+    int l = st->lvl[q];
     if (l == DI__TRANSIENT)
         return st->req[q];
     return l == DI__UNRESOLVED ? 0 : l;
@@ -346,7 +350,7 @@ static void seal_transients(seal_t *st)
         st->wit[i] = -1;
     }
     for (uint32_t r = 0; r < c->nprov; r++) {
-        if (c->prov[r].level != DI__TRANSIENT || st->req[r] != -1)
+        if (st->lvl[r] != DI__TRANSIENT || st->req[r] != -1)
             continue;
         uint32_t sp = 0;
         stk[sp] = (int32_t)r;
@@ -357,7 +361,7 @@ static void seal_transients(seal_t *st)
             di__provider *p = &c->prov[u];
             if (next[sp - 1] < p->ndeps) {
                 int32_t v = p->deps[next[sp - 1]++].target;
-                if (v >= 0 && c->prov[v].level == DI__TRANSIENT &&
+                if (v >= 0 && st->lvl[v] == DI__TRANSIENT &&
                     st->req[v] == -1) {
                     st->req[v] = PENDING;
                     stk[sp] = v;
@@ -405,8 +409,12 @@ static void seal_transients(seal_t *st)
 }
 
 /* Can an asker living at level `at` depend on provider q? */
-static void check_level_edge(seal_t *st, const char *owner, int at,
-                             int32_t q, bool consumer)
+static void report_level_edge(seal_t *st, const char *owner, int at,
+                              int32_t q, bool consumer, int n);
+
+/* Can an asker living at level `at` depend on provider q? The asker is
+ * provider `who` (>= 0), or consumer -2 - who. */
+static void check_level_edge(seal_t *st, int32_t who, int at, int32_t q)
 {
     di_container *c = st->c;
     if (at < 0 || q < 0)
@@ -414,6 +422,14 @@ static void check_level_edge(seal_t *st, const char *owner, int at,
     int n = need_of(st, q);
     if (n < 0 || encloses(c, n, at))
         return;
+    report_level_edge(st, who >= 0 ? c->prov[who].name : c->cons[-2 - who].name,
+                      at, q, who < 0, n);
+}
+
+static void report_level_edge(seal_t *st, const char *owner, int at,
+                              int32_t q, bool consumer, int n)
+{
+    di_container *c = st->c;
     char *path = level_path(st, owner, at, q);
     if (!path)
         return nomem(st);
@@ -598,6 +614,15 @@ static int compile(seal_t *st)
         c->levels[l].pool_objects = 0;
         c->levels[l].pool_bytes = 0;
     }
+    talloc_free(c->fast);
+    talloc_free(c->known);
+    c->fast = talloc_array(c, di__fast, c->nprov ? c->nprov : 1);
+    c->known = talloc_zero_array(c, _Atomic(void *), c->nprov + 1);
+    if (!c->fast || !c->known)
+        return DI_ENOMEM;
+    atomic_init(&c->known[c->nprov], DI__NULLINST);
+    /* one pass over the records (with many providers each pass is a trip
+     * through memory): slots, pool sizes, the packed table, values */
     bool transients = false;
     size_t transient_size = 0; /* the largest transient's */
     for (uint32_t i = 0; i < c->nprov; i++) {
@@ -613,6 +638,9 @@ static int compile(seal_t *st)
             c->levels[p->level].pool_objects++;
             c->levels[p->level].pool_bytes += p->size;
         }
+        c->fast[i] = (di__fast){ p->level, (uint8_t)p->kind, p->slot };
+        if (p->kind == DI__VALUE)
+            atomic_init(&c->known[i], p->value ? p->value : DI__NULLINST);
     }
     for (uint32_t l = 0; l < c->nlevels; l++) {
         c->levels[l].nslots = nslots[l];
@@ -629,35 +657,9 @@ static int compile(seal_t *st)
             c->levels[l].pool_bytes += DI__POOL_TRANSIENTS * transient_size;
         }
     }
-    for (uint32_t i = 0; i < c->nprov; i++) {
-        di__provider *p = &c->prov[i];
-        for (uint32_t k = 0; k < p->ndeps; k++) {
-            int32_t t = p->deps[k].target;
-            p->deps[k].src = t < 0 ? -1 - (int32_t)c->nprov
-                             : c->prov[t].kind == DI__VALUE ||
-                                       c->prov[t].level == DI__ROOT
-                                 ? -1 - t : t;
-        }
-    }
     int rc = compile_plans(st);
     if (rc)
         return rc;
-    talloc_free(c->fast);
-    c->fast = talloc_array(c, di__fast, c->nprov ? c->nprov : 1);
-    if (!c->fast)
-        return DI_ENOMEM;
-    for (uint32_t i = 0; i < c->nprov; i++)
-        c->fast[i] = (di__fast){ c->prov[i].level, (uint8_t)c->prov[i].kind,
-                                 c->prov[i].slot };
-    talloc_free(c->known);
-    c->known = talloc_zero_array(c, _Atomic(void *), c->nprov + 1);
-    if (!c->known)
-        return DI_ENOMEM;
-    atomic_init(&c->known[c->nprov], DI__NULLINST);
-    for (uint32_t i = 0; i < c->nprov; i++)
-        if (c->prov[i].kind == DI__VALUE)
-            atomic_init(&c->known[i], c->prov[i].value ? c->prov[i].value
-                                                         : DI__NULLINST);
     talloc_free(c->singles);
     c->nsingles = nslots[DI__ROOT];
     c->singles = talloc_zero_array(c, di__single, c->nsingles ? c->nsingles : 1);
@@ -675,13 +677,24 @@ static void copy_problems(seal_t *st)
                 (*e->path ? 2 : 0));
 }
 
-/* Point every provider dependency at its target. With many providers the
- * name map does not fit in cache and each lookup would wait for memory, so
- * the slots a few providers ahead are prefetched while these resolve. */
-static void resolve_targets(di_container *c)
+/* Point every provider dependency at its target, and pack the graph: the
+ * targets of provider i at st->adj[st->off[i] .. st->off[i + 1]), so that
+ * the searches over the whole graph read two flat arrays instead of each
+ * provider's record and dependency block; and each dependency's source for
+ * resolution. With many providers the records and the name map do not fit
+ * in cache: the map's slots a few providers ahead are prefetched while these
+ * resolve, and every per-dependency fact is gathered in this one pass.
+ * Needs st->lvl. */
+static int resolve_targets(seal_t *st, size_t edges)
 {
     enum { AHEAD = 4 };
+    di_container *c = st->c;
     const di__names *m = &c->pnames;
+    st->off = talloc_array(st->tmp, uint32_t, c->nprov + 1);
+    st->adj = talloc_array(st->tmp, int32_t, edges ? edges : 1);
+    if (!st->off || !st->adj)
+        return DI_ENOMEM;
+    uint32_t n = 0;
     for (uint32_t i = 0; i < c->nprov; i++) {
         if (m->slots && i + AHEAD < c->nprov) {
             const di__provider *q = &c->prov[i + AHEAD];
@@ -689,10 +702,21 @@ static void resolve_targets(di_container *c)
                 __builtin_prefetch(&m->slots[q->deps[k].hash & m->mask]);
         }
         di__provider *p = &c->prov[i];
-        for (uint32_t k = 0; k < p->ndeps; k++)
-            p->deps[k].target = di__names_find_h(m, p->deps[k].name,
-                                                 p->deps[k].hash);
+        st->off[i] = n;
+        for (uint32_t k = 0; k < p->ndeps; k++) {
+            di__dep *d = &p->deps[k];
+            int32_t t = di__names_find_h(m, d->name, d->hash);
+            d->target = t;
+            d->src = t < 0 ? -1 - (int32_t)c->nprov   /* the NULL sentinel */
+                     : st->lvl[t] == DI__ROOT ? -1 - t /* value, singleton */
+                     : t;
+            st->adj[n++] = t;
+            st->any_missing |= t < 0 && !d->optional;
+            st->any_typed |= d->type != NULL;
+        }
     }
+    st->off[c->nprov] = n;
+    return 0;
 }
 
 /* Every check of the graph; problems collect in st->errs. Returns 0,
@@ -706,15 +730,19 @@ static int analyse(seal_t *st)
     st->from = talloc_array(st->tmp, int32_t, c->nprov + 1);
     st->req = talloc_array(st->tmp, int16_t, c->nprov + 1);
     st->wit = talloc_array(st->tmp, int32_t, c->nprov + 1);
-    if (!st->from || !st->req || !st->wit)
+    st->lvl = talloc_array(st->tmp, int16_t, c->nprov + 1);
+    if (!st->from || !st->req || !st->wit || !st->lvl)
         return DI_ENOMEM;
     copy_problems(st);
     seal_levels(st);
+    size_t edges = 0;
     for (uint32_t i = 0; i < c->nprov; i++) {
         di__provider *p = &c->prov[i];
         p->level = p->kind == DI__VALUE
                        ? DI__ROOT
                        : lifetime_level(st, p->name, p->lifetime, false);
+        st->lvl[i] = p->level;
+        edges += p->ndeps;
     }
     for (uint32_t i = 0; i < c->ncons; i++) {
         di__consumer *cn = &c->cons[i];
@@ -723,29 +751,31 @@ static int analyse(seal_t *st)
             cn->deps[k].target = di__names_find_h(&c->pnames, cn->deps[k].name,
                                                   cn->deps[k].hash);
     }
-    resolve_targets(c);
+    if (resolve_targets(st, edges))
+        return DI_ENOMEM;
     seal_from(st);
     for (uint32_t i = 0; i < c->ncons; i++)
         check_missing(st, c->cons[i].name, -1, c->cons[i].deps,
                       c->cons[i].ndeps);
-    for (uint32_t i = 0; i < c->nprov; i++)
+    for (uint32_t i = 0; st->any_missing && i < c->nprov; i++)
         check_missing(st, c->prov[i].name, (int32_t)i, c->prov[i].deps,
                       c->prov[i].ndeps);
     bool cyclic = seal_cycles(st);
     seal_transients(st);
+    for (uint32_t i = 0; st->any_typed && i < c->nprov; i++)
+        check_types(st, c->prov[i].name, c->prov[i].deps, c->prov[i].ndeps);
     for (uint32_t i = 0; i < c->nprov; i++) {
-        di__provider *p = &c->prov[i];
-        check_types(st, p->name, p->deps, p->ndeps);
-        if (p->level == DI__TRANSIENT)
+        if (st->lvl[i] == DI__TRANSIENT)
             continue;
-        for (uint32_t k = 0; k < p->ndeps; k++)
-            check_level_edge(st, p->name, p->level, p->deps[k].target, false);
+        for (uint32_t k = st->off[i]; k < st->off[i + 1]; k++)
+            check_level_edge(st, (int32_t)i, st->lvl[i], st->adj[k]);
     }
     for (uint32_t i = 0; i < c->ncons; i++) {
         di__consumer *cn = &c->cons[i];
         check_types(st, cn->name, cn->deps, cn->ndeps);
         for (uint32_t k = 0; k < cn->ndeps; k++)
-            check_level_edge(st, cn->name, cn->level, cn->deps[k].target, true);
+            check_level_edge(st, -2 - (int32_t)i, cn->level,
+                             cn->deps[k].target);
     }
     if (st->failed_alloc)
         return DI_ENOMEM;

@@ -150,8 +150,8 @@ int main(int argc, char **argv)
         if (!only || strcmp(only, timed[i]->name) == 0)
             r[n++] = bench_run_timed(timed[i]);
     if (!only || strncmp(only, "seal", 4) == 0) {
-        r[n] = bench_seal(bench_smoke ? 1000 : 10000);
-        r[n + 1] = bench_seal(bench_smoke ? 5000 : 100000);
+        bench_seal(bench_smoke ? 1000 : 10000, bench_smoke ? 5000 : 100000,
+                   &r[n]);
         r[n + 2] = bench_seal_scaling(&r[n], &r[n + 1]);
         n += 3;
     }

@@ -47,7 +47,7 @@ void bench_stats(double *v, int n, double *med, double *min, double *max);
 extern const bench_timed bench_call_floor, bench_singleton_key,
     bench_singleton_name,
     bench_request_3, bench_aspnetcore, bench_complex;
-bench_result bench_seal(int providers);
+void bench_seal(int small, int large, bench_result out[2]);
 bench_result bench_seal_scaling(const bench_result *small,
                                 const bench_result *large);
 bench_result bench_threads(void);
