@@ -296,8 +296,9 @@ struct di_container {
     di__fast *fast;                   /* by key (seal) */
     /* by key: what a lookup with no create running may return at once — a
      * value (seal) or a built singleton (published with release order);
-     * NULL otherwise. DI__NULLINST stands for NULL. One more entry, always
-     * DI__NULLINST, is the source of a missing optional dependency. */
+     * NULL otherwise, and for a value or singleton that is NULL (those take
+     * the slow path). One more entry, always DI__NULLINST, is the source of
+     * a missing optional dependency. */
     _Atomic(void *) *known;
     pthread_mutex_t lock;
     pthread_cond_t cond;

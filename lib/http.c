@@ -223,6 +223,14 @@ static int parse_query(di_http_req *r, const char *q)
 
 /* ---- requests ---- */
 
+/* A request freed before di_http_end() still ends its scope, as abandoned. */
+static int req_destructor(di_http_req *r)
+{
+    if (r->scope)
+        di_scope_end(r->scope, DI_EABANDONED);
+    return 0;
+}
+
 int di_http_begin(di_http *h, const char *method, const char *target,
                   di_http_lookup_fn lookup, void *ctx, di_http_req **out)
 {
@@ -246,13 +254,18 @@ int di_http_begin(di_http *h, const char *method, const char *target,
         r->own_query = true;
         rc = parse_query(r, q + 1);
     }
+    /* the scope is top-level (so that its block is reused request after
+     * request, see scope.h) and ends with the request */
     if (!rc)
-        rc = di_scope_begin(h->c, NULL, "request", r, &r->scope);
+        rc = di_scope_begin(h->c, NULL, "request", NULL, &r->scope);
+    if (r->scope)
+        talloc_set_destructor(r, req_destructor);
     if (!rc)
         rc = di_scope_put(r->scope, DI_HTTP_REQUEST, r);
     if (rc) {
         if (r->scope)
             di_scope_end(r->scope, rc);
+        r->scope = NULL;
         talloc_free(r);
         return rc;
     }
@@ -545,6 +558,7 @@ int di_http_end(di_http_req *r, int delivered)
     if (!outcome && (!delivered || !r->dispatched))
         outcome = DI_EABANDONED;
     int rc = di_scope_end(r->scope, outcome);
+    r->scope = NULL;
     if (r->h->on_end)
         r->h->on_end(r->h->end_ctx, r, outcome);
     talloc_free(r);

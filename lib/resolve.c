@@ -360,8 +360,8 @@ static int singleton(di_scope *s, int32_t pi, const di__frame *up, void **out)
     if (rc == 0) {
         atomic_store_explicit(&sl->value, inst ? inst : DI__NULLINST,
                               memory_order_release);
-        atomic_store_explicit(&c->known[pi], inst ? inst : DI__NULLINST,
-                              memory_order_release);
+        if (inst) /* a NULL one is left to the slow path */
+            atomic_store_explicit(&c->known[pi], inst, memory_order_release);
     } else {
         sl->failed_attempt = my;
         sl->err_code = rc;
@@ -509,13 +509,15 @@ __attribute__((noinline)) static int get_key_slow(di_scope *s, int key,
 static inline bool fast_get(di_scope *s, int key, void **out)
 {
     void *v = atomic_load_explicit(&s->known[key], memory_order_acquire);
-    if (!v) {
-        di__fast f = s->fast[key];
-        if (f.level != s->level || f.kind == DI__VALUE)
-            return false;
-        if (!(v = s->slots[f.slot]))
-            return false;
+    if (v) { /* never DI__NULLINST below the sentinel */
+        *out = v;
+        return true;
     }
+    di__fast f = s->fast[key];
+    if (f.level != s->level || f.kind == DI__VALUE)
+        return false;
+    if (!(v = s->slots[f.slot]))
+        return false;
     *out = UNWRAP(v);
     return true;
 }

@@ -639,8 +639,8 @@ static int compile(seal_t *st)
             c->levels[p->level].pool_bytes += p->size;
         }
         c->fast[i] = (di__fast){ p->level, (uint8_t)p->kind, p->slot };
-        if (p->kind == DI__VALUE)
-            atomic_init(&c->known[i], p->value ? p->value : DI__NULLINST);
+        if (p->kind == DI__VALUE && p->value)
+            atomic_init(&c->known[i], p->value);
     }
     for (uint32_t l = 0; l < c->nlevels; l++) {
         c->levels[l].nslots = nslots[l];

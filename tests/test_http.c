@@ -225,6 +225,12 @@ static void test_outcomes(void)
     T_OK(di_get(di_http_scope(r), "tx", &tx));
     T_OK(di_http_end(r, 1));
     CU_ASSERT_STRING_EQUAL(tlog(), "tx:rollback outcome:-17");
+    /* freed without di_http_end: its scope ends, abandoned */
+    tlog_reset();
+    T_OK(di_http_begin(h, "PUT", "/silent", NULL, NULL, &r));
+    T_OK(di_get(di_http_scope(r), "tx", &tx));
+    talloc_free(r);
+    CU_ASSERT_STRING_EQUAL(tlog(), "tx:rollback outcome:-17");
     t_fixture_done(c, root);
 }
 

@@ -168,7 +168,8 @@ typedef const char *(*di_http_lookup_fn)(void *ctx, int what,
  * the query itself). lookup/ctx: see di_http_lookup_fn; ctx must stay valid
  * until di_http_dispatch() returns.
  * Returns 0, DI_EINVAL, DI_ENOTSEALED, DI_ENOMEM. *out is owned by the
- * adapter until di_http_end().
+ * adapter until di_http_end(); a request freed with talloc_free() instead
+ * ends its scope with DI_EABANDONED.
  */
 DI_EXPORT int di_http_begin(di_http *h, const char *method, const char *target,
                             di_http_lookup_fn lookup, void *ctx,
