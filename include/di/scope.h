@@ -28,6 +28,15 @@
  *     release builds; debug builds (DI_DEBUG) detect it and return
  *     DI_ESTALE without touching freed memory.
  *
+ * Memory. A scope is one talloc block (header, instance slots, teardown
+ * stack and a pool for its instances, sized at seal). When a scope begun
+ * with no parent scope and no talloc parent ends, its instances are freed
+ * but its block is kept as the thread's spare for the next scope of the
+ * same container and level (one per thread; freed when the thread exits,
+ * when the container is freed on that thread, or when the thread begins a
+ * scope it does not fit). Debug builds (DI_DEBUG) keep none, so that the
+ * use of an ended scope is always caught.
+ *
  * Threads. A scope belongs to one thread at a time; a child scope must be
  * used on the thread that owns its parent scope while it builds into it.
  * Different scopes under the root share nothing on the hot path, so any
