@@ -3,7 +3,7 @@
 # Runs 'apt-get update' once, and only when a package is missing.
 set -euo pipefail
 
-need=(gcc g++ clang make cmake pkg-config valgrind
+need=(gcc g++ clang libclang-rt-14-dev make cmake pkg-config valgrind
       libtalloc-dev libcjson-dev libcunit1-dev graphviz
       libmicrohttpd-dev libcivetweb-dev libevent-dev libsqlite3-dev
       libpq-dev postgresql-15 curl python3-fastapi wrk)

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# run.sh — install what is missing, build libdi with clang (debug), gcc
-# Release (-O2, debug checks off) and gcc debug (-Wall -Wextra -Werror
-# everywhere), and run the unit tests on clang, the unit tests and valgrind
-# on Release, and the whole suite on gcc debug:
-# CUnit suites, examples, header and packaging checks, and every suite again
-# under valgrind memcheck (CTest labels: unit, example, package, memcheck).
+# run.sh — install what is missing, then build and test libdi four ways:
+#   1. clang, debug, AddressSanitizer + UndefinedBehaviorSanitizer: the
+#      whole suite (CUnit suites, examples, end-to-end, package checks);
+#   2. gcc Release (-O2, debug checks off: the fast paths): the unit suites,
+#      and every suite and example again under valgrind memcheck;
+#   3. gcc debug: the whole suite, memcheck included;
+#   4. clang ThreadSanitizer (optimised, debug checks off): the suites that
+#      run libdi on several threads at once (CTest label "threads").
+# Warnings are errors in every build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,10 +15,11 @@ bash tests/deps.sh
 
 jobs=$(nproc 2>/dev/null || echo 2)
 
-echo "== clang build (warnings are errors) =="
-cmake -S . -B build-clang -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug -DDI_DEBUG=ON >/dev/null
-cmake --build build-clang -j"$jobs" >/dev/null
-ctest --test-dir build-clang -L unit --output-on-failure -j"$jobs"
+echo "== clang debug build, ASan + UBSan: the whole suite =="
+cmake -S . -B build-asan -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug \
+      -DDI_DEBUG=ON -DDI_SANITIZE=address >/dev/null
+cmake --build build-asan -j"$jobs" >/dev/null
+ctest --test-dir build-asan --output-on-failure -j"$jobs"
 
 echo "== gcc Release build (-O2, debug checks off: the fast paths), also under valgrind =="
 cmake -S . -B build-release -DCMAKE_C_COMPILER=gcc -DCMAKE_BUILD_TYPE=Release -DDI_DEBUG=OFF >/dev/null
@@ -26,3 +30,9 @@ echo "== gcc build: the whole suite =="
 cmake -S . -B build -DCMAKE_C_COMPILER=gcc -DCMAKE_BUILD_TYPE=Debug -DDI_DEBUG=ON >/dev/null
 cmake --build build -j"$jobs" >/dev/null
 ctest --test-dir build --output-on-failure -j"$jobs"
+
+echo "== clang ThreadSanitizer build: the threaded suites =="
+cmake -S . -B build-tsan -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+      -DDI_DEBUG=OFF -DDI_SANITIZE=thread -DDI_BUILD_EXAMPLES=OFF >/dev/null
+cmake --build build-tsan -j"$jobs" >/dev/null
+ctest --test-dir build-tsan -L threads --output-on-failure -j"$jobs"
