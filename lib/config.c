@@ -22,13 +22,16 @@ typedef struct cfg {
     const char *origin;
     const char *base;   /* directory relative paths start from, or NULL */
     di__errlist errs;
+    bool nomem;         /* an allocation failed: the load fails DI_ENOMEM */
 } cfg;
 
 /* Append "origin: msg" with its JSON path. */
 static void push(cfg *cf, int code, const char *path, const char *msg)
 {
-    if (di__err_add(&cf->errs, code, path, "%s", msg) == DI_ENOMEM)
+    if (di__err_add(&cf->errs, code, path, "%s", msg) == DI_ENOMEM) {
+        cf->nomem = true;
         return;
+    }
     struct di_error *e = cf->errs.tail;
     char *m = talloc_asprintf(e, "%s: %s", cf->origin, msg);
     if (m) {
@@ -51,6 +54,8 @@ static void problem(cfg *cf, int code, const char *path, const char *fmt, ...)
                                        : reason;
     if (msg)
         push(cf, code, path, msg);
+    else
+        cf->nomem = true;
 }
 
 /* The error a public call just left on the container, with the path in
@@ -75,9 +80,19 @@ static const char *type_of(const cJSON *j)
     return "null";
 }
 
-static char *sub(cfg *cf, const char *path, const char *key)
+/* A JSON path on cf->tmp; when it cannot be allocated, "" (the passes go
+ * on, and the load fails with DI_ENOMEM). */
+static const char *checked(cfg *cf, const char *p)
 {
-    return di__json_path(cf->tmp, path, key);
+    if (p)
+        return p;
+    cf->nomem = true;
+    return "";
+}
+
+static const char *sub(cfg *cf, const char *path, const char *key)
+{
+    return checked(cf, di__json_path(cf->tmp, path, key));
 }
 
 /* ---- pass 2: shape ---- */
@@ -104,6 +119,8 @@ static void known_fields(cfg *cf, const cJSON *obj, const char *path,
         for (size_t k = 0; fields[k] && list; k++)
             list = talloc_asprintf_append(list, "%s%s", k ? ", " : "",
                                           fields[k]);
+        if (!list)
+            cf->nomem = true;
         problem(cf, DI_ECONFIG, sub(cf, path, m->string),
                 "unknown field%s (fields: %s)",
                 di__suggest(cf->tmp, m->string, fields), list ? list : "");
@@ -116,7 +133,7 @@ static void string_array(cfg *cf, const cJSON *a, const char *path)
         return;
     int i = 0;
     for (const cJSON *e = a->child; e; e = e->next, i++) {
-        char *p = talloc_asprintf(cf->tmp, "%s[%d]", path, i);
+        const char *p = checked(cf, talloc_asprintf(cf->tmp, "%s[%d]", path, i));
         if (want(cf, e, p, "string", cJSON_IsString(e)) && !*e->valuestring)
             problem(cf, DI_ECONFIG, p, "expected a non-empty string");
     }
@@ -224,7 +241,8 @@ static int apply_plugins(cfg *cf, const cJSON *root)
         if (r == DI_ENOMEM)
             return r;
         if (r) {
-            from_container(cf, r, talloc_asprintf(cf->tmp, "plugins[%d]", i));
+            from_container(cf, r, checked(cf, talloc_asprintf(cf->tmp,
+                                                              "plugins[%d]", i)));
             rc = r;
         }
     }
@@ -315,7 +333,7 @@ static int load(di_container *c, const char *text, size_t len,
     cfg cf = { .c = c, .origin = origin, .base = base };
     cf.tmp = talloc_new(NULL);
     if (!cf.tmp)
-        return DI_ENOMEM;
+        return di__nomem(c, origin, DI_ENOMEM);
     cf.errs.mem = cf.tmp;
     char *err = NULL;
     cJSON *root = NULL;
@@ -326,7 +344,9 @@ static int load(di_container *c, const char *text, size_t len,
         rc = DI_ENOMEM; /* the text checked out: only allocation fails */
     } else if (!rc) {
         shape(&cf, root);
-        rc = cf.errs.head ? DI_ECONFIG : apply(&cf, root);
+        rc = cf.nomem ? DI_ENOMEM : cf.errs.head ? DI_ECONFIG : apply(&cf, root);
+        if (cf.nomem)
+            rc = DI_ENOMEM;
     }
     if (rc == DI_ENOMEM)
         di__reg_error(c, rc, "%s: out of memory", origin);

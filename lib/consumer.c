@@ -5,7 +5,7 @@
 
 #include "di_int.h"
 
-int di_consumer_add(di_container *c, const di_consumer_desc *d)
+static int consumer_add(di_container *c, const di_consumer_desc *d)
 {
     if (!c)
         return DI_EINVAL;
@@ -49,6 +49,11 @@ int di_consumer_add(di_container *c, const di_consumer_desc *d)
     }
     c->cons[c->ncons++] = cn;
     return 0;
+}
+
+int di_consumer_add(di_container *c, const di_consumer_desc *d)
+{
+    return di__nomem(c, "di_consumer_add", consumer_add(c, d));
 }
 
 int di_consumer_key(const di_container *c, const char *name)

@@ -112,7 +112,7 @@ int di_level(di_container *c, const char *name, const char *parent)
     if (i >= 0) {
         char *p = talloc_strdup(c->levels, parent);
         if (!p)
-            return DI_ENOMEM;
+            return di__nomem(c, "di_level", DI_ENOMEM);
         talloc_free((char *)c->levels[i].parent_name);
         c->levels[i].parent_name = p;
         return 0;
@@ -121,7 +121,7 @@ int di_level(di_container *c, const char *name, const char *parent)
     if (rc == DI_ELEVEL)
         di__reg_error(c, DI_ELEVEL, "di_level('%s'): more than %d levels",
                       name, DI_LEVEL_MAX);
-    return rc;
+    return di__nomem(c, "di_level", rc);
 }
 
 int di_container_sealed(const di_container *c) { return c && c->sealed; }
@@ -150,10 +150,23 @@ void di__reg_error(di_container *c, int code, const char *fmt, ...)
     va_start(ap, fmt);
     struct di_error *e = di__err_vnew(c, code, NULL, fmt, ap);
     va_end(ap);
+    if (!e)
+        e = &di__oom;
     if (c->reg_error)
-        talloc_free(c->reg_error);
+        di__err_free(c->reg_error);
     c->reg_error = e;
     atomic_store_explicit(&c->last, e, memory_order_release);
+}
+
+int di__nomem(di_container *c, const char *fn, int rc)
+{
+    if (rc != DI_ENOMEM || !c)
+        return rc;
+    if (c->sealed)
+        di__container_report_fmt(c, DI_ENOMEM, "%s: out of memory", fn);
+    else
+        di__reg_error(c, DI_ENOMEM, "%s: out of memory", fn);
+    return rc;
 }
 
 bool di__closed(di_container *c, const char *fn, const char *name)
@@ -172,8 +185,8 @@ void di__reg_error_list(di_container *c, struct di_error *head)
     if (!head)
         return;
     if (c->reg_error)
-        talloc_free(c->reg_error);
-    c->reg_error = talloc_steal(c, head);
+        di__err_free(c->reg_error);
+    c->reg_error = head == &di__oom ? head : talloc_steal(c, head);
     atomic_store_explicit(&c->last, head, memory_order_release);
 }
 
@@ -183,10 +196,12 @@ void di__reg_error_list(di_container *c, struct di_error *head)
 void di__container_report(di_container *c, struct di_error *e)
 {
     if (!e)
-        return;
+        e = &di__oom;
     pthread_mutex_lock(&c->lock);
-    talloc_steal(c, e);
-    talloc_free(c->ring[c->ringpos]);
+    if (e != &di__oom)
+        talloc_steal(c, e);
+    if (c->ring[c->ringpos])
+        di__err_free(c->ring[c->ringpos]);
     c->ring[c->ringpos] = e;
     c->ringpos = (c->ringpos + 1) % DI__POSTERR_KEEP;
     atomic_store_explicit(&c->last, e, memory_order_release);

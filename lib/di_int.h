@@ -20,6 +20,29 @@
 #pragma GCC visibility push(hidden)
 #endif
 
+/* Fault-injection builds route every talloc allocation through
+ * di__alloc_fails() (fault.h): a failure is a NULL returned without calling
+ * talloc, which for a realloc leaves the block as it was. */
+#ifdef DI_FAULTS
+#include "fault.h"
+#define DI__MAYFAIL(call) (di__alloc_fails() ? NULL : (call))
+#define talloc_named_const(...) DI__MAYFAIL(talloc_named_const(__VA_ARGS__))
+#define _talloc_zero(...) DI__MAYFAIL(_talloc_zero(__VA_ARGS__))
+#define _talloc_array(...) DI__MAYFAIL(_talloc_array(__VA_ARGS__))
+#define _talloc_zero_array(...) DI__MAYFAIL(_talloc_zero_array(__VA_ARGS__))
+#define _talloc_realloc_array(...) DI__MAYFAIL(_talloc_realloc_array(__VA_ARGS__))
+#define _talloc_memdup(...) DI__MAYFAIL(_talloc_memdup(__VA_ARGS__))
+#define _talloc_pooled_object(...) DI__MAYFAIL(_talloc_pooled_object(__VA_ARGS__))
+#define talloc_strdup(...) DI__MAYFAIL(talloc_strdup(__VA_ARGS__))
+#define talloc_strndup(...) DI__MAYFAIL(talloc_strndup(__VA_ARGS__))
+#define talloc_asprintf(...) DI__MAYFAIL(talloc_asprintf(__VA_ARGS__))
+#define talloc_vasprintf(...) DI__MAYFAIL(talloc_vasprintf(__VA_ARGS__))
+#define talloc_asprintf_append(...) DI__MAYFAIL(talloc_asprintf_append(__VA_ARGS__))
+#define talloc_vasprintf_append(...) DI__MAYFAIL(talloc_vasprintf_append(__VA_ARGS__))
+#else
+#define DI__MAYFAIL(call) (call)
+#endif
+
 #define DI__ARROW " \xe2\x86\x92 " /* " → " */
 
 /* Thread-locals of a shared library are reached through __tls_get_addr
@@ -64,6 +87,10 @@ struct di_error *di__err_vnew(void *mem, int code, const char *path,
                               const char *fmt, va_list ap);
 struct di_error *di__err_new(void *mem, int code, const char *path,
                              const char *fmt, ...) DI_PRINTF(4, 5);
+/* A static DI_ENOMEM error ("out of memory"), stored where a report could
+ * not be allocated; di__err_free() frees any stored error but this one. */
+extern struct di_error di__oom;
+void di__err_free(struct di_error *e);
 
 /* ---- names (names.c): open-addressing map name -> index ---- */
 
@@ -376,6 +403,9 @@ void di__container_report_fmt(di_container *c, int code, const char *fmt, ...)
 void di__reg_error(di_container *c, int code, const char *fmt, ...)
     DI_PRINTF(3, 4);
 void di__reg_error_list(di_container *c, struct di_error *head);
+/* rc, reported as "fn: out of memory" when it is DI_ENOMEM (the message
+ * falls back to the static one when even that cannot be allocated). */
+int di__nomem(di_container *c, const char *fn, int rc);
 /* Registration after seal: report "fn('name'): the container is sealed; ..."
  * (name may be NULL) and return true; false while registration is open. */
 bool di__closed(di_container *c, const char *fn, const char *name);

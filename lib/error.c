@@ -47,6 +47,16 @@ size_t di_error_count(const di_error *e)
     return n;
 }
 
+/* What is reported when the report itself cannot be allocated. */
+static char oom_message[] = "out of memory", oom_path[] = "";
+struct di_error di__oom = { DI_ENOMEM, oom_message, oom_path, NULL };
+
+void di__err_free(struct di_error *e)
+{
+    if (e != &di__oom)
+        talloc_free(e);
+}
+
 struct di_error *di__err_vnew(void *mem, int code, const char *path,
                               const char *fmt, va_list ap)
 {

@@ -139,161 +139,153 @@ static cJSON *str_or_null(const char *s)
     return s ? cJSON_CreateString(s) : cJSON_CreateNull();
 }
 
-/* Add to obj and keep going; the final check catches any failed allocation
- * (cJSON_Add* return NULL, and a NULL item makes the AddItem calls fail). */
-static bool put(cJSON *obj, const char *key, cJSON *item)
+/* Attach item to parent (an object when key is given, else an array) and
+ * return it; NULL when item is NULL or cannot be attached (then it is
+ * deleted). Building stops at the first NULL: the whole export then fails
+ * with DI_ENOMEM, and deleting the root frees everything attached. */
+static cJSON *add(cJSON *parent, const char *key, cJSON *item)
 {
     if (!item)
-        return false;
-    if (!cJSON_AddItemToObject(obj, key, item)) {
+        return NULL;
+    if (!(key ? cJSON_AddItemToObject(parent, key, item)
+              : cJSON_AddItemToArray(parent, item))) {
         cJSON_Delete(item);
-        return false;
+        return NULL;
     }
-    return true;
+    return item;
 }
 
-static bool push(cJSON *arr, cJSON *item)
-{
-    if (!item)
-        return false;
-    if (!cJSON_AddItemToArray(arr, item)) {
-        cJSON_Delete(item);
-        return false;
-    }
-    return true;
-}
+#define TRY(x) do { if (!(x)) return false; } while (0)
 
 static bool json_edges(const graph *g, cJSON *arr, const char *from,
                        bool consumer, const di__dep *deps, uint32_t n)
 {
-    bool ok = true;
     for (uint32_t k = 0; k < n; k++) {
-        cJSON *e = cJSON_CreateObject();
-        ok &= push(arr, e);
-        if (!e)
-            continue;
-        ok &= put(e, "from", cJSON_CreateString(from));
-        ok &= put(e, "to", cJSON_CreateString(deps[k].name));
-        ok &= put(e, "consumer", cJSON_CreateBool(consumer));
-        ok &= put(e, "optional", cJSON_CreateBool(deps[k].optional));
-        ok &= put(e, "type", str_or_null(deps[k].type));
-        ok &= put(e, "missing", cJSON_CreateBool(deps[k].target < 0));
-        ok &= put(e, "failing", cJSON_CreateBool(failing(g, from,
-                                                         deps[k].name)));
+        cJSON *e;
+        TRY(e = add(arr, NULL, cJSON_CreateObject()));
+        TRY(add(e, "from", cJSON_CreateString(from)));
+        TRY(add(e, "to", cJSON_CreateString(deps[k].name)));
+        TRY(add(e, "consumer", cJSON_CreateBool(consumer)));
+        TRY(add(e, "optional", cJSON_CreateBool(deps[k].optional)));
+        TRY(add(e, "type", str_or_null(deps[k].type)));
+        TRY(add(e, "missing", cJSON_CreateBool(deps[k].target < 0)));
+        TRY(add(e, "failing", cJSON_CreateBool(failing(g, from,
+                                                       deps[k].name))));
     }
-    return ok;
+    return true;
 }
 
 static bool json_plugins(const di_container *c, cJSON *root)
 {
-    cJSON *arr = cJSON_CreateArray();
-    bool ok = put(root, "plugins", arr);
-    for (uint32_t i = 0; arr && i < c->nplugins; i++) {
+    cJSON *arr;
+    TRY(arr = add(root, "plugins", cJSON_CreateArray()));
+    for (uint32_t i = 0; i < c->nplugins; i++) {
         const di__plugin_ref *r = &c->plugins[i];
-        cJSON *o = cJSON_CreateObject();
-        ok &= push(arr, o);
-        if (!o)
-            continue;
+        cJSON *o, *kinds;
+        TRY(o = add(arr, NULL, cJSON_CreateObject()));
         char abi[32];
         snprintf(abi, sizeof abi, "%u.%u", r->abi_major, r->abi_minor);
-        ok &= put(o, "name", cJSON_CreateString(r->name));
-        ok &= put(o, "version", cJSON_CreateString(r->version));
-        ok &= put(o, "path", cJSON_CreateString(r->path));
-        ok &= put(o, "abi", cJSON_CreateString(abi));
-        cJSON *kinds = cJSON_CreateArray();
-        ok &= put(o, "kinds", kinds);
-        for (uint32_t k = 0; kinds && k < c->nkinds; k++)
+        TRY(add(o, "name", cJSON_CreateString(r->name)));
+        TRY(add(o, "version", cJSON_CreateString(r->version)));
+        TRY(add(o, "path", cJSON_CreateString(r->path)));
+        TRY(add(o, "abi", cJSON_CreateString(abi)));
+        TRY(kinds = add(o, "kinds", cJSON_CreateArray()));
+        for (uint32_t k = 0; k < c->nkinds; k++)
             if (c->kinds[k].plugin == (int32_t)i)
-                ok &= push(kinds, cJSON_CreateString(c->kinds[k].name));
+                TRY(add(kinds, NULL, cJSON_CreateString(c->kinds[k].name)));
     }
-    arr = cJSON_CreateArray();
-    ok &= put(root, "kinds", arr);
-    for (uint32_t i = 0; arr && i < c->nkinds; i++) {
+    TRY(arr = add(root, "kinds", cJSON_CreateArray()));
+    for (uint32_t i = 0; i < c->nkinds; i++) {
         const di__kind *k = &c->kinds[i];
-        cJSON *o = cJSON_CreateObject();
-        ok &= push(arr, o);
-        if (!o)
-            continue;
-        ok &= put(o, "name", cJSON_CreateString(k->name));
-        ok &= put(o, "type", str_or_null(k->type));
-        ok &= put(o, "lifetime", str_or_null(k->lifetime));
-        cJSON *roles = cJSON_CreateArray();
-        ok &= put(o, "roles", roles);
-        for (uint32_t r = 0; roles && r < k->nroles; r++)
-            ok &= push(roles, cJSON_CreateString(k->roles[r]));
-        ok &= put(o, "plugin", str_or_null(k->plugin >= 0
-                                               ? c->plugins[k->plugin].name
-                                               : NULL));
-        ok &= put(o, "summary", str_or_null(k->summary));
+        cJSON *o, *roles;
+        TRY(o = add(arr, NULL, cJSON_CreateObject()));
+        TRY(add(o, "name", cJSON_CreateString(k->name)));
+        TRY(add(o, "type", str_or_null(k->type)));
+        TRY(add(o, "lifetime", str_or_null(k->lifetime)));
+        TRY(roles = add(o, "roles", cJSON_CreateArray()));
+        for (uint32_t r = 0; r < k->nroles; r++)
+            TRY(add(roles, NULL, cJSON_CreateString(k->roles[r])));
+        TRY(add(o, "plugin", str_or_null(k->plugin >= 0
+                                             ? c->plugins[k->plugin].name
+                                             : NULL)));
+        TRY(add(o, "summary", str_or_null(k->summary)));
     }
-    return ok;
+    return true;
 }
 
 static bool json_nodes(const graph *g, cJSON *root)
 {
     const di_container *c = g->c;
-    cJSON *arr = cJSON_CreateArray(), *edges = cJSON_CreateArray();
-    bool ok = put(root, "providers", arr);
-    for (uint32_t i = 0; arr && i < c->nprov; i++) {
+    cJSON *arr, *edges;
+    TRY(arr = add(root, "providers", cJSON_CreateArray()));
+    for (uint32_t i = 0; i < c->nprov; i++) {
         const di__provider *p = &c->prov[i];
-        cJSON *o = cJSON_CreateObject();
-        ok &= push(arr, o);
-        if (!o)
-            continue;
-        ok &= put(o, "name", cJSON_CreateString(p->name));
-        ok &= put(o, "type", str_or_null(p->type));
-        ok &= put(o, "lifetime", cJSON_CreateString(p->lifetime));
-        ok &= put(o, "kind", str_or_null(p->kind_name));
-        ok &= put(o, "value", cJSON_CreateBool(p->kind == DI__VALUE));
-        ok &= put(o, "external", cJSON_CreateBool(p->kind == DI__EXTERN));
+        cJSON *o;
+        TRY(o = add(arr, NULL, cJSON_CreateObject()));
+        TRY(add(o, "name", cJSON_CreateString(p->name)));
+        TRY(add(o, "type", str_or_null(p->type)));
+        TRY(add(o, "lifetime", cJSON_CreateString(p->lifetime)));
+        TRY(add(o, "kind", str_or_null(p->kind_name)));
+        TRY(add(o, "value", cJSON_CreateBool(p->kind == DI__VALUE)));
+        TRY(add(o, "external", cJSON_CreateBool(p->kind == DI__EXTERN)));
     }
-    arr = cJSON_CreateArray();
-    ok &= put(root, "consumers", arr);
-    for (uint32_t i = 0; arr && i < c->ncons; i++) {
+    TRY(arr = add(root, "consumers", cJSON_CreateArray()));
+    for (uint32_t i = 0; i < c->ncons; i++) {
         const di__consumer *cn = &c->cons[i];
-        cJSON *o = cJSON_CreateObject();
-        ok &= push(arr, o);
-        if (!o)
-            continue;
-        ok &= put(o, "name", cJSON_CreateString(cn->name));
-        ok &= put(o, "level", cJSON_CreateString(cn->level_name));
-        cJSON *plan = c->sealed ? cJSON_CreateArray() : cJSON_CreateNull();
-        ok &= put(o, "plan", plan);
-        for (uint32_t k = 0; c->sealed && plan && k < cn->nplan; k++)
-            ok &= push(plan, cJSON_CreateString(c->prov[cn->plan[k]].name));
+        cJSON *o, *plan;
+        TRY(o = add(arr, NULL, cJSON_CreateObject()));
+        TRY(add(o, "name", cJSON_CreateString(cn->name)));
+        TRY(add(o, "level", cJSON_CreateString(cn->level_name)));
+        TRY(plan = add(o, "plan", c->sealed ? cJSON_CreateArray()
+                                            : cJSON_CreateNull()));
+        for (uint32_t k = 0; c->sealed && k < cn->nplan; k++)
+            TRY(add(plan, NULL,
+                    cJSON_CreateString(c->prov[cn->plan[k]].name)));
     }
-    ok &= put(root, "edges", edges);
-    for (uint32_t i = 0; edges && i < c->nprov; i++)
-        ok &= json_edges(g, edges, c->prov[i].name, false, c->prov[i].deps,
-                         c->prov[i].ndeps);
-    for (uint32_t i = 0; edges && i < c->ncons; i++)
-        ok &= json_edges(g, edges, c->cons[i].name, true, c->cons[i].deps,
-                         c->cons[i].ndeps);
-    return ok;
+    TRY(edges = add(root, "edges", cJSON_CreateArray()));
+    for (uint32_t i = 0; i < c->nprov; i++)
+        TRY(json_edges(g, edges, c->prov[i].name, false, c->prov[i].deps,
+                       c->prov[i].ndeps));
+    for (uint32_t i = 0; i < c->ncons; i++)
+        TRY(json_edges(g, edges, c->cons[i].name, true, c->cons[i].deps,
+                       c->cons[i].ndeps));
+    return true;
 }
 
 static bool json_problems(const graph *g, cJSON *root)
 {
-    cJSON *arr = cJSON_CreateArray();
-    bool ok = put(root, "problems", arr);
+    cJSON *arr;
+    TRY(arr = add(root, "problems", cJSON_CreateArray()));
     size_t i = 0;
-    for (const struct di_error *e = g->problems; arr && e; e = e->next, i++) {
-        cJSON *o = cJSON_CreateObject();
-        ok &= push(arr, o);
-        if (!o)
-            continue;
-        ok &= put(o, "code", cJSON_CreateNumber(e->code));
-        ok &= put(o, "error", cJSON_CreateString(di_strerror(e->code)));
-        ok &= put(o, "message", cJSON_CreateString(e->message));
-        cJSON *path = cJSON_CreateArray();
-        ok &= put(o, "path", path);
-        for (size_t k = 0; path && k < g->npath[i]; k++)
-            ok &= push(path, cJSON_CreateString(g->paths[i][k]));
+    for (const struct di_error *e = g->problems; e; e = e->next, i++) {
+        cJSON *o, *path;
+        TRY(o = add(arr, NULL, cJSON_CreateObject()));
+        TRY(add(o, "code", cJSON_CreateNumber(e->code)));
+        TRY(add(o, "error", cJSON_CreateString(di_strerror(e->code))));
+        TRY(add(o, "message", cJSON_CreateString(e->message)));
+        TRY(path = add(o, "path", cJSON_CreateArray()));
+        for (size_t k = 0; k < g->npath[i]; k++)
+            TRY(add(path, NULL, cJSON_CreateString(g->paths[i][k])));
     }
-    return ok;
+    return true;
 }
 
-int di_graph_json(di_container *c, void *mem, char **out)
+static bool json_levels(const di_container *c, cJSON *root)
+{
+    cJSON *levels;
+    TRY(add(root, "format", cJSON_CreateNumber(1)));
+    TRY(add(root, "sealed", cJSON_CreateBool(c->sealed)));
+    TRY(levels = add(root, "levels", cJSON_CreateArray()));
+    for (uint32_t i = 0; i < c->nlevels; i++) {
+        cJSON *o;
+        TRY(o = add(levels, NULL, cJSON_CreateObject()));
+        TRY(add(o, "name", cJSON_CreateString(c->levels[i].name)));
+        TRY(add(o, "parent", str_or_null(c->levels[i].parent_name)));
+    }
+    return true;
+}
+
+static int graph_json(di_container *c, void *mem, char **out)
 {
     if (!c || !out)
         return DI_EINVAL;
@@ -301,23 +293,8 @@ int di_graph_json(di_container *c, void *mem, char **out)
     graph g;
     int rc = graph_init(&g, c);
     cJSON *root = rc ? NULL : cJSON_CreateObject();
-    bool ok = root != NULL;
-    if (ok) {
-        ok &= put(root, "format", cJSON_CreateNumber(1));
-        ok &= put(root, "sealed", cJSON_CreateBool(c->sealed));
-        cJSON *levels = cJSON_CreateArray();
-        ok &= put(root, "levels", levels);
-        for (uint32_t i = 0; levels && i < c->nlevels; i++) {
-            cJSON *o = cJSON_CreateObject();
-            ok &= push(levels, o);
-            if (!o)
-                continue;
-            ok &= put(o, "name", cJSON_CreateString(c->levels[i].name));
-            ok &= put(o, "parent", str_or_null(c->levels[i].parent_name));
-        }
-        ok = ok && json_plugins(c, root) && json_nodes(&g, root) &&
-             json_problems(&g, root);
-    }
+    bool ok = root && json_levels(c, root) && json_plugins(c, root) &&
+              json_nodes(&g, root) && json_problems(&g, root);
     char *text = ok ? cJSON_Print(root) : NULL;
     if (text) {
         *out = talloc_asprintf(mem, "%s\n", text);
@@ -352,12 +329,16 @@ static void emit(dot *d, const char *fmt, ...)
 /* A DOT string body: quotes and backslashes escaped. */
 static const char *esc(dot *d, const char *s)
 {
+    if (!d->s) /* failed already: nothing more is written */
+        return "";
     size_t n = 0;
     for (const char *p = s; *p; p++)
         n += (*p == '"' || *p == '\\') ? 2 : 1;
     char *o = talloc_size(d->g->tmp, n + 1);
-    if (!o)
+    if (!o) {
+        d->s = NULL; /* the text fails as a whole */
         return "";
+    }
     char *w = o;
     for (const char *p = s; *p; p++) {
         if (*p == '"' || *p == '\\')
@@ -445,7 +426,7 @@ static void dot_edges(dot *d, const char *from_id, uint32_t from,
     }
 }
 
-int di_graph_dot(di_container *c, void *mem, char **out)
+static int graph_dot(di_container *c, void *mem, char **out)
 {
     if (!c || !out)
         return DI_EINVAL;
@@ -498,4 +479,14 @@ int di_graph_dot(di_container *c, void *mem, char **out)
     if (rc)
         return rc;
     return *out ? 0 : DI_ENOMEM;
+}
+
+int di_graph_json(di_container *c, void *mem, char **out)
+{
+    return di__nomem(c, "di_graph_json", graph_json(c, mem, out));
+}
+
+int di_graph_dot(di_container *c, void *mem, char **out)
+{
+    return di__nomem(c, "di_graph_dot", graph_dot(c, mem, out));
 }

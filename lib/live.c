@@ -18,7 +18,7 @@ int di__live_add(const di_scope *s)
     pthread_mutex_lock(&live_lock);
     if (nlive == caplive) {
         size_t cap = caplive ? caplive * 2 : 64;
-        const di_scope **n = realloc(live, cap * sizeof *n);
+        const di_scope **n = DI__MAYFAIL(realloc(live, cap * sizeof *n));
         if (!n)
             rc = DI_ENOMEM;
         else {

@@ -75,7 +75,7 @@ int di__params_parse(void *mem, const char *json, const char *base,
     di_params *p = NULL;
     if (!rc) {
         p = talloc_zero(mem, di_params);
-        char *path = talloc_strdup(p, base);
+        char *path = p ? talloc_strdup(p, base) : NULL;
         rc = p && path ? convert(p, root, path, p) : DI_ENOMEM;
     }
     if (*err)

@@ -48,7 +48,7 @@ static int refuse(di_container *c, const char *file, const char *fmt, ...)
 
 const char *di_plugin_system_dir(void) { return DI_PLUGIN_SYSTEM_DIR; }
 
-int di_plugin_dir(di_container *c, const char *dir)
+static int plugin_dir(di_container *c, const char *dir)
 {
     if (!c)
         return DI_EINVAL;
@@ -69,6 +69,11 @@ int di_plugin_dir(di_container *c, const char *dir)
     return 0;
 }
 
+int di_plugin_dir(di_container *c, const char *dir)
+{
+    return di__nomem(c, "di_plugin_dir", plugin_dir(c, dir));
+}
+
 /* The file to open for `what`, on tmp; NULL after a refusal (*rc set). */
 static char *locate(di_container *c, void *tmp, const char *what, int *rc)
 {
@@ -82,8 +87,10 @@ static char *locate(di_container *c, void *tmp, const char *what, int *rc)
     char *tried = talloc_strdup(tmp, "");
     for (uint32_t i = 0; i < c->ndirs && tried; i++) {
         char *p = talloc_asprintf(tmp, "%s/%s.so", c->plugin_dirs[i], what);
-        if (!p)
-            break;
+        if (!p) {
+            *rc = DI_ENOMEM;
+            return NULL;
+        }
         if (stat(p, &st) == 0)
             return p;
         tried = talloc_asprintf_append(tried, "%s%s", i ? ", " : "", p);
@@ -198,8 +205,8 @@ static di__plugin_so *so_open(di_container *c, const char *file,
         dlclose(h);
         return NULL;
     }
-    di__plugin_so *so = calloc(1, sizeof *so);
-    if (!so || !(so->path = strdup(real))) {
+    di__plugin_so *so = DI__MAYFAIL(calloc(1, sizeof *so));
+    if (!so || !(so->path = DI__MAYFAIL(strdup(real)))) {
         free(so);
         dlclose(h);
         *rc = DI_ENOMEM;
@@ -260,7 +267,7 @@ static int attach(di_container *c, const char *file, di__plugin_so *so)
     return 0;
 }
 
-int di_plugin_load(di_container *c, const char *what)
+static int plugin_load(di_container *c, const char *what)
 {
     if (!c)
         return DI_EINVAL;
@@ -308,6 +315,11 @@ done:
     pthread_mutex_unlock(&registry_lock);
     talloc_free(tmp);
     return rc;
+}
+
+int di_plugin_load(di_container *c, const char *what)
+{
+    return di__nomem(c, "di_plugin_load", plugin_load(c, what));
 }
 
 void di__plugins_release(di_container *c)

@@ -214,12 +214,9 @@ static int check_desc(di_container *c, const char *fn, const di_provider_desc *d
     return 0;
 }
 
-static int add(di_container *c, const di_provider_desc *d, bool value, void *v,
-               const extra *x)
+static int add_to(di_container *c, const char *fn, const di_provider_desc *d,
+                  bool value, void *v, const extra *x)
 {
-    const char *fn = x && x->external ? "di_provide_external"
-                     : x ? "di_instantiate" : value ? "di_provide_value"
-                     : "di_provide";
     int rc = check_desc(c, fn, d, value);
     if (rc)
         return rc;
@@ -254,11 +251,10 @@ static int add(di_container *c, const di_provider_desc *d, bool value, void *v,
     return 0;
 }
 
-static int replace(di_container *c, const di_provider_desc *d, bool value,
-                   void *v, const extra *x)
+static int replace_in(di_container *c, const char *fn,
+                      const di_provider_desc *d, bool value, void *v,
+                      const extra *x)
 {
-    const char *fn = x ? "di_instantiate" : value ? "di_override_value"
-                                                  : "di_override";
     int rc = check_desc(c, fn, d, value);
     if (rc)
         return rc;
@@ -281,6 +277,23 @@ static int replace(di_container *c, const di_provider_desc *d, bool value,
     talloc_free(c->prov[i].mem);
     c->prov[i] = p;
     return 0;
+}
+
+static int add(di_container *c, const di_provider_desc *d, bool value, void *v,
+               const extra *x)
+{
+    const char *fn = x && x->external ? "di_provide_external"
+                     : x ? "di_instantiate" : value ? "di_provide_value"
+                     : "di_provide";
+    return di__nomem(c, fn, add_to(c, fn, d, value, v, x));
+}
+
+static int replace(di_container *c, const di_provider_desc *d, bool value,
+                   void *v, const extra *x)
+{
+    const char *fn = x ? "di_instantiate" : value ? "di_override_value"
+                                                  : "di_override";
+    return di__nomem(c, fn, replace_in(c, fn, d, value, v, x));
 }
 
 int di_provide(di_container *c, const di_provider_desc *desc)

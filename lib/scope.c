@@ -118,8 +118,8 @@ void di__scope_fail(di_scope *s, int code, const char *path, const char *fmt,
     struct di_error *e = di__err_vnew(s, code, path, fmt, ap);
     va_end(ap);
     if (s->err)
-        talloc_free(s->err);
-    s->err = e; /* NULL when out of memory: the code is still returned */
+        di__err_free(s->err);
+    s->err = e ? e : &di__oom;
 }
 
 int di__stack_grow_push(void *mem, di__stack *st, di__entry *inl,
@@ -240,6 +240,17 @@ static int scope_destructor(di_scope *s)
 }
 
 
+/* Out of memory beginning a scope: reported where the other begin errors
+ * go (the parent scope, or the container under the root). */
+static int begin_nomem(di_container *c, di_scope *parent)
+{
+    if (parent)
+        di__scope_fail(parent, DI_ENOMEM, NULL, "di_scope_begin: out of memory");
+    else
+        di__nomem(c, "di_scope_begin", DI_ENOMEM);
+    return DI_ENOMEM;
+}
+
 int di_scope_begin(di_container *c, di_scope *parent, const char *level,
                    void *mem, di_scope **out)
 {
@@ -297,7 +308,7 @@ int di_scope_begin(di_container *c, di_scope *parent, const char *level,
                                         lv->pool_objects, lv->pool_bytes)
                 : talloc_named_const(mem, lv->block, "di_scope");
         if (!s)
-            return DI_ENOMEM;
+            return begin_nomem(c, parent);
         talloc_set_destructor(s, scope_destructor);
     }
     /* the teardown stack's entries are written when pushed */
@@ -317,7 +328,7 @@ int di_scope_begin(di_container *c, di_scope *parent, const char *level,
     if (di__live_add(s)) {
         s->ended = 1; /* nothing to tear down */
         talloc_free(s);
-        return DI_ENOMEM;
+        return begin_nomem(c, parent);
     }
 #endif
     if (parent) {

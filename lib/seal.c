@@ -762,6 +762,8 @@ static int analyse(seal_t *st)
                       c->prov[i].ndeps);
     bool cyclic = seal_cycles(st);
     seal_transients(st);
+    if (st->failed_alloc) /* the later checks read what these computed */
+        return DI_ENOMEM;
     for (uint32_t i = 0; st->any_typed && i < c->nprov; i++)
         check_types(st, c->prov[i].name, c->prov[i].deps, c->prov[i].ndeps);
     for (uint32_t i = 0; i < c->nprov; i++) {

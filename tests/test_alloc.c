@@ -1,0 +1,370 @@
+/*
+ * test_alloc.c — allocation failure at every allocation. Each operation runs
+ * again and again with its 1st, 2nd, 3rd... allocation failing (fault.h),
+ * until it runs through without reaching the armed one. Every failure must
+ * return DI_ENOMEM with a message, crash nothing, leak nothing (talloc's
+ * block counts, with null tracking, back to where they were) and leave the
+ * container usable. Fault-injection builds only: others print SKIP.
+ */
+#include <stdio.h>
+
+#include "fault.h"
+#include "helpers.h"
+
+#ifdef DI_FAULTS
+
+static long injected; /* failures injected over the suite */
+
+/* Arm the nth allocation; disarm and say whether it was reached. */
+static void arm(long n) { di__fault_alloc(n); }
+static bool hit(void)
+{
+    bool h = di__fault_alloc(0) > 0;
+    injected += h;
+    return h;
+}
+
+static bool says_oom(const di_error *e)
+{
+    return di_error_code(e) == DI_ENOMEM &&
+           strstr(di_error_message(e), "out of memory") != NULL;
+}
+
+/* ---- building and sealing a 50-provider graph ---- */
+
+enum { N = 50 };
+static char names[N][8];
+static const char *deps[N][4];
+
+/* a layered graph: 10 singletons, 20 per request, 10 transients, 10 per
+ * request again; each depends on up to three earlier ones */
+static const char *lifetime_of(int i)
+{
+    return i < 10 ? "singleton" : i < 30 ? "request" : i < 40 ? "transient"
+                                                              : "request";
+}
+
+static void graph_names(void)
+{
+    for (int i = 0; i < N; i++) {
+        snprintf(names[i], sizeof names[i], "p%d", i);
+        int k = 0;
+        for (int j = i - 1; j >= 0 && k < 3; j -= 3 + i % 4)
+            if (i >= 10 || j < 10) /* singletons need singletons */
+                deps[i][k++] = names[j];
+        deps[i][k] = NULL;
+    }
+}
+
+/* Registration and seal as steps, so that a failed one can be retried:
+ * step 0 makes the container, 1..N the providers, N+1 the consumer, N+2
+ * seals. Returns 0 or the failing step's code, *step at that step. */
+static int build_steps(void *root, di_container **c, int *step)
+{
+    static const char *const cdeps[] = { "p49", "p45", "p5", NULL };
+    for (; *step <= N + 2; (*step)++) {
+        int rc;
+        if (*step == 0)
+            rc = di_container_new(root, c);
+        else if (*step <= N)
+            rc = t_provide(*c, names[*step - 1], lifetime_of(*step - 1), NULL,
+                           deps[*step - 1][0], deps[*step - 1][1],
+                           deps[*step - 1][2], NULL);
+        else if (*step == N + 1)
+            rc = di_consumer_add(*c, &(di_consumer_desc){ .name = "GET /x",
+                                                          .deps = cdeps });
+        else
+            rc = di_container_seal(*c);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static void one_request(di_container *c)
+{
+    di_scope *s;
+    void *out[3];
+    T_OK(di_scope_begin(c, NULL, "request", NULL, &s));
+    T_OK(di_resolve(s, "GET /x", out, 3));
+    CU_ASSERT_PTR_NOT_NULL(out[0]);
+    T_OK(di_scope_end(s, 0));
+}
+
+static void test_build_and_seal(void)
+{
+    graph_names();
+    long n = 1;
+    for (;; n++) {
+        size_t base = talloc_total_blocks(NULL);
+        void *root = talloc_new(NULL);
+        di_container *c = NULL;
+        int step = 0;
+        tlog_reset();
+        arm(n);
+        int rc = build_steps(root, &c, &step);
+        if (!hit()) {
+            T_OK(rc);
+            one_request(c);
+            T_OK(di_container_free(c));
+            talloc_free(root);
+            CU_ASSERT_EQUAL(talloc_total_blocks(NULL), base);
+            break;
+        }
+        CU_ASSERT_EQUAL(rc, DI_ENOMEM);
+        if (step == 0) {
+            CU_ASSERT_PTR_NULL(c);
+        } else if (!says_oom(di_container_error(c))) {
+            CU_FAIL("no out-of-memory report");
+            fprintf(stderr, "\n  allocation %ld, step %d: '%s'\n", n, step,
+                    di_error_message(di_container_error(c)));
+        }
+        /* the container goes on from the failed step */
+        T_OK(build_steps(root, &c, &step));
+        one_request(c);
+        T_OK(di_container_free(c));
+        talloc_free(root);
+        if (talloc_total_blocks(NULL) != base) {
+            CU_FAIL("blocks leaked");
+            fprintf(stderr, "\n  allocation %ld, step %d: %zu blocks, not %zu\n",
+                    n, step, talloc_total_blocks(NULL), base);
+        }
+    }
+    CU_ASSERT(n > N);
+}
+
+/* ---- loading a configuration with a plugin ---- */
+
+static const char *config_text(void *mem)
+{
+    return talloc_asprintf(mem,
+        "{ \"plugin_dirs\": [\"%s\"], \"plugins\": [\"demo\"],\n"
+        "  \"providers\": {\n"
+        "    \"visits\": { \"use\": \"demo.counter\", \"params\": "
+        "{ \"start\": 10, \"step\": 2 } },\n"
+        "    \"hello\": { \"use\": \"demo.greeter\", \"deps\": "
+        "{ \"counter\": \"visits\" }, \"params\": { \"greeting\": \"hi\" } } },\n"
+        "  \"consumers\": { \"GET /hello\": { \"needs\": [\"hello\"] } } }",
+        T_PLUGIN_DIR);
+}
+
+static void test_config_with_plugin(void)
+{
+    long n = 1;
+    for (;; n++) {
+        size_t base = talloc_total_blocks(NULL);
+        void *root = talloc_new(NULL);
+        const char *text = config_text(root);
+        di_container *c;
+        T_OK(di_container_new(root, &c));
+        arm(n);
+        int rc = di_config_load_string(c, text, "app.json");
+        bool failed = hit();
+        if (!failed)
+            T_OK(rc);
+        if (failed) {
+            CU_ASSERT_EQUAL(rc, DI_ENOMEM);
+            if (!says_oom(di_container_error(c))) {
+                CU_FAIL("no out-of-memory report");
+                fprintf(stderr, "\n  %s allocation %ld: '%s'\n", __func__, n,
+                        di_error_message(di_container_error(c)));
+            }
+            /* usable: a load may have registered part of the file; the
+             * container still seals or says what is missing */
+            rc = di_container_seal(c);
+            CU_ASSERT(rc == 0 || rc == DI_EGRAPH);
+        } else {
+            T_OK(di_container_seal(c));
+            di_scope *s;
+            void *hello;
+            T_OK(di_scope_begin(c, NULL, "request", NULL, &s));
+            T_OK(di_resolve(s, "GET /hello", &hello, 1));
+            T_OK(di_scope_end(s, 0));
+        }
+        T_OK(di_container_free(c));
+        talloc_free(root);
+        if (talloc_total_blocks(NULL) != base) {
+            CU_FAIL("blocks leaked");
+            fprintf(stderr, "\n  %s allocation %ld: %zu blocks, not %zu\n", __func__, n,
+                    talloc_total_blocks(NULL), base);
+            talloc_report_full(NULL, stderr);
+        }
+        if (!failed)
+            break;
+    }
+    CU_ASSERT(n > 20);
+}
+
+/* ---- a request: beginning a scope, resolving a consumer's plan ---- */
+
+static void test_request(void)
+{
+    graph_names();
+    size_t base = talloc_total_blocks(NULL);
+    void *root = talloc_new(NULL);
+    di_container *c = NULL;
+    int step = 0;
+    T_OK(build_steps(root, &c, &step));
+    long n = 1;
+    for (;; n++) {
+        size_t before = talloc_total_blocks(NULL);
+        di_scope *s = NULL;
+        void *out[3];
+        arm(n);
+        int rc = di_scope_begin(c, NULL, "request", NULL, &s);
+        if (!rc)
+            rc = di_resolve(s, "GET /x", out, 3);
+        if (!hit()) {
+            T_OK(rc);
+            T_OK(di_scope_end(s, 0));
+            break;
+        }
+        CU_ASSERT_EQUAL(rc, DI_ENOMEM);
+        const di_error *e = s ? di_scope_error(s) : di_container_error(c);
+        if (!says_oom(e)) {
+            CU_FAIL("no out-of-memory report");
+            fprintf(stderr, "\n  %s allocation %ld: '%s'\n", __func__, n,
+                    di_error_message(e));
+        }
+        /* the same scope goes on; then it ends and a new one works */
+        if (s) {
+            T_OK(di_resolve(s, "GET /x", out, 3));
+            T_OK(di_scope_end(s, 0));
+        }
+        one_request(c);
+        /* singletons built along the way stay; nothing else does */
+        size_t after = talloc_total_blocks(NULL);
+        CU_ASSERT(after >= before);
+        (void)after;
+    }
+    CU_ASSERT(n > 10);
+    T_OK(di_container_free(c));
+    talloc_free(root);
+    CU_ASSERT_EQUAL(talloc_total_blocks(NULL), base);
+}
+
+/* ---- ending a scope whose disposes fail: the reports need memory ---- */
+
+static int failing_dispose(const di_build *b, void *inst, int outcome)
+{
+    (void)inst;
+    tlog_add("-%s:%d", b->name, outcome);
+    return di_fail(b, DI_EPROVIDER, "cannot close %s", b->name);
+}
+
+static void test_end(void)
+{
+    size_t base = talloc_total_blocks(NULL);
+    void *root = talloc_new(NULL);
+    di_container *c;
+    T_OK(di_container_new(root, &c));
+    static const char *const bdeps[] = { "a", NULL };
+    T_OK(di_provide(c, &(di_provider_desc){ .name = "a", .lifetime = "request",
+        .create = t_create, .dispose = failing_dispose }));
+    T_OK(di_provide(c, &(di_provider_desc){ .name = "b", .lifetime = "request",
+        .deps = bdeps, .create = t_create, .dispose = failing_dispose }));
+    T_OK(di_container_seal(c));
+    long n = 1;
+    for (;; n++) {
+        di_scope *s;
+        void *v;
+        T_OK(di_scope_begin(c, NULL, "request", NULL, &s));
+        T_OK(di_get(s, "b", &v));
+        tlog_reset();
+        arm(n);
+        int rc = di_scope_end(s, 0);
+        bool failed = hit();
+        /* every dispose ran, in order, whatever the memory */
+        CU_ASSERT_EQUAL(rc, DI_EDISPOSE);
+        CU_ASSERT_STRING_EQUAL(tlog(), "-b:0 -a:0");
+        const di_error *e = di_container_error(c);
+        if (failed) { /* the report, or the part of it that fit */
+            CU_ASSERT(di_error_code(e) == DI_ENOMEM ||
+                      di_error_code(e) == DI_EPROVIDER);
+        } else {
+            CU_ASSERT_TRUE(t_list_has(e, "b: cannot close b"));
+            CU_ASSERT_TRUE(t_list_has(e, "a: cannot close a"));
+            break;
+        }
+    }
+    CU_ASSERT(n > 3);
+    T_OK(di_container_free(c));
+    talloc_free(root);
+    CU_ASSERT_EQUAL(talloc_total_blocks(NULL), base);
+}
+
+/* ---- exporting the graph ---- */
+
+static void test_graph_export(void)
+{
+    graph_names();
+    size_t base = talloc_total_blocks(NULL);
+    void *root = talloc_new(NULL);
+    di_container *c = NULL;
+    int step = 0;
+    T_OK(build_steps(root, &c, &step));
+    for (int dot = 0; dot < 2; dot++) {
+        long n = 1;
+        for (;; n++) {
+            void *mem = talloc_new(NULL);
+            char *out = NULL;
+            arm(n);
+            int rc = dot ? di_graph_dot(c, mem, &out) : di_graph_json(c, mem, &out);
+            bool failed = hit();
+            /* nothing left in the caller's context after a failure */
+            if (failed)
+                CU_ASSERT_EQUAL(talloc_total_blocks(mem), 1);
+            talloc_free(mem);
+            if (!failed) {
+                T_OK(rc);
+                break;
+            }
+            CU_ASSERT_EQUAL(rc, DI_ENOMEM);
+            CU_ASSERT_PTR_NULL(out);
+            if (rc != DI_ENOMEM)
+                fprintf(stderr, "\n  %s allocation %ld: returned %d\n",
+                        dot ? "dot" : "json", n, rc);
+            if (!says_oom(di_container_error(c))) {
+                CU_FAIL("no out-of-memory report");
+                fprintf(stderr, "\n  %s allocation %ld: '%s'\n",
+                        dot ? "dot" : "json", n,
+                        di_error_message(di_container_error(c)));
+            }
+        }
+        CU_ASSERT(n > 10);
+    }
+    /* the reports stay with the container (a bounded ring) and go with it */
+    T_OK(di_container_free(c));
+    talloc_free(root);
+    CU_ASSERT_EQUAL(talloc_total_blocks(NULL), base);
+    if (talloc_total_blocks(NULL) != base)
+        talloc_report_full(NULL, stderr);
+}
+
+int main(void)
+{
+    talloc_enable_null_tracking();
+    CU_TestInfo tests[] = {
+        { "build and seal a 50-provider graph", test_build_and_seal },
+        { "load a configuration with a plugin", test_config_with_plugin },
+        { "begin a scope, resolve a consumer's plan", test_request },
+        { "end a scope whose disposes fail", test_end },
+        { "export the graph (JSON, DOT)", test_graph_export },
+        CU_TEST_INFO_NULL,
+    };
+    int rc = t_run("alloc", tests);
+    printf("allocation failures injected: %ld\n", injected);
+    talloc_disable_null_tracking();
+    return rc;
+}
+
+#else
+
+int main(void)
+{
+    printf("SKIP: allocation failure injection needs a build with "
+           "DI_FAULT_INJECTION=ON\n");
+    return 0;
+}
+
+#endif
