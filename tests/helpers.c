@@ -11,7 +11,7 @@
 #include <time.h>
 
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
-static char log_buf[16384];
+static char log_buf[T_LOG_MAX];
 static atomic_int serials;
 
 void tlog_reset(void)

@@ -14,6 +14,7 @@
 
 /* The event log: "+name" for a create, "-name:outcome" for a dispose,
  * space-separated. Guarded by a mutex (threads append too). */
+#define T_LOG_MAX 16384 /* bytes of log kept; more is cut */
 void tlog_reset(void);
 void tlog_add(const char *fmt, ...) DI_PRINTF(1, 2);
 const char *tlog(void);
