@@ -9,6 +9,8 @@
  */
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -221,6 +223,37 @@ static const char *relative(cfg *cf, const char *p)
     return talloc_asprintf(cf->tmp, "%s/%s", cf->base, p);
 }
 
+/* A configuration names plugins, or gives paths to them; a path must lead
+ * (after symbolic links and "..") into one of the plugin directories, so
+ * that a configuration never loads code from elsewhere. 0, or DI_EPLUGIN
+ * with the problem recorded. A path that does not exist is left to
+ * di_plugin_load(), which says so. */
+static int inside_dirs(cfg *cf, const char *what, int i)
+{
+    char real[PATH_MAX], dir[PATH_MAX];
+    if (!realpath(what, real))
+        return 0;
+    size_t n;
+    for (uint32_t k = 0; k < cf->c->ndirs; k++)
+        if (realpath(cf->c->plugin_dirs[k], dir) && (n = strlen(dir)) &&
+            strncmp(real, dir, n) == 0 && (real[n] == '/' || dir[n - 1] == '/'))
+            return 0;
+    char *dirs = talloc_strdup(cf->tmp, "");
+    for (uint32_t k = 0; k < cf->c->ndirs && dirs; k++)
+        dirs = talloc_asprintf_append(dirs, "%s%s", k ? ", " : "",
+                                      cf->c->plugin_dirs[k]);
+    if (!dirs) {
+        cf->nomem = true;
+        return DI_ENOMEM;
+    }
+    problem(cf, DI_EPLUGIN, checked(cf, talloc_asprintf(cf->tmp, "plugins[%d]",
+                                                        i)),
+            "'%s' is outside the plugin directories (%s): a configuration "
+            "loads plugins from those only", what,
+            cf->c->ndirs ? dirs : "none configured");
+    return DI_EPLUGIN;
+}
+
 static int apply_plugins(cfg *cf, const cJSON *root)
 {
     const cJSON *dirs = cJSON_GetObjectItemCaseSensitive(root, "plugin_dirs");
@@ -235,9 +268,15 @@ static int apply_plugins(cfg *cf, const cJSON *root)
     int rc = 0;
     i = 0;
     for (const cJSON *p = pl ? pl->child : NULL; p; p = p->next, i++) {
-        const char *what = strchr(p->valuestring, '/')
-                               ? relative(cf, p->valuestring) : p->valuestring;
-        int r = what ? di_plugin_load(cf->c, what) : DI_ENOMEM;
+        bool path = strchr(p->valuestring, '/') != NULL;
+        const char *what = path ? relative(cf, p->valuestring) : p->valuestring;
+        int r = !what ? DI_ENOMEM : path ? inside_dirs(cf, what, i) : 0;
+        if (r == DI_EPLUGIN) {
+            rc = r;
+            continue;
+        }
+        if (!r)
+            r = di_plugin_load(cf->c, what);
         if (r == DI_ENOMEM)
             return r;
         if (r) {

@@ -507,6 +507,9 @@ int di__seal_check(di_container *c, void *mem, struct di_error **problems);
  * (DI_ENOMEM if that fails). */
 int di__json_check(void *mem, const char *text, size_t len, unsigned max_depth,
                    char **err);
+/* The length (1-4) of the well-formed UTF-8 character at s (avail bytes
+ * there), or 0: a stray byte, an overlong form, a surrogate, past U+10FFFF */
+size_t di__utf8_len(const unsigned char *s, size_t avail);
 /* base.key, or base["key"] when key is not an identifier (mem) */
 char *di__json_path(void *mem, const char *base, const char *key);
 /* "did you mean 'x'?" among NULL-terminated candidates, or "" (mem) */

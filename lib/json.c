@@ -91,10 +91,43 @@ static void skip_ws(jc *j)
         j->pos++;
 }
 
+size_t di__utf8_len(const unsigned char *s, size_t avail)
+{
+    unsigned char c = s[0];
+    size_t n = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3
+               : (c & 0xf8) == 0xf0 ? 4 : 0;
+    if (!n || n > avail)
+        return 0;
+    uint32_t cp = n == 1 ? c : c & (0x7f >> n);
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = cp << 6 | (s[i] & 0x3f);
+    }
+    static const uint32_t least[] = { 0, 0, 0x80, 0x800, 0x10000 };
+    if (cp < least[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0; /* overlong, beyond Unicode, a surrogate */
+    return n;
+}
+
 static bool is_hex(char ch)
 {
     return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') ||
            (ch >= 'A' && ch <= 'F');
+}
+
+/* The 4 hex digits of the \u escape at `at`, or an error. */
+static int hex4(jc *j, size_t at, unsigned *out)
+{
+    unsigned u = 0;
+    for (size_t k = 2; k < 6; k++) {
+        if (at + k >= j->len || !is_hex(j->s[at + k]))
+            return fail_at(j, at, "invalid \\u escape: expected 4 hex digits");
+        char ch = j->s[at + k];
+        u = u * 16 + (unsigned)(ch <= '9' ? ch - '0' : (ch | 0x20) - 'a' + 10);
+    }
+    *out = u;
+    return 0;
 }
 
 static int string(jc *j)
@@ -123,17 +156,41 @@ static int string(jc *j)
             return fail_at(j, j->pos, "control character 0x%02x in a string "
                            "(write it as an escape such as \\n or \\u%04x)",
                            ch, ch);
+        if (ch >= 0x80) {
+            size_t n = di__utf8_len((const unsigned char *)j->s + j->pos,
+                                    j->len - j->pos);
+            if (!n)
+                return fail_at(j, j->pos, "invalid UTF-8 (byte 0x%02x) in a "
+                               "string: the text must be UTF-8", ch);
+            j->pos += n;
+            continue;
+        }
         if (ch != '\\') {
             j->pos++;
             continue;
         }
         char e = j->pos + 1 < j->len ? j->s[j->pos + 1] : '\0';
         if (e == 'u') {
-            for (size_t k = 2; k < 6; k++)
-                if (j->pos + k >= j->len || !is_hex(j->s[j->pos + k]))
-                    return fail_at(j, j->pos, "invalid \\u escape: expected 4 "
-                                   "hex digits");
+            unsigned u = 0;
+            int rc = hex4(j, j->pos, &u);
+            if (rc)
+                return rc;
+            if (u == 0)
+                return fail_at(j, j->pos, "\\u0000 in a string: names and "
+                               "values cannot hold a NUL character");
+            if (u >= 0xdc00 && u <= 0xdfff)
+                return fail_at(j, j->pos, "\\u%04x is a lone low surrogate",
+                               u);
             j->pos += 6;
+            if (u >= 0xd800 && u <= 0xdbff) { /* a pair: \uD8xx\uDCxx */
+                unsigned lo = 0;
+                if (j->pos + 1 >= j->len || j->s[j->pos] != '\\' ||
+                    j->s[j->pos + 1] != 'u' || hex4(j, j->pos, &lo) ||
+                    lo < 0xdc00 || lo > 0xdfff)
+                    return fail_at(j, j->pos - 6, "\\u%04x is a high "
+                                   "surrogate without its low half", u);
+                j->pos += 6;
+            }
         } else if (e && strchr("\"\\/bfnrt", e)) {
             j->pos += 2;
         } else {

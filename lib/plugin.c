@@ -108,6 +108,25 @@ static char *locate(di_container *c, void *tmp, const char *what, int *rc)
     return NULL;
 }
 
+/* Bounds on what a description may hold: past them it is garbage (a list
+ * without its NULL end, say), refused before more of it is read. */
+#define MAX_KINDS 1024
+#define MAX_ROLES 64
+#define MAX_TEXT 1024
+
+/* Short UTF-8 text without control characters (summaries). */
+static bool valid_text(const char *s)
+{
+    size_t len = strnlen(s, MAX_TEXT + 1), n;
+    if (len > MAX_TEXT)
+        return false;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p += n)
+        if (*p < 0x20 || *p == 0x7f ||
+            !(n = di__utf8_len(p, len - (size_t)(p - (const unsigned char *)s))))
+            return false;
+    return true;
+}
+
 /* Check a freshly opened description; 0 or a refusal. */
 static int check_desc(di_container *c, const char *file, const di_plugin_desc *d)
 {
@@ -132,6 +151,29 @@ static int check_desc(di_container *c, const char *file, const di_plugin_desc *d
                       d->size, DESC_MIN_SIZE, DI_ABI_MAJOR);
     if (!d->name || !di__valid_name(d->name, true) || strchr(d->name, '.'))
         return refuse(c, file, "the plugin name is missing or malformed");
+    if (d->version && !valid_text(d->version))
+        return refuse(c, file, "the plugin version is malformed");
+    return 0;
+}
+
+/* One kind of a description: its strings, its roles. */
+static int check_kind(di_container *c, const char *file, size_t i,
+                      const di_kind_desc *k)
+{
+    if (!k->name || !di__valid_name(k->name, true) || !k->create)
+        return refuse(c, file, "kind #%zu has no valid name or no create "
+                      "function", i + 1);
+    if ((k->type && !di__valid_name(k->type, true)) ||
+        (k->lifetime && !di__valid_name(k->lifetime, true)) ||
+        (k->summary && !valid_text(k->summary)))
+        return refuse(c, file, "kind '%s' has a malformed type, lifetime or "
+                      "summary", k->name);
+    size_t r = 0;
+    while (k->roles && k->roles[r] && r <= MAX_ROLES)
+        r++;
+    if (r > MAX_ROLES)
+        return refuse(c, file, "kind '%s' has more than %d roles (is its "
+                      "roles list NULL-terminated?)", k->name, MAX_ROLES);
     return 0;
 }
 
@@ -139,11 +181,17 @@ static int check_desc(di_container *c, const char *file, const di_plugin_desc *d
 static int check_kinds(di_container *c, void *tmp, const char *file,
                        const di_plugin_desc *d)
 {
-    for (size_t i = 0; d->kinds && d->kinds[i]; i++) {
+    size_t n = 0;
+    while (d->kinds && d->kinds[n] && n <= MAX_KINDS)
+        n++;
+    if (n > MAX_KINDS)
+        return refuse(c, file, "more than %d kinds (is its kinds list "
+                      "NULL-terminated?)", MAX_KINDS);
+    for (size_t i = 0; i < n; i++) {
         const di_kind_desc *k = d->kinds[i];
-        if (!k->name || !di__valid_name(k->name, true) || !k->create)
-            return refuse(c, file, "kind #%zu has no valid name or no create "
-                          "function", i + 1);
+        int rc = check_kind(c, file, i, k);
+        if (rc)
+            return rc;
         for (size_t j = 0; j < i; j++)
             if (strcmp(d->kinds[j]->name, k->name) == 0)
                 return refuse(c, file, "kind '%s.%s' is defined twice",

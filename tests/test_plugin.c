@@ -147,6 +147,14 @@ static void test_refusals(void)
     refused("dup_kind.so", "kind 'tiny.thing' is defined twice");
     refused("init_refuses.so", "init refused: needs the environment variable "
             "TINY_KEY");
+    /* garbage in the description */
+    refused("null_name.so", "the plugin name is missing or malformed");
+    refused("bad_utf8.so", "the plugin name is missing or malformed");
+    refused("bad_kind.so", "kind #2 has no valid name or no create function");
+    refused("many_kinds.so", "more than 1024 kinds (is its kinds list "
+            "NULL-terminated?)");
+    refused("many_roles.so", "kind 'roles' has more than 64 roles (is its "
+            "roles list NULL-terminated?)");
 }
 
 static void test_duplicate_kinds(void)

@@ -9,7 +9,7 @@
  *     {
  *       "scopes":      { "connection": "singleton", "request": "connection" },
  *       "plugin_dirs": [ "plugins" ],
- *       "plugins":     [ "sqlite", "./extra/audit.so" ],
+ *       "plugins":     [ "sqlite", "plugins/extra/audit.so" ],
  *       "providers": {
  *         "db":      { "use": "sqlite.pool", "lifetime": "singleton",
  *                      "params": { "path": "notes.db", "size": 8 } },
@@ -23,7 +23,12 @@
  * Fields (all optional, unknown ones are errors):
  *   scopes       level → parent level, declared with di_level().
  *   plugin_dirs  directories searched for plugins given by name.
- *   plugins      names (searched in plugin_dirs) or paths (containing '/').
+ *   plugins      names (searched in plugin_dirs, never anywhere else) or
+ *                paths (containing '/'), which must lead into one of the
+ *                plugin directories once links and ".." are resolved
+ *                (DI_EPLUGIN otherwise): a configuration cannot load code
+ *                from elsewhere. (A program calling di_plugin_load() with a
+ *                path is not held to that.)
  *   providers    name → { use (kind, required), lifetime, deps (role →
  *                provider name), params (object), override (boolean) }.
  *   consumers    name → { level, needs (array of dependency names) }: lets a
@@ -37,7 +42,8 @@
  * member, got '\"'". Semantic errors: the JSON path, "app.json: providers.db
  * .lifetme: unknown field (did you mean 'lifetime'?)". Every semantic problem
  * is listed (di_error_next()). Limits: DI_CONFIG_MAX_BYTES of text,
- * DI_CONFIG_MAX_DEPTH levels of nesting, duplicate keys refused.
+ * DI_CONFIG_MAX_DEPTH levels of nesting, duplicate keys refused; the text
+ * must be UTF-8 (and its \u escapes: no \u0000, surrogates in pairs).
  *
  * Atomicity: the whole document is parsed and its shape checked before
  * anything is registered; with a syntax or shape error the container is

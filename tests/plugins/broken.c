@@ -9,6 +9,11 @@
  *   DUP_KIND      the same kind twice
  *   INIT_REFUSES  init says no
  *   CLASH         plugin "demo" again, whose kind "counter" is taken
+ *   NULL_NAME     no plugin name
+ *   BAD_UTF8      a plugin name that is not UTF-8
+ *   BAD_KIND      a kind without a name
+ *   MANY_KINDS    a kinds list of 5000 (as if its NULL end were missing)
+ *   MANY_ROLES    a kind with 500 roles
  * Built without any -D it is a valid plugin, "tiny", made with DI_PLUGIN().
  */
 #include <di.h>
@@ -38,10 +43,27 @@ static int refuse(char *why, size_t n)
 #  define INIT NULL
 #endif
 
+#ifdef BROKEN_BAD_KIND
+static const di_kind_desc nameless = { .lifetime = "singleton",
+                                       .create = thing_create };
+#endif
+#ifdef BROKEN_MANY_ROLES
+static const char *many_roles[501];
+static const di_kind_desc roles_kind = { .name = "roles", .lifetime =
+    "singleton", .roles = many_roles, .create = thing_create };
+__attribute__((constructor)) static void fill_roles(void)
+{
+    for (int i = 0; i < 500; i++)
+        many_roles[i] = "?r";
+}
+#endif
+
 #if !defined(BROKEN_NO_ENTRY) && !defined(BROKEN_BAD_MAGIC) && \
     !defined(BROKEN_OTHER_MAJOR) && !defined(BROKEN_NEWER_MINOR) && \
     !defined(BROKEN_SHORT_STRUCT) && !defined(BROKEN_DUP_KIND) && \
-    !defined(BROKEN_CLASH)
+    !defined(BROKEN_CLASH) && !defined(BROKEN_NULL_NAME) && \
+    !defined(BROKEN_BAD_UTF8) && !defined(BROKEN_BAD_KIND) && \
+    !defined(BROKEN_MANY_KINDS) && !defined(BROKEN_MANY_ROLES)
 DI_PLUGIN(tiny, "0.1", INIT, &thing)
 #else
 #  define MAGIC DI_PLUGIN_MAGIC
@@ -74,8 +96,29 @@ DI_PLUGIN(tiny, "0.1", INIT, &thing)
 #    define NAME "demo"
 #    undef KINDS
 #    define KINDS &clash, &thing
+#  elif defined(BROKEN_NULL_NAME)
+#    undef NAME
+#    define NAME NULL
+#  elif defined(BROKEN_BAD_UTF8)
+#    undef NAME
+#    define NAME "t\xffny"
+#  elif defined(BROKEN_BAD_KIND)
+#    undef KINDS
+#    define KINDS &thing, &nameless
+#  elif defined(BROKEN_MANY_ROLES)
+#    undef KINDS
+#    define KINDS &thing, &roles_kind
 #  endif
+#  ifdef BROKEN_MANY_KINDS
+static const di_kind_desc *kinds[5001];
+__attribute__((constructor)) static void fill_kinds(void)
+{
+    for (int i = 0; i < 5000; i++)
+        kinds[i] = &thing;
+}
+#  else
 static const di_kind_desc *const kinds[] = { KINDS, NULL };
+#  endif
 static const di_plugin_desc desc = { MAGIC, MAJOR, MINOR, SIZE, NAME, "0.1",
                                      kinds, INIT, NULL };
 DI_PLUGIN_API const di_plugin_desc *ENTRY(void);

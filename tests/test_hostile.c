@@ -1,0 +1,278 @@
+/*
+ * test_hostile.c — configurations and inputs made to hurt: a 100 MB file
+ * and string, nesting a million deep, a million providers, cycles through
+ * two plugins' kinds, names that are not UTF-8, plugin paths with ".." or
+ * outside the plugin directories, plugins found only where configured.
+ * Each is refused (or, for the API's million providers, handled) with a
+ * clear error, bounded in time and memory; the container stays usable.
+ * (Plugins whose descriptions hold garbage: test_plugin.c.)
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <valgrind/valgrind.h>
+
+#include "helpers.h"
+
+static di_container *fixture(void **root)
+{
+    di_container *c = t_fixture(root);
+    T_OK(di_plugin_dir(c, T_PLUGIN_DIR));
+    return c;
+}
+
+/* The message of the last error ends with tail. */
+static bool ends_with(const di_error *e, const char *tail)
+{
+    const char *m = di_error_message(e);
+    size_t ml = strlen(m), tl = strlen(tail);
+    bool ok = ml >= tl && strcmp(m + ml - tl, tail) == 0;
+    if (!ok)
+        fprintf(stderr, "\n  message: '%s'\n  wanted the end: '%s'\n", m, tail);
+    return ok;
+}
+
+/* The container still loads a good configuration and seals. */
+static void still_usable(di_container *c)
+{
+    T_OK(di_config_load_string(c, "{ \"plugins\": [\"demo\"], \"providers\": "
+                               "{ \"ok\": { \"use\": \"demo.counter\" } } }",
+                               "good"));
+    T_OK(di_container_seal(c));
+}
+
+static void test_huge_file_and_string(void)
+{
+    void *root, *tmp = talloc_new(NULL);
+    di_container *c = fixture(&root);
+    char *path = talloc_asprintf(tmp, "%s/huge.json", T_BUILD_DIR);
+    int fd = open(path, O_CREAT | O_TRUNC | O_WRONLY, 0600);
+    CU_ASSERT_FATAL(fd >= 0);
+    CU_ASSERT_EQUAL(write(fd, "{", 1), 1);
+    CU_ASSERT_EQUAL(ftruncate(fd, 100L << 20), 0); /* sparse: no disk used */
+    close(fd);
+    CU_ASSERT_EQUAL(di_config_load_file(c, path), DI_ECONFIG);
+    CU_ASSERT_TRUE(ends_with(di_container_error(c), ": 104857600 bytes, more "
+                             "than the limit of 4194304 (DI_CONFIG_MAX_BYTES)"));
+    unlink(path);
+    /* the same as a string: measured up to the limit, never further */
+    char *text = malloc((100 << 20) + 1);
+    CU_ASSERT_FATAL(text != NULL);
+    memset(text, ' ', 100 << 20);
+    text[0] = '{';
+    text[100 << 20] = '\0';
+    CU_ASSERT_EQUAL(di_config_load_string(c, text, "big"), DI_ECONFIG);
+    CU_ASSERT_TRUE(ends_with(di_container_error(c), "big: more than 4194304 "
+                             "bytes (DI_CONFIG_MAX_BYTES)"));
+    free(text);
+    talloc_free(tmp);
+    still_usable(c);
+    t_fixture_done(c, root);
+}
+
+static void test_deep_nesting(void)
+{
+    void *root;
+    di_container *c = fixture(&root);
+    size_t n = 1000000;
+    char *text = malloc(n + 1);
+    CU_ASSERT_FATAL(text != NULL);
+    memset(text, '[', n);
+    text[n] = '\0';
+    CU_ASSERT_EQUAL(di_config_load_string(c, text, "deep"), DI_ECONFIG);
+    CU_ASSERT_TRUE(ends_with(di_container_error(c),
+                             "deep:1:33: nested deeper than 32 levels"));
+    free(text);
+    /* and as params of one provider */
+    CU_ASSERT_EQUAL(di_instantiate(c, &(di_instance_desc){ .name = "p",
+        .kind = "demo.counter", .params = "{\"a\": [[[[[[[[[[[[[[[[[[[[[[[[["
+        "[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}"
+        }), DI_ENOTFOUND); /* the kind is not loaded yet: checked first */
+    T_OK(di_plugin_load(c, "demo"));
+    CU_ASSERT_EQUAL(di_instantiate(c, &(di_instance_desc){ .name = "p",
+        .kind = "demo.counter", .params = "{\"a\": [[[[[[[[[[[[[[[[[[[[[[[[["
+        "[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}"
+        }), DI_ECONFIG);
+    CU_ASSERT_TRUE(ends_with(di_container_error(c),
+                             "1:38: nested deeper than 32 levels"));
+    still_usable(c);
+    t_fixture_done(c, root);
+}
+
+static void test_million_providers(void)
+{
+    void *root;
+    di_container *c = fixture(&root);
+    /* in a configuration: 1,000,000 entries are over the size limit */
+    size_t cap = 40u << 20, n = 0;
+    char *text = malloc(cap);
+    CU_ASSERT_FATAL(text != NULL);
+    n += (size_t)snprintf(text, cap, "{ \"providers\": {");
+    for (int i = 0; i < 1000000; i++)
+        n += (size_t)snprintf(text + n, cap - n, "%s\"p%d\": {\"use\": "
+                              "\"demo.counter\"}", i ? ", " : "", i);
+    snprintf(text + n, cap - n, "} }");
+    CU_ASSERT_EQUAL(di_config_load_string(c, text, "million"), DI_ECONFIG);
+    CU_ASSERT_TRUE(ends_with(di_container_error(c), "million: more than "
+                             "4194304 bytes (DI_CONFIG_MAX_BYTES)"));
+    free(text);
+    t_fixture_done(c, root);
+    if (RUNNING_ON_VALGRIND) {
+        printf("\n  SKIP: a million providers through the API: too slow "
+               "under valgrind (the other builds run it)\n");
+        return;
+    }
+    /* through the API: registered, checked, sealed and used */
+    c = fixture(&root);
+    static const char *deps[3];
+    char name[16], prev[16] = "";
+    for (int i = 0; i < 1000000; i++) {
+        snprintf(name, sizeof name, "p%d", i);
+        deps[0] = *prev ? prev : NULL;
+        deps[1] = NULL;
+        if (di_provide(c, &(di_provider_desc){ .name = name,
+                .lifetime = i % 2 ? "request" : "transient",
+                .create = t_create, .deps = deps }) != 0) {
+            CU_FAIL("di_provide");
+            break;
+        }
+        if (i % 1000 == 999)
+            snprintf(prev, sizeof prev, "p%d", i); /* chains of 1000 */
+    }
+    T_OK(di_container_seal(c));
+    di_scope *s;
+    void *v;
+    T_OK(di_scope_begin(c, NULL, "request", NULL, &s));
+    T_OK(di_get(s, "p999999", &v));
+    T_OK(di_scope_end(s, 0));
+    t_fixture_done(c, root);
+}
+
+static void test_cycle_through_plugins(void)
+{
+    void *root;
+    di_container *c = fixture(&root);
+    T_OK(di_config_load_string(c, "{ \"plugins\": [\"loopa\", \"loopb\"],"
+        " \"providers\": {"
+        "  \"a\": { \"use\": \"loopa.node\", \"deps\": { \"next\": \"b\" } },"
+        "  \"b\": { \"use\": \"loopb.node\", \"deps\": { \"next\": \"c\" } },"
+        "  \"c\": { \"use\": \"loopa.node\", \"deps\": { \"next\": \"a\" } } } }",
+        "loops"));
+    CU_ASSERT_EQUAL(di_container_seal(c), DI_EGRAPH);
+    CU_ASSERT_TRUE(t_list_has(di_container_error(c),
+                              "a \xe2\x86\x92 b \xe2\x86\x92 c \xe2\x86\x92 a: "
+                              "dependency cycle"));
+    t_fixture_done(c, root);
+}
+
+static void test_names_not_utf8(void)
+{
+    void *root;
+    di_container *c = fixture(&root);
+    CU_ASSERT_EQUAL(di_config_load_string(c, "{ \"providers\": {\n"
+        "  \"caf\xe9\": { \"use\": \"demo.counter\" } } }", "latin1"),
+        DI_ECONFIG);
+    CU_ASSERT_TRUE(ends_with(di_container_error(c), "latin1:2:7: invalid "
+                             "UTF-8 (byte 0xe9) in a string: the text must be "
+                             "UTF-8"));
+    CU_ASSERT_EQUAL(di_config_load_string(c, "{ \"providers\": {\n"
+        "  \"a\\u0000b\": { \"use\": \"demo.counter\" } } }", "nul"),
+        DI_ECONFIG);
+    CU_ASSERT_TRUE(ends_with(di_container_error(c), "nul:2:5: \\u0000 in a "
+                             "string: names and values cannot hold a NUL "
+                             "character"));
+    CU_ASSERT_EQUAL(di_config_load_string(c, "{ \"providers\": {\n"
+        "  \"\\ud800x\": { \"use\": \"demo.counter\" } } }", "surrogate"),
+        DI_ECONFIG);
+    CU_ASSERT_TRUE(ends_with(di_container_error(c), "surrogate:2:4: \\ud800 "
+                             "is a high surrogate without its low half"));
+    /* overlong '/' and an encoded surrogate, through the API */
+    CU_ASSERT_EQUAL(di_provide(c, &(di_provider_desc){ .name = "a\xc0\xaf",
+        .lifetime = "request", .create = t_create }), DI_EINVAL);
+    CU_ASSERT_EQUAL(di_provide(c, &(di_provider_desc){ .name = "\xed\xa0\x80",
+        .lifetime = "request", .create = t_create }), DI_EINVAL);
+    CU_ASSERT_TRUE(ends_with(di_container_error(c), "without ':' or control "
+                             "characters"));
+    /* well-formed UTF-8 is welcome */
+    T_OK(di_provide(c, &(di_provider_desc){ .name = "caf\xc3\xa9 \xf0\x9f\x8d\xb5",
+        .lifetime = "request", .create = t_create }));
+    still_usable(c);
+    t_fixture_done(c, root);
+}
+
+static void test_plugin_paths(void)
+{
+    void *root, *tmp = talloc_new(NULL);
+    di_container *c = fixture(&root);
+    /* ".." that stays inside a plugin directory is fine */
+    char *inside = talloc_asprintf(tmp, "{ \"plugins\": "
+        "[\"%s/../plugins/demo.so\"] }", T_PLUGIN_DIR);
+    T_OK(di_config_load_string(c, inside, "inside"));
+    /* a copy of a plugin outside the plugin directories is refused, and so
+     * is a link from inside to it */
+    char *dir = talloc_asprintf(tmp, "%s/elsewhere", T_BUILD_DIR);
+    mkdir(dir, 0700);
+    char *copy = talloc_asprintf(tmp, "%s/tiny.so", dir);
+    char *cmd = talloc_asprintf(tmp, "cp %s/tiny.so %s", T_PLUGIN_DIR, copy);
+    CU_ASSERT_EQUAL_FATAL(system(cmd), 0);
+    char *outside = talloc_asprintf(tmp, "{ \"plugins\": [\"%s\"] }", copy);
+    CU_ASSERT_EQUAL(di_config_load_string(c, outside, "outside"), DI_EPLUGIN);
+    char *want = talloc_asprintf(tmp, "outside: plugins[0]: '%s' is outside "
+        "the plugin directories (%s): a configuration loads plugins from those "
+        "only", copy, T_PLUGIN_DIR);
+    CU_ASSERT_TRUE(t_msg_is(di_container_error(c), want));
+    char *up = talloc_asprintf(tmp, "{ \"plugins\": [\"%s/../elsewhere/"
+                               "tiny.so\"] }", T_PLUGIN_DIR);
+    CU_ASSERT_EQUAL(di_config_load_string(c, up, "up"), DI_EPLUGIN);
+    char *link = talloc_asprintf(tmp, "%s/sneaky.so", T_PLUGIN_DIR);
+    unlink(link);
+    CU_ASSERT_EQUAL_FATAL(symlink(copy, link), 0);
+    char *via = talloc_asprintf(tmp, "{ \"plugins\": [\"%s\"] }", link);
+    CU_ASSERT_EQUAL(di_config_load_string(c, via, "link"), DI_EPLUGIN);
+    unlink(link);
+    /* nothing from tiny was loaded by any of these */
+    CU_ASSERT_EQUAL(di_instantiate(c, &(di_instance_desc){ .name = "t",
+        .kind = "tiny.thing" }), DI_ENOTFOUND);
+    unlink(copy);
+    rmdir(dir);
+    talloc_free(tmp);
+    still_usable(c);
+    t_fixture_done(c, root);
+}
+
+/* A name is searched in the configured plugin directories only: not in the
+ * working directory, not where the dynamic linker would look. */
+static void test_no_implicit_path(void)
+{
+    void *root;
+    di_container *c = t_fixture(&root);
+    char cwd[4096];
+    CU_ASSERT_FATAL(getcwd(cwd, sizeof cwd) != NULL);
+    CU_ASSERT_EQUAL_FATAL(chdir(T_PLUGIN_DIR), 0); /* demo.so is right here */
+    CU_ASSERT_EQUAL(di_plugin_load(c, "demo"), DI_EPLUGIN);
+    CU_ASSERT_TRUE(t_msg_is(di_container_error(c), "plugin demo: no such "
+        "file: no plugin directories are configured (add one with "
+        "di_plugin_dir() or \"plugin_dirs\", or give a path)"));
+    CU_ASSERT_EQUAL(di_config_load_string(c, "{ \"plugins\": [\"demo\"] }",
+                                          "cfg"), DI_EPLUGIN);
+    CU_ASSERT_EQUAL(di_plugin_load(c, "libc.so.6"), DI_EPLUGIN);
+    CU_ASSERT_EQUAL_FATAL(chdir(cwd), 0);
+    t_fixture_done(c, root);
+}
+
+int main(void)
+{
+    CU_TestInfo tests[] = {
+        { "a 100 MB file and string", test_huge_file_and_string },
+        { "nesting a million deep", test_deep_nesting },
+        { "a million providers", test_million_providers },
+        { "a cycle through two plugins' kinds", test_cycle_through_plugins },
+        { "names that are not UTF-8", test_names_not_utf8 },
+        { "plugin paths with .. or outside the directories", test_plugin_paths },
+        { "no plugin from an implicit path", test_no_implicit_path },
+        CU_TEST_INFO_NULL,
+    };
+    return t_run("hostile", tests);
+}
