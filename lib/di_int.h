@@ -20,28 +20,7 @@
 #pragma GCC visibility push(hidden)
 #endif
 
-/* Fault-injection builds route every talloc allocation through
- * di__alloc_fails() (fault.h): a failure is a NULL returned without calling
- * talloc, which for a realloc leaves the block as it was. */
-#ifdef DI_FAULTS
 #include "fault.h"
-#define DI__MAYFAIL(call) (di__alloc_fails() ? NULL : (call))
-#define talloc_named_const(...) DI__MAYFAIL(talloc_named_const(__VA_ARGS__))
-#define _talloc_zero(...) DI__MAYFAIL(_talloc_zero(__VA_ARGS__))
-#define _talloc_array(...) DI__MAYFAIL(_talloc_array(__VA_ARGS__))
-#define _talloc_zero_array(...) DI__MAYFAIL(_talloc_zero_array(__VA_ARGS__))
-#define _talloc_realloc_array(...) DI__MAYFAIL(_talloc_realloc_array(__VA_ARGS__))
-#define _talloc_memdup(...) DI__MAYFAIL(_talloc_memdup(__VA_ARGS__))
-#define _talloc_pooled_object(...) DI__MAYFAIL(_talloc_pooled_object(__VA_ARGS__))
-#define talloc_strdup(...) DI__MAYFAIL(talloc_strdup(__VA_ARGS__))
-#define talloc_strndup(...) DI__MAYFAIL(talloc_strndup(__VA_ARGS__))
-#define talloc_asprintf(...) DI__MAYFAIL(talloc_asprintf(__VA_ARGS__))
-#define talloc_vasprintf(...) DI__MAYFAIL(talloc_vasprintf(__VA_ARGS__))
-#define talloc_asprintf_append(...) DI__MAYFAIL(talloc_asprintf_append(__VA_ARGS__))
-#define talloc_vasprintf_append(...) DI__MAYFAIL(talloc_vasprintf_append(__VA_ARGS__))
-#else
-#define DI__MAYFAIL(call) (call)
-#endif
 
 #define DI__ARROW " \xe2\x86\x92 " /* " → " */
 

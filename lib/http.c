@@ -231,8 +231,8 @@ static int req_destructor(di_http_req *r)
     return 0;
 }
 
-int di_http_begin(di_http *h, const char *method, const char *target,
-                  di_http_lookup_fn lookup, void *ctx, di_http_req **out)
+static int http_begin(di_http *h, const char *method, const char *target,
+                      di_http_lookup_fn lookup, void *ctx, di_http_req **out)
 {
     if (!h || !method || !target || !out)
         return DI_EINVAL;
@@ -271,6 +271,13 @@ int di_http_begin(di_http *h, const char *method, const char *target,
     }
     *out = r;
     return 0;
+}
+
+int di_http_begin(di_http *h, const char *method, const char *target,
+                  di_http_lookup_fn lookup, void *ctx, di_http_req **out)
+{
+    int rc = http_begin(h, method, target, lookup, ctx, out);
+    return h ? di__nomem(h->c, "di_http_begin", rc) : rc;
 }
 
 int di_http_append_body(di_http_req *r, const void *data, size_t len)
@@ -419,11 +426,15 @@ static bool match(di_http_req *r, const route *rt, const char **segs,
     if (!keep)
         return true;
     r->params = talloc_zero_array(r, kv, n ? n : 1);
-    for (uint32_t i = 0; r->params && i < n; i++)
-        if (is_param(rt->segs[i]))
-            r->params[r->nparams++] = (kv){
-                talloc_strndup(r, rt->segs[i] + 1, strlen(rt->segs[i]) - 2),
-                segs[i] };
+    for (uint32_t i = 0; r->params && i < n; i++) {
+        if (!is_param(rt->segs[i]))
+            continue;
+        char *name = talloc_strndup(r, rt->segs[i] + 1,
+                                    strlen(rt->segs[i]) - 2);
+        if (!name)
+            return false; /* out of memory: the caller answers 500 */
+        r->params[r->nparams++] = (kv){ name, segs[i] };
+    }
     return r->params != NULL;
 }
 
@@ -506,11 +517,12 @@ int di_http_dispatch(di_http_req *r)
         respond_error(r, 404, "not found");
         return r->handler_rc = DI_HTTP_ERROR(404);
     }
-    if (!match(r, rt, segs, n, true))
-        return r->handler_rc = DI_ENOMEM;
     void *local[16], **deps = local;
-    if (rt->ndeps > 16 && !(deps = talloc_array(r, void *, rt->ndeps)))
+    if (!match(r, rt, segs, n, true) ||
+        (rt->ndeps > 16 && !(deps = talloc_array(r, void *, rt->ndeps)))) {
+        settle_failure(r, rt, DI_ENOMEM);
         return r->handler_rc = DI_ENOMEM;
+    }
     int rc = di_resolve(r->scope, rt->name, deps, rt->ndeps);
     if (!rc)
         rc = rt->handler(r, deps, rt->data);

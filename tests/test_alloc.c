@@ -8,10 +8,10 @@
  */
 #include <stdio.h>
 
-#include "fault.h"
 #include "helpers.h"
+#include "fault.h"
 
-#ifdef DI_FAULTS
+#ifdef DI_FAULT_TESTS /* the library was built with DI_FAULT_INJECTION */
 
 static long injected; /* failures injected over the suite */
 
@@ -341,6 +341,68 @@ static void test_graph_export(void)
         talloc_report_full(NULL, stderr);
 }
 
+/* ---- a request through the HTTP router ---- */
+
+static int note_handler(di_http_req *r, void *const *in, void *data)
+{
+    (void)in;
+    (void)data;
+    char body[64];
+    int n = snprintf(body, sizeof body, "{\"id\":\"%s\",\"q\":\"%s\"}",
+                     di_http_param(r, "id"), di_http_query(r, "q"));
+    return di_http_respond(r, 200, "application/json", body, (size_t)n);
+}
+
+static void test_http_request(void)
+{
+    size_t base = talloc_total_blocks(NULL);
+    void *root = talloc_new(NULL);
+    di_container *c;
+    di_http *h;
+    T_OK(di_container_new(root, &c));
+    T_OK(di_http_new(c, c, &h));
+    T_OK(t_provide(c, "tx", "request", NULL, NULL));
+    static const char *const needs[] = { "tx", "http_request", NULL };
+    T_OK(di_http_route(h, &(di_http_route_desc){ .method = "PUT",
+        .path = "/notes/{id}", .deps = needs, .handler = note_handler }));
+    T_OK(di_container_seal(c));
+    long n = 1;
+    for (;; n++) {
+        tlog_reset();
+        di_http_req *r = NULL;
+        arm(n);
+        int rc = di_http_begin(h, "PUT", "/notes/7?q=a%20b", NULL, NULL, &r);
+        int status = 0;
+        if (!rc) {
+            di_http_append_body(r, "{\"title\":\"t\"}", 13);
+            di_http_dispatch(r);
+            status = di_http_status(r);
+            if (status == 200)
+                CU_ASSERT_STRING_EQUAL(di_http_response(r, NULL),
+                                       "{\"id\":\"7\",\"q\":\"a b\"}");
+            di_http_end(r, 1);
+        }
+        bool failed = hit();
+        /* whatever failed: the transaction, if made, was disposed once */
+        const char *log = tlog();
+        CU_ASSERT(strcmp(log, "") == 0 || strncmp(log, "+tx -tx:", 8) == 0);
+        if (!failed) {
+            T_OK(rc);
+            CU_ASSERT_EQUAL(status, 200);
+            CU_ASSERT_STRING_EQUAL(log, "+tx -tx:0");
+            break;
+        }
+        CU_ASSERT(rc == DI_ENOMEM || status == 200 || status == 500 ||
+                  status == 0);
+        if (rc == DI_ENOMEM && !says_oom(di_container_error(c)))
+            CU_FAIL("no out-of-memory report");
+    }
+    CU_ASSERT(n > 10);
+    T_OK(di_container_free(c));
+    talloc_free(root);
+    CU_ASSERT_EQUAL(talloc_total_blocks(NULL), base);
+}
+
 int main(void)
 {
     talloc_enable_null_tracking();
@@ -350,6 +412,7 @@ int main(void)
         { "begin a scope, resolve a consumer's plan", test_request },
         { "end a scope whose disposes fail", test_end },
         { "export the graph (JSON, DOT)", test_graph_export },
+        { "a request through the HTTP router", test_http_request },
         CU_TEST_INFO_NULL,
     };
     int rc = t_run("alloc", tests);

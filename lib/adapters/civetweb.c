@@ -7,6 +7,8 @@
 #include <string.h>
 #include <talloc.h>
 
+#include "fault.h" /* test builds: allocation failure injection */
+
 #include "di/civetweb.h"
 
 struct di_civetweb {

@@ -13,6 +13,8 @@
 #include <sys/socket.h>
 #include <talloc.h>
 
+#include "fault.h" /* test builds: allocation failure injection */
+
 #include "di/evhttp.h"
 
 /* One request in flight: ended by whichever callback fires first. */

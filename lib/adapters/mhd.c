@@ -8,6 +8,8 @@
 #include <sys/socket.h>
 #include <talloc.h>
 
+#include "fault.h" /* test builds: allocation failure injection */
+
 #include "di/mhd.h"
 
 struct di_mhd {

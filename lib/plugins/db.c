@@ -7,6 +7,8 @@
 #include <string.h>
 #include <talloc.h>
 
+#include "fault.h" /* test builds: allocation failure injection */
+
 
 int di__db_int(const di_build *b, const di_params *in, const char *key,
                int64_t def, int64_t lo, int64_t hi, int64_t *out)

@@ -5,6 +5,8 @@
 
 #include <errno.h>
 #include <talloc.h>
+
+#include "fault.h" /* test builds: allocation failure injection */
 #include <time.h>
 
 int di__pool_init(di__pool *p, void *mem, size_t n, unsigned timeout_ms)
