@@ -192,3 +192,31 @@ int t_run_with(const char *suite, CU_InitializeFunc init, CU_CleanupFunc clean,
     CU_cleanup_registry();
     return failed || ran == 0 ? 1 : 0;
 }
+
+char t_graph_names[T_GRAPH_N][8];
+const char *t_graph_deps[T_GRAPH_N][4];
+
+const char *t_graph_lifetime(int i)
+{
+    return i < 10 ? "singleton" : i < 30 ? "request" : i < 40 ? "transient"
+                                                              : "request";
+}
+
+void t_graph_init(void)
+{
+    for (int i = 0; i < T_GRAPH_N; i++) {
+        snprintf(t_graph_names[i], sizeof t_graph_names[i], "p%d", i);
+        int k = 0;
+        for (int j = i - 1; j >= 0 && k < 3; j -= 2 + i % 5)
+            if (i >= 10 || j < 10) /* singletons need singletons */
+                t_graph_deps[i][k++] = t_graph_names[j];
+        t_graph_deps[i][k] = NULL;
+    }
+}
+
+int t_graph_provide(di_container *c, int i, tbeh *beh)
+{
+    return t_provide(c, t_graph_names[i], t_graph_lifetime(i), beh,
+                     t_graph_deps[i][0], t_graph_deps[i][1],
+                     t_graph_deps[i][2], NULL);
+}

@@ -49,6 +49,18 @@ int t_provide_typed(di_container *c, const char *name, const char *type,
                     const char *lifetime, tbeh *beh, ...);
 int t_consumer(di_container *c, const char *name, const char *level, ...);
 
+/* A 50-provider graph of mixed lifetimes: p0..p9 singletons, p10..p29 per
+ * request, p30..p39 transients, p40..p49 per request; each depends on up
+ * to three earlier providers (singletons on singletons only). */
+#define T_GRAPH_N 50
+extern char t_graph_names[T_GRAPH_N][8];
+extern const char *t_graph_deps[T_GRAPH_N][4]; /* NULL-terminated */
+const char *t_graph_lifetime(int i);
+/* Fill t_graph_names and t_graph_deps (idempotent). */
+void t_graph_init(void);
+/* Register provider i of it with behaviour beh (NULL: defaults). */
+int t_graph_provide(di_container *c, int i, tbeh *beh);
+
 /* Does the last container/scope error equal this message? Prints both. */
 bool t_msg_is(const di_error *e, const char *want);
 /* Is want among the messages of the error list? */

@@ -30,31 +30,20 @@ static bool says_oom(const di_error *e)
            strstr(di_error_message(e), "out of memory") != NULL;
 }
 
+/* The failure of allocation n in `what` was reported as out of memory. */
+static void expect_oom(const di_error *e, const char *what, long n)
+{
+    if (says_oom(e))
+        return;
+    CU_FAIL("no out-of-memory report");
+    fprintf(stderr, "\n  %s allocation %ld: '%s'\n", what, n,
+            di_error_message(e));
+}
+
+
 /* ---- building and sealing a 50-provider graph ---- */
 
-enum { N = 50 };
-static char names[N][8];
-static const char *deps[N][4];
-
-/* a layered graph: 10 singletons, 20 per request, 10 transients, 10 per
- * request again; each depends on up to three earlier ones */
-static const char *lifetime_of(int i)
-{
-    return i < 10 ? "singleton" : i < 30 ? "request" : i < 40 ? "transient"
-                                                              : "request";
-}
-
-static void graph_names(void)
-{
-    for (int i = 0; i < N; i++) {
-        snprintf(names[i], sizeof names[i], "p%d", i);
-        int k = 0;
-        for (int j = i - 1; j >= 0 && k < 3; j -= 3 + i % 4)
-            if (i >= 10 || j < 10) /* singletons need singletons */
-                deps[i][k++] = names[j];
-        deps[i][k] = NULL;
-    }
-}
+enum { N = T_GRAPH_N };
 
 /* Registration and seal as steps, so that a failed one can be retried:
  * step 0 makes the container, 1..N the providers, N+1 the consumer, N+2
@@ -67,9 +56,7 @@ static int build_steps(void *root, di_container **c, int *step)
         if (*step == 0)
             rc = di_container_new(root, c);
         else if (*step <= N)
-            rc = t_provide(*c, names[*step - 1], lifetime_of(*step - 1), NULL,
-                           deps[*step - 1][0], deps[*step - 1][1],
-                           deps[*step - 1][2], NULL);
+            rc = t_graph_provide(*c, *step - 1, NULL);
         else if (*step == N + 1)
             rc = di_consumer_add(*c, &(di_consumer_desc){ .name = "GET /x",
                                                           .deps = cdeps });
@@ -79,6 +66,19 @@ static int build_steps(void *root, di_container **c, int *step)
             return rc;
     }
     return 0;
+}
+
+/* A sealed container of the 50-provider graph (and its consumer) under a
+ * fresh root; *base: the top-level blocks before it. */
+static di_container *built_graph(void **root, size_t *base)
+{
+    t_graph_init();
+    *base = talloc_total_blocks(NULL);
+    *root = talloc_new(NULL);
+    di_container *c = NULL;
+    int step = 0;
+    CU_ASSERT_EQUAL_FATAL(build_steps(*root, &c, &step), 0);
+    return c;
 }
 
 static void one_request(di_container *c)
@@ -93,7 +93,7 @@ static void one_request(di_container *c)
 
 static void test_build_and_seal(void)
 {
-    graph_names();
+    t_graph_init();
     long n = 1;
     for (;; n++) {
         size_t base = talloc_total_blocks(NULL);
@@ -114,10 +114,8 @@ static void test_build_and_seal(void)
         CU_ASSERT_EQUAL(rc, DI_ENOMEM);
         if (step == 0) {
             CU_ASSERT_PTR_NULL(c);
-        } else if (!says_oom(di_container_error(c))) {
-            CU_FAIL("no out-of-memory report");
-            fprintf(stderr, "\n  allocation %ld, step %d: '%s'\n", n, step,
-                    di_error_message(di_container_error(c)));
+        } else {
+            expect_oom(di_container_error(c), "build", n);
         }
         /* the container goes on from the failed step */
         T_OK(build_steps(root, &c, &step));
@@ -164,11 +162,7 @@ static void test_config_with_plugin(void)
             T_OK(rc);
         if (failed) {
             CU_ASSERT_EQUAL(rc, DI_ENOMEM);
-            if (!says_oom(di_container_error(c))) {
-                CU_FAIL("no out-of-memory report");
-                fprintf(stderr, "\n  %s allocation %ld: '%s'\n", __func__, n,
-                        di_error_message(di_container_error(c)));
-            }
+            expect_oom(di_container_error(c), "config", n);
             /* usable: a load may have registered part of the file; the
              * container still seals or says what is missing */
             rc = di_container_seal(c);
@@ -199,12 +193,9 @@ static void test_config_with_plugin(void)
 
 static void test_request(void)
 {
-    graph_names();
-    size_t base = talloc_total_blocks(NULL);
-    void *root = talloc_new(NULL);
-    di_container *c = NULL;
-    int step = 0;
-    T_OK(build_steps(root, &c, &step));
+    void *root;
+    size_t base;
+    di_container *c = built_graph(&root, &base);
     long n = 1;
     for (;; n++) {
         size_t before = talloc_total_blocks(NULL);
@@ -220,12 +211,8 @@ static void test_request(void)
             break;
         }
         CU_ASSERT_EQUAL(rc, DI_ENOMEM);
-        const di_error *e = s ? di_scope_error(s) : di_container_error(c);
-        if (!says_oom(e)) {
-            CU_FAIL("no out-of-memory report");
-            fprintf(stderr, "\n  %s allocation %ld: '%s'\n", __func__, n,
-                    di_error_message(e));
-        }
+        expect_oom(s ? di_scope_error(s) : di_container_error(c), "request",
+                   n);
         /* the same scope goes on; then it ends and a new one works */
         if (s) {
             T_OK(di_resolve(s, "GET /x", out, 3));
@@ -297,12 +284,9 @@ static void test_end(void)
 
 static void test_graph_export(void)
 {
-    graph_names();
-    size_t base = talloc_total_blocks(NULL);
-    void *root = talloc_new(NULL);
-    di_container *c = NULL;
-    int step = 0;
-    T_OK(build_steps(root, &c, &step));
+    void *root;
+    size_t base;
+    di_container *c = built_graph(&root, &base);
     for (int dot = 0; dot < 2; dot++) {
         long n = 1;
         for (;; n++) {
@@ -324,12 +308,7 @@ static void test_graph_export(void)
             if (rc != DI_ENOMEM)
                 fprintf(stderr, "\n  %s allocation %ld: returned %d\n",
                         dot ? "dot" : "json", n, rc);
-            if (!says_oom(di_container_error(c))) {
-                CU_FAIL("no out-of-memory report");
-                fprintf(stderr, "\n  %s allocation %ld: '%s'\n",
-                        dot ? "dot" : "json", n,
-                        di_error_message(di_container_error(c)));
-            }
+            expect_oom(di_container_error(c), dot ? "dot" : "json", n);
         }
         CU_ASSERT(n > 10);
     }
@@ -353,6 +332,15 @@ static int note_handler(di_http_req *r, void *const *in, void *data)
     return di_http_respond(r, 200, "application/json", body, (size_t)n);
 }
 
+/* The router's reports of the injected failures: counted, not printed. */
+static long http_reports;
+static void count_report(void *ctx, const char *line)
+{
+    (void)ctx;
+    (void)line;
+    http_reports++;
+}
+
 static void test_http_request(void)
 {
     size_t base = talloc_total_blocks(NULL);
@@ -361,6 +349,7 @@ static void test_http_request(void)
     di_http *h;
     T_OK(di_container_new(root, &c));
     T_OK(di_http_new(c, c, &h));
+    di_http_set_log(h, count_report, NULL);
     T_OK(t_provide(c, "tx", "request", NULL, NULL));
     static const char *const needs[] = { "tx", "http_request", NULL };
     T_OK(di_http_route(h, &(di_http_route_desc){ .method = "PUT",
@@ -394,10 +383,11 @@ static void test_http_request(void)
         }
         CU_ASSERT(rc == DI_ENOMEM || status == 200 || status == 500 ||
                   status == 0);
-        if (rc == DI_ENOMEM && !says_oom(di_container_error(c)))
-            CU_FAIL("no out-of-memory report");
+        if (rc == DI_ENOMEM)
+            expect_oom(di_container_error(c), "http", n);
     }
     CU_ASSERT(n > 10);
+    CU_ASSERT(http_reports > 0); /* the 500s were logged */
     T_OK(di_container_free(c));
     talloc_free(root);
     CU_ASSERT_EQUAL(talloc_total_blocks(NULL), base);

@@ -1,7 +1,7 @@
 /*
  * test_failure.c — a create failing at any node of a graph leaves nothing
- * behind. In a 50-node graph of singletons, request instances and
- * transients, each node's create fails in turn while a consumer needing all
+ * behind. In the helpers' 50-node graph of singletons, request instances
+ * and transients, each node's create fails in turn while a consumer needing all
  * of them resolves; the request then ends with the failure as its outcome
  * and the container is freed. Every instance created before the failure is
  * disposed exactly once, in reverse creation order (per teardown stack),
@@ -13,32 +13,8 @@
 
 #include "helpers.h"
 
-enum { N = 50 };
-static char names[N][8];
-static const char *deps[N][4];
+enum { N = T_GRAPH_N };
 static const char *all[N + 1];
-
-/* 10 singletons, 20 per request, 10 transients, 10 per request; each
- * depends on up to three earlier nodes (singletons on singletons only) */
-static const char *lifetime_of(int i)
-{
-    return i < 10 ? "singleton" : i < 30 ? "request" : i < 40 ? "transient"
-                                                              : "request";
-}
-
-static void graph_names(void)
-{
-    for (int i = 0; i < N; i++) {
-        snprintf(names[i], sizeof names[i], "p%d", i);
-        int k = 0;
-        for (int j = i - 1; j >= 0 && k < 3; j -= 2 + i % 5)
-            if (i >= 10 || j < 10)
-                deps[i][k++] = names[j];
-        deps[i][k] = NULL;
-        all[i] = names[i];
-    }
-    all[N] = NULL;
-}
 
 /* One event of the log. */
 typedef struct ev {
@@ -106,7 +82,10 @@ static bool reverse_of_creates(const ev *e, size_t from, size_t to, int want,
 
 static void test_fail_each_node(void)
 {
-    graph_names();
+    t_graph_init();
+    for (int i = 0; i < N; i++)
+        all[i] = t_graph_names[i];
+    all[N] = NULL;
     for (int k = 0; k < N; k++) {
         void *root;
         di_container *c = t_fixture(&root);
@@ -117,8 +96,7 @@ static void test_fail_each_node(void)
         beh[k] = (tbeh){ .fail_code = -1000 - k, .fail_times = -1,
                          .msg = msg, .leak_on_fail = 1 };
         for (int i = 0; i < N; i++)
-            T_OK(t_provide(c, names[i], lifetime_of(i), &beh[i], deps[i][0],
-                           deps[i][1], deps[i][2], NULL));
+            T_OK(t_graph_provide(c, i, &beh[i]));
         T_OK(di_consumer_add(c, &(di_consumer_desc){ .name = "all",
                                                      .deps = all }));
         T_OK(di_container_seal(c));
