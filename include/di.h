@@ -22,6 +22,7 @@
 #include "di/plugin.h"
 #include "di/config.h"
 #include "di/graph.h"
+#include "di/memory.h"
 #include "di/http.h"
 
 #endif /* DI_H */

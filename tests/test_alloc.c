@@ -320,6 +320,47 @@ static void test_graph_export(void)
         talloc_report_full(NULL, stderr);
 }
 
+/* ---- memory reports ---- */
+
+static void test_memory_reports(void)
+{
+    void *root;
+    size_t base;
+    di_container *c = built_graph(&root, &base);
+    di_scope *s;
+    void *out[3];
+    T_OK(di_scope_begin(c, NULL, "request", NULL, &s));
+    T_OK(di_resolve(s, "GET /x", out, 3));
+    for (int which = 0; which < 4; which++) {
+        long n = 1;
+        for (;; n++) {
+            void *mem = talloc_new(NULL);
+            char *text = NULL;
+            int format = which % 2 ? DI_REPORT_JSON : DI_REPORT_TEXT;
+            arm(n);
+            int rc = which < 2 ? di_scope_memory(s, format, mem, &text)
+                               : di_container_memory(c, format, mem, &text);
+            bool failed = hit();
+            if (failed)
+                CU_ASSERT_EQUAL(talloc_total_blocks(mem), 1);
+            talloc_free(mem);
+            if (!failed) {
+                T_OK(rc);
+                break;
+            }
+            CU_ASSERT_EQUAL(rc, DI_ENOMEM);
+            CU_ASSERT_PTR_NULL(text);
+            expect_oom(which < 2 ? di_scope_error(s) : di_container_error(c),
+                       "memory report", n);
+        }
+        CU_ASSERT(n > 2);
+    }
+    T_OK(di_scope_end(s, 0));
+    T_OK(di_container_free(c));
+    talloc_free(root);
+    CU_ASSERT_EQUAL(talloc_total_blocks(NULL), base);
+}
+
 /* ---- a request through the HTTP router ---- */
 
 static int note_handler(di_http_req *r, void *const *in, void *data)
@@ -403,6 +444,7 @@ int main(void)
         { "end a scope whose disposes fail", test_end },
         { "export the graph (JSON, DOT)", test_graph_export },
         { "a request through the HTTP router", test_http_request },
+        { "memory reports, scope and singletons", test_memory_reports },
         CU_TEST_INFO_NULL,
     };
     int rc = t_run("alloc", tests);
