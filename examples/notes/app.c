@@ -364,7 +364,26 @@ static int health(di_http_req *r, void *const *deps, void *data)
                            15);
 }
 
-int notes_register_routes(di_http *h)
+/* With --debug: each route runs through here, which adds what the request
+ * scope holds at the end of the handler as a response header. */
+typedef struct debugged { di_http_handler fn; } debugged;
+
+static int with_memory_header(di_http_req *r, void *const *deps, void *data)
+{
+    const debugged *d = data;
+    int rc = d->fn(r, deps, NULL);
+    void *tmp = talloc_new(NULL);
+    char *json;
+    if (tmp && di_scope_memory(di_http_scope(r), DI_REPORT_JSON, tmp,
+                               &json) == 0) {
+        json[strcspn(json, "\n")] = '\0'; /* one header line */
+        di_http_add_header(r, "X-DI-Memory", json);
+    }
+    talloc_free(tmp);
+    return rc;
+}
+
+int notes_register_routes(di_http *h, const notes_config *cfg)
 {
     static const char *const deps[] = { "repo:notes_repo", "current_user:user",
                                         "logger", NULL };
@@ -377,10 +396,13 @@ int notes_register_routes(di_http *h)
         { "DELETE", "/notes/{id}", delete_note },
         { "POST", "/notes/import", import_notes },
     };
+    static debugged wrapped[sizeof routes / sizeof routes[0]];
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+        wrapped[i].fn = routes[i].fn;
         int rc = di_http_route(h, &(di_http_route_desc){
             .method = routes[i].method, .path = routes[i].path, .deps = deps,
-            .handler = routes[i].fn });
+            .handler = cfg->debug ? with_memory_header : routes[i].fn,
+            .data = cfg->debug ? &wrapped[i] : NULL });
         if (rc)
             return rc;
     }

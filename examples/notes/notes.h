@@ -67,14 +67,16 @@ typedef struct notes_config {
     const char *address;
     int port;
     int quiet;             /* no access log, no logger output */
+    int debug;             /* each response carries X-DI-Memory: what its
+                              request scope held (di_scope_memory, JSON) */
 } notes_config;
 
 /* Register "config" (cfg) and "logger" (a singleton that needs config). */
 int notes_register_logger(di_container *c, notes_config *cfg);
 /* Register "current_user" (from the HTTP request's bearer token). */
 int notes_register_current_user(di_container *c);
-/* Register the routes on router h. */
-int notes_register_routes(di_http *h);
+/* Register the routes on router h; cfg (kept) says whether to debug. */
+int notes_register_routes(di_http *h, const notes_config *cfg);
 /* Create the tables and the demo users (alice-token, bob-token) in one
  * request scope under parent (NULL: the root). 0 or an error printed to
  * stderr. */

@@ -2,11 +2,12 @@
  * server.c — the notes REST service on libmicrohttpd.
  *
  *   notes [--config FILE] [--port N] [--address A] [--plugins DIR]
- *         [--quiet] [--check] [--graph]
+ *         [--quiet] [--debug] [--check] [--graph]
  *
  * The config (default: notes.json next to this source, SQLite in
  * ./notes.db) chooses the database; --check validates the whole graph and
- * exits (0 or 1 with every problem), --graph prints it as DOT. The server
+ * exits (0 or 1 with every problem), --graph prints it as DOT; --debug adds
+ * X-DI-Memory to each answer (what its request scope held, as JSON). The server
  * runs until SIGINT or SIGTERM, then stops MHD (ending every request in
  * flight), disposes the singletons and exits 0.
  */
@@ -54,13 +55,16 @@ int main(int argc, char **argv)
             plugins = argv[++i];
         else if (strcmp(a, "--quiet") == 0)
             cfg.quiet = 1;
+        else if (strcmp(a, "--debug") == 0)
+            cfg.debug = 1;
         else if (strcmp(a, "--check") == 0)
             check = 1;
         else if (strcmp(a, "--graph") == 0)
             graph = 1;
         else {
             fprintf(stderr, "usage: notes [--config FILE] [--port N] "
-                    "[--address A] [--plugins DIR] [--quiet] [--check] "
+                    "[--address A] [--plugins DIR] [--quiet] [--debug] "
+                    "[--check] "
                     "[--graph]\n");
             return 2;
         }
@@ -79,7 +83,7 @@ int main(int argc, char **argv)
     if (!rc)
         rc = notes_register_current_user(c);
     if (!rc)
-        rc = notes_register_routes(router);
+        rc = notes_register_routes(router, &cfg);
     if (!rc) {
         di_plugin_dir(c, plugins);
         di_plugin_dir(c, di_plugin_system_dir());

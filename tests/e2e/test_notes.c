@@ -183,6 +183,29 @@ static void test_crud(void)
     CU_ASSERT_EQUAL(call("DELETE", path, ALICE, NULL, NULL), 404);
 }
 
+/* --debug: each answer says what its request scope held (di_scope_memory) */
+static void test_memory_header(void)
+{
+    char *b, path[64], mem[2048];
+    CU_ASSERT_EQUAL(call("POST", "/notes", ALICE, "{\"title\":\"m\"}", &b),
+                    201);
+    snprintf(path, sizeof path, "/notes/%ld", id_of(b));
+    talloc_free(b);
+    t_resp r;
+    CU_ASSERT_EQUAL_FATAL(t_http(port, "GET", path, ALICE, NULL, &r), 0);
+    CU_ASSERT_EQUAL(r.status, 200);
+    const char *h = t_resp_header(&r, "X-DI-Memory", mem, sizeof mem);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+    static const char head[] = "{\"level\":\"request\",";
+    CU_ASSERT_EQUAL(strncmp(h, head, sizeof head - 1), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(h, "{\"name\":\"session\",\"instances\":1,"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(h, "{\"name\":\"repo\",\"instances\":1,"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(h, "{\"name\":\"current_user\","
+                                     "\"instances\":1,"));
+    CU_ASSERT_PTR_NULL(strstr(h, "logger")); /* a singleton: not the scope's */
+    t_resp_free(&r);
+}
+
 static void test_paging(void)
 {
     char *b;
@@ -416,7 +439,7 @@ int main(int argc, char **argv)
                 "{ \"session\": \"session\" } } } }\n", db);
     }
     fclose(f);
-    /* WRAPPER... NOTES --config CONFIG --port 0 --quiet */
+    /* WRAPPER... NOTES --config CONFIG --port 0 --quiet --debug */
     char **av = calloc((size_t)argc + 8, sizeof *av);
     int n = 0;
     for (int i = 5; i < argc; i++)
@@ -428,12 +451,14 @@ int main(int argc, char **argv)
     av[n++] = "--port";
     av[n++] = "0";
     av[n++] = "--quiet";
+    av[n++] = "--debug";
     server_argv = av;
     signal(SIGPIPE, SIG_IGN);
     CU_TestInfo tests[] = {
         { "health, 401, 404, 405", test_health_and_auth },
         { "create, get, update, delete, 4xx", test_crud },
         { "paging", test_paging },
+        { "--debug: X-DI-Memory", test_memory_header },
         { "a failed import rolls back", test_failed_import_rolls_back },
         { "8 clients x 500 requests, consistent", test_load },
         { "clean shutdown; the export job on the same data", test_export_job },
