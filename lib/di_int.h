@@ -489,6 +489,13 @@ int di__json_check(void *mem, const char *text, size_t len, unsigned max_depth,
 /* The length (1-4) of the well-formed UTF-8 character at s (avail bytes
  * there), or 0: a stray byte, an overlong form, a surrogate, past U+10FFFF */
 size_t di__utf8_len(const unsigned char *s, size_t avail);
+/* Attach item to parent (an object when key is given, else an array) and
+ * return it; NULL when item is NULL or cannot be attached (then it is
+ * deleted). A builder stops at the first NULL: its output then fails with
+ * DI_ENOMEM, and deleting the root frees everything attached. */
+struct cJSON;
+struct cJSON *di__json_add(struct cJSON *parent, const char *key,
+                           struct cJSON *item);
 /* base.key, or base["key"] when key is not an identifier (mem) */
 char *di__json_path(void *mem, const char *base, const char *key);
 /* "did you mean 'x'?" among NULL-terminated candidates, or "" (mem) */

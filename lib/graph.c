@@ -139,20 +139,9 @@ static cJSON *str_or_null(const char *s)
     return s ? cJSON_CreateString(s) : cJSON_CreateNull();
 }
 
-/* Attach item to parent (an object when key is given, else an array) and
- * return it; NULL when item is NULL or cannot be attached (then it is
- * deleted). Building stops at the first NULL: the whole export then fails
- * with DI_ENOMEM, and deleting the root frees everything attached. */
 static cJSON *add(cJSON *parent, const char *key, cJSON *item)
 {
-    if (!item)
-        return NULL;
-    if (!(key ? cJSON_AddItemToObject(parent, key, item)
-              : cJSON_AddItemToArray(parent, item))) {
-        cJSON_Delete(item);
-        return NULL;
-    }
-    return item;
+    return di__json_add(parent, key, item);
 }
 
 #define TRY(x) do { if (!(x)) return false; } while (0)

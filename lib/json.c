@@ -7,6 +7,7 @@
  * duplicate keys (cJSON would keep both and silently read the first).
  * Recursion depth is bounded by max_depth.
  */
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -469,4 +470,16 @@ char *di__json_path(void *mem, const char *base, const char *key)
         s = *p == '"' || *p == '\\' ? talloc_asprintf_append(s, "\\%c", *p)
                                    : talloc_asprintf_append(s, "%c", *p);
     return s ? talloc_asprintf_append(s, "\"]") : NULL;
+}
+
+cJSON *di__json_add(cJSON *parent, const char *key, cJSON *item)
+{
+    if (!item)
+        return NULL;
+    if (!(key ? cJSON_AddItemToObject(parent, key, item)
+              : cJSON_AddItemToArray(parent, item))) {
+        cJSON_Delete(item);
+        return NULL;
+    }
+    return item;
 }

@@ -85,14 +85,7 @@ static char *as_text(const di_container *c, const report *r, void *mem)
 
 static cJSON *add(cJSON *parent, const char *key, cJSON *item)
 {
-    if (!item)
-        return NULL;
-    if (!(key ? cJSON_AddItemToObject(parent, key, item)
-              : cJSON_AddItemToArray(parent, item))) {
-        cJSON_Delete(item);
-        return NULL;
-    }
-    return item;
+    return di__json_add(parent, key, item);
 }
 
 static char *as_json(const di_container *c, const report *r, void *mem)

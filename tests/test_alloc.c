@@ -280,83 +280,72 @@ static void test_end(void)
     CU_ASSERT_EQUAL(talloc_total_blocks(NULL), base);
 }
 
-/* ---- exporting the graph ---- */
+/* ---- exports: the graph, memory reports ---- */
 
-static void test_graph_export(void)
+/* What the export loops work on. */
+static di_container *ex_c;
+static di_scope *ex_s;
+
+/* One export, by number: graph JSON, DOT; memory reports of the scope and
+ * of the singletons, as text and JSON. */
+enum { EXPORTS = 6 };
+static const char *const export_name[EXPORTS] = {
+    "graph json", "graph dot", "scope text", "scope json", "singletons text",
+    "singletons json" };
+
+static int export(int which, void *mem, char **out)
 {
-    void *root;
-    size_t base;
-    di_container *c = built_graph(&root, &base);
-    for (int dot = 0; dot < 2; dot++) {
-        long n = 1;
-        for (;; n++) {
-            void *mem = talloc_new(NULL);
-            char *out = NULL;
-            arm(n);
-            int rc = dot ? di_graph_dot(c, mem, &out) : di_graph_json(c, mem, &out);
-            bool failed = hit();
-            /* nothing left in the caller's context after a failure */
-            if (failed)
-                CU_ASSERT_EQUAL(talloc_total_blocks(mem), 1);
-            talloc_free(mem);
-            if (!failed) {
-                T_OK(rc);
-                break;
-            }
-            CU_ASSERT_EQUAL(rc, DI_ENOMEM);
-            CU_ASSERT_PTR_NULL(out);
-            if (rc != DI_ENOMEM)
-                fprintf(stderr, "\n  %s allocation %ld: returned %d\n",
-                        dot ? "dot" : "json", n, rc);
-            expect_oom(di_container_error(c), dot ? "dot" : "json", n);
-        }
-        CU_ASSERT(n > 10);
+    switch (which) {
+    case 0: return di_graph_json(ex_c, mem, out);
+    case 1: return di_graph_dot(ex_c, mem, out);
+    case 2: return di_scope_memory(ex_s, DI_REPORT_TEXT, mem, out);
+    case 3: return di_scope_memory(ex_s, DI_REPORT_JSON, mem, out);
+    case 4: return di_container_memory(ex_c, DI_REPORT_TEXT, mem, out);
+    default: return di_container_memory(ex_c, DI_REPORT_JSON, mem, out);
     }
-    /* the reports stay with the container (a bounded ring) and go with it */
-    T_OK(di_container_free(c));
-    talloc_free(root);
-    CU_ASSERT_EQUAL(talloc_total_blocks(NULL), base);
-    if (talloc_total_blocks(NULL) != base)
-        talloc_report_full(NULL, stderr);
 }
 
-/* ---- memory reports ---- */
+/* Run export `which` with its 1st, 2nd, ... allocation failing until it
+ * succeeds: each failure DI_ENOMEM, reported where its errors go, no
+ * output and nothing left in the caller's context. */
+static void fail_each_export(int which)
+{
+    long n = 1;
+    for (;; n++) {
+        void *mem = talloc_new(NULL);
+        char *out = NULL;
+        arm(n);
+        int rc = export(which, mem, &out);
+        bool failed = hit();
+        if (failed)
+            CU_ASSERT_EQUAL(talloc_total_blocks(mem), 1);
+        talloc_free(mem);
+        if (!failed) {
+            T_OK(rc);
+            break;
+        }
+        CU_ASSERT_EQUAL(rc, DI_ENOMEM);
+        CU_ASSERT_PTR_NULL(out);
+        expect_oom(which == 2 || which == 3 ? di_scope_error(ex_s)
+                                            : di_container_error(ex_c),
+                   export_name[which], n);
+    }
+    CU_ASSERT(n > 2);
+}
 
-static void test_memory_reports(void)
+static void test_exports(void)
 {
     void *root;
     size_t base;
-    di_container *c = built_graph(&root, &base);
-    di_scope *s;
+    ex_c = built_graph(&root, &base);
     void *out[3];
-    T_OK(di_scope_begin(c, NULL, "request", NULL, &s));
-    T_OK(di_resolve(s, "GET /x", out, 3));
-    for (int which = 0; which < 4; which++) {
-        long n = 1;
-        for (;; n++) {
-            void *mem = talloc_new(NULL);
-            char *text = NULL;
-            int format = which % 2 ? DI_REPORT_JSON : DI_REPORT_TEXT;
-            arm(n);
-            int rc = which < 2 ? di_scope_memory(s, format, mem, &text)
-                               : di_container_memory(c, format, mem, &text);
-            bool failed = hit();
-            if (failed)
-                CU_ASSERT_EQUAL(talloc_total_blocks(mem), 1);
-            talloc_free(mem);
-            if (!failed) {
-                T_OK(rc);
-                break;
-            }
-            CU_ASSERT_EQUAL(rc, DI_ENOMEM);
-            CU_ASSERT_PTR_NULL(text);
-            expect_oom(which < 2 ? di_scope_error(s) : di_container_error(c),
-                       "memory report", n);
-        }
-        CU_ASSERT(n > 2);
-    }
-    T_OK(di_scope_end(s, 0));
-    T_OK(di_container_free(c));
+    T_OK(di_scope_begin(ex_c, NULL, "request", NULL, &ex_s));
+    T_OK(di_resolve(ex_s, "GET /x", out, 3));
+    for (int which = 0; which < EXPORTS; which++)
+        fail_each_export(which);
+    T_OK(di_scope_end(ex_s, 0));
+    /* the reports stay with the container (a bounded ring) and go with it */
+    T_OK(di_container_free(ex_c));
     talloc_free(root);
     CU_ASSERT_EQUAL(talloc_total_blocks(NULL), base);
 }
@@ -442,9 +431,8 @@ int main(void)
         { "load a configuration with a plugin", test_config_with_plugin },
         { "begin a scope, resolve a consumer's plan", test_request },
         { "end a scope whose disposes fail", test_end },
-        { "export the graph (JSON, DOT)", test_graph_export },
+        { "export the graph and memory reports", test_exports },
         { "a request through the HTTP router", test_http_request },
-        { "memory reports, scope and singletons", test_memory_reports },
         CU_TEST_INFO_NULL,
     };
     int rc = t_run("alloc", tests);
