@@ -16,7 +16,7 @@
 
 #include <di.h>
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz.h"
 
 /* Interposes libc's for libdi (the target exports it): nothing is opened. */
 void *dlopen(const char *file, int mode)
@@ -39,11 +39,9 @@ static const char *const roles[] = { "?dep", NULL };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char *text = malloc(size + 1);
+    char *text = fuzz_text(data, size);
     if (!text)
         return 0;
-    memcpy(text, data, size);
-    text[size] = '\0';
     void *root = talloc_new(NULL);
     di_container *c;
     if (root && di_container_new(root, &c) == 0) {

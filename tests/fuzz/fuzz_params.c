@@ -15,7 +15,7 @@
 
 #include <di.h>
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz.h"
 
 static const char *keys[16];
 static size_t nkeys;
@@ -69,11 +69,9 @@ static int create(const di_build *b, void **out)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char *text = malloc(size + 1);
+    char *text = fuzz_text(data, size);
     if (!text)
         return 0;
-    memcpy(text, data, size);
-    text[size] = '\0';
     nkeys = 0;
     size_t len = strlen(text);
     if (len < size) { /* keys after the NUL */
