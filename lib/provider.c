@@ -143,6 +143,25 @@ typedef struct extra {
     bool external;  /* di_provide_external(): value-like, at a level */
 } extra;
 
+/* The index of lifetime in c->lifetimes, added if new; or DI_ENOMEM. */
+static int intern_lifetime(di_container *c, const char *lifetime)
+{
+    int i = di__names_find(&c->ltnames, lifetime);
+    if (i >= 0)
+        return i;
+    const char **v = talloc_realloc(c, c->lifetimes, const char *, c->nlt + 1);
+    if (!v)
+        return DI_ENOMEM;
+    c->lifetimes = v;
+    char *copy = talloc_strdup(c, lifetime);
+    if (!copy || di__names_put(c, &c->ltnames, copy, (int)c->nlt)) {
+        talloc_free(copy);
+        return DI_ENOMEM;
+    }
+    v[c->nlt] = copy;
+    return (int)c->nlt++;
+}
+
 /* Fill a provider record from a descriptor (or a value) on a fresh context. */
 static int make_provider(di_container *c, const di_provider_desc *d, bool value,
                          void *v, const extra *x, di__provider *p)
@@ -151,20 +170,23 @@ static int make_provider(di_container *c, const di_provider_desc *d, bool value,
     bool ext = x && x->external;
     const char *lifetime = value && !ext ? "singleton" : d->lifetime;
     /* one block, the context of everything the provider keeps: its
-     * dependencies (array first, for alignment), name, type and lifetime */
+     * dependencies (array first, for alignment), name and type */
     uint32_t k = 0;
     while (d->deps && d->deps[k])
         k++;
     size_t dl = block_size(d->deps, k);
     size_t nl = strlen(d->name) + 1, tl = d->type ? strlen(d->type) + 1 : 0;
-    size_t ll = strlen(lifetime) + 1;
-    char *blk = talloc_named_const(c, dl + nl + tl + ll, "di_provider");
+    int lt = intern_lifetime(c, lifetime);
+    if (lt < 0)
+        return lt;
+    char *blk = talloc_named_const(c, dl + nl + tl, "di_provider");
     if (!blk)
         return DI_ENOMEM;
     p->mem = blk;
     p->name = memcpy(blk + dl, d->name, nl);
     p->type = d->type ? memcpy(blk + dl + nl, d->type, tl) : NULL;
-    p->lifetime = memcpy(blk + dl + nl + tl, lifetime, ll);
+    p->lifetime = c->lifetimes[lt];
+    p->lt = (uint32_t)lt;
     uint32_t bad;
     if (k && parse_into_block((di__dep *)blk, d->deps, k, &bad)) {
         report_malformed(c, p->name, d->deps, bad);

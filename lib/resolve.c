@@ -509,7 +509,7 @@ __attribute__((noinline)) static int get_key_slow(di_scope *s, int key,
 static inline bool fast_get(di_scope *s, int key, void **out)
 {
     void *v = atomic_load_explicit(&s->known[key], memory_order_acquire);
-    if (v) { /* never DI__NULLINST below the sentinel */
+    if (__builtin_expect(v != NULL, 1)) { /* never DI__NULLINST below the sentinel */
         *out = v;
         return true;
     }
@@ -523,7 +523,7 @@ static inline bool fast_get(di_scope *s, int key, void **out)
 }
 #endif
 
-int di_get_key(di_scope *s, int key, void **out)
+DI__HOT int di_get_key(di_scope *s, int key, void **out)
 {
 #ifndef DI_DEBUG
     if (__builtin_expect(s && out && (uint32_t)key < s->open_keys, 1) &&
@@ -557,7 +557,7 @@ __attribute__((noinline)) static int get_slow(di_scope *s, const char *name,
     return key < 0 ? key : get(s, key, NULL, out);
 }
 
-int di_get(di_scope *s, const char *name, void **out)
+DI__HOT int di_get(di_scope *s, const char *name, void **out)
 {
 #ifndef DI_DEBUG
     if (__builtin_expect(s && out && name && s->open_keys, 1)) {

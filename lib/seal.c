@@ -735,12 +735,26 @@ static int analyse(seal_t *st)
         return DI_ENOMEM;
     copy_problems(st);
     seal_levels(st);
+    /* the level of each distinct lifetime once; an unknown one is looked
+     * up again for each provider that has it, to report it there */
+    enum { UNKNOWN = INT16_MIN };
+    int16_t *ltl = talloc_array(st->tmp, int16_t, c->nlt ? c->nlt : 1);
+    if (!ltl)
+        return DI_ENOMEM;
+    for (uint32_t i = 0; i < c->nlt; i++) {
+        const char *name = c->lifetimes[i];
+        int l = di__level_find(c, name);
+        ltl[i] = strcmp(name, "transient") == 0 ? DI__TRANSIENT
+                 : l < 0                        ? UNKNOWN
+                 : st->level_ok[l]              ? (int16_t)l
+                                                : DI__UNRESOLVED;
+    }
     size_t edges = 0;
     for (uint32_t i = 0; i < c->nprov; i++) {
         di__provider *p = &c->prov[i];
-        p->level = p->kind == DI__VALUE
-                       ? DI__ROOT
-                       : lifetime_level(st, p->name, p->lifetime, false);
+        p->level = p->kind == DI__VALUE ? DI__ROOT : ltl[p->lt];
+        if (p->level == UNKNOWN)
+            p->level = lifetime_level(st, p->name, p->lifetime, false);
         st->lvl[i] = p->level;
         edges += p->ndeps;
     }
