@@ -15,6 +15,7 @@
 #include "di/error.h"
 #include "di/container.h"
 #include "di/provider.h"
+#include "di/set.h"
 #include "di/consumer.h"
 #include "di/scope.h"
 #include "di/params.h"

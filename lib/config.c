@@ -189,7 +189,8 @@ static void shape_consumer(cfg *cf, const cJSON *p, const char *path)
 static void shape(cfg *cf, const cJSON *root)
 {
     static const char *const fields[] = { "scopes", "plugin_dirs", "plugins",
-                                          "providers", "consumers", NULL };
+                                          "providers", "sets", "consumers",
+                                          NULL };
     if (!cJSON_IsObject(root)) {
         problem(cf, DI_ECONFIG, "", "expected an object at the top level, "
                 "got %s", type_of(root));
@@ -207,6 +208,10 @@ static void shape(cfg *cf, const cJSON *root)
         want(cf, v, "providers", "object", cJSON_IsObject(v)))
         for (const cJSON *p = v->child; p; p = p->next)
             shape_provider(cf, p, sub(cf, "providers", p->string));
+    if ((v = cJSON_GetObjectItemCaseSensitive(root, "sets")) &&
+        want(cf, v, "sets", "object", cJSON_IsObject(v)))
+        for (const cJSON *p = v->child; p; p = p->next)
+            string_array(cf, p, sub(cf, "sets", p->string));
     if ((v = cJSON_GetObjectItemCaseSensitive(root, "consumers")) &&
         want(cf, v, "consumers", "object", cJSON_IsObject(v)))
         for (const cJSON *p = v->child; p; p = p->next)
@@ -338,6 +343,29 @@ static int apply_consumer(cfg *cf, const cJSON *p, const char *path)
     return rc;
 }
 
+/* Declare the set (if the program has not) and add its members. */
+static int apply_set(cfg *cf, const cJSON *set, const char *path)
+{
+    int rc = di_set_declare(cf->c, set->string);
+    if (rc == DI_ENOMEM)
+        return rc;
+    if (rc) {
+        from_container(cf, rc, path);
+        return 0;
+    }
+    int i = 0;
+    for (const cJSON *m = set->child; m; m = m->next, i++) {
+        rc = di_set_add(cf->c, set->string, m->valuestring);
+        if (rc == DI_ENOMEM)
+            return rc;
+        if (rc)
+            from_container(cf, rc, checked(cf, talloc_asprintf(cf->tmp,
+                                                               "%s[%d]", path,
+                                                               i)));
+    }
+    return 0;
+}
+
 static int apply(cfg *cf, const cJSON *root)
 {
     int rc = apply_plugins(cf, root);
@@ -355,6 +383,10 @@ static int apply(cfg *cf, const cJSON *root)
     for (const cJSON *p = v ? v->child : NULL; p; p = p->next)
         if (apply_provider(cf, p, sub(cf, "providers", p->string)) ==
             DI_ENOMEM)
+            return DI_ENOMEM;
+    v = cJSON_GetObjectItemCaseSensitive(root, "sets");
+    for (const cJSON *p = v ? v->child : NULL; p; p = p->next)
+        if (apply_set(cf, p, sub(cf, "sets", p->string)) == DI_ENOMEM)
             return DI_ENOMEM;
     v = cJSON_GetObjectItemCaseSensitive(root, "consumers");
     for (const cJSON *p = v ? v->child : NULL; p; p = p->next)

@@ -133,6 +133,7 @@ typedef struct di__provider {
     const char *type;
     const char *lifetime; /* interned: c->lifetimes[lt] */
     uint32_t lt;
+    bool set;           /* a multi-binding: deps are its members (set.c) */
     int kind;
     di_create_fn create;
     di_dispose_fn dispose;
@@ -484,6 +485,8 @@ int di__kind_add(di_container *c, const di_kind_desc *d, int32_t plugin,
                  const char *prefix);
 /* provider.c: register (or override) a provider made from a kind; params
  * move to the provider on success. */
+/* provider.c: register the set `name` as a provider (set.c) */
+int di__provide_set(di_container *c, const char *name, di_create_fn create);
 int di__provide_kind(di_container *c, const di_provider_desc *d, bool override,
                      di_params *params, const char *kind);
 /* params (params.c): JSON text -> tree on mem, paths under base. On a syntax

@@ -213,10 +213,16 @@ static bool json_nodes(const graph *g, cJSON *root)
         TRY(o = add(arr, NULL, cJSON_CreateObject()));
         TRY(add(o, "name", cJSON_CreateString(p->name)));
         TRY(add(o, "type", str_or_null(p->type)));
-        TRY(add(o, "lifetime", cJSON_CreateString(p->lifetime)));
+        /* a set's lifetime is its members' (seal), not the placeholder */
+        const char *lifetime = !p->set                   ? p->lifetime
+                               : p->level >= 0           ? c->levels[p->level].name
+                               : p->level == DI__TRANSIENT ? "transient"
+                                                         : NULL;
+        TRY(add(o, "lifetime", str_or_null(lifetime)));
         TRY(add(o, "kind", str_or_null(p->kind_name)));
         TRY(add(o, "value", cJSON_CreateBool(p->kind == DI__VALUE)));
         TRY(add(o, "external", cJSON_CreateBool(p->kind == DI__EXTERN)));
+        TRY(add(o, "set", cJSON_CreateBool(p->set)));
     }
     TRY(arr = add(root, "consumers", cJSON_CreateArray()));
     for (uint32_t i = 0; i < c->ncons; i++) {
@@ -343,12 +349,13 @@ static void dot_provider(dot *d, uint32_t i, const char *indent)
     const di__provider *p = &d->g->c->prov[i];
     const char *what = p->kind_name ? esc(d, p->kind_name)
                        : p->kind == DI__VALUE ? "value"
-                       : p->kind == DI__EXTERN ? "external" : NULL;
+                       : p->kind == DI__EXTERN ? "external"
+                       : p->set ? "set" : NULL;
     emit(d, "%sp%u [label=\"%s", indent, i, esc(d, p->name));
     if (p->type || what)
         emit(d, "\\n%s%s%s", p->type ? esc(d, p->type) : "",
              p->type && what ? " \xc2\xb7 " : "", what ? what : "");
-    emit(d, "\"];\n");
+    emit(d, p->set ? "\", shape=box3d, style=solid];\n" : "\"];\n");
 }
 
 static void dot_consumer(dot *d, uint32_t i, const char *indent)
@@ -403,6 +410,10 @@ static void dot_edges(dot *d, const char *from_id, uint32_t from,
             emit(d, "  %s%u -> m%d", from_id, from,
                  missing_index(d->g, dep->name));
         const char *sep = " [";
+        if (*from_id == 'p' && d->g->c->prov[from].set) { /* member order */
+            emit(d, "%slabel=\"%u\"", sep, k + 1);
+            sep = ", ";
+        }
         if (dep->optional) {
             emit(d, "%sstyle=dashed", sep);
             sep = ", ";

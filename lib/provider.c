@@ -141,6 +141,7 @@ typedef struct extra {
     di_params *params;
     const char *kind;
     bool external;  /* di_provide_external(): value-like, at a level */
+    bool set;       /* di_set_declare() */
 } extra;
 
 /* The index of lifetime in c->lifetimes, added if new; or DI_ENOMEM. */
@@ -202,6 +203,7 @@ static int make_provider(di_container *c, const di_provider_desc *d, bool value,
     p->value = v;
     p->size = d->size;
     p->level = DI__UNRESOLVED;
+    p->set = x && x->set;
     if (x && x->kind) {
         p->kind_name = talloc_strdup(p->mem, x->kind);
         if (!p->kind_name)
@@ -292,6 +294,11 @@ static int replace_in(di_container *c, const char *fn,
                     "override of unknown provider '%s'", d->name);
         return DI_ENOTFOUND;
     }
+    if (c->prov[i].set) {
+        di__reg_error(c, DI_EINVAL, "%s: '%s' is a set: override its "
+                      "members instead", fn, d->name);
+        return DI_EINVAL;
+    }
     di__provider p;
     rc = make_provider(c, d, value, v, x, &p);
     if (rc)
@@ -308,7 +315,8 @@ static int replace_in(di_container *c, const char *fn,
 static int add(di_container *c, const di_provider_desc *d, bool value, void *v,
                const extra *x)
 {
-    const char *fn = x && x->external ? "di_provide_external"
+    const char *fn = x && x->set        ? "di_set_declare"
+                     : x && x->external ? "di_provide_external"
                      : x ? "di_instantiate" : value ? "di_provide_value"
                      : "di_provide";
     return di__nomem(c, fn, add_to(c, fn, d, value, v, x));
@@ -345,8 +353,17 @@ int di_provide_external(di_container *c, const char *name, const char *type,
         return DI_EINVAL;
     }
     di_provider_desc d = { .name = name, .type = type, .lifetime = level };
-    extra x = { NULL, NULL, true };
+    extra x = { .external = true };
     return add(c, &d, true, NULL, &x);
+}
+
+int di__provide_set(di_container *c, const char *name, di_create_fn create)
+{
+    /* the lifetime is a placeholder: seal gives a set its members' */
+    di_provider_desc d = { .name = name, .lifetime = "singleton",
+                           .create = create, .size = sizeof(di_set) };
+    extra x = { .set = true };
+    return add(c, &d, false, NULL, &x);
 }
 
 int di_provide_value(di_container *c, const char *name, const char *type,
@@ -366,6 +383,6 @@ int di_override_value(di_container *c, const char *name, const char *type,
 int di__provide_kind(di_container *c, const di_provider_desc *d, bool override,
                      di_params *params, const char *kind)
 {
-    extra x = { params, kind, false };
+    extra x = { .params = params, .kind = kind };
     return override ? replace(c, d, false, NULL, &x) : add(c, d, false, NULL, &x);
 }

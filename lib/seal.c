@@ -128,6 +128,64 @@ static int16_t lifetime_level(seal_t *st, const char *owner, const char *name,
     return st->level_ok[l] ? (int16_t)l : DI__UNRESOLVED;
 }
 
+/* ---- sets ---- */
+
+/* A set lives at the innermost level among its members' (set.h); a
+ * transient member makes it transient. state: 0 not seen, 1 in progress
+ * (a cycle through sets: the cycle check reports it), 2 done. */
+static int16_t set_level(seal_t *st, uint32_t i, uint8_t *state)
+{
+    di_container *c = st->c;
+    di__provider *p = &c->prov[i];
+    if (!p->set || state[i] == 2)
+        return p->level;
+    if (state[i] == 1)
+        return DI__ROOT;
+    state[i] = 1;
+    int16_t lv = DI__ROOT;
+    int32_t at = -1; /* the member that set lv */
+    bool transient = false, unresolved = false;
+    for (uint32_t k = 0; k < p->ndeps; k++) {
+        int32_t t = di__names_find_h(&c->pnames, p->deps[k].name,
+                                     p->deps[k].hash);
+        if (t < 0)
+            continue; /* missing: reported with its path */
+        int16_t ml = set_level(st, (uint32_t)t, state);
+        if (ml == DI__TRANSIENT)
+            transient = true;
+        else if (ml < DI__ROOT)
+            unresolved = true;
+        else if (encloses(c, lv, ml)) {
+            lv = ml;
+            at = t;
+        } else if (!encloses(c, ml, lv)) {
+            PROBLEM(st, DI_ESCOPE, p->name, "set '%s': member '%s' lives in "
+                    "'%s' and member '%s' in '%s': no scope holds both",
+                    p->name, c->prov[at].name, lvl_name(c, lv),
+                    c->prov[t].name, lvl_name(c, ml));
+            unresolved = true;
+        }
+    }
+    state[i] = 2;
+    p->level = unresolved ? DI__UNRESOLVED : transient ? DI__TRANSIENT : lv;
+    st->lvl[i] = p->level;
+    return p->level;
+}
+
+static int set_levels(seal_t *st)
+{
+    di_container *c = st->c;
+    uint8_t *state = NULL;
+    for (uint32_t i = 0; i < c->nprov; i++) {
+        if (!c->prov[i].set)
+            continue;
+        if (!state && !(state = talloc_zero_array(st->tmp, uint8_t, c->nprov)))
+            return DI_ENOMEM;
+        set_level(st, i, state);
+    }
+    return 0;
+}
+
 /* ---- paths ---- */
 
 /* "consumer → a → b → name": the first chain that reaches provider i. */
@@ -758,6 +816,8 @@ static int analyse(seal_t *st)
         st->lvl[i] = p->level;
         edges += p->ndeps;
     }
+    if (set_levels(st))
+        return DI_ENOMEM;
     for (uint32_t i = 0; i < c->ncons; i++) {
         di__consumer *cn = &c->cons[i];
         cn->level = lifetime_level(st, cn->name, cn->level_name, true);

@@ -46,18 +46,23 @@ static void expect_oom(const di_error *e, const char *what, long n)
 enum { N = T_GRAPH_N };
 
 /* Registration and seal as steps, so that a failed one can be retried:
- * step 0 makes the container, 1..N the providers, N+1 the consumer, N+2
- * seals. Returns 0 or the failing step's code, *step at that step. */
+ * step 0 makes the container, 1..N the providers, N+1..N+3 a set of two
+ * of them, N+4 the consumer, N+5 seals. Returns 0 or the failing step's
+ * code, *step at that step. */
 static int build_steps(void *root, di_container **c, int *step)
 {
-    static const char *const cdeps[] = { "p49", "p45", "p5", NULL };
-    for (; *step <= N + 2; (*step)++) {
+    static const char *const cdeps[] = { "p49", "p45", "p5", "checks", NULL };
+    for (; *step <= N + 5; (*step)++) {
         int rc;
         if (*step == 0)
             rc = di_container_new(root, c);
         else if (*step <= N)
             rc = t_graph_provide(*c, *step - 1, NULL);
         else if (*step == N + 1)
+            rc = di_set_declare(*c, "checks");
+        else if (*step <= N + 3)
+            rc = di_set_add(*c, "checks", *step == N + 2 ? "p12" : "p3");
+        else if (*step == N + 4)
             rc = di_consumer_add(*c, &(di_consumer_desc){ .name = "GET /x",
                                                           .deps = cdeps });
         else
@@ -84,10 +89,11 @@ static di_container *built_graph(void **root, size_t *base)
 static void one_request(di_container *c)
 {
     di_scope *s;
-    void *out[3];
+    void *out[4];
     T_OK(di_scope_begin(c, NULL, "request", NULL, &s));
-    T_OK(di_resolve(s, "GET /x", out, 3));
+    T_OK(di_resolve(s, "GET /x", out, 4));
     CU_ASSERT_PTR_NOT_NULL(out[0]);
+    CU_ASSERT_EQUAL(((const di_set *)out[3])->n, 2);
     T_OK(di_scope_end(s, 0));
 }
 
@@ -200,11 +206,11 @@ static void test_request(void)
     for (;; n++) {
         size_t before = talloc_total_blocks(NULL);
         di_scope *s = NULL;
-        void *out[3];
+        void *out[4];
         arm(n);
         int rc = di_scope_begin(c, NULL, "request", NULL, &s);
         if (!rc)
-            rc = di_resolve(s, "GET /x", out, 3);
+            rc = di_resolve(s, "GET /x", out, 4);
         if (!hit()) {
             T_OK(rc);
             T_OK(di_scope_end(s, 0));
@@ -215,7 +221,7 @@ static void test_request(void)
                    n);
         /* the same scope goes on; then it ends and a new one works */
         if (s) {
-            T_OK(di_resolve(s, "GET /x", out, 3));
+            T_OK(di_resolve(s, "GET /x", out, 4));
             T_OK(di_scope_end(s, 0));
         }
         one_request(c);
@@ -338,9 +344,9 @@ static void test_exports(void)
     void *root;
     size_t base;
     ex_c = built_graph(&root, &base);
-    void *out[3];
+    void *out[4];
     T_OK(di_scope_begin(ex_c, NULL, "request", NULL, &ex_s));
-    T_OK(di_resolve(ex_s, "GET /x", out, 3));
+    T_OK(di_resolve(ex_s, "GET /x", out, 4));
     for (int which = 0; which < EXPORTS; which++)
         fail_each_export(which);
     T_OK(di_scope_end(ex_s, 0));

@@ -82,7 +82,7 @@ static void test_shape(void)
 {
     expect("unknown_field", DI_ECONFIG,
            ": provders: unknown field (did you mean 'providers'?) (fields: "
-           "scopes, plugin_dirs, plugins, providers, consumers)",
+           "scopes, plugin_dirs, plugins, providers, sets, consumers)",
            ": providers.visits.lifetme: unknown field (did you mean "
            "'lifetime'?) (fields: use, lifetime, deps, params, override)",
            NULL);
@@ -157,7 +157,7 @@ static void test_strings_and_limits(void)
     CU_ASSERT_EQUAL(di_config_load_string(c, "{\"x\": 1}", NULL), DI_ECONFIG);
     CU_ASSERT_TRUE(t_msg_is(di_container_error(c), "<string>: x: unknown "
                             "field (fields: scopes, plugin_dirs, plugins, "
-                            "providers, consumers)"));
+                            "providers, sets, consumers)"));
     CU_ASSERT_EQUAL(di_config_load_string(c, "", "inline"), DI_ECONFIG);
     CU_ASSERT_TRUE(t_msg_is(di_container_error(c), "inline:1:1: expected a "
                             "value, got end of input"));

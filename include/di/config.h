@@ -3,8 +3,8 @@
  *
  * A config binds names to kinds so that a deployment changes wiring without
  * recompiling. It is a layer over the C API: loading calls di_level(),
- * di_plugin_dir(), di_plugin_load(), di_instantiate() and di_consumer_add(),
- * nothing else.
+ * di_plugin_dir(), di_plugin_load(), di_instantiate(), di_set_declare(),
+ * di_set_add() and di_consumer_add(), nothing else.
  *
  *     {
  *       "scopes":      { "connection": "singleton", "request": "connection" },
@@ -15,6 +15,7 @@
  *                      "params": { "path": "notes.db", "size": 8 } },
  *         "session": { "use": "sqlite.session", "deps": { "pool": "db" } }
  *       },
+ *       "sets":      { "health_checks": [ "db_health", "disk_health" ] },
  *       "consumers": {
  *         "GET /notes": { "level": "request", "needs": [ "session" ] }
  *       }
@@ -31,6 +32,10 @@
  *                path is not held to that.)
  *   providers    name → { use (kind, required), lifetime, deps (role →
  *                provider name), params (object), override (boolean) }.
+ *   sets         set name → array of member provider names (may be
+ *                empty): declares the set unless the program did
+ *                (di_set_declare) and adds the members in order
+ *                (di_set_add), after the providers.
  *   consumers    name → { level, needs (array of dependency names) }: lets a
  *                config describe consumers for `di check` and `di why`; a
  *                host finds them with di_consumer_key() and attaches
@@ -48,7 +53,7 @@
  * Atomicity: the whole document is parsed and its shape checked before
  * anything is registered; with a syntax or shape error the container is
  * untouched. Plugins are loaded next; if one is refused nothing else is
- * registered. Then scopes, providers and consumers are registered, each
+ * registered. Then scopes, providers, sets and consumers are registered, each
  * problem collected: an entry that fails is not registered, the others are
  * (the container stays usable, but its seal will tell what is missing).
  */
