@@ -24,6 +24,7 @@
 #include "di/config.h"
 #include "di/graph.h"
 #include "di/memory.h"
+#include "di/trace.h"
 #include "di/http.h"
 
 #endif /* DI_H */

@@ -333,6 +333,10 @@ struct di_container {
     uint32_t nplugins;
     const char **plugin_dirs;
     uint32_t ndirs;
+    /* tracing (trace.c): set before seal */
+    bool trace_on;
+    di_trace_fn trace_fn;
+    void *trace_data;
 };
 
 typedef struct di__buildctx {
@@ -359,6 +363,7 @@ struct di_scope {
     int16_t level;
     uint8_t ended;
     uint8_t spare_ok;            /* top-level: its block may be kept for reuse */
+    uint8_t tracing;             /* its container traces (trace.c) */
     uint32_t busy;               /* disposes running in this scope, and
                                     creates running for a child scope that
                                     build into this one */
@@ -368,6 +373,7 @@ struct di_scope {
     di__stack stack;
     di__entry *inl;              /* initial stack storage, in the block */
     void **slots;                /* in the same block */
+    struct di__tlog *trace;      /* its trace, made at the first record */
 };
 
 /* ---- hot-path helpers ---- */
@@ -485,6 +491,17 @@ int di__kind_add(di_container *c, const di_kind_desc *d, int32_t plugin,
                  const char *prefix);
 /* provider.c: register (or override) a provider made from a kind; params
  * move to the provider on success. */
+/* trace.c: called only when the scope (or, for s NULL, the container)
+ * traces; t0 is di__now() before the call */
+uint64_t di__now(void);
+void di__trace_create(di_scope *s, int32_t prov, const di__frame *f,
+                      void *mem, int rc, uint64_t t0);
+void di__trace_dispose(di_container *c, di_scope *s, int32_t prov, void *mem,
+                       int rc, uint64_t t0);
+void di__trace_end(di_scope *s);
+/* resolve.c: "a → b → c" for a frame chain (talloc, top-level), or NULL */
+char *di__path_str(const di__frame *f);
+
 /* provider.c: register the set `name` as a provider (set.c) */
 int di__provide_set(di_container *c, const char *name, di_create_fn create);
 int di__provide_kind(di_container *c, const di_provider_desc *d, bool override,

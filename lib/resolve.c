@@ -15,7 +15,7 @@
 
 #define UNWRAP(v) ((v) == DI__NULLINST ? NULL : (v))
 
-static char *path_str(const di__frame *f)
+char *di__path_str(const di__frame *f)
 {
     size_t n = 0;
     for (const di__frame *p = f; p; p = p->up)
@@ -43,7 +43,7 @@ static int fail(di_scope *s, int code, const di__frame *f, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
-    char *path = path_str(f);
+    char *path = di__path_str(f);
     di__scope_fail(s, code, path ? path : "", "%s", buf);
     talloc_free(path);
     return code;
@@ -163,7 +163,10 @@ create_one(di_scope *s, di_scope *home, di__stack *pending,
     s->open_keys = 0;
     if (home && home != s)
         home->busy++;
+    uint64_t t0 = __builtin_expect(s->tracing, 0) ? di__now() : 0;
     int rc = call_create(p->create, &b, &inst, site);
+    if (__builtin_expect(s->tracing, 0))
+        di__trace_create(s, pi, f, mem, rc, t0);
     if (home && home != s)
         home->busy--;
     s->cur = bc.prev;

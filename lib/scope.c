@@ -152,6 +152,7 @@ int di__dispose_range(di_container *c, di_scope *s, di__stack *st,
                       uint32_t from, int outcome, di__errlist *fails)
 {
     int rc = 0;
+    bool traced = s ? s->tracing : c->trace_on;
     while (st->n > from) {
         di__entry e = st->e[--st->n];
         const di__provider *p = &c->prov[e.prov];
@@ -164,7 +165,10 @@ int di__dispose_range(di_container *c, di_scope *s, di__stack *st,
         di__calling = c;
         if (s)
             s->busy++;
+        uint64_t t0 = __builtin_expect(traced, 0) ? di__now() : 0;
         int r = p->dispose(&b, e.inst == DI__NULLINST ? NULL : e.inst, outcome);
+        if (__builtin_expect(traced, 0))
+            di__trace_dispose(c, s, e.prov, e.mem, r, t0);
         if (s)
             s->busy--;
         di__calling = calling;
@@ -225,6 +229,8 @@ static int teardown(di_scope *s, int outcome)
     di__errlist fails = { 0 };
     if (di__dispose_stack(s->c, s, &s->stack, outcome, &fails))
         rc = DI_EDISPOSE;
+    if (s->tracing)
+        di__trace_end(s);
     if (fails.head) {
         talloc_steal(NULL, fails.head);
         di__container_report(s->c, fails.head);
@@ -320,6 +326,7 @@ int di_scope_begin(di_container *c, di_scope *parent, const char *level,
     s->parent = parent;
     s->level = (int16_t)l;
     s->spare_ok = top;
+    s->tracing = c->trace_on;
     s->slots = (void **)(s + 1);
     s->inl = (di__entry *)(s->slots + lv->nslots);
     s->stack.e = s->inl;
