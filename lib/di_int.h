@@ -491,13 +491,13 @@ int di__kind_add(di_container *c, const di_kind_desc *d, int32_t plugin,
                  const char *prefix);
 /* provider.c: register (or override) a provider made from a kind; params
  * move to the provider on success. */
-/* trace.c: called only when the scope (or, for s NULL, the container)
- * traces; t0 is di__now() before the call */
-uint64_t di__now(void);
-void di__trace_create(di_scope *s, int32_t prov, const di__frame *f,
-                      void *mem, int rc, uint64_t t0);
-void di__trace_dispose(di_container *c, di_scope *s, int32_t prov, void *mem,
-                       int rc, uint64_t t0);
+/* trace.c: a create or dispose call, timed and recorded; used instead of
+ * the plain call only when the scope (or, for s NULL, the container)
+ * traces, so that the untraced path pays one test */
+int di__traced_create(di_scope *s, int32_t prov, const di__frame *f,
+                      const di_build *b, void **out);
+int di__traced_dispose(di_container *c, di_scope *s, int32_t prov,
+                       const di_build *b, void *inst, int outcome);
 void di__trace_end(di_scope *s);
 /* resolve.c: "a → b → c" for a frame chain (talloc, top-level), or NULL */
 char *di__path_str(const di__frame *f);

@@ -163,10 +163,9 @@ create_one(di_scope *s, di_scope *home, di__stack *pending,
     s->open_keys = 0;
     if (home && home != s)
         home->busy++;
-    uint64_t t0 = __builtin_expect(s->tracing, 0) ? di__now() : 0;
-    int rc = call_create(p->create, &b, &inst, site);
-    if (__builtin_expect(s->tracing, 0))
-        di__trace_create(s, pi, f, mem, rc, t0);
+    int rc = __builtin_expect(s->tracing, 0)
+                 ? di__traced_create(s, pi, f, &b, &inst)
+                 : call_create(p->create, &b, &inst, site);
     if (home && home != s)
         home->busy--;
     s->cur = bc.prev;

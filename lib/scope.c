@@ -152,7 +152,6 @@ int di__dispose_range(di_container *c, di_scope *s, di__stack *st,
                       uint32_t from, int outcome, di__errlist *fails)
 {
     int rc = 0;
-    bool traced = s ? s->tracing : c->trace_on;
     while (st->n > from) {
         di__entry e = st->e[--st->n];
         const di__provider *p = &c->prov[e.prov];
@@ -165,10 +164,10 @@ int di__dispose_range(di_container *c, di_scope *s, di__stack *st,
         di__calling = c;
         if (s)
             s->busy++;
-        uint64_t t0 = __builtin_expect(traced, 0) ? di__now() : 0;
-        int r = p->dispose(&b, e.inst == DI__NULLINST ? NULL : e.inst, outcome);
-        if (__builtin_expect(traced, 0))
-            di__trace_dispose(c, s, e.prov, e.mem, r, t0);
+        void *inst = e.inst == DI__NULLINST ? NULL : e.inst;
+        int r = __builtin_expect(s ? s->tracing : c->trace_on, 0)
+                    ? di__traced_dispose(c, s, e.prov, &b, inst, outcome)
+                    : p->dispose(&b, inst, outcome);
         if (s)
             s->busy--;
         di__calling = calling;

@@ -28,7 +28,7 @@ typedef struct di__tlog {
  * still answers for it although it has ended. */
 static _Thread_local const di_scope *ending DI__TLS;
 
-uint64_t di__now(void)
+static uint64_t now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -69,37 +69,43 @@ static di__trec *record(di_scope *s)
     return &t->r[t->n++];
 }
 
-void di__trace_create(di_scope *s, int32_t prov, const di__frame *f,
-                      void *mem, int rc, uint64_t t0)
+int di__traced_create(di_scope *s, int32_t prov, const di__frame *f,
+                      const di_build *b, void **out)
 {
-    uint64_t ns = di__now() - t0;
     di_container *c = s->c;
+    uint64_t t0 = now();
+    int rc = c->prov[prov].create(b, out);
+    uint64_t ns = now() - t0;
     int16_t l = c->prov[prov].level;
     char *path = di__path_str(f);
     hook(c, DI_TRACE_CREATE, s, prov, level_name(c, l), path, ns, rc);
     di__trec *r = path ? record(s) : NULL;
     if (!r) {
         talloc_free(path);
-        return;
+        return rc;
     }
     *r = (di__trec){ .prov = prov, .level = l, .rc = rc,
                      .path = talloc_steal(s->trace, path), .create_ns = ns,
-                     .dispose_ns = -1, .mem = rc ? NULL : mem };
+                     .dispose_ns = -1, .mem = rc ? NULL : b->mem };
+    return rc;
 }
 
-void di__trace_dispose(di_container *c, di_scope *s, int32_t prov, void *mem,
-                       int rc, uint64_t t0)
+int di__traced_dispose(di_container *c, di_scope *s, int32_t prov,
+                       const di_build *b, void *inst, int outcome)
 {
-    uint64_t ns = di__now() - t0;
+    uint64_t t0 = now();
+    int rc = c->prov[prov].dispose(b, inst, outcome);
+    uint64_t ns = now() - t0;
     hook(c, DI_TRACE_DISPOSE, s, prov, level_name(c, c->prov[prov].level),
          NULL, ns, rc);
     di__tlog *t = s ? s->trace : NULL;
     for (uint32_t i = t ? t->n : 0; i-- > 0;)
-        if (t->r[i].mem == mem) {
+        if (t->r[i].mem == b->mem) {
             t->r[i].dispose_ns = (int64_t)ns;
             t->r[i].mem = NULL;
             break;
         }
+    return rc;
 }
 
 void di__trace_end(di_scope *s)
