@@ -25,6 +25,7 @@
 #include "di/graph.h"
 #include "di/memory.h"
 #include "di/trace.h"
+#include "di/live.h"
 #include "di/http.h"
 
 #endif /* DI_H */

@@ -237,7 +237,7 @@ int di_container_free(di_container *c)
     if (c->tearing_down || di__calling == c || atomic_load(&c->builders) > 0)
         return DI_EBUSY;
 #ifdef DI_DEBUG
-    if (di__live_count(c) > 0)
+    if (di__open_count(c) > 0)
         return DI_EBUSY;
 #endif
     int rc = 0;

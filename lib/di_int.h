@@ -374,6 +374,7 @@ struct di_scope {
     di__entry *inl;              /* initial stack storage, in the block */
     void **slots;                /* in the same block */
     struct di__tlog *trace;      /* its trace, made at the first record */
+    struct di__gen *pin;         /* begun by di_live_begin: its generation */
 };
 
 /* ---- hot-path helpers ---- */
@@ -466,10 +467,10 @@ int di__resolve_plan(di_scope *s, const di__consumer *cn);
 bool di__plan_outputs(di_scope *s, const di__consumer *cn, void **out);
 /* debug builds: the process-wide set of open scopes (live.c) */
 #ifdef DI_DEBUG
-int di__live_add(const di_scope *s);
-void di__live_del(const di_scope *s);
-bool di__live_has(const di_scope *s);
-size_t di__live_count(const di_container *c);
+int di__open_add(const di_scope *s);
+void di__open_del(const di_scope *s);
+bool di__open_has(const di_scope *s);
+size_t di__open_count(const di_container *c);
 #endif
 
 /* 0 for a scope that may be used; DI_EINVAL for NULL, DI_ESTALE for an
@@ -479,7 +480,7 @@ static inline int di__check_scope(di_scope *s)
     if (!s)
         return DI_EINVAL;
 #ifdef DI_DEBUG
-    if (!di__live_has(s))
+    if (!di__open_has(s))
         return DI_ESTALE;
 #endif
     return s->ended ? DI_ESTALE : 0;
@@ -499,6 +500,9 @@ int di__traced_create(di_scope *s, int32_t prov, const di__frame *f,
 int di__traced_dispose(di_container *c, di_scope *s, int32_t prov,
                        const di_build *b, void *inst, int outcome);
 void di__trace_end(di_scope *s);
+/* live.c: a scope begun by di_live_begin ended: release its generation
+ * (may free that container) */
+void di__live_unpin(struct di__gen *g);
 /* resolve.c: "a → b → c" for a frame chain (talloc, top-level), or NULL */
 char *di__path_str(const di__frame *f);
 

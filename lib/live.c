@@ -1,72 +1,172 @@
 /*
- * live.c — debug builds only: the process-wide set of open scopes, so that
- * ending a scope twice or using it after it ended is detected (DI_ESTALE)
- * without reading freed memory. Only addresses are compared.
+ * live.c — live reconfiguration (see di/live.h). Each container the handle
+ * is given is a generation: a record with a pin count, kept until the
+ * handle is freed so that a begin racing a publish never touches freed
+ * memory. A generation is freed (its container, that is) once it is both
+ * retired and unpinned; a compare-and-swap on `freed` makes that happen
+ * exactly once, whoever sees it first (the publisher or the last scope).
  */
 #include "di_int.h"
 
-#ifdef DI_DEBUG
-#include <stdlib.h>
+typedef struct di__gen {
+    di_container *c;
+    _Atomic int64_t pins;  /* scopes begun on it and not ended (and, for a
+                              moment, begins that lost a race) */
+    atomic_int retired;    /* no longer current */
+    atomic_int freed;      /* its container has been (is being) freed */
+    struct di__gen *next;  /* all generations, newest first */
+} di__gen;
 
-static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
-static const di_scope **live;
-static size_t nlive, caplive;
+struct di_live {
+    _Atomic(di__gen *) cur;
+    pthread_mutex_t lock;  /* publishes, and the list */
+    di__gen *all;
+    uint64_t generation;
+};
 
-int di__live_add(const di_scope *s)
+static int free_gen(di__gen *g)
 {
-    int rc = 0;
-    pthread_mutex_lock(&live_lock);
-    if (nlive == caplive) {
-        size_t cap = caplive ? caplive * 2 : 64;
-        const di_scope **n = DI__MAYFAIL(realloc(live, cap * sizeof *n));
-        if (!n)
-            rc = DI_ENOMEM;
-        else {
-            live = n;
-            caplive = cap;
-        }
+    int expected = 0;
+    if (!atomic_compare_exchange_strong(&g->freed, &expected, 1))
+        return 0;
+    return di_container_free(g->c);
+}
+
+void di__live_unpin(di__gen *g)
+{
+    if (atomic_fetch_sub(&g->pins, 1) == 1 && atomic_load(&g->retired))
+        free_gen(g);
+}
+
+static int live_destructor(di_live *l)
+{
+    pthread_mutex_destroy(&l->lock);
+    return 0;
+}
+
+static di__gen *new_gen(di_live *l, di_container *c)
+{
+    di__gen *g = talloc_zero(l, di__gen);
+    if (!g)
+        return NULL;
+    g->c = c;
+    g->next = l->all;
+    l->all = g;
+    return g;
+}
+
+int di_live_new(void *mem, di_container *c, di_live **out)
+{
+    if (out)
+        *out = NULL;
+    if (!c || !out)
+        return DI_EINVAL;
+    if (!c->sealed) {
+        di__reg_error(c, DI_ENOTSEALED, "di_live_new: seal the container "
+                      "first");
+        return DI_ENOTSEALED;
     }
-    if (!rc)
-        live[nlive++] = s;
-    pthread_mutex_unlock(&live_lock);
-    return rc;
-}
-
-void di__live_del(const di_scope *s)
-{
-    pthread_mutex_lock(&live_lock);
-    for (size_t i = nlive; i-- > 0;)
-        if (live[i] == s) {
-            live[i] = live[--nlive];
-            break;
-        }
-    if (nlive == 0) {
-        free(live);
-        live = NULL;
-        caplive = 0;
+    di_live *l = talloc_zero(mem, di_live);
+    if (!l || pthread_mutex_init(&l->lock, NULL) != 0) {
+        talloc_free(l);
+        return di__nomem(c, "di_live_new", DI_ENOMEM);
     }
-    pthread_mutex_unlock(&live_lock);
+    talloc_set_destructor(l, live_destructor);
+    di__gen *g = new_gen(l, c);
+    if (!g) {
+        talloc_free(l);
+        return di__nomem(c, "di_live_new", DI_ENOMEM);
+    }
+    atomic_store(&l->cur, g);
+    *out = l;
+    return 0;
 }
 
-bool di__live_has(const di_scope *s)
+int di_live_begin(di_live *l, const char *level, void *mem, di_scope **out)
 {
-    bool found = false;
-    pthread_mutex_lock(&live_lock);
-    for (size_t i = nlive; i-- > 0 && !found;)
-        found = live[i] == s;
-    pthread_mutex_unlock(&live_lock);
-    return found;
+    if (out)
+        *out = NULL;
+    if (!l || !out)
+        return DI_EINVAL;
+    for (;;) {
+        di__gen *g = atomic_load(&l->cur);
+        atomic_fetch_add(&g->pins, 1);
+        if (atomic_load(&l->cur) != g) { /* a publish slipped in: retry */
+            di__live_unpin(g);
+            continue;
+        }
+        int rc = di_scope_begin(g->c, NULL, level, mem, out);
+        if (rc) {
+            di__live_unpin(g);
+            return rc;
+        }
+        (*out)->pin = g;
+        return 0;
+    }
 }
 
-size_t di__live_count(const di_container *c)
+int di_live_publish(di_live *l, di_container *next)
 {
-    size_t n = 0;
-    pthread_mutex_lock(&live_lock);
-    for (size_t i = 0; i < nlive; i++)
-        n += live[i]->c == c;
-    pthread_mutex_unlock(&live_lock);
+    if (!l || !next)
+        return DI_EINVAL;
+    if (!next->sealed) {
+        di__reg_error(next, DI_ENOTSEALED, "di_live_publish: the container "
+                      "is not sealed: refused, the current one stays");
+        return DI_ENOTSEALED;
+    }
+    pthread_mutex_lock(&l->lock);
+    for (di__gen *g = l->all; g; g = g->next)
+        if (g->c == next && !atomic_load(&g->freed)) {
+            pthread_mutex_unlock(&l->lock);
+            return DI_EINVAL;
+        }
+    di__gen *g = new_gen(l, next);
+    if (!g) {
+        pthread_mutex_unlock(&l->lock);
+        return di__nomem(next, "di_live_publish", DI_ENOMEM);
+    }
+    di__gen *old = atomic_exchange(&l->cur, g);
+    l->generation++;
+    pthread_mutex_unlock(&l->lock);
+    atomic_store(&old->retired, 1);
+    if (atomic_load(&old->pins) == 0)
+        free_gen(old);
+    return 0;
+}
+
+di_container *di_live_current(const di_live *l)
+{
+    return l ? atomic_load(&((di_live *)l)->cur)->c : NULL;
+}
+
+uint64_t di_live_generation(const di_live *l)
+{
+    if (!l)
+        return 0;
+    pthread_mutex_lock(&((di_live *)l)->lock);
+    uint64_t n = l->generation;
+    pthread_mutex_unlock(&((di_live *)l)->lock);
     return n;
 }
-#else
-typedef int di__live_unused; /* keep the translation unit non-empty */
-#endif
+
+int di_live_free(di_live *l)
+{
+    if (!l)
+        return DI_EINVAL;
+    pthread_mutex_lock(&l->lock);
+    for (di__gen *g = l->all; g; g = g->next)
+        if (atomic_load(&g->pins) > 0 && !atomic_load(&g->freed)) {
+            pthread_mutex_unlock(&l->lock);
+            return DI_EBUSY;
+        }
+    int rc = 0;
+    for (di__gen *g = l->all; g; g = g->next) {
+        atomic_store(&g->retired, 1);
+        int r = free_gen(g);
+        if (r && !rc)
+            rc = r;
+    }
+    pthread_mutex_unlock(&l->lock);
+    talloc_free(l);
+    return rc;
+}

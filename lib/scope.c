@@ -213,7 +213,7 @@ static int teardown(di_scope *s, int outcome)
     s->ended = 1;
     s->open_keys = 0;
 #ifdef DI_DEBUG
-    di__live_del(s);
+    di__open_del(s);
 #endif
     while (s->children) {
         di_scope *ch = s->children;
@@ -239,8 +239,11 @@ static int teardown(di_scope *s, int outcome)
 
 static int scope_destructor(di_scope *s)
 {
-    if (!s->ended)
+    if (!s->ended) {
         teardown(s, DI_EABANDONED);
+        if (s->pin)
+            di__live_unpin(s->pin);
+    }
     return 0;
 }
 
@@ -331,7 +334,7 @@ int di_scope_begin(di_container *c, di_scope *parent, const char *level,
     s->stack.e = s->inl;
     s->stack.cap = lv->stack_cap;
 #ifdef DI_DEBUG
-    if (di__live_add(s)) {
+    if (di__open_add(s)) {
         s->ended = 1; /* nothing to tear down */
         talloc_free(s);
         return begin_nomem(c, parent);
@@ -358,8 +361,11 @@ int di_scope_end(di_scope *s, int outcome)
             return DI_EBUSY;
         }
     rc = teardown(s, outcome);
+    struct di__gen *pin = s->pin;
     if (!s->spare_ok || !spare_keep(s))
         talloc_free(s); /* ended: its destructor does nothing */
+    if (pin) /* last: it may free the container */
+        di__live_unpin(pin);
     return rc;
 }
 
