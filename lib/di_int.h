@@ -357,16 +357,16 @@ struct di_scope {
      * providers, or 0 while a create runs here and once the scope ended —
      * one comparison stands for all three checks */
     uint32_t open_keys;
-    di_scope *parent;
-    di_scope *children;          /* live child scopes (non-root parents) */
-    di_scope *sibling;
     int16_t level;
     uint8_t ended;
     uint8_t spare_ok;            /* top-level: its block may be kept for reuse */
-    uint8_t tracing;             /* its container traces (trace.c) */
+    di_scope *parent;
+    di_scope *children;          /* live child scopes (non-root parents) */
+    di_scope *sibling;
     uint32_t busy;               /* disposes running in this scope, and
                                     creates running for a child scope that
                                     build into this one */
+    uint8_t tracing;             /* its container traces (trace.c) */
     di__buildctx *cur;           /* innermost create running for this scope
                                     (non-NULL: the scope is busy too) */
     struct di_error *err;

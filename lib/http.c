@@ -17,10 +17,14 @@ typedef struct route {
     di_http_handler handler;
     void *data;
     uint32_t ndeps;
+    const char **deps;     /* copies, NULL-terminated: to wire another
+                              container the same way (di_http_wire) */
+    const char *level;
 } route;
 
 struct di_http {
     di_container *c;
+    di_live *live;         /* requests begin on its current container */
     route *routes;
     uint32_t nroutes;
     void (*log)(void *ctx, const char *line);
@@ -108,7 +112,37 @@ void di_http_on_end(di_http *h, di_http_end_fn fn, void *ctx)
     h->end_ctx = ctx;
 }
 
-di_container *di_http_container(const di_http *h) { return h ? h->c : NULL; }
+/* The container requests run on now. */
+static di_container *serving(const di_http *h)
+{
+    return h->live ? di_live_current(h->live) : h->c;
+}
+
+di_container *di_http_container(const di_http *h)
+{
+    return h ? serving(h) : NULL;
+}
+
+void di_http_use_live(di_http *h, di_live *l)
+{
+    if (h)
+        h->live = l;
+}
+
+int di_http_wire(const di_http *h, di_container *c)
+{
+    if (!h || !c)
+        return DI_EINVAL;
+    int rc = di_provide_external(c, DI_HTTP_REQUEST, DI_HTTP_REQUEST_TYPE,
+                                 "request");
+    for (uint32_t i = 0; !rc && i < h->nroutes; i++) {
+        const route *r = &h->routes[i];
+        rc = di_consumer_add(c, &(di_consumer_desc){
+            .name = r->name, .level = r->level, .deps = r->deps,
+            .data = (void *)r });
+    }
+    return rc;
+}
 
 void di_http_set_log(di_http *h, void (*fn)(void *, const char *), void *ctx)
 {
@@ -150,17 +184,23 @@ int di_http_route(di_http *h, const di_http_route_desc *d)
                           r->segs[i]);
             rc = DI_EINVAL;
         }
+    uint32_t n = 0;
+    while (d->deps && d->deps[n])
+        n++;
+    r->level = talloc_strdup(mem, d->level ? d->level : "request");
+    r->deps = talloc_zero_array(mem, const char *, n + 1);
+    for (uint32_t i = 0; !rc && r->deps && i < n; i++)
+        if (!(r->deps[i] = talloc_strdup(r->deps, d->deps[i])))
+            rc = DI_ENOMEM;
+    if (!rc && (!r->level || !r->deps))
+        rc = DI_ENOMEM;
     if (!rc)
         rc = di_consumer_add(h->c, &(di_consumer_desc){
-            .name = r->name, .level = d->level ? d->level : "request",
-            .deps = d->deps, .data = r });
+            .name = r->name, .level = r->level, .deps = r->deps, .data = r });
     if (rc) {
         talloc_free(mem);
         return rc;
     }
-    uint32_t n = 0;
-    while (d->deps && d->deps[n])
-        n++;
     r->ndeps = n;
     r->handler = d->handler;
     r->data = d->data;
@@ -257,7 +297,8 @@ static int http_begin(di_http *h, const char *method, const char *target,
     /* the scope is top-level (so that its block is reused request after
      * request, see scope.h) and ends with the request */
     if (!rc)
-        rc = di_scope_begin(h->c, NULL, "request", NULL, &r->scope);
+        rc = h->live ? di_live_begin(h->live, "request", NULL, &r->scope)
+                     : di_scope_begin(h->c, NULL, "request", NULL, &r->scope);
     if (r->scope)
         talloc_set_destructor(r, req_destructor);
     if (!rc)
@@ -277,7 +318,7 @@ int di_http_begin(di_http *h, const char *method, const char *target,
                   di_http_lookup_fn lookup, void *ctx, di_http_req **out)
 {
     int rc = http_begin(h, method, target, lookup, ctx, out);
-    return h ? di__nomem(h->c, "di_http_begin", rc) : rc;
+    return h ? di__nomem(serving(h), "di_http_begin", rc) : rc;
 }
 
 int di_http_append_body(di_http_req *r, const void *data, size_t len)

@@ -348,6 +348,19 @@ int di_scope_begin(di_container *c, di_scope *parent, const char *level,
     return 0;
 }
 
+/* The end of a scope begun by di_live_begin: its container is unpinned
+ * last, once the scope's memory is gone or kept (it may free the
+ * container). Out of line: measured, the plain end pays 5 % on request_3
+ * when this is inlined there. */
+__attribute__((noinline)) static int end_pinned(di_scope *s, int rc)
+{
+    struct di__gen *pin = s->pin;
+    if (!s->spare_ok || !spare_keep(s))
+        talloc_free(s); /* ended: its destructor does nothing */
+    di__live_unpin(pin);
+    return rc;
+}
+
 int di_scope_end(di_scope *s, int outcome)
 {
     int rc = di__check_scope(s);
@@ -361,11 +374,10 @@ int di_scope_end(di_scope *s, int outcome)
             return DI_EBUSY;
         }
     rc = teardown(s, outcome);
-    struct di__gen *pin = s->pin;
+    if (__builtin_expect(s->pin != NULL, 0))
+        return end_pinned(s, rc);
     if (!s->spare_ok || !spare_keep(s))
         talloc_free(s); /* ended: its destructor does nothing */
-    if (pin) /* last: it may free the container */
-        di__live_unpin(pin);
     return rc;
 }
 

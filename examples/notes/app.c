@@ -365,10 +365,11 @@ static int health(di_http_req *r, void *const *deps, void *data)
 }
 
 /* With --debug: each route runs through here, which adds what the request
- * scope holds at the end of the handler as a response header. */
+ * scope holds at the end of the handler, and what it built (its trace), as
+ * response headers. */
 typedef struct debugged { di_http_handler fn; } debugged;
 
-static int with_memory_header(di_http_req *r, void *const *deps, void *data)
+static int with_debug_headers(di_http_req *r, void *const *deps, void *data)
 {
     const debugged *d = data;
     int rc = d->fn(r, deps, NULL);
@@ -379,6 +380,10 @@ static int with_memory_header(di_http_req *r, void *const *deps, void *data)
         json[strcspn(json, "\n")] = '\0'; /* one header line */
         di_http_add_header(r, "X-DI-Memory", json);
     }
+    /* what the request built so far (its disposes come after the answer:
+     * the server logs the complete trace when the scope ends) */
+    if (tmp && di_scope_trace(di_http_scope(r), tmp, &json) == 0)
+        di_http_add_header(r, "X-DI-Trace", json);
     talloc_free(tmp);
     return rc;
 }
@@ -401,7 +406,7 @@ int notes_register_routes(di_http *h, const notes_config *cfg)
         wrapped[i].fn = routes[i].fn;
         int rc = di_http_route(h, &(di_http_route_desc){
             .method = routes[i].method, .path = routes[i].path, .deps = deps,
-            .handler = cfg->debug ? with_memory_header : routes[i].fn,
+            .handler = cfg->debug ? with_debug_headers : routes[i].fn,
             .data = cfg->debug ? &wrapped[i] : NULL });
         if (rc)
             return rc;

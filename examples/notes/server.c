@@ -7,7 +7,15 @@
  * The config (default: notes.json next to this source, SQLite in
  * ./notes.db) chooses the database; --check validates the whole graph and
  * exits (0 or 1 with every problem), --graph prints it as DOT; --debug adds
- * X-DI-Memory to each answer (what its request scope held, as JSON). The server
+ * X-DI-Memory and X-DI-Trace to each answer (what its request scope held,
+ * and what it built for whom and how fast, as JSON) and logs each request's
+ * complete trace (dispose times included) when its scope ends.
+ *
+ * SIGHUP reloads the config without a restart (di/live.h): a new container
+ * is wired, loaded, sealed and migrated; if all of that works it becomes
+ * current — requests in flight finish on the old one, whose singletons
+ * (the old database pool) are disposed when the last of them ends — and
+ * otherwise it is refused and the running configuration stays. The server
  * runs until SIGINT or SIGTERM, then stops MHD (ending every request in
  * flight), disposes the singletons and exits 0.
  */
@@ -27,6 +35,73 @@ static void print_errors(const di_error *e)
 {
     for (; e; e = di_error_next(e))
         fprintf(stderr, "%s\n", di_error_message(e));
+}
+
+/* --debug: each request's trace, complete, when its scope has ended. */
+static void log_trace(const di_trace_event *ev, void *quiet)
+{
+    if (ev->what != DI_TRACE_SCOPE_END || *(int *)quiet)
+        return;
+    char *json;
+    if (di_scope_trace(ev->scope, NULL, &json) == 0) {
+        fprintf(stderr, "trace: %s\n", json);
+        talloc_free(json);
+    }
+}
+
+/* Everything but the routes, on c: kinds, logger, current_user, tracing,
+ * and the config file. */
+static int wire(di_container *c, notes_config *cfg, const char *plugins)
+{
+    int rc = notes_register_kinds(c);
+    if (!rc)
+        rc = notes_register_logger(c, cfg);
+    if (!rc)
+        rc = notes_register_current_user(c);
+    if (!rc && cfg->debug)
+        rc = di_trace_enable(c, log_trace, &cfg->quiet);
+    if (!rc) {
+        di_plugin_dir(c, plugins);
+        di_plugin_dir(c, di_plugin_system_dir());
+        rc = di_config_load_file(c, cfg->file);
+    }
+    return rc;
+}
+
+/* SIGHUP: the next container from the config as it is now, published only
+ * if it loads, seals and migrates. */
+static void reload(di_live *live, di_http *router, notes_config *cfg,
+                   const char *plugins)
+{
+    di_container *next;
+    int rc = di_container_new(NULL, &next);
+    if (rc) {
+        fprintf(stderr, "notes: reload: %s\n", di_strerror(rc));
+        return;
+    }
+    rc = di_http_wire(router, next);
+    if (!rc)
+        rc = wire(next, cfg, plugins);
+    if (!rc)
+        rc = di_container_seal(next);
+    if (rc)
+        print_errors(di_container_error(next));
+    if (!rc)
+        rc = notes_migrate(next, NULL);
+    if (!rc)
+        rc = di_live_publish(live, next);
+    /* on stdout, like "listening on": what an operator (or a test) waits
+     * for; the problems themselves went to stderr */
+    if (rc) {
+        printf("notes: reload of %s refused (%s): still serving the "
+               "previous configuration\n", cfg->file, di_strerror(rc));
+        fflush(stdout);
+        di_container_free(next);
+        return;
+    }
+    printf("notes: reloaded %s (generation %llu)\n", cfg->file,
+           (unsigned long long)di_live_generation(live));
+    fflush(stdout);
 }
 
 static void on_end(void *ctx, const di_http_req *r, int outcome)
@@ -71,24 +146,18 @@ int main(int argc, char **argv)
     }
 
     void *mem = talloc_new(NULL);
-    di_container *c;
+    di_container *c; /* owned by the live handle below, or freed here */
     di_http *router;
-    int rc = di_container_new(mem, &c);
-    if (!rc)
-        rc = di_http_new(c, c, &router);
-    if (!rc)
-        rc = notes_register_kinds(c);
-    if (!rc)
-        rc = notes_register_logger(c, &cfg);
-    if (!rc)
-        rc = notes_register_current_user(c);
+    int rc = di_container_new(NULL, &c);
+    if (rc) {
+        talloc_free(mem);
+        return 1;
+    }
+    rc = di_http_new(mem, c, &router);
     if (!rc)
         rc = notes_register_routes(router, &cfg);
-    if (!rc) {
-        di_plugin_dir(c, plugins);
-        di_plugin_dir(c, di_plugin_system_dir());
-        rc = di_config_load_file(c, cfg.file);
-    }
+    if (!rc)
+        rc = wire(c, &cfg, plugins);
     int sealed = rc ? rc : di_container_seal(c);
     if (graph) {
         char *dot;
@@ -98,28 +167,35 @@ int main(int argc, char **argv)
     if (rc || sealed) {
         print_errors(di_container_error(c));
         fprintf(stderr, "notes: %s: the graph is not valid\n", cfg.file);
+        di_container_free(c);
         talloc_free(mem);
         return 1;
     }
-    if (check || graph) {
+    if (check || graph || (rc = notes_migrate(c, NULL))) {
         if (check)
             printf("notes: %s: ok\n", cfg.file);
+        di_container_free(c);
         talloc_free(mem);
-        return 0;
+        return rc ? 1 : 0;
     }
-    if ((rc = notes_migrate(c, NULL))) {
+    di_live *live;
+    if ((rc = di_live_new(mem, c, &live))) {
+        di_container_free(c);
         talloc_free(mem);
         return 1;
     }
+    di_http_use_live(router, live);
     di_http_on_end(router, on_end, &cfg.quiet);
 
-    /* SIGINT and SIGTERM are taken by sigwait() below: block them here,
-     * before MHD's threads exist, so that none of those threads gets them */
-    sigset_t stop_signals;
-    sigemptyset(&stop_signals);
-    sigaddset(&stop_signals, SIGINT);
-    sigaddset(&stop_signals, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
+    /* SIGINT, SIGTERM and SIGHUP are taken by sigwait() below: block them
+     * here, before MHD's threads exist, so that none of those threads gets
+     * them */
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGTERM);
+    sigaddset(&signals, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &signals, NULL);
 
     di_mhd *srv;
     rc = di_mhd_start(mem, router, &(di_mhd_options){
@@ -128,6 +204,7 @@ int main(int argc, char **argv)
     if (rc) {
         fprintf(stderr, "notes: cannot listen on %s:%d: %s\n", cfg.address,
                 cfg.port, di_strerror(rc));
+        di_live_free(live);
         talloc_free(mem);
         return 1;
     }
@@ -142,16 +219,17 @@ int main(int argc, char **argv)
            "  curl -s -X PUT -H 'Authorization: Bearer alice-token' -d '{\"title\":\"first\",\"body\":\"edited\"}' http://%s:%u/notes/1\n"
            "  curl -s -X DELETE -H 'Authorization: Bearer alice-token' http://%s:%u/notes/1\n"
            "  curl -s http://%s:%u/notes        # 401: no token\n"
-           "stop with Ctrl-C\n",
+           "reload the config with kill -HUP %d; stop with Ctrl-C\n",
            address, p, address, p, address, p, address, p, address, p,
-           address, p);
+           address, p, (int)getpid());
     fflush(stdout);
 
     int sig;
-    sigwait(&stop_signals, &sig);
+    while (sigwait(&signals, &sig) == 0 && sig == SIGHUP)
+        reload(live, router, &cfg, plugins);
 
     di_mhd_stop(srv);
-    rc = di_container_free(c);
+    rc = di_live_free(live);
     talloc_free(mem);
     printf("notes: stopped%s\n", rc ? " (a dispose failed)" : "");
     return rc ? 1 : 0;

@@ -51,6 +51,7 @@
 #include "export.h"
 #include "container.h"
 #include "scope.h"
+#include "live.h"
 
 DI_BEGIN_DECLS
 
@@ -103,8 +104,27 @@ DI_EXPORT int di_http_new(void *mem, di_container *c, di_http **out);
  */
 DI_EXPORT int di_http_route(di_http *h, const di_http_route_desc *d);
 
-/* di_http_container — the container the router serves. */
+/* di_http_container — the container the router serves (with a live
+ * handle: its current one). */
 DI_EXPORT di_container *di_http_container(const di_http *h);
+
+/*
+ * di_http_wire — register on c (unsealed) what di_http_new() and
+ * di_http_route() registered on the router's first container: the
+ * DI_HTTP_REQUEST external and one consumer per route. For the next
+ * container of a live handle (di/live.h). Returns 0 or the first failing
+ * registration's code (its error is kept on c).
+ */
+DI_EXPORT int di_http_wire(const di_http *h, di_container *c);
+
+/*
+ * di_http_use_live — begin each request's scope with di_live_begin(l),
+ * on the container current when the request starts, instead of on the
+ * router's first container. Every container published to l must have been
+ * wired with di_http_wire() (or be the first one). Call before serving;
+ * the handle must outlive the router's requests.
+ */
+DI_EXPORT void di_http_use_live(di_http *h, di_live *l);
 
 /*
  * di_http_set_log — where unexpected failures are reported: fn(ctx, line)

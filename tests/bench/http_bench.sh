@@ -29,14 +29,15 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# start_server LOGFILE CMD... : run it, wait for its port
+# start_server LOGFILE CMD... : run it, wait for its port (in $port). Not
+# in a subshell: $pids must reach the cleanup
 start_server() {
     log=$1; shift
     "$@" >"$log" 2>&1 &
     pids="$pids $!"
     for _ in $(seq 1 100); do
         port=$(sed -n 's/.*listening on http:\/\/127\.0\.0\.1:\([0-9]*\).*/\1/p' "$log" | head -1)
-        [ -n "$port" ] && { echo "$port"; return 0; }
+        [ -n "$port" ] && return 0
         sleep 0.1
     done
     echo "http_bench: $* did not start:" >&2
@@ -50,8 +51,10 @@ cat >"$work/di.json" <<JSON
   "session": { "use": "sqlite.session", "deps": { "pool": "db" }, "params": { "begin": "BEGIN" } },
   "repo": { "use": "notes.sqlite_repo", "deps": { "session": "session" } } } }
 JSON
-di_port=$(start_server "$work/di.log" "$notes" --config "$work/di.json" --port 0 --quiet) || exit 1
-hand_port=$(start_server "$work/hand.log" "$hand" --db "$work/hand.db" --port 0) || exit 1
+start_server "$work/di.log" "$notes" --config "$work/di.json" --port 0 --quiet || exit 1
+di_port=$port
+start_server "$work/hand.log" "$hand" --db "$work/hand.db" --port 0 || exit 1
+hand_port=$port
 auth="Authorization: Bearer alice-token"
 curl -s -o /dev/null -H "$auth" -d '{"title":"first","body":"hello"}' \
     "http://127.0.0.1:$di_port/notes"

@@ -3,7 +3,10 @@
  * free loopback port, drive every endpoint and error path over real HTTP,
  * check that a failed import left nothing behind, load it with 8 client
  * threads x 500 requests, then stop it with SIGTERM and require a clean
- * exit (under valgrind in the memcheck run: no leaks, no errors). Then the
+ * exit (under valgrind in the memcheck run: no leaks, no errors). Between
+ * the two, 4 writers run through SIGHUP reloads onto three other databases
+ * (and one broken config, refused) and back: no request may fail and
+ * every write must be in the database that was current for it. Then the
  * export job (examples/job) runs on the same database, with the same
  * wrapper, and must export every one of alice's notes.
  *
@@ -13,6 +16,7 @@
  * it.
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -203,6 +207,18 @@ static void test_memory_header(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(h, "{\"name\":\"current_user\","
                                      "\"instances\":1,"));
     CU_ASSERT_PTR_NULL(strstr(h, "logger")); /* a singleton: not the scope's */
+    /* and what the request built, for whom, how fast */
+    h = t_resp_header(&r, "X-DI-Trace", mem, sizeof mem);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+    CU_ASSERT_EQUAL(strncmp(h, "{\"level\":\"request\",\"builds\":[", 29), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(h, "{\"provider\":\"session\",\"level\":"
+                                     "\"request\",\"path\":\"GET /notes/{id} "
+                                     "\xe2\x86\x92 repo \xe2\x86\x92 session\","
+                                     "\"create_ns\":"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(h, "{\"provider\":\"repo\",\"level\":"
+                                     "\"request\",\"path\":\"GET /notes/{id} "
+                                     "\xe2\x86\x92 repo\",\"create_ns\":"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(h, "\"dispose_ns\":null,\"error\":null}"));
     t_resp_free(&r);
 }
 
@@ -338,10 +354,241 @@ static void test_load(void)
     }
 }
 
+/* ---- live reload ---- */
+
 static char **server_argv;
 static int wrapper_n;
 static const char *backend, *work, *export_bin;
-static char config[512];
+static char config[512], db[512];
+
+/* Read the server's stdout until a line containing one of the needles
+ * (0 or 1: which), or -1 after timeout_ms. */
+static int wait_line(const char *a, const char *b, int timeout_ms)
+{
+    static char buf[8192];
+    static size_t len;
+    for (int waited = 0; waited < timeout_ms;) {
+        char *nl;
+        while ((nl = memchr(buf, '\n', len))) {
+            *nl = '\0';
+            int which = strstr(buf, a) ? 0 : b && strstr(buf, b) ? 1 : -1;
+            size_t used = (size_t)(nl + 1 - buf);
+            memmove(buf, nl + 1, len - used);
+            len -= used;
+            if (which >= 0)
+                return which;
+        }
+        struct pollfd p = { server_out, POLLIN, 0 };
+        if (poll(&p, 1, 100) <= 0) {
+            waited += 100;
+            continue;
+        }
+        ssize_t n = read(server_out, buf + len, sizeof buf - 1 - len);
+        if (n <= 0)
+            return -1;
+        len += (size_t)n;
+    }
+    return -1;
+}
+
+/* The sqlite config with the database at path (NULL: a broken file). */
+static void write_config(const char *path)
+{
+    char tmp[600];
+    snprintf(tmp, sizeof tmp, "%s.new", config);
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return;
+    if (!path)
+        fputs("{ \"providers\": { \"db\": { \"use\": ", f);
+    else
+        fprintf(f, "{ \"plugins\": [\"sqlite\"], \"providers\": {"
+                " \"db\": { \"use\": \"sqlite.pool\", \"params\": "
+                "{ \"path\": \"%s\", \"size\": 4, \"busy_timeout_ms\": 30000 } },"
+                " \"session\": { \"use\": \"sqlite.session\", \"deps\": "
+                "{ \"pool\": \"db\" } },"
+                " \"repo\": { \"use\": \"notes.sqlite_repo\", \"deps\": "
+                "{ \"session\": \"session\" } } } }\n", path);
+    fclose(f);
+    rename(tmp, config); /* the server never reads half a file */
+}
+
+/* Point the config at path (NULL: broken), SIGHUP, and wait for the
+ * server's answer: 0 reloaded, 1 refused, -1 none. */
+static int reload_to(const char *path)
+{
+    write_config(path);
+    kill(server, SIGHUP);
+    return wait_line("notes: reloaded", "notes: reload of", 60000);
+}
+
+enum { WRITERS = 4, WRITES_MAX = 3000 };
+
+typedef struct writer {
+    int k;
+    int n;           /* writes made (seq 0 .. n-1) */
+    int failed;
+} writer;
+
+static atomic_int writing, writes_done;
+static int run_tag;
+
+static void *writer_run(void *arg)
+{
+    writer *w = arg;
+    while (atomic_load(&writing) && w->n < WRITES_MAX) {
+        char body[128];
+        snprintf(body, sizeof body, "{\"title\":\"reload %d c%d %d\"}",
+                 run_tag, w->k, w->n);
+        int st = call("POST", "/notes", BOB, body, NULL);
+        if (st != 201 && w->failed++ < 3)
+            fprintf(stderr, "reload writer %d: write %d got %d\n", w->k, w->n,
+                    st);
+        w->n++;
+        atomic_fetch_add(&writes_done, 1);
+    }
+    return NULL;
+}
+
+/* Wait until the writers made `more` more writes (bounded). */
+static void let_write(int more)
+{
+    int until = atomic_load(&writes_done) + more;
+    for (int i = 0; i < 3000 && atomic_load(&writes_done) < until; i++)
+        usleep(10000);
+}
+
+/* Bob's notes of this run in the current database: seq per client, by
+ * the database index they are found in. */
+static int collect(int dbi, int *where[WRITERS], int cap)
+{
+    int found = 0;
+    for (long off = 0;; off += 100) {
+        char path[80], *b = NULL;
+        snprintf(path, sizeof path, "/notes?offset=%ld&limit=100", off);
+        if (call("GET", path, BOB, NULL, &b) != 200) {
+            talloc_free(b);
+            return -1;
+        }
+        int on_page = 0;
+        char tag[48];
+        snprintf(tag, sizeof tag, "\"title\":\"reload %d c", run_tag);
+        for (const char *p = b; (p = strstr(p, "\"title\":\"")); p++) {
+            on_page++;
+            int k, seq;
+            if (strncmp(p, tag, strlen(tag)) == 0 &&
+                sscanf(p + strlen(tag), "%d %d", &k, &seq) == 2 && k >= 0 &&
+                k < WRITERS && seq >= 0 && seq < cap) {
+                where[k][seq] = where[k][seq] < 0 ? dbi : 99; /* 99: twice */
+                found++;
+            }
+        }
+        talloc_free(b);
+        if (on_page < 100)
+            return found;
+    }
+}
+
+static void test_reload(void)
+{
+    if (strcmp(backend, "sqlite") != 0) {
+        printf("\n  SKIP: the reload test switches SQLite files; it runs on "
+               "the sqlite backend\n");
+        return;
+    }
+    run_tag = (int)getpid();
+    char dbs[4][600];
+    snprintf(dbs[0], sizeof dbs[0], "%s", db);
+    for (int i = 1; i < 4; i++)
+        snprintf(dbs[i], sizeof dbs[i], "%s/e2e-reload-%d-%d.db", work,
+                 run_tag, i);
+    writer w[WRITERS];
+    pthread_t th[WRITERS];
+    atomic_store(&writing, 1);
+    atomic_store(&writes_done, 0);
+    for (int k = 0; k < WRITERS; k++) {
+        w[k] = (writer){ .k = k };
+        pthread_create(&th[k], NULL, writer_run, &w[k]);
+    }
+    /* orig -> d1 -> d2 -> d3 -> (a broken config: refused) -> orig, with
+     * writes flowing on every phase */
+    enum { PHASE = 300 }; /* writes at least, between two reloads */
+    let_write(PHASE);
+    int acks[5];
+    for (int i = 1; i < 4; i++) {
+        acks[i - 1] = reload_to(dbs[i]);
+        let_write(PHASE);
+    }
+    acks[3] = reload_to(NULL);
+    let_write(PHASE);
+    acks[4] = reload_to(dbs[0]);
+    let_write(PHASE);
+    atomic_store(&writing, 0);
+    int failed = 0, total = 0;
+    for (int k = 0; k < WRITERS; k++) {
+        pthread_join(th[k], NULL);
+        failed += w[k].failed;
+        total += w[k].n;
+    }
+    CU_ASSERT_EQUAL(acks[0], 0);
+    CU_ASSERT_EQUAL(acks[1], 0);
+    CU_ASSERT_EQUAL(acks[2], 0);
+    CU_ASSERT_EQUAL(acks[3], 1); /* refused */
+    CU_ASSERT_EQUAL(acks[4], 0);
+    CU_ASSERT_EQUAL(failed, 0);
+    /* where each write landed: read every database through the server */
+    int *where[WRITERS];
+    for (int k = 0; k < WRITERS; k++) {
+        where[k] = malloc(WRITES_MAX * sizeof(int));
+        for (int i = 0; i < WRITES_MAX; i++)
+            where[k][i] = -1;
+    }
+    int per_db[4];
+    per_db[0] = collect(0, where, WRITES_MAX);
+    for (int i = 1; i < 4; i++) {
+        CU_ASSERT_EQUAL(reload_to(dbs[i]), 0);
+        per_db[i] = collect(i, where, WRITES_MAX);
+    }
+    CU_ASSERT_EQUAL(reload_to(dbs[0]), 0); /* back for the export job */
+    /* each database has exactly the writes made while it was current:
+     * every write is in one database, once, and each client's writes go
+     * orig..., d1..., d2..., d3..., orig... in that order */
+    int misplaced = 0;
+    for (int k = 0; k < WRITERS; k++) {
+        int phase = 0; /* 0 orig, 1-3 d1-d3, 4 orig again */
+        for (int i = 0; i < w[k].n; i++) {
+            int d = where[k][i];
+            if (d < 0 || d == 99) {
+                misplaced++;
+                continue;
+            }
+            if (d == 0 && phase != 0)
+                phase = 4;
+            else if (d > 0 && (phase == 4 || d < phase))
+                misplaced++;
+            else if (d > 0)
+                phase = d;
+        }
+        free(where[k]);
+    }
+    CU_ASSERT_EQUAL(misplaced, 0);
+    CU_ASSERT_EQUAL(per_db[0] + per_db[1] + per_db[2] + per_db[3], total);
+    for (int i = 0; i < 4; i++)
+        CU_ASSERT(per_db[i] > 0);
+    fprintf(stderr, "\n  reload: %d writes on %d clients through 4 reloads "
+            "and 1 refused config, %d failed, %d misplaced; per database: "
+            "%d %d %d %d\n", total, WRITERS, failed, misplaced, per_db[0],
+            per_db[1], per_db[2], per_db[3]);
+    for (int i = 1; i < 4; i++) {
+        static const char *const sfx[] = { "", "-wal", "-shm" };
+        for (int s = 0; s < 3; s++) {
+            char p[700];
+            snprintf(p, sizeof p, "%s%s", dbs[i], sfx[s]);
+            remove(p);
+        }
+    }
+}
+
 
 /* The export job on the same database: every one of alice's notes. */
 static void test_export_job(void)
@@ -402,7 +649,6 @@ int main(int argc, char **argv)
     work = argv[4];
     snprintf(config, sizeof config, "%s/e2e-%s-%d.json", work, backend,
              (int)getpid());
-    char db[512];
     FILE *f = fopen(config, "w");
     if (!f)
         return 2;
@@ -458,9 +704,11 @@ int main(int argc, char **argv)
         { "health, 401, 404, 405", test_health_and_auth },
         { "create, get, update, delete, 4xx", test_crud },
         { "paging", test_paging },
-        { "--debug: X-DI-Memory", test_memory_header },
+        { "--debug: X-DI-Memory, X-DI-Trace", test_memory_header },
         { "a failed import rolls back", test_failed_import_rolls_back },
         { "8 clients x 500 requests, consistent", test_load },
+        { "SIGHUP reloads: no failed request, each database its writes",
+          test_reload },
         { "clean shutdown; the export job on the same data", test_export_job },
         CU_TEST_INFO_NULL,
     };
