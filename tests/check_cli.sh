@@ -47,6 +47,14 @@ has "unknown_field.json: 2 problems"
 run 1 "$DI" check nosuch.json
 has "nosuch.json: cannot read: No such file or directory"
 
+# sets: checked, drawn as 3-D boxes with their members' order
+run 0 "$DI" check sets.json --plugin-dir "$PLUGINS"
+has "sets.json: ok (4 providers, 1 consumers, 2 scope levels)"
+run 0 "$DI" graph sets.json --plugin-dir "$PLUGINS"
+has '      p2 [label="greeters\nset", shape=box3d, style=solid];'
+has '  p2 -> p1 [label="1"];'
+has '  p2 -> p0 [label="2"];'
+
 run 0 "$DI" graph app.json --json --plugin-dir "$PLUGINS"
 grep -q '"format":	1' "$out" || { echo "FAIL: graph --json"; fails=$((fails + 1)); }
 
@@ -93,7 +101,7 @@ run 2 "$DI"
 
 # Graphviz renders what `di graph` prints (valid and broken graphs).
 if command -v dot >/dev/null 2>&1; then
-    for cfg in app graph_errors; do
+    for cfg in app graph_errors sets; do
         "$DI" graph $cfg.json --plugin-dir "$PLUGINS" 2>/dev/null |
             dot -Tsvg >"$WORK/$cfg.svg" 2>"$WORK/dot.err"
         if ! grep -q "<svg" "$WORK/$cfg.svg" || [ -s "$WORK/dot.err" ]; then
