@@ -27,8 +27,12 @@ char *di__path_str(const di__frame *f)
     for (const di__frame *p = f; p; p = p->up)
         v[--i] = p->name;
     char *s = talloc_strdup(NULL, n ? v[0] : "");
-    for (i = 1; i < n && s; i++)
-        s = talloc_asprintf_append(s, DI__ARROW "%s", v[i]);
+    for (i = 1; i < n && s; i++) {
+        char *longer = talloc_asprintf_append(s, DI__ARROW "%s", v[i]);
+        if (!longer) /* s is left as it was: free it */
+            talloc_free(s);
+        s = longer;
+    }
     talloc_free(v);
     return s;
 }
@@ -375,8 +379,9 @@ static int singleton(di_scope *s, int32_t pi, const di__frame *up, void **out)
     atomic_fetch_sub(&c->builders, 1);
     pthread_mutex_unlock(&c->lock);
     if (pending.n) { /* built, but could not be published */
+        uint32_t n = pending.n; /* disposing pops them */
         di__dispose_range(c, s, &pending, 0, rc, NULL);
-        for (uint32_t i = 0; i < pending.n; i++)
+        for (uint32_t i = 0; i < n; i++)
             talloc_free(pending.e[i].mem);
     }
     talloc_free(pending.e);

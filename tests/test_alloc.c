@@ -429,6 +429,86 @@ static void test_http_request(void)
     CU_ASSERT_EQUAL(talloc_total_blocks(NULL), base);
 }
 
+/* ---- a live handle and a traced scope ---- */
+
+/* A small graph, traced, with no talloc parent (a live handle owns its
+ * containers): a singleton, two request providers, a transient. */
+static di_container *traced_graph(void)
+{
+    di_container *c = NULL;
+    CU_ASSERT_EQUAL_FATAL(di_container_new(NULL, &c), 0);
+    T_OK(di_trace_enable(c, NULL, NULL));
+    T_OK(t_provide(c, "cfg", "singleton", NULL, NULL));
+    T_OK(t_provide(c, "sess", "request", NULL, "cfg", NULL));
+    T_OK(t_provide(c, "tmp", "transient", NULL, "cfg", NULL));
+    T_OK(t_provide(c, "user", "request", NULL, "sess", "tmp", NULL));
+    T_OK(t_consumer(c, "GET /x", "request", "user", "tmp", "cfg", NULL));
+    T_OK(di_container_seal(c));
+    return c;
+}
+
+static void test_live_traced(void)
+{
+    size_t base = talloc_total_blocks(NULL);
+    long n = 1, dropped = 0;
+    for (;; n++) {
+        di_container *c1 = traced_graph(), *c2 = traced_graph();
+        di_live *l = NULL;
+        di_scope *s = NULL;
+        char *json = NULL;
+        void *out[3];
+        int step = 0;
+        arm(n);
+        int rc = di_live_new(NULL, c1, &l);
+        if (!rc && ++step)
+            rc = di_live_begin(l, "request", NULL, &s);
+        if (!rc && ++step)
+            rc = di_resolve(s, "GET /x", out, 3);
+        if (!rc && ++step)
+            rc = di_scope_trace(s, NULL, &json);
+        if (!rc && ++step)
+            rc = di_live_publish(l, c2);
+        if (!rc)
+            step++;
+        bool failed = hit();
+        /* a trace record that cannot be made is dropped: tracing never
+         * fails a request */
+        if (failed && !rc)
+            dropped++;
+        else if (failed)
+            CU_ASSERT_EQUAL(rc, DI_ENOMEM);
+        talloc_free(json);
+        if (step == 0) { /* the handle was not made: c1 is still ours */
+            T_OK(di_container_free(c1));
+        } else {
+            /* the handle and whatever it holds go on working */
+            if (s && step >= 2 && rc)
+                T_OK(di_resolve(s, "GET /x", out, 3));
+            if (s)
+                T_OK(di_scope_end(s, 0));
+            di_scope *s2;
+            T_OK(di_live_begin(l, "request", NULL, &s2));
+            T_OK(di_resolve(s2, "GET /x", out, 3));
+            T_OK(di_scope_end(s2, 0));
+            T_OK(di_live_free(l));
+        }
+        if (step < 5) /* not published: c2 is still ours */
+            T_OK(di_container_free(c2));
+        if (talloc_total_blocks(NULL) != base) {
+            CU_FAIL("live + trace: blocks left behind");
+            fprintf(stderr, "\n  allocation %ld (step %d, rc %d): %zu blocks "
+                    "left\n", n, step, rc, talloc_total_blocks(NULL) - base);
+            talloc_report_full(NULL, stderr);
+            break;
+        }
+        if (!failed)
+            break;
+    }
+    CU_ASSERT(n > 10);
+    fprintf(stderr, "\n  live + trace: %ld allocations failed in turn, %ld "
+            "trace records dropped\n", n - 1, dropped);
+}
+
 int main(void)
 {
     talloc_enable_null_tracking();
@@ -439,6 +519,7 @@ int main(void)
         { "end a scope whose disposes fail", test_end },
         { "export the graph and memory reports", test_exports },
         { "a request through the HTTP router", test_http_request },
+        { "a live handle and a traced scope", test_live_traced },
         CU_TEST_INFO_NULL,
     };
     int rc = t_run("alloc", tests);
