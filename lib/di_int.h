@@ -370,14 +370,15 @@ struct di_scope {
     di__buildctx *cur;           /* innermost create running for this scope
                                     (non-NULL: the scope is busy too) */
     struct di_error *err;
-    di__stack stack;
-    di__entry *inl;              /* initial stack storage, in the block */
-    void **slots;                /* in the same block */
+    di__stack stack;             /* starts in the block, after the slots */
     struct di__tlog *trace;      /* its trace, made at the first record */
     struct di__gen *pin;         /* begun by di_live_begin: its generation */
 };
 
 /* ---- hot-path helpers ---- */
+
+/* A scope's instance slots: in its block, right after the header. */
+#define di__slots(s) ((void **)((s) + 1))
 
 /* The existing instance of provider t as seen from scope s: a built
  * singleton, or the slot of the nearest enclosing scope of t's level; NULL
@@ -392,7 +393,7 @@ static inline void *di__existing(const di_scope *s, int32_t t)
         return atomic_load_explicit(&s->known[t], memory_order_acquire);
     for (const di_scope *h = s; h; h = h->parent)
         if (h->level == f.level)
-            return h->slots[f.slot];
+            return di__slots(h)[f.slot];
     return NULL;
 }
 
@@ -423,13 +424,14 @@ int di__level_find(const di_container *c, const char *name);
 /* scope error (scope.c) */
 void di__scope_fail(di_scope *s, int code, const char *path, const char *fmt,
                     ...) DI_PRINTF(4, 5);
-/* push onto a teardown stack; inl: the stack's in-block storage or NULL */
-int di__stack_grow_push(void *mem, di__stack *st, di__entry *inl,
+/* push onto a teardown stack; mem: the scope that owns it, or NULL (a
+ * singleton's pending stack) */
+int di__stack_grow_push(di_scope *mem, di__stack *st,
                         int32_t prov, uint32_t mark, void *inst, void *imem);
 /* Fields are stored one by one: a struct built on the stack and copied in
  * whole would be read back with wider loads than it was written with, and
  * stall on store forwarding. */
-static inline int di__stack_push(void *mem, di__stack *st, di__entry *inl,
+static inline int di__stack_push(di_scope *mem, di__stack *st,
                                  int32_t prov, uint32_t mark, void *inst,
                                  void *imem)
 {
@@ -441,7 +443,7 @@ static inline int di__stack_push(void *mem, di__stack *st, di__entry *inl,
         d->mem = imem;
         return 0;
     }
-    return di__stack_grow_push(mem, st, inl, prov, mark, inst, imem);
+    return di__stack_grow_push(mem, st, prov, mark, inst, imem);
 }
 int di__dispose_range(di_container *c, di_scope *s, di__stack *st,
                       uint32_t from, int outcome, di__errlist *fails);

@@ -192,7 +192,7 @@ create_one(di_scope *s, di_scope *home, di__stack *pending,
     if (bc.msg) /* di_fail() from a create that then succeeded */
         talloc_free(bc.msg);
     void *stored = inst ? inst : DI__NULLINST;
-    if (di__stack_push(home, st, home ? home->inl : NULL, pi, mark, stored,
+    if (di__stack_push(home, st, pi, mark, stored,
                        mem)) {
         di__entry e = { pi, mark, stored, mem };
         di__stack one = { &e, 1, 1 };
@@ -201,7 +201,7 @@ create_one(di_scope *s, di_scope *home, di__stack *pending,
         return fail(s, DI_ENOMEM, f, "out of memory");
     }
     if (home && p->level != DI__TRANSIENT)
-        home->slots[p->slot] = stored;
+        di__slots(home)[p->slot] = stored;
     *out = inst;
     return 0;
 }
@@ -251,7 +251,7 @@ static int build(di_scope *s, di_scope *home, di__stack *pending, int32_t pi,
 /* The instance at compiled source x for scope s (NULL: none yet). */
 static inline void *source(const di_scope *s, di__src x)
 {
-    return x >= 0 ? s->slots[x]
+    return x >= 0 ? di__slots(s)[x]
                   : atomic_load_explicit(&s->known[-1 - x], memory_order_acquire);
 }
 
@@ -411,7 +411,7 @@ static int ensure(di_scope *s, int32_t pi, const di__frame *up, void **out)
                     "scope", p->name, c->levels[p->level].name,
                     c->levels[s->level].name);
     }
-    void *v = h->slots[p->slot];
+    void *v = di__slots(h)[p->slot];
     if (v) {
         *out = UNWRAP(v);
         return 0;
@@ -501,7 +501,7 @@ __attribute__((noinline)) static int get_key_slow(di_scope *s, int key,
             v = atomic_load_explicit(&c->singles[p->slot].value,
                                      memory_order_acquire);
         else if (p->level == s->level)
-            v = s->slots[p->slot];
+            v = di__slots(s)[p->slot];
         if (v) {
             *out = UNWRAP(v);
             return 0;
@@ -523,7 +523,7 @@ static inline bool fast_get(di_scope *s, int key, void **out)
     di__fast f = s->fast[key];
     if (f.level != s->level || f.kind == DI__VALUE)
         return false;
-    if (!(v = s->slots[f.slot]))
+    if (!(v = di__slots(s)[f.slot]))
         return false;
     *out = UNWRAP(v);
     return true;

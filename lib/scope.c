@@ -122,9 +122,13 @@ void di__scope_fail(di_scope *s, int code, const char *path, const char *fmt,
     s->err = e ? e : &di__oom;
 }
 
-int di__stack_grow_push(void *mem, di__stack *st, di__entry *inl,
-                        int32_t prov, uint32_t mark, void *inst, void *imem)
+int di__stack_grow_push(di_scope *mem, di__stack *st, int32_t prov,
+                        uint32_t mark, void *inst, void *imem)
 {
+    /* a scope's stack starts in its block, after the slots */
+    di__entry *inl = mem ? (di__entry *)(di__slots(mem) +
+                                         mem->c->levels[mem->level].nslots)
+                         : NULL;
     if (st->n == st->cap) {
         /* leave the inline storage for room enough for the usual
          * transients at once: one growth per scope, not a doubling each */
@@ -329,9 +333,7 @@ int di_scope_begin(di_container *c, di_scope *parent, const char *level,
     s->level = (int16_t)l;
     s->spare_ok = top;
     s->tracing = c->trace_on;
-    s->slots = (void **)(s + 1);
-    s->inl = (di__entry *)(s->slots + lv->nslots);
-    s->stack.e = s->inl;
+    s->stack.e = (di__entry *)(di__slots(s) + lv->nslots);
     s->stack.cap = lv->stack_cap;
 #ifdef DI_DEBUG
     if (di__open_add(s)) {
@@ -412,11 +414,11 @@ int di_scope_put(di_scope *s, const char *name, void *value)
                        s->c->levels[s->level].name);
         return DI_ESCOPE;
     }
-    if (s->slots[p->slot]) {
+    if (di__slots(s)[p->slot]) {
         di__scope_fail(s, DI_EEXIST, name, "di_scope_put: '%s' is already "
                        "set in this scope", name);
         return DI_EEXIST;
     }
-    s->slots[p->slot] = value ? value : DI__NULLINST;
+    di__slots(s)[p->slot] = value ? value : DI__NULLINST;
     return 0;
 }
