@@ -12,6 +12,7 @@
 typedef struct route {
     const char *method;
     const char **segs;     /* "notes", "{id}" */
+    const char **pnames;   /* per segment: "id" for "{id}", else NULL */
     uint32_t nsegs;
     const char *name;      /* "GET /notes/{id}" */
     di_http_handler handler;
@@ -138,8 +139,7 @@ int di_http_wire(const di_http *h, di_container *c)
     for (uint32_t i = 0; !rc && i < h->nroutes; i++) {
         const route *r = &h->routes[i];
         rc = di_consumer_add(c, &(di_consumer_desc){
-            .name = r->name, .level = r->level, .deps = r->deps,
-            .data = (void *)r });
+            .name = r->name, .level = r->level, .deps = r->deps });
     }
     return rc;
 }
@@ -177,13 +177,22 @@ int di_http_route(di_http *h, const di_http_route_desc *d)
     r->name = talloc_asprintf(mem, "%s %s", d->method, d->path);
     int rc = r->method && r->name ? split(mem, d->path, &r->segs, &r->nsegs)
                                   : DI_ENOMEM;
-    for (uint32_t i = 0; !rc && i < r->nsegs; i++)
-        if (strchr(r->segs[i], '{') && !is_param(r->segs[i])) {
+    r->pnames = rc ? NULL : talloc_zero_array(mem, const char *,
+                                              r->nsegs ? r->nsegs : 1);
+    if (!rc && !r->pnames)
+        rc = DI_ENOMEM;
+    for (uint32_t i = 0; !rc && i < r->nsegs; i++) {
+        if (is_param(r->segs[i]) &&
+            !(r->pnames[i] = talloc_strndup(mem, r->segs[i] + 1,
+                                            strlen(r->segs[i]) - 2)))
+            rc = DI_ENOMEM;
+        if (!rc && strchr(r->segs[i], '{') && !is_param(r->segs[i])) {
             di__reg_error(h->c, DI_EINVAL, "di_http_route('%s'): segment '%s' "
                           "is not a parameter: write {name}", r->name,
                           r->segs[i]);
             rc = DI_EINVAL;
         }
+    }
     uint32_t n = 0;
     while (d->deps && d->deps[n])
         n++;
@@ -196,7 +205,7 @@ int di_http_route(di_http *h, const di_http_route_desc *d)
         rc = DI_ENOMEM;
     if (!rc)
         rc = di_consumer_add(h->c, &(di_consumer_desc){
-            .name = r->name, .level = r->level, .deps = r->deps, .data = r });
+            .name = r->name, .level = r->level, .deps = r->deps });
     if (rc) {
         talloc_free(mem);
         return rc;
@@ -277,8 +286,12 @@ static int http_begin(di_http *h, const char *method, const char *target,
     if (!h || !method || !target || !out)
         return DI_EINVAL;
     *out = NULL;
-    /* top-level: one request belongs to one thread at a time */
-    di_http_req *r = talloc_zero(NULL, di_http_req);
+    /* top-level: one request belongs to one thread at a time; a pool for
+     * its strings and arrays (path, segments, parameters, headers, a small
+     * answer), so that a request costs one malloc, not ten */
+    di_http_req *r = talloc_pooled_object(NULL, di_http_req, 24, 2048);
+    if (r)
+        memset(r, 0, sizeof *r);
     if (!r)
         return DI_ENOMEM;
     r->h = h;
@@ -462,21 +475,15 @@ static bool match(di_http_req *r, const route *rt, const char **segs,
     if (rt->nsegs != n)
         return false;
     for (uint32_t i = 0; i < n; i++)
-        if (!is_param(rt->segs[i]) && strcmp(rt->segs[i], segs[i]) != 0)
+        if (!rt->pnames[i] && strcmp(rt->segs[i], segs[i]) != 0)
             return false;
     if (!keep)
         return true;
     r->params = talloc_zero_array(r, kv, n ? n : 1);
-    for (uint32_t i = 0; r->params && i < n; i++) {
-        if (!is_param(rt->segs[i]))
-            continue;
-        char *name = talloc_strndup(r, rt->segs[i] + 1,
-                                    strlen(rt->segs[i]) - 2);
-        if (!name)
-            return false; /* out of memory: the caller answers 500 */
-        r->params[r->nparams++] = (kv){ name, segs[i] };
-    }
-    return r->params != NULL;
+    for (uint32_t i = 0; r->params && i < n; i++)
+        if (rt->pnames[i]) /* the route's name: it outlives the request */
+            r->params[r->nparams++] = (kv){ rt->pnames[i], segs[i] };
+    return r->params != NULL; /* out of memory: the caller answers 500 */
 }
 
 static const char *status_text(int status)
