@@ -2,8 +2,10 @@
 # http_bench.sh BUILD_DIR [--smoke] — the http case: wrk on loopback against
 # the notes server built with libdi (GET /notes/1: router, current_user,
 # SQLite session, repository) and against notes-handwired, the same handler
-# wired by hand, alternating runs (both read in a deferred transaction,
-# BEGIN: a read takes no write lock in WAL mode). Prints a table row and a
+# wired by hand, in 9 back-to-back pairs of 3 s runs, the order alternating;
+# the ratio is the median of the pairs' ratios (both read in a deferred
+# transaction, BEGIN: a read takes no write lock in WAL mode). Prints a
+# table row and a
 # "json: " line;
 # exits 1 when libdi serves less than 97 % of the hand-wired requests/s,
 # 77 (skip) without wrk. --smoke: one short run each, nothing judged.
@@ -66,7 +68,7 @@ for p in $di_port $hand_port; do
     esac
 done
 
-if [ "$smoke" = "--smoke" ]; then runs=1; secs=1; else runs=5; secs=5; fi
+if [ "$smoke" = "--smoke" ]; then runs=1; secs=1; else runs=9; secs=3; fi
 # rps PORT: one wrk run; fails on any non-2xx answer or socket error
 rps() {
     out=$(wrk -t2 -c8 -d${secs}s -H "$auth" "http://127.0.0.1:$1/notes/1")
@@ -77,8 +79,12 @@ rps() {
     fi
     echo "$out" | sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p'
 }
+# The two servers run in pairs, back to back, the order alternating; the
+# ratio is the median of the pairs' ratios, so that the machine's drift
+# over the minute (it is shared) cancels within each pair.
 di_runs=""
 hand_runs=""
+ratios=""
 for i in $(seq 1 $runs); do
     if [ $((i % 2)) -eq 1 ]; then
         d=$(rps "$di_port") || exit 1
@@ -89,12 +95,13 @@ for i in $(seq 1 $runs); do
     fi
     di_runs="$di_runs $d"
     hand_runs="$hand_runs $h"
+    ratios="$ratios $(awk -v a="$d" -v b="$h" 'BEGIN {printf "%.4f", a / b}')"
 done
 median() { echo "$@" | tr ' ' '\n' | grep . | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 minmax() { echo "$@" | tr ' ' '\n' | grep . | sort -g | awk 'NR==1{m=$1} {M=$1} END {printf "%.0f-%.0f", m, M}'; }
 dm=$(median $di_runs)
 hm=$(median $hand_runs)
-ratio=$(awk -v a="$dm" -v b="$hm" 'BEGIN {printf "%.3f", a / b}')
+ratio=$(printf '%.3f' "$(median $ratios)")
 met=$(awk -v r="$ratio" 'BEGIN {print (r >= 0.97) ? "yes" : "NO"}')
 [ "$smoke" = "--smoke" ] && met="(smoke)"
 printf "%-16s %-8s %-26s %-26s %-7s %-16s %s\n" http "req/s" \
