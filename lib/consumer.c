@@ -73,7 +73,7 @@ void *di_consumer_data(const di_container *c, int key)
     return c->cons[key].data;
 }
 
-int di_resolve_key(di_scope *s, int key, void **out, size_t n)
+DI__HOT int di_resolve_key(di_scope *s, int key, void **out, size_t n)
 {
     int rc = di__check_scope(s);
     if (rc)

@@ -266,7 +266,7 @@ bool di__plan_outputs(di_scope *s, const di__consumer *cn, void **out)
     return true;
 }
 
-int di__resolve_plan(di_scope *s, const di__consumer *cn)
+DI__HOT int di__resolve_plan(di_scope *s, const di__consumer *cn)
 {
     for (uint32_t i = 0; i < cn->nplan; i++) {
         const di__step *st = &cn->steps[i];

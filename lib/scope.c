@@ -152,7 +152,7 @@ int di__stack_grow_push(di_scope *mem, di__stack *st, int32_t prov,
 
 /* Dispose entries [from, st->n) in reverse order with the outcome, pop them.
  * The memory of each is not freed here. Failures are appended to fails. */
-int di__dispose_range(di_container *c, di_scope *s, di__stack *st,
+DI__HOT int di__dispose_range(di_container *c, di_scope *s, di__stack *st,
                       uint32_t from, int outcome, di__errlist *fails)
 {
     int rc = 0;
@@ -263,7 +263,7 @@ static int begin_nomem(di_container *c, di_scope *parent)
     return DI_ENOMEM;
 }
 
-int di_scope_begin(di_container *c, di_scope *parent, const char *level,
+DI__HOT int di_scope_begin(di_container *c, di_scope *parent, const char *level,
                    void *mem, di_scope **out)
 {
     if (out)
@@ -363,7 +363,7 @@ __attribute__((noinline)) static int end_pinned(di_scope *s, int rc)
     return rc;
 }
 
-int di_scope_end(di_scope *s, int outcome)
+DI__HOT int di_scope_end(di_scope *s, int outcome)
 {
     int rc = di__check_scope(s);
     if (rc)
