@@ -38,9 +38,51 @@ static uint16_t port;
 #define ALICE "Authorization: Bearer alice-token\r\n"
 #define BOB "Authorization: Bearer bob-token\r\n"
 
+/* The server's stdout, read a line at a time: what is left of the last
+ * read, and the last whole line (for messages). */
+static char out_buf[8192], last_line[512];
+static size_t out_len;
+
+/* Read the server's stdout until a line contains a or b (b may be NULL):
+ * 0 for a, 1 for b, -1 after timeout_ms or at its end. The line is left in
+ * last_line. */
+static int wait_line(const char *a, const char *b, int timeout_ms)
+{
+    for (int waited = 0; waited < timeout_ms;) {
+        char *nl;
+        while ((nl = memchr(out_buf, '\n', out_len))) {
+            *nl = '\0';
+            size_t keep = strnlen(out_buf, sizeof last_line - 1);
+            memcpy(last_line, out_buf, keep);
+            last_line[keep] = '\0';
+            size_t used = (size_t)(nl + 1 - out_buf);
+            memmove(out_buf, nl + 1, out_len - used);
+            out_len -= used;
+            if (strstr(last_line, a))
+                return 0;
+            if (b && strstr(last_line, b))
+                return 1;
+        }
+        if (out_len == sizeof out_buf)
+            out_len = 0; /* a line longer than the buffer: drop it */
+        struct pollfd p = { server_out, POLLIN, 0 };
+        if (poll(&p, 1, 100) <= 0) {
+            waited += 100;
+            continue;
+        }
+        ssize_t n = read(server_out, out_buf + out_len,
+                         sizeof out_buf - out_len);
+        if (n <= 0)
+            return -1;
+        out_len += (size_t)n;
+    }
+    return -1;
+}
+
 /* Start argv and wait for "listening on http://127.0.0.1:PORT". */
 static int start_server(char **argv)
 {
+    static const char listening[] = "listening on http://127.0.0.1:";
     int fds[2];
     if (pipe(fds))
         return -1;
@@ -54,27 +96,14 @@ static int start_server(char **argv)
     }
     close(fds[1]);
     server_out = fds[0];
-    char buf[4096];
-    size_t len = 0;
-    for (int waited = 0; waited < 60000 && len < sizeof buf - 1;) {
-        struct pollfd p = { server_out, POLLIN, 0 };
-        if (poll(&p, 1, 100) <= 0) {
-            waited += 100;
-            continue;
-        }
-        ssize_t n = read(server_out, buf + len, sizeof buf - 1 - len);
-        if (n <= 0)
-            break;
-        len += (size_t)n;
-        buf[len] = '\0';
-        const char *at = strstr(buf, "listening on http://127.0.0.1:");
-        if (at && strchr(at, '\n')) {
-            port = (uint16_t)atoi(at + strlen("listening on http://127.0.0.1:"));
-            return 0;
-        }
+    out_len = 0;
+    last_line[0] = '\0';
+    if (wait_line(listening, NULL, 60000) == 0) {
+        port = (uint16_t)atoi(strstr(last_line, listening) + sizeof listening - 1);
+        return 0;
     }
-    fprintf(stderr, "the server did not start; it printed:\n%.*s\n", (int)len,
-            buf);
+    fprintf(stderr, "the server did not start; the last line it printed: "
+            "%s\n", last_line);
     return -1;
 }
 
@@ -360,36 +389,6 @@ static char **server_argv;
 static int wrapper_n;
 static const char *backend, *work, *export_bin;
 static char config[512], db[512];
-
-/* Read the server's stdout until a line containing one of the needles
- * (0 or 1: which), or -1 after timeout_ms. */
-static int wait_line(const char *a, const char *b, int timeout_ms)
-{
-    static char buf[8192];
-    static size_t len;
-    for (int waited = 0; waited < timeout_ms;) {
-        char *nl;
-        while ((nl = memchr(buf, '\n', len))) {
-            *nl = '\0';
-            int which = strstr(buf, a) ? 0 : b && strstr(buf, b) ? 1 : -1;
-            size_t used = (size_t)(nl + 1 - buf);
-            memmove(buf, nl + 1, len - used);
-            len -= used;
-            if (which >= 0)
-                return which;
-        }
-        struct pollfd p = { server_out, POLLIN, 0 };
-        if (poll(&p, 1, 100) <= 0) {
-            waited += 100;
-            continue;
-        }
-        ssize_t n = read(server_out, buf + len, sizeof buf - 1 - len);
-        if (n <= 0)
-            return -1;
-        len += (size_t)n;
-    }
-    return -1;
-}
 
 /* The sqlite config with the database at path (NULL: a broken file). */
 static void write_config(const char *path)
