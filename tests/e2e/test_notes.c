@@ -390,6 +390,29 @@ static int wrapper_n;
 static const char *backend, *work, *export_bin;
 static char config[512], db[512];
 
+/* The notes config on SQLite, with the database at path. */
+static void sqlite_config(FILE *f, const char *path)
+{
+    fprintf(f, "{ \"plugins\": [\"sqlite\"], \"providers\": {"
+            " \"db\": { \"use\": \"sqlite.pool\", \"params\": "
+            "{ \"path\": \"%s\", \"size\": 4, \"busy_timeout_ms\": 30000 } },"
+            " \"session\": { \"use\": \"sqlite.session\", \"deps\": "
+            "{ \"pool\": \"db\" } },"
+            " \"repo\": { \"use\": \"notes.sqlite_repo\", \"deps\": "
+            "{ \"session\": \"session\" } } } }\n", path);
+}
+
+/* Remove a SQLite database and its WAL files. */
+static void remove_db(const char *path)
+{
+    static const char *const sfx[] = { "", "-wal", "-shm" };
+    for (int i = 0; i < 3; i++) {
+        char p[700];
+        snprintf(p, sizeof p, "%s%s", path, sfx[i]);
+        remove(p);
+    }
+}
+
 /* The sqlite config with the database at path (NULL: a broken file). */
 static void write_config(const char *path)
 {
@@ -401,13 +424,7 @@ static void write_config(const char *path)
     if (!path)
         fputs("{ \"providers\": { \"db\": { \"use\": ", f);
     else
-        fprintf(f, "{ \"plugins\": [\"sqlite\"], \"providers\": {"
-                " \"db\": { \"use\": \"sqlite.pool\", \"params\": "
-                "{ \"path\": \"%s\", \"size\": 4, \"busy_timeout_ms\": 30000 } },"
-                " \"session\": { \"use\": \"sqlite.session\", \"deps\": "
-                "{ \"pool\": \"db\" } },"
-                " \"repo\": { \"use\": \"notes.sqlite_repo\", \"deps\": "
-                "{ \"session\": \"session\" } } } }\n", path);
+        sqlite_config(f, path);
     fclose(f);
     rename(tmp, config); /* the server never reads half a file */
 }
@@ -578,14 +595,8 @@ static void test_reload(void)
             "and 1 refused config, %d failed, %d misplaced; per database: "
             "%d %d %d %d\n", total, WRITERS, failed, misplaced, per_db[0],
             per_db[1], per_db[2], per_db[3]);
-    for (int i = 1; i < 4; i++) {
-        static const char *const sfx[] = { "", "-wal", "-shm" };
-        for (int s = 0; s < 3; s++) {
-            char p[700];
-            snprintf(p, sizeof p, "%s%s", dbs[i], sfx[s]);
-            remove(p);
-        }
-    }
+    for (int i = 1; i < 4; i++)
+        remove_db(dbs[i]);
 }
 
 
@@ -675,13 +686,7 @@ int main(int argc, char **argv)
         db[0] = '\0';
     } else {
         snprintf(db, sizeof db, "%s/e2e-%d.db", work, (int)getpid());
-        fprintf(f, "{ \"plugins\": [\"sqlite\"], \"providers\": {"
-                " \"db\": { \"use\": \"sqlite.pool\", \"params\": "
-                "{ \"path\": \"%s\", \"size\": 4, \"busy_timeout_ms\": 30000 } },"
-                " \"session\": { \"use\": \"sqlite.session\", \"deps\": "
-                "{ \"pool\": \"db\" } },"
-                " \"repo\": { \"use\": \"notes.sqlite_repo\", \"deps\": "
-                "{ \"session\": \"session\" } } } }\n", db);
+        sqlite_config(f, db);
     }
     fclose(f);
     /* WRAPPER... NOTES --config CONFIG --port 0 --quiet --debug */
@@ -715,14 +720,8 @@ int main(int argc, char **argv)
     snprintf(suite, sizeof suite, "notes e2e (%s)", backend);
     int rc = t_run_with(suite, suite_init, suite_clean, tests);
     remove(config);
-    if (*db) {
-        static const char *const sfx[] = { "", "-wal", "-shm" };
-        for (int i = 0; i < 3; i++) {
-            char p[600];
-            snprintf(p, sizeof p, "%s%s", db, sfx[i]);
-            remove(p);
-        }
-    }
+    if (*db)
+        remove_db(db);
     free(av);
     return rc;
 }
