@@ -17,7 +17,7 @@ static int container_teardown(di_container *c, int *disposed_rc);
 
 static int container_destructor(di_container *c)
 {
-    di__spare_drop(c);
+    di__spare_drop(DI__SPARE_SCOPE, c->serial);
     if (!c->tearing_down)
         container_teardown(c, NULL);
     pthread_cond_destroy(&c->cond);

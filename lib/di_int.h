@@ -339,6 +339,14 @@ struct di_container {
     bool trace_on;
     di_trace_fn trace_fn;
     void *trace_data;
+    /* http.c: the router that wired this container, the consumer key of
+     * each of its routes (by route index) and the key of its request
+     * provider, recorded as they were registered, so that a request looks
+     * up no name */
+    const void *http_owner;
+    int32_t *http_keys;
+    uint32_t nhttp_keys;
+    int32_t http_req_key;
 };
 
 typedef struct di__buildctx {
@@ -452,6 +460,60 @@ int di__dispose_range(di_container *c, di_scope *s, di__stack *st,
 int di__dispose_stack(di_container *c, di_scope *s, di__stack *st, int outcome,
                       di__errlist *fails);
 
+/* Per-thread spare blocks (spare.c). The block a request frees at its end —
+ * a top-level scope, an HTTP request — is kept instead, emptied of its
+ * talloc children, as this thread's spare of its kind, and taken by the
+ * next one begun on this thread: the request path then costs no malloc. One
+ * spare per kind and thread, with its owner's tag (a scope's container
+ * serial: never reused); freed when the thread exits, by a take with
+ * another tag, or by a drop with its tag. Debug builds keep none: a reused
+ * block would hide a use after the end from the sanitizers. */
+enum { DI__SPARE_SCOPE, DI__SPARE_HTTP, DI__SPARE_KINDS };
+/* Free this thread's spare of the kind if it has that tag. */
+void di__spare_drop(int kind, uint64_t tag);
+#ifndef DI_DEBUG
+typedef struct di__spares {
+    void *block[DI__SPARE_KINDS];
+    uint64_t tag[DI__SPARE_KINDS];
+    bool registered; /* the thread-exit destructor is armed */
+} di__spares;
+extern _Thread_local di__spares di__spare DI__TLS;
+void di__spare_free(int kind);
+/* Keep block as this thread's spare of the kind (its children are freed);
+ * false when the thread has one already: free it. */
+bool di__spare_keep(int kind, void *block, uint64_t tag);
+/* This thread's spare of the kind if it has the tag, else NULL (a spare
+ * with another tag is freed). */
+static inline void *di__spare_take(int kind, uint64_t tag)
+{
+    void *b = di__spare.block[kind];
+    if (b && di__spare.tag[kind] != tag) {
+        di__spare_free(kind);
+        return NULL;
+    }
+    di__spare.block[kind] = NULL;
+    return b;
+}
+#else
+static inline bool di__spare_keep(int kind, void *block, uint64_t tag)
+{
+    (void)kind;
+    (void)block;
+    (void)tag;
+    return false;
+}
+static inline void *di__spare_take(int kind, uint64_t tag)
+{
+    (void)kind;
+    (void)tag;
+    return NULL;
+}
+#endif
+
+/* scope.c: di_scope_put() for the provider with that key (found by name;
+ * -1: none), the name for its errors */
+int di__scope_put_key(di_scope *s, int key, const char *name, void *value);
+
 /* The container whose create or dispose runs on this thread, if any: a
  * create or dispose must not free it (container.c refuses with DI_EBUSY). */
 extern _Thread_local di_container *di__calling DI__TLS;
@@ -544,9 +606,6 @@ char *di__json_path(void *mem, const char *base, const char *key);
 /* "did you mean 'x'?" among NULL-terminated candidates, or "" (mem) */
 const char *di__suggest(void *mem, const char *word, const char *const *cands);
 
-/* scope.c: free this thread's spare scope block if it is c's (container
- * free) */
-void di__spare_drop(const di_container *c);
 
 
 #if defined(__GNUC__) || defined(__clang__)

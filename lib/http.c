@@ -4,6 +4,7 @@
  * outcome computed once from the handler, the status and the delivery.
  */
 #include <cjson/cJSON.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -36,7 +37,19 @@ struct di_http {
 
 typedef struct kv { const char *k, *v; } kv;
 
+/* Room inside the request block for what a common request holds, so that
+ * it allocates nothing; a longer method, path, content type or answer, more
+ * segments, query arguments, headers and the body are talloc children. */
+enum {
+    ROOM_METHOD = 16,
+    ROOM_PATH = 256,
+    ROOM_SEGS = 16,
+    ROOM_CTYPE = 64,
+    ROOM_ANSWER = 1024,
+};
+
 struct di_http_req {
+    /* zeroed when the request begins */
     di_http *h;
     di_scope *scope;
     const char *method;
@@ -56,29 +69,64 @@ struct di_http_req {
     char *ctype;
     char *resp;
     size_t rlen;
+    /* the room (not zeroed) */
+    char method_room[ROOM_METHOD];
+    char path_room[ROOM_PATH];
+    char seg_room[ROOM_PATH];       /* the path, split in place */
+    const char *segv_room[ROOM_SEGS];
+    kv param_room[ROOM_SEGS];
+    char ctype_room[ROOM_CTYPE];
+    char answer_room[ROOM_ANSWER];
 };
+
+/* n bytes in r: the room when they fit in its cap bytes, else a talloc
+ * child of r (NULL when out of memory). */
+static void *room(di_http_req *r, void *in, size_t cap, size_t n)
+{
+    return n <= cap ? in : talloc_size(r, n);
+}
+
+/* Release p, taken with room(), unless it is the room itself. */
+static void unroom(void *p, const void *in)
+{
+    if (p != in)
+        talloc_free(p);
+}
 
 /* ---- routes ---- */
 
+/* The number of segments of path ("/notes//7/" has two). */
+static uint32_t count_segs(const char *path)
+{
+    uint32_t n = 0;
+    for (const char *p = path; *p; p++)
+        if (*p != '/' && (p == path || p[-1] == '/'))
+            n++;
+    return n;
+}
+
+/* Split buf, a path, in place: its '/' become '\0' and v[i] points to the
+ * i-th segment (v has room for count_segs(buf)). */
+static void split_in(char *buf, const char **v)
+{
+    uint32_t n = 0;
+    for (char *p = buf; *p; p++) {
+        if (*p == '/')
+            *p = '\0';
+        else if (p == buf || !p[-1])
+            v[n++] = p;
+    }
+}
+
+/* A route's segments, on mem. */
 static int split(void *mem, const char *path, const char ***segs, uint32_t *n)
 {
-    *n = 0;
-    *segs = NULL;
-    for (const char *p = path; *p;) {
-        while (*p == '/')
-            p++;
-        if (!*p)
-            break;
-        const char *e = strchr(p, '/');
-        size_t len = e ? (size_t)(e - p) : strlen(p);
-        const char **ns = talloc_realloc(mem, *segs, const char *, *n + 1);
-        if (!ns)
-            return DI_ENOMEM;
-        *segs = ns;
-        if (!(ns[(*n)++] = talloc_strndup(mem, p, len)))
-            return DI_ENOMEM;
-        p += len;
-    }
+    char *buf = talloc_strdup(mem, path);
+    *n = buf ? count_segs(buf) : 0;
+    *segs = buf ? talloc_array(mem, const char *, *n ? *n : 1) : NULL;
+    if (!*segs)
+        return DI_ENOMEM;
+    split_in(buf, *segs);
     return 0;
 }
 
@@ -86,6 +134,36 @@ static bool is_param(const char *seg)
 {
     size_t n = strlen(seg);
     return n >= 3 && seg[0] == '{' && seg[n - 1] == '}';
+}
+
+/* Record on c that h wires it: the key of the request's provider. */
+static void wired(const di_http *h, di_container *c)
+{
+    c->http_owner = h;
+    c->http_req_key = di__names_find(&c->pnames, DI_HTTP_REQUEST);
+    c->nhttp_keys = 0;
+}
+
+/* Record the key of route i, the consumer just added to c (if the keys
+ * before it are there: a route without one is resolved by name). */
+static void route_key(di_container *c, uint32_t i)
+{
+    if (i != c->nhttp_keys)
+        return;
+    int32_t *k = talloc_realloc(c, c->http_keys, int32_t, i + 1);
+    if (!k)
+        return;
+    k[i] = (int32_t)c->ncons - 1;
+    c->http_keys = k;
+    c->nhttp_keys = i + 1;
+}
+
+/* The spare request this thread keeps for h goes with it (other threads'
+ * at their exit). */
+static int router_destructor(di_http *h)
+{
+    di__spare_drop(DI__SPARE_HTTP, (uintptr_t)h);
+    return 0;
 }
 
 int di_http_new(void *mem, di_container *c, di_http **out)
@@ -101,6 +179,8 @@ int di_http_new(void *mem, di_container *c, di_http **out)
     if (!h)
         return DI_ENOMEM;
     h->c = c;
+    talloc_set_destructor(h, router_destructor);
+    wired(h, c);
     *out = h;
     return 0;
 }
@@ -136,10 +216,14 @@ int di_http_wire(const di_http *h, di_container *c)
         return DI_EINVAL;
     int rc = di_provide_external(c, DI_HTTP_REQUEST, DI_HTTP_REQUEST_TYPE,
                                  "request");
+    if (!rc)
+        wired(h, c);
     for (uint32_t i = 0; !rc && i < h->nroutes; i++) {
         const route *r = &h->routes[i];
         rc = di_consumer_add(c, &(di_consumer_desc){
             .name = r->name, .level = r->level, .deps = r->deps });
+        if (!rc)
+            route_key(c, i);
     }
     return rc;
 }
@@ -210,6 +294,7 @@ int di_http_route(di_http *h, const di_http_route_desc *d)
         talloc_free(mem);
         return rc;
     }
+    route_key(h->c, h->nroutes);
     r->ndeps = n;
     r->handler = d->handler;
     r->data = d->data;
@@ -227,12 +312,11 @@ static int hexval(char ch)
     return -1;
 }
 
-/* Percent-decode s[0..n) ('+' as space when plus). */
-static char *decode(void *mem, const char *s, size_t n, bool plus)
+/* Percent-decode s[0..n) into o (room for n + 1); '+' as space when
+ * plus. */
+static void decode_into(char *o, const char *s, size_t n, bool plus)
 {
-    char *o = talloc_size(mem, n + 1), *w = o;
-    if (!o)
-        return NULL;
+    char *w = o;
     for (size_t i = 0; i < n; i++) {
         if (s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 &&
             hexval(s[i + 2]) >= 0) {
@@ -243,6 +327,13 @@ static char *decode(void *mem, const char *s, size_t n, bool plus)
         }
     }
     *w = '\0';
+}
+
+static char *decode(void *mem, const char *s, size_t n, bool plus)
+{
+    char *o = talloc_size(mem, n + 1);
+    if (o)
+        decode_into(o, s, n, plus);
     return o;
 }
 
@@ -286,22 +377,30 @@ static int http_begin(di_http *h, const char *method, const char *target,
     if (!h || !method || !target || !out)
         return DI_EINVAL;
     *out = NULL;
-    /* top-level: one request belongs to one thread at a time; a pool for
-     * its strings and arrays (path, segments, parameters, headers, a small
-     * answer), so that a request costs one malloc, not ten */
-    di_http_req *r = talloc_pooled_object(NULL, di_http_req, 24, 2048);
-    if (r)
-        memset(r, 0, sizeof *r);
-    if (!r)
-        return DI_ENOMEM;
+    /* top-level: one request belongs to one thread at a time. Its block is
+     * this thread's spare when there is one (kept by the last request of
+     * h that ended on this thread, see di_int.h): no malloc */
+    di_http_req *r = di__spare_take(DI__SPARE_HTTP, (uintptr_t)h);
+    if (!r) {
+        r = talloc(NULL, di_http_req);
+        if (!r)
+            return DI_ENOMEM;
+        talloc_set_destructor(r, req_destructor);
+    }
+    memset(r, 0, offsetof(di_http_req, method_room));
     r->h = h;
     r->lookup = lookup;
     r->ctx = ctx;
-    r->method = talloc_strdup(r, method);
+    size_t mlen = strlen(method) + 1;
+    char *m = room(r, r->method_room, sizeof r->method_room, mlen);
+    if (m)
+        memcpy(m, method, mlen);
+    r->method = m;
     const char *q = strchr(target, '?');
     size_t plen = q ? (size_t)(q - target) : strlen(target);
-    r->path = decode(r, target, plen, false);
-    r->status = 0;
+    r->path = room(r, r->path_room, sizeof r->path_room, plen + 1);
+    if (r->path)
+        decode_into(r->path, target, plen, false);
     int rc = r->method && r->path ? 0 : DI_ENOMEM;
     if (!rc && q) {
         r->own_query = true;
@@ -312,10 +411,14 @@ static int http_begin(di_http *h, const char *method, const char *target,
     if (!rc)
         rc = h->live ? di_live_begin(h->live, "request", NULL, &r->scope)
                      : di_scope_begin(h->c, NULL, "request", NULL, &r->scope);
-    if (r->scope)
-        talloc_set_destructor(r, req_destructor);
-    if (!rc)
-        rc = di_scope_put(r->scope, DI_HTTP_REQUEST, r);
+    if (!rc) {
+        /* the key recorded when this router wired the scope's container */
+        const di_container *c = r->scope->c;
+        rc = di__scope_put_key(r->scope, c->http_owner == h ? c->http_req_key
+                                         : di__names_find(&c->pnames,
+                                                          DI_HTTP_REQUEST),
+                               DI_HTTP_REQUEST, r);
+    }
     if (rc) {
         if (r->scope)
             di_scope_end(r->scope, rc);
@@ -402,19 +505,28 @@ int di_http_respond(di_http_req *r, int status, const char *content_type,
 {
     if (!r || status < 100 || status > 599 || (!body && len))
         return DI_EINVAL;
-    char *ct = talloc_strdup(r, content_type ? content_type
-                                             : "application/octet-stream");
-    char *b = talloc_size(r, len + 1);
+    if (!content_type)
+        content_type = "application/octet-stream";
+    size_t clen = strlen(content_type) + 1;
+    /* the room may hold the previous answer (or be where body points):
+     * its new contents are moved in, and only a talloc'd old one freed */
+    char *ct = room(r, r->ctype_room, sizeof r->ctype_room, clen);
+    char *b = room(r, r->answer_room, sizeof r->answer_room, len + 1);
     if (!ct || !b) {
-        talloc_free(ct);
-        talloc_free(b);
+        if (ct)
+            unroom(ct, r->ctype_room);
+        if (b)
+            unroom(b, r->answer_room);
         return DI_ENOMEM;
     }
+    memmove(ct, content_type, clen);
     if (len)
-        memcpy(b, body, len);
+        memmove(b, body, len);
     b[len] = '\0';
-    talloc_free(r->ctype);
-    talloc_free(r->resp);
+    if (r->ctype != ct && r->ctype)
+        unroom(r->ctype, r->ctype_room);
+    if (r->resp != b && r->resp)
+        unroom(r->resp, r->answer_room);
     r->status = status;
     r->ctype = ct;
     r->resp = b;
@@ -479,7 +591,8 @@ static bool match(di_http_req *r, const route *rt, const char **segs,
             return false;
     if (!keep)
         return true;
-    r->params = talloc_zero_array(r, kv, n ? n : 1);
+    r->params = room(r, r->param_room, sizeof r->param_room,
+                     (n ? n : 1) * sizeof(kv));
     for (uint32_t i = 0; r->params && i < n; i++)
         if (rt->pnames[i]) /* the route's name: it outlives the request */
             r->params[r->nparams++] = (kv){ rt->pnames[i], segs[i] };
@@ -539,10 +652,16 @@ int di_http_dispatch(di_http_req *r)
         respond_error(r, 413, "request body too large");
         return r->handler_rc = DI_HTTP_ERROR(413);
     }
-    const char **segs;
-    uint32_t n;
-    if (split(r, r->path, &segs, &n))
+    /* the path's segments, in place in a copy of it */
+    size_t plen = strlen(r->path) + 1;
+    char *buf = room(r, r->seg_room, sizeof r->seg_room, plen);
+    uint32_t n = count_segs(r->path);
+    const char **segs = room(r, r->segv_room, sizeof r->segv_room,
+                             (n ? n : 1) * sizeof *segs);
+    if (!buf || !segs)
         return r->handler_rc = DI_ENOMEM;
+    memcpy(buf, r->path, plen);
+    split_in(buf, segs);
     const route *rt = NULL;
     char *allow = NULL;
     for (uint32_t i = 0; i < h->nroutes; i++) {
@@ -571,7 +690,12 @@ int di_http_dispatch(di_http_req *r)
         settle_failure(r, rt, DI_ENOMEM);
         return r->handler_rc = DI_ENOMEM;
     }
-    int rc = di_resolve(r->scope, rt->name, deps, rt->ndeps);
+    /* the key recorded when this router wired the scope's container */
+    const di_container *c = r->scope->c;
+    uint32_t i = (uint32_t)(rt - h->routes);
+    int rc = c->http_owner == h && i < c->nhttp_keys
+                 ? di_resolve_key(r->scope, c->http_keys[i], deps, rt->ndeps)
+                 : di_resolve(r->scope, rt->name, deps, rt->ndeps);
     if (!rc)
         rc = rt->handler(r, deps, rt->data);
     if (rc > 0)
@@ -621,6 +745,7 @@ int di_http_end(di_http_req *r, int delivered)
     r->scope = NULL;
     if (r->h->on_end)
         r->h->on_end(r->h->end_ctx, r, outcome);
-    talloc_free(r);
+    if (!di__spare_keep(DI__SPARE_HTTP, r, (uintptr_t)r->h))
+        talloc_free(r);
     return rc;
 }

@@ -10,14 +10,13 @@
  *
  * Spare blocks. A top-level scope's block (begun with no parent and no
  * talloc parent) is not freed when the scope ends: its children are, which
- * empties its pool, and the block is kept as this thread's spare, for the
+ * empties its pool, and the block is kept as this thread's spare (spare.c) for the
  * next scope of the same container and level begun on this thread. A thread
  * keeps at most one spare; it is freed when the thread exits, when its
  * container is freed on this thread, or when this thread begins a scope the
  * spare does not fit. (Debug builds keep none: a reused block would hide
  * the use of an ended scope.)
  */
-#include <pthread.h>
 #include <stdarg.h>
 #include <string.h>
 
@@ -25,90 +24,22 @@
 
 static int scope_destructor(di_scope *s);
 
-#ifndef DI_DEBUG
-static _Thread_local struct {
-    di_scope *s;
-    uint64_t serial;  /* its container's */
-    int16_t level;
-    bool registered;  /* the thread-exit destructor is armed */
-} spare DI__TLS;
-
-static pthread_key_t spare_key;
-static pthread_once_t spare_once = PTHREAD_ONCE_INIT;
-
-static void spare_free(void)
-{
-    di_scope *s = spare.s;
-    spare.s = NULL;
-    talloc_free(s); /* ended: its destructor does nothing */
-}
-
-static void spare_at_exit(void *unused)
-{
-    (void)unused;
-    spare_free();
-}
-
-static void spare_init(void)
-{
-    if (pthread_key_create(&spare_key, spare_at_exit) != 0)
-        spare_key = (pthread_key_t)-1;
-}
-
 /* Keep s's emptied block as this thread's spare; false to free it. */
 static bool spare_keep(di_scope *s)
 {
-    if (spare.s)
-        return false;
-    if (!spare.registered) {
-        pthread_once(&spare_once, spare_init);
-        if (spare_key == (pthread_key_t)-1 ||
-            pthread_setspecific(spare_key, &spare) != 0)
-            return false;
-        spare.registered = true;
-    }
-    talloc_free_children(s);
-    spare.s = s;
-    spare.serial = s->c->serial;
-    spare.level = s->level;
-    return true;
+    return di__spare_keep(DI__SPARE_SCOPE, s, s->c->serial);
 }
 
 /* This thread's spare when it fits a scope of c's level l, else NULL. */
 static di_scope *spare_take(const di_container *c, int l)
 {
-    di_scope *s = spare.s;
-    if (!s)
-        return NULL;
-    if (spare.serial != c->serial || spare.level != l) {
-        spare_free();
+    di_scope *s = di__spare_take(DI__SPARE_SCOPE, c->serial);
+    if (s && s->level != l) {
+        talloc_free(s); /* ended: its destructor does nothing */
         return NULL;
     }
-    spare.s = NULL;
     return s;
 }
-
-void di__spare_drop(const di_container *c)
-{
-    if (spare.s && spare.serial == c->serial)
-        spare_free();
-}
-#else
-static bool spare_keep(di_scope *s)
-{
-    (void)s;
-    return false;
-}
-
-static di_scope *spare_take(const di_container *c, int l)
-{
-    (void)c;
-    (void)l;
-    return NULL;
-}
-
-void di__spare_drop(const di_container *c) { (void)c; }
-#endif
 
 void di__scope_fail(di_scope *s, int code, const char *path, const char *fmt,
                     ...)
@@ -394,12 +325,11 @@ di_scope *di_scope_parent(const di_scope *s) { return s ? s->parent : NULL; }
 
 di_container *di_scope_container(const di_scope *s) { return s ? s->c : NULL; }
 
-int di_scope_put(di_scope *s, const char *name, void *value)
+int di__scope_put_key(di_scope *s, int key, const char *name, void *value)
 {
     int rc = di__check_scope(s);
     if (rc)
         return rc;
-    int key = name ? di__names_find(&s->c->pnames, name) : -1;
     const di__provider *p = key >= 0 ? &s->c->prov[key] : NULL;
     if (!p || p->kind != DI__EXTERN) {
         di__scope_fail(s, DI_ENOTFOUND, name, "di_scope_put: no external "
@@ -421,4 +351,13 @@ int di_scope_put(di_scope *s, const char *name, void *value)
     }
     di__slots(s)[p->slot] = value ? value : DI__NULLINST;
     return 0;
+}
+
+int di_scope_put(di_scope *s, const char *name, void *value)
+{
+    int rc = di__check_scope(s);
+    if (rc)
+        return rc;
+    return di__scope_put_key(s, name ? di__names_find(&s->c->pnames, name)
+                                     : -1, name, value);
 }

@@ -377,6 +377,59 @@ static void count_report(void *ctx, const char *line)
     http_reports++;
 }
 
+/* Past the request's own room: an 18-segment route, a 300-byte {id}, a
+ * 68-byte content type and a 1,200-byte answer starting with the id's length. */
+static int long_handler(di_http_req *r, void *const *in, void *data)
+{
+    (void)in;
+    (void)data;
+    char body[1200];
+    memset(body, 'x', sizeof body);
+    int n = snprintf(body, 64, "%zu", strlen(di_http_param(r, "id")));
+    body[n] = 'x';
+    return di_http_respond(r, 200, "application/vnd.example.a-rather-long-"
+                           "media-type+json; charset=utf-8", body,
+                           sizeof body);
+}
+
+/* One request, failing each allocation in turn until none fails: returns
+ * how many allocations it made. want: the start of its 200 answer. */
+static long http_failures(di_container *c, di_http *h, const char *target,
+                          const char *want)
+{
+    long n = 1;
+    for (;; n++) {
+        tlog_reset();
+        di_http_req *r = NULL;
+        arm(n);
+        int rc = di_http_begin(h, "PUT", target, NULL, NULL, &r);
+        int status = 0;
+        if (!rc) {
+            di_http_append_body(r, "{\"title\":\"t\"}", 13);
+            di_http_dispatch(r);
+            status = di_http_status(r);
+            if (status == 200)
+                CU_ASSERT_NSTRING_EQUAL(di_http_response(r, NULL), want,
+                                        strlen(want));
+            di_http_end(r, 1);
+        }
+        bool failed = hit();
+        /* whatever failed: the transaction, if made, was disposed once */
+        const char *log = tlog();
+        CU_ASSERT(strcmp(log, "") == 0 || strncmp(log, "+tx -tx:", 8) == 0);
+        if (!failed) {
+            T_OK(rc);
+            CU_ASSERT_EQUAL(status, 200);
+            CU_ASSERT_STRING_EQUAL(log, "+tx -tx:0");
+            return n;
+        }
+        CU_ASSERT(rc == DI_ENOMEM || status == 200 || status == 500 ||
+                  status == 0);
+        if (rc == DI_ENOMEM)
+            expect_oom(di_container_error(c), "http", n);
+    }
+}
+
 static void test_http_request(void)
 {
     size_t base = talloc_total_blocks(NULL);
@@ -390,39 +443,23 @@ static void test_http_request(void)
     static const char *const needs[] = { "tx", "http_request", NULL };
     T_OK(di_http_route(h, &(di_http_route_desc){ .method = "PUT",
         .path = "/notes/{id}", .deps = needs, .handler = note_handler }));
+    T_OK(di_http_route(h, &(di_http_route_desc){ .method = "PUT",
+        .path = "/a/b/c/d/e/f/g/h/i/j/k/l/m/n/o/p/q/{id}", .deps = needs,
+        .handler = long_handler }));
     T_OK(di_container_seal(c));
-    long n = 1;
-    for (;; n++) {
-        tlog_reset();
-        di_http_req *r = NULL;
-        arm(n);
-        int rc = di_http_begin(h, "PUT", "/notes/7?q=a%20b", NULL, NULL, &r);
-        int status = 0;
-        if (!rc) {
-            di_http_append_body(r, "{\"title\":\"t\"}", 13);
-            di_http_dispatch(r);
-            status = di_http_status(r);
-            if (status == 200)
-                CU_ASSERT_STRING_EQUAL(di_http_response(r, NULL),
-                                       "{\"id\":\"7\",\"q\":\"a b\"}");
-            di_http_end(r, 1);
-        }
-        bool failed = hit();
-        /* whatever failed: the transaction, if made, was disposed once */
-        const char *log = tlog();
-        CU_ASSERT(strcmp(log, "") == 0 || strncmp(log, "+tx -tx:", 8) == 0);
-        if (!failed) {
-            T_OK(rc);
-            CU_ASSERT_EQUAL(status, 200);
-            CU_ASSERT_STRING_EQUAL(log, "+tx -tx:0");
-            break;
-        }
-        CU_ASSERT(rc == DI_ENOMEM || status == 200 || status == 500 ||
-                  status == 0);
-        if (rc == DI_ENOMEM)
-            expect_oom(di_container_error(c), "http", n);
-    }
-    CU_ASSERT(n > 10);
+    /* a common request: the scope, its instance, the query, the body */
+    long common = http_failures(c, h, "/notes/7?q=a%20b",
+                                "{\"id\":\"7\",\"q\":\"a b\"}");
+    char target[400];
+    int len = snprintf(target, sizeof target, "/a/b/c/d/e/f/g/h/i/j/k/l/m/n/"
+                       "o/p/q/");
+    memset(target + len, '7', 300);
+    strcpy(target + len + 300, "?q=a%20b");
+    /* and one whose path, segments, content type and answer spill out of
+     * the request's own block: more allocations, each failed once */
+    long spilled = http_failures(c, h, target, "300xxx");
+    CU_ASSERT(common >= 6);
+    CU_ASSERT(spilled >= common + 6);
     CU_ASSERT(http_reports > 0); /* the 500s were logged */
     T_OK(di_container_free(c));
     talloc_free(root);

@@ -306,6 +306,70 @@ static void test_routes_checked(void)
     t_fixture_done(c, root);
 }
 
+/* Answers with the method and {id}, a content type and an answer longer
+ * than the request keeps in its own block, after a first short answer, and
+ * again from its own answer (the copy overlaps what it replaces). */
+static int sizes(di_http_req *r, void *const *deps, void *data)
+{
+    (void)deps;
+    (void)data;
+    static const char ctype[] = "application/vnd.example.a-rather-long-media-"
+                                "type+json; charset=utf-8";
+    T_OK(di_http_respond(r, 200, "text/plain", "short", 5));
+    char *s = talloc_asprintf(NULL, "%s id=%s", di_http_method(r),
+                              di_http_param(r, "id"));
+    T_OK(di_http_respond(r, 201, strlen(s) > 100 ? ctype : "text/plain", s,
+                         strlen(s)));
+    talloc_free(s);
+    size_t n;
+    const char *mine = di_http_response(r, &n);
+    return di_http_respond(r, 201, di_http_content_type(r), mine, n);
+}
+
+static void test_long_requests(void)
+{
+    void *root;
+    di_container *c = t_fixture(&root);
+    di_http *h;
+    T_OK(di_http_new(root, c, &h));
+    const char *path = "/a/b/c/d/e/f/g/h/i/j/k/l/m/n/o/p/q/{id}"; /* 18 */
+    T_OK(di_http_route(h, &(di_http_route_desc){ .method = "MKCALENDAR-"
+        "EXTENDED", .path = path, .handler = sizes }));
+    T_OK(di_http_route(h, &(di_http_route_desc){ .method = "GET",
+        .path = "/x/{id}", .handler = sizes }));
+    T_OK(di_container_seal(c));
+    /* a long method, 18 segments, a 1,500-byte segment, a long content type
+     * and answer: all past the room, all as asked */
+    char id[1501];
+    memset(id, 'z', 1500);
+    id[1500] = '\0';
+    char *target = talloc_asprintf(NULL, "/a/b/c/d/e/f/g/h/i/j/k/l/m/n/o/p/q/"
+                                   "%s", id);
+    di_http_req *r;
+    CU_ASSERT_EQUAL(serve(h, "MKCALENDAR-EXTENDED", target, NULL, NULL, 1,
+                          &r), 201);
+    char *want = talloc_asprintf(target, "MKCALENDAR-EXTENDED id=%s", id);
+    size_t n;
+    CU_ASSERT_STRING_EQUAL(di_http_response(r, &n), want);
+    CU_ASSERT_EQUAL(n, strlen(want));
+    CU_ASSERT_STRING_EQUAL(di_http_content_type(r), "application/vnd.example."
+                           "a-rather-long-media-type+json; charset=utf-8");
+    CU_ASSERT_STRING_EQUAL(di_http_path(r), target);
+    CU_ASSERT_TRUE(talloc_total_blocks(r) > 1);
+    T_OK(di_http_end(r, 1));
+    /* a common request after it: nothing left of the long one, and nothing
+     * allocated beyond the request's own block */
+    CU_ASSERT_EQUAL(serve(h, "GET", "/x/7", NULL, NULL, 1, &r), 201);
+    CU_ASSERT_STRING_EQUAL(di_http_response(r, &n), "GET id=7");
+    CU_ASSERT_EQUAL(n, 8);
+    CU_ASSERT_STRING_EQUAL(di_http_path(r), "/x/7");
+    CU_ASSERT_EQUAL(talloc_total_blocks(r), 1);
+    T_OK(di_http_end(r, 1));
+    talloc_free(target);
+    talloc_free(h);
+    t_fixture_done(c, root);
+}
+
 int main(void)
 {
     CU_TestInfo tests[] = {
@@ -313,6 +377,7 @@ int main(void)
         { "outcomes: abandoned, failed, 5xx, 204", test_outcomes },
         { "404, 405, 401 from a provider, 413", test_default_answers },
         { "routes are consumers checked at seal", test_routes_checked },
+        { "long requests: past the request's own room", test_long_requests },
         CU_TEST_INFO_NULL,
     };
     return t_run("http", tests);
