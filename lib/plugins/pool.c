@@ -32,8 +32,26 @@ int di__pool_init(di__pool *p, void *mem, size_t n, unsigned timeout_ms)
     return 0;
 }
 
+/* The first free slot, taken; under the lock, with one free. */
+static long take(di__pool *p)
+{
+    long slot = 0;
+    while (p->busy[slot])
+        slot++;
+    p->busy[slot] = true;
+    p->in_use++;
+    return slot;
+}
+
 long di__pool_get(di__pool *p)
 {
+    pthread_mutex_lock(&p->lock);
+    if (p->in_use < p->n) { /* the common case: no deadline to compute */
+        long slot = take(p);
+        pthread_mutex_unlock(&p->lock);
+        return slot;
+    }
+    pthread_mutex_unlock(&p->lock);
     struct timespec until;
     clock_gettime(CLOCK_MONOTONIC, &until);
     until.tv_sec += p->timeout_ms / 1000;
@@ -50,11 +68,7 @@ long di__pool_get(di__pool *p)
             return -1;
         }
     }
-    long slot = 0;
-    while (p->busy[slot])
-        slot++;
-    p->busy[slot] = true;
-    p->in_use++;
+    long slot = take(p);
     pthread_mutex_unlock(&p->lock);
     return slot;
 }

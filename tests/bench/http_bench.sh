@@ -2,7 +2,7 @@
 # http_bench.sh BUILD_DIR [--smoke] — the http case: wrk on loopback against
 # the notes server built with libdi (GET /notes/1: router, current_user,
 # SQLite session, repository) and against notes-handwired, the same handler
-# wired by hand, in 9 back-to-back pairs of 3 s runs, the order alternating;
+# wired by hand, in 15 back-to-back pairs of 2 s runs, the order alternating;
 # the ratio is the median of the pairs' ratios (both read in a deferred
 # transaction, BEGIN: a read takes no write lock in WAL mode). Prints a
 # table row and a
@@ -68,7 +68,7 @@ for p in $di_port $hand_port; do
     esac
 done
 
-if [ "$smoke" = "--smoke" ]; then runs=1; secs=1; else runs=9; secs=3; fi
+if [ "$smoke" = "--smoke" ]; then runs=1; secs=1; else runs=15; secs=2; fi
 # rps PORT: one wrk run; fails on any non-2xx answer or socket error
 rps() {
     out=$(wrk -t2 -c8 -d${secs}s -H "$auth" "http://127.0.0.1:$1/notes/1")
