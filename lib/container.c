@@ -83,7 +83,9 @@ int di_container_new(void *mem, di_container **out)
  * for one by name on every request; the first byte rules most out. */
 int di__level_find(const di_container *c, const char *name)
 {
-    for (uint32_t i = 0; i < c->nlevels; i++)
+    /* last to first: the root ("root", which "request" shares a first
+     * letter with) is never begun, so di_scope_begin() compares once */
+    for (uint32_t i = c->nlevels; i-- > 0;)
         if (c->levels[i].name[0] == name[0] &&
             strcmp(c->levels[i].name, name) == 0)
             return (int)i;
