@@ -559,36 +559,42 @@ static double throughput(int threads, uint64_t ops, bool hand)
     return per / threads;
 }
 
+/* Scaling: per-thread throughput on 2 threads as a share of 1 thread, for
+ * libdi and, as the machine's own figure, for the hand-wired request. Each
+ * repetition measures both, back to back, and the figures are medians of
+ * the repetitions' own values, so that the shared machine's drift cancels
+ * within each (as in the http case). Each measurement runs 2 M requests
+ * per thread (about 130 ms): with 400 k, starting the threads (and, on
+ * this VM, faulting in their memory) weighed on the 2-thread runs, and
+ * even the hand-wired code measured 60-100 %. */
 bench_result bench_threads(void)
 {
-    enum { REPS = 9 };
+    enum { REPS = 15 };
     setup_request_3();
-    uint64_t ops = bench_smoke ? 1000 : 400000;
-    double one[REPS], two[REPS], hone[REPS], htwo[REPS];
+    uint64_t ops = bench_smoke ? 1000 : 2000000;
+    double di[REPS], hand[REPS], rel[REPS], two[REPS];
     int reps = bench_smoke ? 1 : REPS;
     throughput(2, ops / 4, false); /* warm-up */
     for (int r = 0; r < reps; r++) {
-        one[r] = throughput(1, ops, false);
+        double one = throughput(1, ops, false);
         two[r] = throughput(2, ops, false);
-        hone[r] = throughput(1, ops, true);
-        htwo[r] = throughput(2, ops, true);
+        di[r] = 100 * two[r] / one;
+        hand[r] = 100 * throughput(2, ops, true) / throughput(1, ops, true);
+        rel[r] = di[r] / hand[r];
     }
     teardown_request_3();
-    /* the machine's own scaling, for reading the result: the hand-wired
-     * request on 1 and 2 threads */
-    double hm1, hm2, lo, hi;
-    bench_stats(hone, reps, &hm1, &lo, &hi);
-    bench_stats(htwo, reps, &hm2, &lo, &hi);
+    bench_result res = { .name = "threads", .unit = "% at 2 th" };
+    double lo, hi, ops2;
+    bench_stats(two, reps, &ops2, &lo, &hi);
+    bench_stats(di, reps, &res.di_med, &res.di_min, &res.di_max);
+    bench_stats(hand, reps, &res.hand_med, &res.hand_min, &res.hand_max);
+    bench_stats(rel, reps, &res.ratio, &lo, &hi);
+    res.met = res.di_med >= 90;
+    snprintf(res.target, sizeof res.target, ">= 90 %%");
     if (!bench_smoke)
-        fprintf(stderr, "threads: hand-wired request_3 per thread at 2 "
-                "threads is %.0f%% of 1 thread on this machine\n",
-                100 * hm2 / hm1);
-    bench_result res = { .name = "threads", .unit = "ops/s/th",
-                         .target = "2 threads >= 90%" };
-    bench_stats(two, reps, &res.di_med, &res.di_min, &res.di_max);
-    bench_stats(one, reps, &res.hand_med, &res.hand_min, &res.hand_max);
-    res.ratio = res.di_med / res.hand_med;
-    res.met = res.ratio >= 0.9;
+        fprintf(stderr, "threads: libdi %.0f request_3/s per thread on 2 "
+                "threads; hand-wired code gets %.0f %% of 1 thread's per "
+                "thread on this machine\n", ops2, res.hand_med);
     return res;
 }
 
