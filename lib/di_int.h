@@ -382,7 +382,8 @@ struct di_scope {
     struct di_error *err;
     di__stack stack;             /* starts in the block, after the slots */
     struct di__tlog *trace;      /* its trace, made at the first record */
-    struct di__gen *pin;         /* begun by di_live_begin: its generation */
+    struct di__pin *pin;         /* begun by di_live_begin: the pin it holds
+                                    on its generation (live.c) */
 };
 
 /* ---- hot-path helpers ---- */
@@ -568,7 +569,7 @@ int di__traced_dispose(di_container *c, di_scope *s, int32_t prov,
 void di__trace_end(di_scope *s);
 /* live.c: a scope begun by di_live_begin ended: release its generation
  * (may free that container) */
-void di__live_unpin(struct di__gen *g);
+void di__live_unpin(struct di__pin *p);
 /* resolve.c: "a → b → c" for a frame chain (talloc, top-level), or NULL */
 char *di__path_str(const di__frame *f);
 

@@ -1,17 +1,38 @@
 /*
  * live.c — live reconfiguration (see di/live.h). Each container the handle
- * is given is a generation: a record with a pin count, kept until the
+ * is given is a generation: a record with pin counts, kept until the
  * handle is freed so that a begin racing a publish never touches freed
  * memory. A generation is freed (its container, that is) once it is both
  * retired and unpinned; a compare-and-swap on `freed` makes that happen
  * exactly once, whoever sees it first (the publisher or the last scope).
+ *
+ * Pins are counted per shard: each thread adds to its own cache line, so
+ * that threads beginning and ending requests at once do not pass one line
+ * back and forth (a shared counter is written twice per request). A scope
+ * keeps the shard it pinned and releases that one, on whatever thread it
+ * ends. All atomics are sequentially consistent, which is what makes the
+ * sum of the shards safe to read shard by shard: a pin that is still valid
+ * (its begin saw the generation current after adding) was added before the
+ * retirement, so every sum taken after the retirement sees it until it is
+ * released; and whoever releases the last one, or retires, takes a sum that
+ * sees all of them released.
  */
+#include <stdlib.h>
+#include <string.h>
+
 #include "di_int.h"
 
+enum { SHARDS = 16 };
+
+typedef struct di__pin {
+    _Atomic int64_t n;     /* scopes pinned through this shard and not ended
+                              (and, for a moment, begins that lost a race) */
+    struct di__gen *g;
+} __attribute__((aligned(64))) di__pin;
+
 typedef struct di__gen {
+    di__pin pins[SHARDS];
     di_container *c;
-    _Atomic int64_t pins;  /* scopes begun on it and not ended (and, for a
-                              moment, begins that lost a race) */
     atomic_int retired;    /* no longer current */
     atomic_int freed;      /* its container has been (is being) freed */
     struct di__gen *next;  /* all generations, newest first */
@@ -24,6 +45,25 @@ struct di_live {
     uint64_t generation;
 };
 
+/* This thread's shard: handed out round robin at its first begin. */
+static _Thread_local int my_shard DI__TLS = -1;
+static atomic_uint next_shard;
+
+static int shard(void)
+{
+    if (my_shard < 0)
+        my_shard = (int)(atomic_fetch_add(&next_shard, 1) % SHARDS);
+    return my_shard;
+}
+
+static bool unpinned(di__gen *g)
+{
+    for (int i = 0; i < SHARDS; i++)
+        if (atomic_load(&g->pins[i].n) != 0)
+            return false;
+    return true;
+}
+
 static int free_gen(di__gen *g)
 {
     int expected = 0;
@@ -32,23 +72,34 @@ static int free_gen(di__gen *g)
     return di_container_free(g->c);
 }
 
-void di__live_unpin(di__gen *g)
+void di__live_unpin(di__pin *p)
 {
-    if (atomic_fetch_sub(&g->pins, 1) == 1 && atomic_load(&g->retired))
+    di__gen *g = p->g;
+    atomic_fetch_sub(&p->n, 1);
+    if (atomic_load(&g->retired) && unpinned(g))
         free_gen(g);
 }
 
 static int live_destructor(di_live *l)
 {
+    for (di__gen *g = l->all, *next; g; g = next) {
+        next = g->next;
+        free(g);
+    }
     pthread_mutex_destroy(&l->lock);
     return 0;
 }
 
+/* A generation record: cache-line aligned (its shards are), so not a
+ * talloc block; the handle frees them all when it goes. */
 static di__gen *new_gen(di_live *l, di_container *c)
 {
-    di__gen *g = talloc_zero(l, di__gen);
+    di__gen *g = DI__MAYFAIL(aligned_alloc(64, sizeof *g));
     if (!g)
         return NULL;
+    memset(g, 0, sizeof *g);
+    for (int i = 0; i < SHARDS; i++)
+        g->pins[i].g = g;
     g->c = c;
     g->next = l->all;
     l->all = g;
@@ -88,19 +139,21 @@ int di_live_begin(di_live *l, const char *level, void *mem, di_scope **out)
         *out = NULL;
     if (!l || !out)
         return DI_EINVAL;
+    int k = shard();
     for (;;) {
         di__gen *g = atomic_load(&l->cur);
-        atomic_fetch_add(&g->pins, 1);
+        di__pin *p = &g->pins[k];
+        atomic_fetch_add(&p->n, 1);
         if (atomic_load(&l->cur) != g) { /* a publish slipped in: retry */
-            di__live_unpin(g);
+            di__live_unpin(p);
             continue;
         }
         int rc = di_scope_begin(g->c, NULL, level, mem, out);
         if (rc) {
-            di__live_unpin(g);
+            di__live_unpin(p);
             return rc;
         }
-        (*out)->pin = g;
+        (*out)->pin = p;
         return 0;
     }
 }
@@ -129,7 +182,7 @@ int di_live_publish(di_live *l, di_container *next)
     l->generation++;
     pthread_mutex_unlock(&l->lock);
     atomic_store(&old->retired, 1);
-    if (atomic_load(&old->pins) == 0)
+    if (unpinned(old))
         free_gen(old);
     return 0;
 }
@@ -155,7 +208,7 @@ int di_live_free(di_live *l)
         return DI_EINVAL;
     pthread_mutex_lock(&l->lock);
     for (di__gen *g = l->all; g; g = g->next)
-        if (atomic_load(&g->pins) > 0 && !atomic_load(&g->freed)) {
+        if (!unpinned(g) && !atomic_load(&g->freed)) {
             pthread_mutex_unlock(&l->lock);
             return DI_EBUSY;
         }

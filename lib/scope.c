@@ -287,7 +287,7 @@ DI__HOT int di_scope_begin(di_container *c, di_scope *parent, const char *level,
  * when this is inlined there. */
 __attribute__((noinline)) static int end_pinned(di_scope *s, int rc)
 {
-    struct di__gen *pin = s->pin;
+    struct di__pin *pin = s->pin;
     if (!s->spare_ok || !spare_keep(s))
         talloc_free(s); /* ended: its destructor does nothing */
     di__live_unpin(pin);

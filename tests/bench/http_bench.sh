@@ -68,7 +68,7 @@ for p in $di_port $hand_port; do
     esac
 done
 
-if [ "$smoke" = "--smoke" ]; then runs=1; secs=1; else runs=15; secs=2; fi
+if [ "$smoke" = "--smoke" ]; then runs=1; secs=1; else runs=${HTTP_PAIRS:-15}; secs=${HTTP_SECS:-2}; fi
 # rps PORT: one wrk run; fails on any non-2xx answer or socket error
 rps() {
     out=$(wrk -t2 -c8 -d${secs}s -H "$auth" "http://127.0.0.1:$1/notes/1")
@@ -99,6 +99,7 @@ for i in $(seq 1 $runs); do
 done
 median() { echo "$@" | tr ' ' '\n' | grep . | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 minmax() { echo "$@" | tr ' ' '\n' | grep . | sort -g | awk 'NR==1{m=$1} {M=$1} END {printf "%.0f-%.0f", m, M}'; }
+[ -n "${HTTP_VERBOSE:-}" ] && echo "pairs: $ratios" >&2
 dm=$(median $di_runs)
 hm=$(median $hand_runs)
 ratio=$(printf '%.3f' "$(median $ratios)")
