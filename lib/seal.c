@@ -25,6 +25,8 @@ typedef struct seal {
     int32_t *adj;    /* adj[off[i] .. off[i + 1]) */
     bool any_missing;/* a required dependency has no provider */
     bool any_typed;  /* a provider dependency asks for a type */
+    bool any_set;    /* a provider is a set (its level waits for its
+                        members'): else no pass over all for sets */
     int16_t *lvl;    /* each provider's level, packed: passes that follow
                         edges to random providers read this, not c->prov */
     int16_t *req;    /* transients: the deepest level they need, CONFLICT */
@@ -590,6 +592,8 @@ nomem:
 static int compile_plans(seal_t *st)
 {
     di_container *c = st->c;
+    if (!c->ncons) /* nothing to plan: no scratch arrays of nprov */
+        return 0;
     uint32_t *stamp = talloc_zero_array(st->tmp, uint32_t, c->nprov);
     int32_t *stk = talloc_array(st->tmp, int32_t, c->nprov + 1);
     uint32_t *next = talloc_array(st->tmp, uint32_t, c->nprov + 1);
@@ -815,8 +819,9 @@ static int analyse(seal_t *st)
             p->level = lifetime_level(st, p->name, p->lifetime, false);
         st->lvl[i] = p->level;
         edges += p->ndeps;
+        st->any_set |= p->set;
     }
-    if (set_levels(st))
+    if (st->any_set && set_levels(st))
         return DI_ENOMEM;
     for (uint32_t i = 0; i < c->ncons; i++) {
         di__consumer *cn = &c->cons[i];
