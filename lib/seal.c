@@ -27,6 +27,12 @@ typedef struct seal {
     bool any_typed;  /* a provider dependency asks for a type */
     bool any_set;    /* a provider is a set (its level waits for its
                         members'): else no pass over all for sets */
+    /* di_container_seal() (not the checks alone): the per-provider part of
+     * compiling rides on the targets pass, which reads the same records */
+    bool compiling;
+    uint32_t nslots[DI_LEVEL_MAX];
+    bool transients;       /* the graph has transients */
+    size_t transient_size; /* the largest transient's */
     int16_t *lvl;    /* each provider's level, packed: passes that follow
                         edges to random providers read this, not c->prov */
     int16_t *req;    /* transients: the deepest level they need, CONFLICT */
@@ -668,10 +674,10 @@ static int compile_plans(seal_t *st)
     return 0;
 }
 
-static int compile(seal_t *st)
+/* Before the targets pass, when sealing: the tables it fills. */
+static int compile_start(seal_t *st)
 {
     di_container *c = st->c;
-    uint32_t nslots[DI_LEVEL_MAX] = { 0 };
     for (uint32_t l = 0; l < c->nlevels; l++) {
         c->levels[l].pool_objects = 0;
         c->levels[l].pool_bytes = 0;
@@ -683,27 +689,38 @@ static int compile(seal_t *st)
     if (!c->fast || !c->known)
         return DI_ENOMEM;
     atomic_init(&c->known[c->nprov], DI__NULLINST);
-    /* one pass over the records (with many providers each pass is a trip
-     * through memory): slots, pool sizes, the packed table, values */
-    bool transients = false;
-    size_t transient_size = 0; /* the largest transient's */
-    for (uint32_t i = 0; i < c->nprov; i++) {
-        di__provider *p = &c->prov[i];
-        if (p->level == DI__TRANSIENT) {
-            transients = true;
-            if (p->size > transient_size)
-                transient_size = p->size;
-        }
-        if (p->level >= 0 && p->kind != DI__VALUE)
-            p->slot = nslots[p->level]++;
-        if (p->level > 0 && p->kind == DI__CREATE) {
-            c->levels[p->level].pool_objects++;
-            c->levels[p->level].pool_bytes += p->size;
-        }
-        c->fast[i] = (di__fast){ p->level, (uint8_t)p->kind, p->slot };
-        if (p->kind == DI__VALUE && p->value)
-            atomic_init(&c->known[i], p->value);
+    return 0;
+}
+
+/* Provider i's slot, pool share, packed entry and value (its level is
+ * final); from the targets pass, in provider order. */
+static inline void compile_one(seal_t *st, uint32_t i, di__provider *p)
+{
+    di_container *c = st->c;
+    if (p->level == DI__TRANSIENT) {
+        st->transients = true;
+        if (p->size > st->transient_size)
+            st->transient_size = p->size;
     }
+    if (p->level >= 0 && p->kind != DI__VALUE)
+        p->slot = st->nslots[p->level]++;
+    if (p->level > 0 && p->kind == DI__CREATE) {
+        c->levels[p->level].pool_objects++;
+        c->levels[p->level].pool_bytes += p->size;
+    }
+    c->fast[i] = (di__fast){ p->level, (uint8_t)p->kind, p->slot };
+    if (p->kind == DI__VALUE && p->value)
+        atomic_init(&c->known[i], p->value);
+}
+
+/* After the checks passed: the levels' sizes, the consumers' plans, the
+ * singletons' table (the providers' part was done on the targets pass). */
+static int compile(seal_t *st)
+{
+    di_container *c = st->c;
+    const uint32_t *nslots = st->nslots;
+    bool transients = st->transients;
+    size_t transient_size = st->transient_size;
     for (uint32_t l = 0; l < c->nlevels; l++) {
         c->levels[l].nslots = nslots[l];
         /* room on the inline teardown stack for the level's own instances
@@ -764,6 +781,8 @@ static int resolve_targets(seal_t *st, size_t edges)
                 __builtin_prefetch(&m->slots[q->deps[k].hash & m->mask]);
         }
         di__provider *p = &c->prov[i];
+        if (st->compiling)
+            compile_one(st, i, p);
         st->off[i] = n;
         for (uint32_t k = 0; k < p->ndeps; k++) {
             di__dep *d = &p->deps[k];
@@ -830,7 +849,7 @@ static int analyse(seal_t *st)
             cn->deps[k].target = di__names_find_h(&c->pnames, cn->deps[k].name,
                                                   cn->deps[k].hash);
     }
-    if (resolve_targets(st, edges))
+    if ((st->compiling && compile_start(st)) || resolve_targets(st, edges))
         return DI_ENOMEM;
     seal_from(st);
     for (uint32_t i = 0; i < c->ncons; i++)
@@ -884,7 +903,7 @@ int di_container_seal(di_container *c)
         di__reg_error(c, DI_ESEALED, "di_container_seal: already sealed");
         return DI_ESEALED;
     }
-    seal_t st = { .c = c };
+    seal_t st = { .c = c, .compiling = true };
     int rc = analyse(&st);
     if (!rc)
         rc = compile(&st);
