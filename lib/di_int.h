@@ -128,6 +128,7 @@ typedef struct di__dep {
 } di__dep;
 
 enum { DI__CREATE, DI__VALUE, DI__EXTERN };
+#define DI__LT_VALUE UINT32_MAX
 
 typedef struct di__provider {
     /* First, what seal's passes over every provider read (levels, targets,
@@ -303,6 +304,11 @@ struct di_container {
     bool tearing_down;
     di__provider *prov;
     uint32_t nprov, capprov;
+    /* by key, beside prov: the provider's lifetime (its index in
+     * lifetimes), or DI__LT_VALUE for a value; seal's level pass reads
+     * this, 4 bytes a provider, instead of the records */
+    uint32_t *plt;
+    uint32_t nsets;                   /* sets declared (set.c) */
     di__consumer *cons;
     uint32_t ncons, capcons;
     di__level *levels;

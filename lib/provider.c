@@ -262,6 +262,10 @@ static int add_to(di_container *c, const char *fn, const di_provider_desc *d,
         if (!np)
             return DI_ENOMEM;
         c->prov = np;
+        uint32_t *nl = talloc_realloc(c, c->plt, uint32_t, cap);
+        if (!nl)
+            return DI_ENOMEM;
+        c->plt = nl;
         c->capprov = cap;
     }
     di__provider p;
@@ -280,6 +284,8 @@ static int add_to(di_container *c, const char *fn, const di_provider_desc *d,
         talloc_free(p.mem);
         return DI_ENOMEM;
     }
+    c->plt[c->nprov] = p.kind == DI__VALUE ? DI__LT_VALUE : p.lt;
+    c->nsets += p.set;
     c->prov[c->nprov++] = p;
     return 0;
 }
@@ -313,6 +319,7 @@ static int replace_in(di_container *c, const char *fn,
         return DI_ENOMEM;
     }
     talloc_free(c->prov[i].mem);
+    c->plt[i] = p.kind == DI__VALUE ? DI__LT_VALUE : p.lt;
     c->prov[i] = p;
     return 0;
 }

@@ -146,7 +146,7 @@ static int16_t set_level(seal_t *st, uint32_t i, uint8_t *state)
     di_container *c = st->c;
     di__provider *p = &c->prov[i];
     if (!p->set || state[i] == 2)
-        return p->level;
+        return st->lvl[i];
     if (state[i] == 1)
         return DI__ROOT;
     state[i] = 1;
@@ -764,13 +764,14 @@ static void copy_problems(seal_t *st)
  * in cache: the map's slots a few providers ahead are prefetched while these
  * resolve, and every per-dependency fact is gathered in this one pass.
  * Needs st->lvl. */
-static int resolve_targets(seal_t *st, size_t edges)
+static int resolve_targets(seal_t *st)
 {
     enum { AHEAD = 4 };
     di_container *c = st->c;
     const di__names *m = &c->pnames;
+    size_t cap = (size_t)c->nprov * 4 + 16; /* edges: grown when more */
     st->off = talloc_array(st->tmp, uint32_t, c->nprov + 1);
-    st->adj = talloc_array(st->tmp, int32_t, edges ? edges : 1);
+    st->adj = talloc_array(st->tmp, int32_t, cap);
     if (!st->off || !st->adj)
         return DI_ENOMEM;
     uint32_t n = 0;
@@ -781,8 +782,16 @@ static int resolve_targets(seal_t *st, size_t edges)
                 __builtin_prefetch(&m->slots[q->deps[k].hash & m->mask]);
         }
         di__provider *p = &c->prov[i];
+        p->level = st->lvl[i];
         if (st->compiling)
             compile_one(st, i, p);
+        if (n + p->ndeps > cap) {
+            cap = (n + p->ndeps) * 2;
+            int32_t *na = talloc_realloc(st->tmp, st->adj, int32_t, cap);
+            if (!na)
+                return DI_ENOMEM;
+            st->adj = na;
+        }
         st->off[i] = n;
         for (uint32_t k = 0; k < p->ndeps; k++) {
             di__dep *d = &p->deps[k];
@@ -830,16 +839,16 @@ static int analyse(seal_t *st)
                  : st->level_ok[l]              ? (int16_t)l
                                                 : DI__UNRESOLVED;
     }
-    size_t edges = 0;
+    /* the levels from the packed lifetimes, not the records (which the
+     * targets pass reads next, and sets p->level from these) */
     for (uint32_t i = 0; i < c->nprov; i++) {
-        di__provider *p = &c->prov[i];
-        p->level = p->kind == DI__VALUE ? DI__ROOT : ltl[p->lt];
-        if (p->level == UNKNOWN)
-            p->level = lifetime_level(st, p->name, p->lifetime, false);
-        st->lvl[i] = p->level;
-        edges += p->ndeps;
-        st->any_set |= p->set;
+        int16_t l = c->plt[i] == DI__LT_VALUE ? DI__ROOT : ltl[c->plt[i]];
+        if (l == UNKNOWN)
+            l = lifetime_level(st, c->prov[i].name, c->prov[i].lifetime,
+                               false);
+        st->lvl[i] = l;
     }
+    st->any_set = c->nsets > 0;
     if (st->any_set && set_levels(st))
         return DI_ENOMEM;
     for (uint32_t i = 0; i < c->ncons; i++) {
@@ -849,7 +858,7 @@ static int analyse(seal_t *st)
             cn->deps[k].target = di__names_find_h(&c->pnames, cn->deps[k].name,
                                                   cn->deps[k].hash);
     }
-    if ((st->compiling && compile_start(st)) || resolve_targets(st, edges))
+    if ((st->compiling && compile_start(st)) || resolve_targets(st))
         return DI_ENOMEM;
     seal_from(st);
     for (uint32_t i = 0; i < c->ncons; i++)
