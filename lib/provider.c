@@ -216,6 +216,12 @@ nomem:
     return DI_ENOMEM;
 }
 
+/* What c->plt keeps for p (see di_int.h). */
+static uint32_t packed_lt(const di__provider *p)
+{
+    return p->kind == DI__VALUE ? DI__LT_VALUE : p->lt;
+}
+
 static int check_desc(di_container *c, const char *fn, const di_provider_desc *d,
                       bool value)
 {
@@ -284,7 +290,7 @@ static int add_to(di_container *c, const char *fn, const di_provider_desc *d,
         talloc_free(p.mem);
         return DI_ENOMEM;
     }
-    c->plt[c->nprov] = p.kind == DI__VALUE ? DI__LT_VALUE : p.lt;
+    c->plt[c->nprov] = packed_lt(&p);
     c->nsets += p.set;
     c->prov[c->nprov++] = p;
     return 0;
@@ -319,7 +325,7 @@ static int replace_in(di_container *c, const char *fn,
         return DI_ENOMEM;
     }
     talloc_free(c->prov[i].mem);
-    c->plt[i] = p.kind == DI__VALUE ? DI__LT_VALUE : p.lt;
+    c->plt[i] = packed_lt(&p);
     c->prov[i] = p;
     return 0;
 }

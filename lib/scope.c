@@ -10,11 +10,11 @@
  *
  * Spare blocks. A top-level scope's block (begun with no parent and no
  * talloc parent) is not freed when the scope ends: its children are, which
- * empties its pool, and the block is kept as this thread's spare (spare.c) for the
- * next scope of the same container and level begun on this thread. A thread
- * keeps at most one spare; it is freed when the thread exits, when its
- * container is freed on this thread, or when this thread begins a scope the
- * spare does not fit. (Debug builds keep none: a reused block would hide
+ * empties its pool, and the block is kept as this thread's spare (spare.c)
+ * for the next scope of the same container and level begun on this thread. A
+ * thread keeps at most one spare; it is freed when the thread exits, when
+ * its container is freed on this thread, or when this thread begins a scope
+ * the spare does not fit. (Debug builds keep none: a reused block would hide
  * the use of an ended scope.)
  */
 #include <stdarg.h>
