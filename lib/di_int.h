@@ -298,16 +298,26 @@ typedef struct di__plugin_ref {
     uint16_t abi_major, abi_minor;
 } di__plugin_ref;
 
+/* Provider records live in chunks of DI__PCHUNK that never move: the
+ * table grows without copying what it holds (with 100k providers, 12 MB
+ * copied again and again, into memory the system has to hand over afresh),
+ * and a record's address stays valid while more are registered. The first
+ * chunk starts small and doubles up to a full one. */
+#define DI__PSHIFT 8
+#define DI__PCHUNK (1u << DI__PSHIFT)
+
 struct di_container {
     uint64_t serial;   /* unique in the process, never reused (spare scopes) */
     bool sealed;
     bool tearing_down;
-    di__provider *prov;
-    uint32_t nprov, capprov;
-    /* by key, beside prov: the provider's lifetime (its index in
+    /* the provider records, by key: see di__prov() */
+    di__provider **pchunk;
+    uint32_t nprov, capprov, npchunk;
+    /* by key, beside the records: the provider's lifetime (its index in
      * lifetimes), or DI__LT_VALUE for a value; seal's level pass reads
      * this, 4 bytes a provider, instead of the records */
     uint32_t *plt;
+    uint32_t capplt;
     uint32_t nsets;                   /* sets declared (set.c) */
     di__consumer *cons;
     uint32_t ncons, capcons;
@@ -358,6 +368,12 @@ struct di_container {
     uint32_t nhttp_keys;
     int32_t http_req_key;
 };
+
+/* Provider i's record (0 <= i < c->nprov). */
+static inline di__provider *di__prov(const di_container *c, int32_t i)
+{
+    return &c->pchunk[(uint32_t)i >> DI__PSHIFT][(uint32_t)i & (DI__PCHUNK - 1)];
+}
 
 typedef struct di__buildctx {
     struct di__buildctx *prev;  /* the enclosing create on this scope */

@@ -107,8 +107,8 @@ static int graph_init(graph *g, di_container *c)
         if (split_path(g, e->path, &g->paths[i], &g->npath[i]))
             return DI_ENOMEM;
     for (uint32_t p = 0; p < c->nprov; p++)
-        for (uint32_t k = 0; k < c->prov[p].ndeps; k++) {
-            const di__dep *d = &c->prov[p].deps[k];
+        for (uint32_t k = 0; k < di__prov(c, p)->ndeps; k++) {
+            const di__dep *d = &di__prov(c, p)->deps[k];
             if (d->target < 0 && !d->optional && add_missing(g, d->name))
                 return DI_ENOMEM;
         }
@@ -208,7 +208,7 @@ static bool json_nodes(const graph *g, cJSON *root)
     cJSON *arr, *edges;
     TRY(arr = add(root, "providers", cJSON_CreateArray()));
     for (uint32_t i = 0; i < c->nprov; i++) {
-        const di__provider *p = &c->prov[i];
+        const di__provider *p = di__prov(c, i);
         cJSON *o;
         TRY(o = add(arr, NULL, cJSON_CreateObject()));
         TRY(add(o, "name", cJSON_CreateString(p->name)));
@@ -235,12 +235,12 @@ static bool json_nodes(const graph *g, cJSON *root)
                                             : cJSON_CreateNull()));
         for (uint32_t k = 0; c->sealed && k < cn->nplan; k++)
             TRY(add(plan, NULL,
-                    cJSON_CreateString(c->prov[cn->plan[k]].name)));
+                    cJSON_CreateString(di__prov(c, cn->plan[k])->name)));
     }
     TRY(edges = add(root, "edges", cJSON_CreateArray()));
     for (uint32_t i = 0; i < c->nprov; i++)
-        TRY(json_edges(g, edges, c->prov[i].name, false, c->prov[i].deps,
-                       c->prov[i].ndeps));
+        TRY(json_edges(g, edges, di__prov(c, i)->name, false, di__prov(c, i)->deps,
+                       di__prov(c, i)->ndeps));
     for (uint32_t i = 0; i < c->ncons; i++)
         TRY(json_edges(g, edges, c->cons[i].name, true, c->cons[i].deps,
                        c->cons[i].ndeps));
@@ -346,7 +346,7 @@ static const char *esc(dot *d, const char *s)
 
 static void dot_provider(dot *d, uint32_t i, const char *indent)
 {
-    const di__provider *p = &d->g->c->prov[i];
+    const di__provider *p = di__prov(d->g->c, i);
     const char *what = p->kind_name ? esc(d, p->kind_name)
                        : p->kind == DI__VALUE ? "value"
                        : p->kind == DI__EXTERN ? "external"
@@ -377,7 +377,7 @@ static void dot_level(dot *d, int l, unsigned depth)
     emit(d, "%.*ssubgraph cluster_l%d {\n%slabel=\"%s\";\n", (int)w, indent, l,
          indent, esc(d, c->levels[l].name));
     for (uint32_t i = 0; i < c->nprov; i++)
-        if (c->prov[i].level == l)
+        if (di__prov(c, i)->level == l)
             dot_provider(d, i, indent);
     for (uint32_t i = 0; i < c->ncons; i++)
         if (c->cons[i].level == l)
@@ -410,7 +410,7 @@ static void dot_edges(dot *d, const char *from_id, uint32_t from,
             emit(d, "  %s%u -> m%d", from_id, from,
                  missing_index(d->g, dep->name));
         const char *sep = " [";
-        if (*from_id == 'p' && d->g->c->prov[from].set) { /* member order */
+        if (*from_id == 'p' && di__prov(d->g->c, from)->set) { /* member order */
             emit(d, "%slabel=\"%u\"", sep, k + 1);
             sep = ", ";
         }
@@ -448,17 +448,17 @@ static int graph_dot(di_container *c, void *mem, char **out)
             dot_level(&d, (int)l, 0); /* not under the root: level errors */
     bool transients = false;
     for (uint32_t i = 0; i < c->nprov; i++)
-        transients |= c->prov[i].level == DI__TRANSIENT;
+        transients |= di__prov(c, i)->level == DI__TRANSIENT;
     if (transients) {
         emit(&d, "  subgraph cluster_transient {\n    label=\"transient\";\n"
              "    style=dashed;\n");
         for (uint32_t i = 0; i < c->nprov; i++)
-            if (c->prov[i].level == DI__TRANSIENT)
+            if (di__prov(c, i)->level == DI__TRANSIENT)
                 dot_provider(&d, i, "    ");
         emit(&d, "  }\n");
     }
     for (uint32_t i = 0; i < c->nprov; i++)
-        if (c->prov[i].level < DI__TRANSIENT) /* unknown lifetime */
+        if (di__prov(c, i)->level < DI__TRANSIENT) /* unknown lifetime */
             dot_provider(&d, i, "  ");
     for (uint32_t i = 0; i < c->ncons; i++)
         if (c->cons[i].level < 0)
@@ -467,8 +467,8 @@ static int graph_dot(di_container *c, void *mem, char **out)
         emit(&d, "  m%zu [label=\"%s\\n(missing)\", color=red, fontcolor=red, "
              "style=\"rounded,dashed\"];\n", i, esc(&d, g.missing[i]));
     for (uint32_t i = 0; i < c->nprov; i++)
-        dot_edges(&d, "p", i, c->prov[i].name, c->prov[i].deps,
-                  c->prov[i].ndeps);
+        dot_edges(&d, "p", i, di__prov(c, i)->name, di__prov(c, i)->deps,
+                  di__prov(c, i)->ndeps);
     for (uint32_t i = 0; i < c->ncons; i++)
         dot_edges(&d, "c", i, c->cons[i].name, c->cons[i].deps,
                   c->cons[i].ndeps);

@@ -57,7 +57,7 @@ static char *as_text(const di_container *c, const report *r, void *mem)
 {
     int w = 8;
     for (size_t i = 0; i < r->nlines; i++) {
-        int n = (int)strlen(c->prov[r->lines[i].prov].name);
+        int n = (int)strlen(di__prov(c, r->lines[i].prov)->name);
         if (n > w)
             w = n < 40 ? n : 40;
     }
@@ -69,7 +69,7 @@ static char *as_text(const di_container *c, const report *r, void *mem)
         const line *l = &r->lines[i];
         s = talloc_asprintf_append(s, "  %-*s %4zu instance%s %8zu bytes "
                                    "%5zu block%s\n", w,
-                                   c->prov[l->prov].name, l->instances,
+                                   di__prov(c, l->prov)->name, l->instances,
                                    l->instances == 1 ? " " : "s", l->bytes,
                                    l->blocks, l->blocks == 1 ? "" : "s");
     }
@@ -101,7 +101,7 @@ static char *as_json(const di_container *c, const report *r, void *mem)
     for (size_t i = 0; i < r->nlines; i++) {
         const line *l = &r->lines[i];
         TRY(o = add(arr, NULL, cJSON_CreateObject()));
-        TRY(add(o, "name", cJSON_CreateString(c->prov[l->prov].name)));
+        TRY(add(o, "name", cJSON_CreateString(di__prov(c, l->prov)->name)));
         TRY(add(o, "instances", cJSON_CreateNumber((double)l->instances)));
         TRY(add(o, "bytes", cJSON_CreateNumber((double)l->bytes)));
         TRY(add(o, "blocks", cJSON_CreateNumber((double)l->blocks)));

@@ -248,6 +248,36 @@ static int check_desc(di_container *c, const char *fn, const di_provider_desc *d
     return 0;
 }
 
+/* Room for one more record (see DI__PCHUNK) and its packed lifetime. */
+static int grow_records(di_container *c)
+{
+    if (c->nprov == c->capplt) {
+        uint32_t cap = c->capplt ? c->capplt * 2 : 16;
+        uint32_t *nl = talloc_realloc(c, c->plt, uint32_t, cap);
+        if (!nl)
+            return DI_ENOMEM;
+        c->plt = nl;
+        c->capplt = cap;
+    }
+    uint32_t k = c->nprov >> DI__PSHIFT;
+    if (k == c->npchunk) {
+        di__provider **t = talloc_realloc(c, c->pchunk, di__provider *, k + 1);
+        if (!t)
+            return DI_ENOMEM;
+        c->pchunk = t;
+        t[k] = NULL;
+        c->npchunk = k + 1;
+    }
+    /* a new chunk is a full one, except the first, which doubles */
+    uint32_t cap = k ? DI__PCHUNK : c->capprov ? c->capprov * 2 : 16;
+    di__provider *ch = talloc_realloc(c, c->pchunk[k], di__provider, cap);
+    if (!ch)
+        return DI_ENOMEM;
+    c->pchunk[k] = ch;
+    c->capprov = (k << DI__PSHIFT) + cap;
+    return 0;
+}
+
 static int add_to(di_container *c, const char *fn, const di_provider_desc *d,
                   bool value, void *v, const extra *x)
 {
@@ -262,18 +292,8 @@ static int add_to(di_container *c, const char *fn, const di_provider_desc *d,
     /* the name's slot loads while the record is made */
     uint32_t h = di__hash(d->name);
     di__names_prefetch(&c->pnames, h);
-    if (c->nprov == c->capprov) {
-        uint32_t cap = c->capprov ? c->capprov * 2 : 16;
-        di__provider *np = talloc_realloc(c, c->prov, di__provider, cap);
-        if (!np)
-            return DI_ENOMEM;
-        c->prov = np;
-        uint32_t *nl = talloc_realloc(c, c->plt, uint32_t, cap);
-        if (!nl)
-            return DI_ENOMEM;
-        c->plt = nl;
-        c->capprov = cap;
-    }
+    if (c->nprov == c->capprov && grow_records(c))
+        return DI_ENOMEM;
     di__provider p;
     rc = make_provider(c, d, value, v, x, &p);
     if (rc)
@@ -292,7 +312,7 @@ static int add_to(di_container *c, const char *fn, const di_provider_desc *d,
     }
     c->plt[c->nprov] = packed_lt(&p);
     c->nsets += p.set;
-    c->prov[c->nprov++] = p;
+    *di__prov(c, (int32_t)c->nprov++) = p;
     return 0;
 }
 
@@ -311,7 +331,7 @@ static int replace_in(di_container *c, const char *fn,
                     "override of unknown provider '%s'", d->name);
         return DI_ENOTFOUND;
     }
-    if (c->prov[i].set) {
+    if (di__prov(c, i)->set) {
         di__reg_error(c, DI_EINVAL, "%s: '%s' is a set: override its "
                       "members instead", fn, d->name);
         return DI_EINVAL;
@@ -324,9 +344,9 @@ static int replace_in(di_container *c, const char *fn,
         talloc_free(p.mem);
         return DI_ENOMEM;
     }
-    talloc_free(c->prov[i].mem);
+    talloc_free(di__prov(c, i)->mem);
     c->plt[i] = packed_lt(&p);
-    c->prov[i] = p;
+    *di__prov(c, i) = p;
     return 0;
 }
 

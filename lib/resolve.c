@@ -84,7 +84,7 @@ static void unwind(di_scope *s, di__stack *st, uint32_t mark, int code)
     bool any = false;
     for (uint32_t i = st->n; i-- > mark;) {
         di__entry *e = &st->e[i];
-        if (c->prov[e->prov].level != DI__TRANSIENT) {
+        if (di__prov(c, e->prov)->level != DI__TRANSIENT) {
             i = e->mark; /* keep its whole block */
             continue;
         }
@@ -147,7 +147,7 @@ create_one(di_scope *s, di_scope *home, di__stack *pending,
                       uint32_t mark, void **out, uint32_t site)
 {
     di_container *c = s->c;
-    const di__provider *p = &c->prov[pi];
+    const di__provider *p = di__prov(c, pi);
     di__stack *st = home ? &home->stack : pending;
     void *mem = talloc_named_const(home, p->size, p->name);
     if (!mem)
@@ -212,7 +212,7 @@ static int build(di_scope *s, di_scope *home, di__stack *pending, int32_t pi,
                  const di__frame *up, void **out)
 {
     di_container *c = s->c;
-    const di__provider *p = &c->prov[pi];
+    const di__provider *p = di__prov(c, pi);
     di__frame f = { up, p->name };
     di__stack *st = home ? &home->stack : pending;
     uint32_t mark = st->n;
@@ -314,7 +314,7 @@ static int publish(di_container *c, di__stack *pending)
 static int singleton(di_scope *s, int32_t pi, const di__frame *up, void **out)
 {
     di_container *c = s->c;
-    const di__provider *p = &c->prov[pi];
+    const di__provider *p = di__prov(c, pi);
     di__single *sl = &c->singles[p->slot];
     void *v = atomic_load_explicit(&sl->value, memory_order_acquire);
     if (v) {
@@ -395,7 +395,7 @@ static int singleton(di_scope *s, int32_t pi, const di__frame *up, void **out)
 static int ensure(di_scope *s, int32_t pi, const di__frame *up, void **out)
 {
     di_container *c = s->c;
-    const di__provider *p = &c->prov[pi];
+    const di__provider *p = di__prov(c, pi);
     if (p->kind == DI__VALUE) {
         *out = p->value;
         return 0;
@@ -437,7 +437,7 @@ int di__resolve_dep(di_scope *s, const di__dep *d, const di__frame *up,
         *out = UNWRAP(v);
         return 0;
     }
-    if (s->c->prov[d->target].level == DI__TRANSIENT)
+    if (di__prov(s->c, d->target)->level == DI__TRANSIENT)
         return build(s, s, NULL, d->target, up, out);
     return ensure(s, d->target, up, out);
 }
@@ -446,7 +446,7 @@ int di__resolve_dep(di_scope *s, const di__dep *d, const di__frame *up,
 static int get(di_scope *s, int key, const char *type, void **out)
 {
     di_container *c = s->c;
-    const di__provider *p = &c->prov[key];
+    const di__provider *p = di__prov(c, key);
     di__buildctx *cur = s->cur;
     const di__frame *up = cur ? cur->frame : NULL;
     if (type && (!p->type || strcmp(p->type, type) != 0)) {
@@ -494,7 +494,7 @@ __attribute__((noinline)) static int get_key_slow(di_scope *s, int key,
         di__scope_fail(s, DI_EINVAL, NULL, "di_get_key: no key %d", key);
         return DI_EINVAL;
     }
-    const di__provider *p = &c->prov[key];
+    const di__provider *p = di__prov(c, key);
     if (!s->cur) {
         void *v = NULL;
         if (p->level == DI__ROOT && p->kind == DI__CREATE)

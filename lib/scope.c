@@ -89,7 +89,7 @@ DI__HOT int di__dispose_range(di_container *c, di_scope *s, di__stack *st,
     int rc = 0;
     while (st->n > from) {
         di__entry e = st->e[--st->n];
-        const di__provider *p = &c->prov[e.prov];
+        const di__provider *p = di__prov(c, e.prov);
         if (!p->dispose)
             continue;
         struct di__buildctx bc = { .prev = NULL, .msg = NULL };
@@ -330,7 +330,7 @@ int di__scope_put_key(di_scope *s, int key, const char *name, void *value)
     int rc = di__check_scope(s);
     if (rc)
         return rc;
-    const di__provider *p = key >= 0 ? &s->c->prov[key] : NULL;
+    const di__provider *p = key >= 0 ? di__prov(s->c, key) : NULL;
     if (!p || p->kind != DI__EXTERN) {
         di__scope_fail(s, DI_ENOTFOUND, name, "di_scope_put: no external "
                        "provider '%s' (declare it with di_provide_external)",

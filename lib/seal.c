@@ -34,7 +34,7 @@ typedef struct seal {
     bool transients;       /* the graph has transients */
     size_t transient_size; /* the largest transient's */
     int16_t *lvl;    /* each provider's level, packed: passes that follow
-                        edges to random providers read this, not c->prov */
+                        edges to random providers read this, not the records */
     int16_t *req;    /* transients: the deepest level they need, CONFLICT */
     int32_t *wit;    /* transients: index of the dep that sets req, or -1 */
     bool failed_alloc;
@@ -144,7 +144,7 @@ static int16_t lifetime_level(seal_t *st, const char *owner, const char *name,
 static int16_t set_level(seal_t *st, uint32_t i, uint8_t *state)
 {
     di_container *c = st->c;
-    di__provider *p = &c->prov[i];
+    di__provider *p = di__prov(c, i);
     if (!p->set || state[i] == 2)
         return st->lvl[i];
     if (state[i] == 1)
@@ -169,8 +169,8 @@ static int16_t set_level(seal_t *st, uint32_t i, uint8_t *state)
         } else if (!encloses(c, ml, lv)) {
             PROBLEM(st, DI_ESCOPE, p->name, "set '%s': member '%s' lives in "
                     "'%s' and member '%s' in '%s': no scope holds both",
-                    p->name, c->prov[at].name, lvl_name(c, lv),
-                    c->prov[t].name, lvl_name(c, ml));
+                    p->name, di__prov(c, at)->name, lvl_name(c, lv),
+                    di__prov(c, t)->name, lvl_name(c, ml));
             unresolved = true;
         }
     }
@@ -185,7 +185,7 @@ static int set_levels(seal_t *st)
     di_container *c = st->c;
     uint8_t *state = NULL;
     for (uint32_t i = 0; i < c->nprov; i++) {
-        if (!c->prov[i].set)
+        if (!di__prov(c, i)->set)
             continue;
         if (!state && !(state = talloc_zero_array(st->tmp, uint8_t, c->nprov)))
             return DI_ENOMEM;
@@ -209,7 +209,7 @@ static char *path_to(seal_t *st, int32_t i)
     uint32_t j = n + 1;
     int32_t k = i;
     for (; k >= 0; k = st->from[k])
-        names[--j] = c->prov[k].name;
+        names[--j] = di__prov(c, k)->name;
     if (k <= -2)
         names[--j] = c->cons[-k - 2].name;
     char *s = talloc_strdup(st->tmp, names[j]);
@@ -291,7 +291,7 @@ static void check_types(seal_t *st, const char *owner, di__dep *deps, uint32_t n
         di__dep *d = &deps[k];
         if (!d->type || d->target < 0)
             continue;
-        const char *has = c->prov[d->target].type;
+        const char *has = di__prov(c, d->target)->type;
         if (has && strcmp(has, d->type) == 0)
             continue;
         char *path = talloc_asprintf(st->tmp, "%s" DI__ARROW "%s", owner,
@@ -342,13 +342,13 @@ static bool seal_cycles(seal_t *st)
                 continue;
             if (color[v] == 1) {
                 found = true;
-                char *path = talloc_strdup(st->tmp, c->prov[v].name);
+                char *path = talloc_strdup(st->tmp, di__prov(c, v)->name);
                 for (uint32_t k = (uint32_t)pos[v] + 1; k < sp && path; k++)
                     path = talloc_asprintf_append(path, DI__ARROW "%s",
-                                                  c->prov[stk[k]].name);
+                                                  di__prov(c, stk[k])->name);
                 if (path)
                     path = talloc_asprintf_append(path, DI__ARROW "%s",
-                                                  c->prov[v].name);
+                                                  di__prov(c, v)->name);
                 if (!path)
                     nomem(st);
                 else
@@ -394,11 +394,11 @@ static char *level_path(seal_t *st, const char *owner, int owner_level,
     char *s = talloc_asprintf(st->tmp, "%s (%s)", owner,
                               lvl_name(c, owner_level));
     for (uint32_t guard = 0; s && q >= 0 && guard <= c->nprov; guard++) {
-        s = talloc_asprintf_append(s, DI__ARROW "%s (%s)", c->prov[q].name,
-                                   lvl_name(c, c->prov[q].level));
-        if (c->prov[q].level != DI__TRANSIENT || st->wit[q] < 0)
+        s = talloc_asprintf_append(s, DI__ARROW "%s (%s)", di__prov(c, q)->name,
+                                   lvl_name(c, di__prov(c, q)->level));
+        if (di__prov(c, q)->level != DI__TRANSIENT || st->wit[q] < 0)
             break;
-        q = c->prov[q].deps[st->wit[q]].target;
+        q = di__prov(c, q)->deps[st->wit[q]].target;
     }
     return s;
 }
@@ -424,7 +424,7 @@ static void seal_transients(seal_t *st)
         st->req[r] = PENDING;
         while (sp) {
             int32_t u = stk[sp - 1];
-            di__provider *p = &c->prov[u];
+            di__provider *p = di__prov(c, u);
             if (next[sp - 1] < p->ndeps) {
                 int32_t v = p->deps[next[sp - 1]++].target;
                 if (v >= 0 && st->lvl[v] == DI__TRANSIENT &&
@@ -488,7 +488,7 @@ static void check_level_edge(seal_t *st, int32_t who, int at, int32_t q)
     int n = need_of(st, q);
     if (n < 0 || encloses(c, n, at))
         return;
-    report_level_edge(st, who >= 0 ? c->prov[who].name : c->cons[-2 - who].name,
+    report_level_edge(st, who >= 0 ? di__prov(c, who)->name : c->cons[-2 - who].name,
                       at, q, who < 0, n);
 }
 
@@ -500,20 +500,20 @@ static void report_level_edge(seal_t *st, const char *owner, int at,
     if (!path)
         return nomem(st);
     int32_t z = q; /* the provider whose level is the problem */
-    for (uint32_t g = 0; c->prov[z].level == DI__TRANSIENT && st->wit[z] >= 0 &&
+    for (uint32_t g = 0; di__prov(c, z)->level == DI__TRANSIENT && st->wit[z] >= 0 &&
                          g <= c->nprov; g++)
-        z = c->prov[z].deps[st->wit[z]].target;
+        z = di__prov(c, z)->deps[st->wit[z]].target;
     if (encloses(c, at, n) && !consumer)
         PROBLEM(st, DI_ECAPTIVE, path, "captive dependency: '%s' lives in "
                 "'%s' and would keep '%s' from '%s' alive past its scope",
-                owner, lvl_name(c, at), c->prov[z].name, lvl_name(c, n));
+                owner, lvl_name(c, at), di__prov(c, z)->name, lvl_name(c, n));
     else if (consumer)
         PROBLEM(st, DI_ESCOPE, path, "'%s' runs in '%s' scopes, which cannot "
                 "see '%s' (it lives in '%s')", owner, lvl_name(c, at),
-                c->prov[z].name, lvl_name(c, n));
+                di__prov(c, z)->name, lvl_name(c, n));
     else
         PROBLEM(st, DI_ESCOPE, path, "level '%s' cannot see level '%s' of "
-                "'%s'", lvl_name(c, at), lvl_name(c, n), c->prov[z].name);
+                "'%s'", lvl_name(c, at), lvl_name(c, n), di__prov(c, z)->name);
 }
 
 /* ---- compilation ---- */
@@ -526,7 +526,7 @@ static bool source_of(const di_container *c, int32_t t, int16_t l, di__src *out)
         *out = -1 - (int32_t)c->nprov; /* the NULL sentinel */
         return true;
     }
-    const di__provider *p = &c->prov[t];
+    const di__provider *p = di__prov(c, t);
     if (p->kind == DI__VALUE || p->level == DI__ROOT) {
         *out = -1 - t;
         return true;
@@ -547,7 +547,7 @@ static int compile_steps(di_container *c, di__consumer *cn)
     TALLOC_FREE(cn->srcs);
     TALLOC_FREE(cn->out);
     for (uint32_t j = 0; j < cn->nplan; j++) {
-        const di__provider *p = &c->prov[cn->plan[j]];
+        const di__provider *p = di__prov(c, cn->plan[j]);
         if (p->level == cn->level && p->kind == DI__CREATE) {
             if (p->ndeps > 8)
                 return 0;
@@ -562,7 +562,7 @@ static int compile_steps(di_container *c, di__consumer *cn)
     nsrc = 0;
     for (uint32_t j = 0; j < cn->nplan; j++) {
         int32_t pi = cn->plan[j];
-        const di__provider *p = &c->prov[pi];
+        const di__provider *p = di__prov(c, pi);
         di__step *st = &steps[j];
         *st = (di__step){ .prov = pi, .dep0 = nsrc };
         if (!source_of(c, pi, cn->level, &st->at))
@@ -624,7 +624,7 @@ static int compile_plans(seal_t *st)
             stk[sp] = r;
             next[sp++] = 0;
             while (sp) {
-                di__provider *p = &c->prov[stk[sp - 1]];
+                di__provider *p = di__prov(c, stk[sp - 1]);
                 if (next[sp - 1] < p->ndeps) {
                     int32_t v = p->deps[next[sp - 1]++].target;
                     if (v >= 0 && stamp[v] != ci + 1) {
@@ -652,7 +652,7 @@ static int compile_plans(seal_t *st)
         /* a parent is built after its children: its index is known now */
         for (uint32_t j = 0; j < nb; j++) {
             int32_t up = parent[buf[j]];
-            cn->plan_up[j] = up < 0 || c->prov[up].level == DI__TRANSIENT
+            cn->plan_up[j] = up < 0 || di__prov(c, up)->level == DI__TRANSIENT
                                  ? -1 : at[up];
         }
         /* the error path of each entry, fixed now: the consumer, then its
@@ -664,7 +664,7 @@ static int compile_plans(seal_t *st)
         for (uint32_t j = nb; j-- > 0;)
             cn->frames[j] = (di__frame){
                 cn->plan_up[j] >= 0 ? &cn->frames[cn->plan_up[j]] : &cn->top,
-                c->prov[buf[j]].name };
+                di__prov(c, buf[j])->name };
         if (!transients) {
             int rc = compile_steps(c, cn);
             if (rc)
@@ -777,11 +777,11 @@ static int resolve_targets(seal_t *st)
     uint32_t n = 0;
     for (uint32_t i = 0; i < c->nprov; i++) {
         if (m->slots && i + AHEAD < c->nprov) {
-            const di__provider *q = &c->prov[i + AHEAD];
+            const di__provider *q = di__prov(c, i + AHEAD);
             for (uint32_t k = 0; k < q->ndeps; k++)
                 __builtin_prefetch(&m->slots[q->deps[k].hash & m->mask]);
         }
-        di__provider *p = &c->prov[i];
+        di__provider *p = di__prov(c, i);
         p->level = st->lvl[i];
         if (st->compiling)
             compile_one(st, i, p);
@@ -844,7 +844,7 @@ static int analyse(seal_t *st)
     for (uint32_t i = 0; i < c->nprov; i++) {
         int16_t l = c->plt[i] == DI__LT_VALUE ? DI__ROOT : ltl[c->plt[i]];
         if (l == UNKNOWN)
-            l = lifetime_level(st, c->prov[i].name, c->prov[i].lifetime,
+            l = lifetime_level(st, di__prov(c, i)->name, di__prov(c, i)->lifetime,
                                false);
         st->lvl[i] = l;
     }
@@ -865,14 +865,14 @@ static int analyse(seal_t *st)
         check_missing(st, c->cons[i].name, -1, c->cons[i].deps,
                       c->cons[i].ndeps);
     for (uint32_t i = 0; st->any_missing && i < c->nprov; i++)
-        check_missing(st, c->prov[i].name, (int32_t)i, c->prov[i].deps,
-                      c->prov[i].ndeps);
+        check_missing(st, di__prov(c, i)->name, (int32_t)i, di__prov(c, i)->deps,
+                      di__prov(c, i)->ndeps);
     bool cyclic = seal_cycles(st);
     seal_transients(st);
     if (st->failed_alloc) /* the later checks read what these computed */
         return DI_ENOMEM;
     for (uint32_t i = 0; st->any_typed && i < c->nprov; i++)
-        check_types(st, c->prov[i].name, c->prov[i].deps, c->prov[i].ndeps);
+        check_types(st, di__prov(c, i)->name, di__prov(c, i)->deps, di__prov(c, i)->ndeps);
     for (uint32_t i = 0; i < c->nprov; i++) {
         if (st->lvl[i] == DI__TRANSIENT)
             continue;

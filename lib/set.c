@@ -47,7 +47,7 @@ int di_set_declare(di_container *c, const char *name)
     if (rc)
         return rc;
     int i = di__names_find(&c->pnames, name);
-    if (i >= 0 && c->prov[i].set)
+    if (i >= 0 && di__prov(c, i)->set)
         return 0;
     if (i >= 0) {
         di__reg_error(c, DI_EEXIST, "di_set_declare: '%s' is already a "
@@ -63,14 +63,14 @@ static int add_member(di_container *c, const char *set, const char *member)
     if (rc)
         return rc;
     int i = di__names_find(&c->pnames, set);
-    if (i < 0 || !c->prov[i].set) {
+    if (i < 0 || !di__prov(c, i)->set) {
         di__reg_error(c, DI_ENOTFOUND, "di_set_add('%s', '%s'): %s", set,
                       member, i < 0 ? "no such set (declare it with "
                                       "di_set_declare)"
                                     : "that is a provider, not a set");
         return DI_ENOTFOUND;
     }
-    di__provider *p = &c->prov[i];
+    di__provider *p = di__prov(c, i);
     for (uint32_t k = 0; k < p->ndeps; k++)
         if (strcmp(p->deps[k].name, member) == 0) {
             di__reg_error(c, DI_EEXIST, "di_set_add('%s', '%s'): already a "

@@ -46,7 +46,7 @@ static void hook(di_container *c, int what, const di_scope *s, int32_t prov,
     if (!c->trace_fn)
         return;
     di_trace_event ev = { .what = what, .scope = s,
-                          .provider = prov >= 0 ? c->prov[prov].name : NULL,
+                          .provider = prov >= 0 ? di__prov(c, prov)->name : NULL,
                           .level = level, .path = path, .ns = ns, .rc = rc };
     c->trace_fn(&ev, c->trace_data);
 }
@@ -74,9 +74,9 @@ int di__traced_create(di_scope *s, int32_t prov, const di__frame *f,
 {
     di_container *c = s->c;
     uint64_t t0 = now();
-    int rc = c->prov[prov].create(b, out);
+    int rc = di__prov(c, prov)->create(b, out);
     uint64_t ns = now() - t0;
-    int16_t l = c->prov[prov].level;
+    int16_t l = di__prov(c, prov)->level;
     char *path = di__path_str(f);
     hook(c, DI_TRACE_CREATE, s, prov, level_name(c, l), path, ns, rc);
     di__trec *r = path ? record(s) : NULL;
@@ -94,9 +94,9 @@ int di__traced_dispose(di_container *c, di_scope *s, int32_t prov,
                        const di_build *b, void *inst, int outcome)
 {
     uint64_t t0 = now();
-    int rc = c->prov[prov].dispose(b, inst, outcome);
+    int rc = di__prov(c, prov)->dispose(b, inst, outcome);
     uint64_t ns = now() - t0;
-    hook(c, DI_TRACE_DISPOSE, s, prov, level_name(c, c->prov[prov].level),
+    hook(c, DI_TRACE_DISPOSE, s, prov, level_name(c, di__prov(c, prov)->level),
          NULL, ns, rc);
     di__tlog *t = s ? s->trace : NULL;
     for (uint32_t i = t ? t->n : 0; i-- > 0;)
@@ -143,7 +143,7 @@ static char *as_json(const di_scope *s, void *tmp)
         cJSON *o = di__json_add(builds, NULL, cJSON_CreateObject());
         ok = o &&
              di__json_add(o, "provider",
-                          cJSON_CreateString(c->prov[r->prov].name)) &&
+                          cJSON_CreateString(di__prov(c, r->prov)->name)) &&
              di__json_add(o, "level",
                           cJSON_CreateString(level_name(c, r->level))) &&
              di__json_add(o, "path", cJSON_CreateString(r->path)) &&
