@@ -188,6 +188,48 @@ static void test_version(void)
     CU_ASSERT_STRING_EQUAL(di_version(NULL, NULL, NULL), DI_VERSION_STRING);
 }
 
+/* Provider records are kept in chunks of 256: keys, values, overrides and
+ * dependencies stay right on both sides of the chunks' edges. */
+static void test_records_across_chunks(void)
+{
+    enum { N = 700 };
+    static int vals[N], other;
+    char name[16], dep[16];
+    T_OK(di_container_new(NULL, &c));
+    for (int i = 0; i < N; i++) {
+        snprintf(name, sizeof name, "p%d", i);
+        if (i % 2 == 0) {
+            T_OK(di_provide_value(c, name, NULL, &vals[i]));
+            continue;
+        }
+        snprintf(dep, sizeof dep, "p%d", i - 1);
+        T_OK(t_provide(c, name, "request", NULL, dep, NULL));
+    }
+    T_OK(di_override_value(c, "p256", NULL, &other)); /* a chunk's first */
+    T_OK(di_override_value(c, "p4", NULL, &other));
+    T_OK(di_container_seal(c));
+    di_scope *s;
+    T_OK(di_scope_begin(c, NULL, "request", NULL, &s));
+    for (int i = 0; i < N; i++) {
+        snprintf(name, sizeof name, "p%d", i);
+        CU_ASSERT_EQUAL(di_key(c, name), i);
+        void *v = NULL;
+        T_OK(di_get(s, name, &v));
+        void *want = i == 256 || i == 4 ? (void *)&other : (void *)&vals[i];
+        if (i % 2 == 0) {
+            CU_ASSERT_PTR_EQUAL(v, want);
+            continue;
+        }
+        CU_ASSERT_PTR_NOT_NULL_FATAL(v);
+        CU_ASSERT_STRING_EQUAL(((tinst *)v)->name, name);
+        void *d = i - 1 == 256 || i - 1 == 4 ? (void *)&other
+                                             : (void *)&vals[i - 1];
+        CU_ASSERT_PTR_EQUAL(((tinst *)v)->deps[0], d);
+    }
+    T_OK(di_scope_end(s, 0));
+    T_OK(di_container_free(c));
+}
+
 /* Names that share their first bytes, around the 7-byte prefix the name
  * map compares first, stay distinct. */
 static void test_similar_names(void)
@@ -218,6 +260,7 @@ int main(void)
 {
     CU_TestInfo tests[] = {
         { "similar names stay distinct", test_similar_names },
+        { "provider records across the table's chunks", test_records_across_chunks },
         { "new and free", test_new_and_free },
         { "singletons disposed in reverse on free", test_singletons_reverse_on_free },
         { "freeing the talloc parent tears down too", test_free_through_talloc_parent },
