@@ -299,10 +299,10 @@ typedef struct di__plugin_ref {
 } di__plugin_ref;
 
 /* Provider records live in chunks of DI__PCHUNK that never move: the
- * table grows without copying what it holds (with 100k providers, 12 MB
- * copied again and again, into memory the system has to hand over afresh),
- * and a record's address stays valid while more are registered. The first
- * chunk starts small and doubles up to a full one. */
+ * table grows without copying what it holds (one array doubled copied 16 MB
+ * over its doublings for 100k providers, into memory the system often had to
+ * hand over afresh), and a record's address stays valid while more are
+ * registered. The first chunk starts small and doubles up to a full one. */
 #define DI__PSHIFT 8
 #define DI__PCHUNK (1u << DI__PSHIFT)
 

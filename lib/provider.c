@@ -248,7 +248,9 @@ static int check_desc(di_container *c, const char *fn, const di_provider_desc *d
     return 0;
 }
 
-/* Room for one more record (see DI__PCHUNK) and its packed lifetime. */
+/* Room for one more record (see DI__PCHUNK) and its packed lifetime. Called
+ * when the records are full, which happens at every multiple of DI__PCHUNK:
+ * the packed array's capacity, a power of two, is always met here. */
 static int grow_records(di_container *c)
 {
     if (c->nprov == c->capplt) {
