@@ -50,6 +50,22 @@ static int add_level(di_container *c, const char *name, const char *parent)
     return 0;
 }
 
+/* Where the name maps find their entries' names (di__names_init). */
+static const char *prov_name(const void *c, int32_t i)
+{
+    return di__prov((const di_container *)c, i)->name;
+}
+
+static const char *cons_name(const void *c, int32_t i)
+{
+    return ((const di_container *)c)->cons[i].name;
+}
+
+static const char *lt_name(const void *c, int32_t i)
+{
+    return ((const di_container *)c)->lifetimes[i];
+}
+
 int di_container_new(void *mem, di_container **out)
 {
     if (!out)
@@ -71,6 +87,9 @@ int di_container_new(void *mem, di_container **out)
     static atomic_uint_fast64_t serials;
     c->serial = atomic_fetch_add_explicit(&serials, 1, memory_order_relaxed) + 1;
     c->problems.mem = c;
+    di__names_init(&c->pnames, prov_name, c);
+    di__names_init(&c->cnames, cons_name, c);
+    di__names_init(&c->ltnames, lt_name, c);
     if (add_level(c, "singleton", NULL) || add_level(c, "request", "singleton")) {
         talloc_free(c);
         return DI_ENOMEM;

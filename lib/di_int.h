@@ -84,23 +84,32 @@ void di__err_free(struct di_error *e);
 
 /* ---- names (names.c): open-addressing map name -> index ---- */
 
+/* The name of entry index of a map's owner (a provider, a consumer, a
+ * lifetime): the map keeps no name pointers, so that a slot is 16 bytes and
+ * the map of 100k providers stays within a few megabytes. */
+typedef const char *(*di__name_at)(const void *owner, int32_t index);
+
 typedef struct di__names {
-    /* prefix: the name's first 7 bytes (zero-padded) and its length, so
-     * that lookups of short names decide without following name into
-     * another cache line */
+    /* prefix: the name's first 7 bytes (zero-padded) and in the top byte
+     * its length, 8 for any longer name; never 0 for a name (names are not
+     * empty): 0 marks a free slot. Names of at most 7 bytes are decided by
+     * it alone; longer ones ask name_at on a full match. */
     struct di__name_slot {
         uint64_t prefix;
-        const char *name;
         uint32_t hash;
         int32_t index;
     } *slots;
     uint32_t mask;  /* capacity - 1, capacity a power of two */
     uint32_t count;
+    di__name_at name_at;
+    const void *owner;
 } di__names;
 
 uint32_t di__hash(const char *s);
 int di__names_find(const di__names *m, const char *name);         /* index or -1 */
 int di__names_find_h(const di__names *m, const char *name, uint32_t hash);
+/* Before first use: where the names of the map's entries are. */
+void di__names_init(di__names *m, di__name_at name_at, const void *owner);
 int di__names_put(void *mem, di__names *m, const char *name, int index); /* 0/ENOMEM */
 int di__names_put_h(void *mem, di__names *m, const char *name, uint32_t hash,
                     int index);

@@ -1,7 +1,9 @@
 /*
- * names.c — the name → index map used for providers and consumers.
- * Open addressing with linear probing; the hash is stored so that a lookup
- * compares strings only on a full hash match.
+ * names.c — the name → index map used for providers, consumers and
+ * lifetimes. Open addressing with linear probing over 16-byte slots (a
+ * name's first bytes, its hash, its index); the names themselves stay with
+ * their owners, read only to tell apart names longer than 7 bytes that
+ * agree on everything the slot holds.
  */
 #include <string.h>
 
@@ -35,20 +37,32 @@ static bool same(const char *a, const char *b)
     return *a == *b;
 }
 
-/* The first 7 bytes of s, zero-padded, and its length (capped at 255) in
- * the top byte: equal prefixes of names of at most 7 bytes mean equal
- * names; *short_ says whether s is one. */
+/* The first 7 bytes of s, zero-padded, and in the top byte its length, or
+ * 8 for any longer name: equal prefixes of names of at most 7 bytes mean
+ * equal names (*short_ says whether s is one). Longer names are told apart
+ * by their hash and then their remaining bytes, so their full length is
+ * never counted here: at most 8 bytes are read. */
 static uint64_t prefix_of(const char *s, bool *short_)
 {
     uint64_t p = 0;
     size_t i = 0;
     for (; i < 7 && s[i]; i++)
         p |= (uint64_t)(unsigned char)s[i] << (8 * i);
-    size_t len = i;
-    while (len < 255 && s[len])
-        len++;
-    *short_ = len <= 7;
-    return p | (uint64_t)len << 56;
+    *short_ = !s[i];
+    return p | (uint64_t)(*short_ ? i : 8) << 56;
+}
+
+void di__names_init(di__names *m, di__name_at name_at, const void *owner)
+{
+    *m = (di__names){ .name_at = name_at, .owner = owner };
+}
+
+/* Whether slot sl holds name (of prefix pre; fits: at most 7 bytes). */
+static inline bool holds(const di__names *m, const struct di__name_slot *sl,
+                         const char *name, uint32_t h, uint64_t pre, bool fits)
+{
+    return sl->hash == h && sl->prefix == pre &&
+           (fits || same(m->name_at(m->owner, sl->index) + 7, name + 7));
 }
 
 int di__names_find(const di__names *m, const char *name)
@@ -64,26 +78,11 @@ int di__names_find_h(const di__names *m, const char *name, uint32_t h)
     uint64_t pre = prefix_of(name, &fits);
     for (uint32_t i = h & m->mask;; i = (i + 1) & m->mask) {
         const struct di__name_slot *sl = &m->slots[i];
-        if (!sl->name)
+        if (!sl->prefix)
             return -1;
-        /* equal prefixes of a name that fits in them: equal names */
-        if (sl->hash == h && sl->prefix == pre &&
-            (fits || same(sl->name + 7, name + 7)))
+        if (holds(m, sl, name, h, pre, fits))
             return sl->index;
     }
-}
-
-static void put_slot(di__names *m, const char *name, uint32_t h,
-                     uint64_t pre, int index)
-{
-    uint32_t i = h & m->mask;
-    while (m->slots[i].name &&
-           !(m->slots[i].hash == h && m->slots[i].prefix == pre &&
-             same(m->slots[i].name, name)))
-        i = (i + 1) & m->mask;
-    if (!m->slots[i].name)
-        m->count++;
-    m->slots[i] = (struct di__name_slot){ pre, name, h, index };
 }
 
 int di__names_put(void *mem, di__names *m, const char *name, int index)
@@ -91,7 +90,8 @@ int di__names_put(void *mem, di__names *m, const char *name, int index)
     return di__names_put_h(mem, m, name, di__hash(name), index);
 }
 
-/* Insert or update; keeps the load factor at most 1/2. name must outlive m. */
+/* Insert or update; keeps the load factor at most 1/2. The names already in
+ * m must be where name_at finds them; name itself need not be yet. */
 int di__names_put_h(void *mem, di__names *m, const char *name, uint32_t h,
                     int index)
 {
@@ -100,17 +100,25 @@ int di__names_put_h(void *mem, di__names *m, const char *name, uint32_t h,
         struct di__name_slot *ns = talloc_zero_array(mem, struct di__name_slot, cap);
         if (!ns)
             return DI_ENOMEM;
-        di__names old = *m;
+        /* the old entries are distinct: each goes to the first free slot */
+        for (uint32_t i = 0; m->slots && i <= m->mask; i++) {
+            uint32_t j = m->slots[i].hash & (cap - 1);
+            if (!m->slots[i].prefix)
+                continue;
+            while (ns[j].prefix)
+                j = (j + 1) & (cap - 1);
+            ns[j] = m->slots[i];
+        }
+        talloc_free(m->slots);
         m->slots = ns;
         m->mask = cap - 1;
-        m->count = 0;
-        for (uint32_t i = 0; old.slots && i <= old.mask; i++)
-            if (old.slots[i].name)
-                put_slot(m, old.slots[i].name, old.slots[i].hash,
-                         old.slots[i].prefix, old.slots[i].index);
-        talloc_free(old.slots);
     }
     bool fits;
-    put_slot(m, name, h, prefix_of(name, &fits), index);
+    uint64_t pre = prefix_of(name, &fits);
+    struct di__name_slot *sl = &m->slots[h & m->mask];
+    while (sl->prefix && !holds(m, sl, name, h, pre, fits))
+        sl = &m->slots[(uint32_t)(sl - m->slots + 1) & m->mask];
+    m->count += !sl->prefix;
+    *sl = (struct di__name_slot){ pre, h, index };
     return 0;
 }

@@ -760,9 +760,11 @@ static void copy_problems(seal_t *st)
  * targets of provider i at st->adj[st->off[i] .. st->off[i + 1]), so that
  * the searches over the whole graph read two flat arrays instead of each
  * provider's record and dependency block; and each dependency's source for
- * resolution. With many providers the records and the name map do not fit
- * in cache: the map's slots a few providers ahead are prefetched while these
- * resolve, and every per-dependency fact is gathered in this one pass.
+ * resolution. With many providers the records, their dependency blocks
+ * and the name map do not fit in cache: the dependency blocks eight
+ * providers ahead and the map's slots four ahead (found from those blocks,
+ * loaded by then) are prefetched while these resolve, and every
+ * per-dependency fact is gathered in this one pass.
  * Needs st->lvl. */
 static int resolve_targets(seal_t *st)
 {
@@ -776,6 +778,11 @@ static int resolve_targets(seal_t *st)
         return DI_ENOMEM;
     uint32_t n = 0;
     for (uint32_t i = 0; i < c->nprov; i++) {
+        if (i + 2 * AHEAD < c->nprov && di__prov(c, i + 2 * AHEAD)->ndeps) {
+            const di__provider *q = di__prov(c, i + 2 * AHEAD);
+            __builtin_prefetch(q->deps);
+            __builtin_prefetch((const char *)q->deps + 64);
+        }
         if (m->slots && i + AHEAD < c->nprov) {
             const di__provider *q = di__prov(c, i + AHEAD);
             for (uint32_t k = 0; k < q->ndeps; k++)

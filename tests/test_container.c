@@ -230,20 +230,89 @@ static void test_records_across_chunks(void)
     T_OK(di_container_free(c));
 }
 
+/* The name map keeps only a name's first 7 bytes and finds longer names
+ * through their owner (a provider record, a consumer, a lifetime): many long
+ * names alike in those bytes, checked while the map grows and after. */
+static void test_long_names_as_map_grows(void)
+{
+    enum { N = 1500, NC = 200 };
+    static int vals[N], other;
+    char name[48];
+    T_OK(di_container_new(NULL, &c));
+    T_OK(di_level(c, "per_connection_session", "singleton"));
+    for (int i = 0; i < N; i++) {
+        snprintf(name, sizeof name, "service_with_a_long_name_%04d", i);
+        T_OK(di_provide_value(c, name, NULL, &vals[i]));
+        if (i % 97 == 0) /* every name so far, while the map grows: an
+                            override finds it (with the value it has) */
+            for (int j = 0; j <= i; j++) {
+                snprintf(name, sizeof name, "service_with_a_long_name_%04d", j);
+                T_OK(di_override_value(c, name, NULL, &vals[j]));
+            }
+    }
+    T_OK(di_override_value(c, "service_with_a_long_name_1234", NULL, &other));
+    for (int i = 0; i < NC; i++) {
+        snprintf(name, sizeof name, "handler_with_a_long_name_%03d", i);
+        char dep[48];
+        snprintf(dep, sizeof dep, "service_with_a_long_name_%04d", i * 7);
+        T_OK(t_consumer(c, name, "per_connection_session", dep, NULL));
+    }
+    T_OK(di_container_seal(c));
+    di_scope *s;
+    T_OK(di_scope_begin(c, NULL, "per_connection_session", NULL, &s));
+    for (int i = 0; i < NC; i++) {
+        snprintf(name, sizeof name, "handler_with_a_long_name_%03d", i);
+        CU_ASSERT_EQUAL(di_consumer_key(c, name), i);
+        void *v = NULL;
+        T_OK(di_resolve(s, name, &v, 1));
+        CU_ASSERT_PTR_EQUAL(v, i * 7 == 1234 ? &other : &vals[i * 7]);
+    }
+    CU_ASSERT_EQUAL(di_consumer_key(c, "handler_with_a_long_name_200"),
+                    DI_ENOTFOUND);
+    CU_ASSERT_EQUAL(di_key(c, "service_with_a_long_name_123"), DI_ENOTFOUND);
+    CU_ASSERT_EQUAL(di_key(c, "service_with_a_long_name_12345"), DI_ENOTFOUND);
+    CU_ASSERT_EQUAL(di_key(c, "service_with_a_long_name_1500"), DI_ENOTFOUND);
+    for (int i = 0; i < N; i++) {
+        snprintf(name, sizeof name, "service_with_a_long_name_%04d", i);
+        void *v = NULL;
+        T_OK(di_get(s, name, &v));
+        CU_ASSERT_PTR_EQUAL(v, i == 1234 ? &other : &vals[i]);
+        CU_ASSERT_EQUAL(di_key(c, name), i);
+    }
+    T_OK(di_scope_end(s, 0));
+    T_OK(di_container_free(c));
+    /* a long name registered twice is found among the others */
+    T_OK(di_container_new(NULL, &c));
+    for (int i = 0; i < N; i++) {
+        snprintf(name, sizeof name, "service_with_a_long_name_%04d", i);
+        T_OK(di_provide_value(c, name, NULL, &vals[i]));
+    }
+    CU_ASSERT_EQUAL(di_provide_value(c, "service_with_a_long_name_0777", NULL,
+                                     &other), DI_EEXIST);
+    CU_ASSERT(t_msg_is(di_container_error(c), "di_provide_value: a provider "
+                       "named 'service_with_a_long_name_0777' is already "
+                       "registered (use di_override to replace it)"));
+    T_OK(di_container_free(c));
+}
+
 /* Names that share their first bytes, around the 7-byte prefix the name
- * map compares first, stay distinct. */
+ * map compares first, stay distinct; so do the last two, which have the
+ * same length, the same first 7 bytes and the same 32-bit hash: only the
+ * full comparison tells them apart. */
 static void test_similar_names(void)
 {
-    static const char *const names[] = { "abcdefg", "abcdefgh", "abcdefgh1",
-                                         "abcdefgi", "abcdef", "abcdefgh12345" };
+    enum { N = 8 };
+    static const char *const names[N] = {
+        "abcdefg", "abcdefgh", "abcdefgh1", "abcdefgi", "abcdef",
+        "abcdefgh12345", "collide_0000128", "collide_0042185" };
     di_container *m;
     T_OK(di_container_new(NULL, &m));
-    for (int i = 0; i < 6; i++)
+    for (int i = 0; i < N; i++)
         T_OK(di_provide_value(m, names[i], NULL, (void *)names[i]));
     T_OK(di_container_seal(m));
     di_scope *s;
     T_OK(di_scope_begin(m, NULL, "request", NULL, &s));
-    for (int i = 0; i < 6; i++) {
+    for (int i = 0; i < N; i++) {
         void *v;
         T_OK(di_get(s, names[i], &v));
         CU_ASSERT_PTR_EQUAL(v, names[i]);
@@ -260,6 +329,7 @@ int main(void)
 {
     CU_TestInfo tests[] = {
         { "similar names stay distinct", test_similar_names },
+        { "long names while the name map grows", test_long_names_as_map_grows },
         { "provider records across the table's chunks", test_records_across_chunks },
         { "new and free", test_new_and_free },
         { "singletons disposed in reverse on free", test_singletons_reverse_on_free },
