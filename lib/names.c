@@ -9,28 +9,41 @@
 
 #include "di_int.h"
 
-/* The hash of s and its slot prefix (see prefix_of), in one pass. The
- * first 8 bytes are gathered one by one, which also finds the end of a
- * short name; past them, strlen() (a few vector compares) and then one
- * 8-byte load and one multiply per 8 bytes, the last partial word read as
- * the 8 bytes that end the string. A 16-byte name hashes in about a third
- * of the time a byte-at-a-time loop takes; di_get() by name pays it on
- * every call. */
-static inline uint32_t key_of(const char *s, uint64_t *pre, bool *fits)
+/* The slot prefix of s: its first 7 bytes, zero-padded, and in the top
+ * byte its length, or 8 for any longer name. Equal prefixes of names of at
+ * most 7 bytes mean equal names (*short_ says whether s is one); longer
+ * names are told apart by their hash and then their remaining bytes, so
+ * their length is not counted here: at most 8 bytes are read. *first gets
+ * those bytes, for the hash. */
+static inline uint64_t prefix_of(const char *s, bool *short_, uint64_t *first)
 {
     const unsigned char *p = (const unsigned char *)s;
-    uint64_t h = 0x9e3779b97f4a7c15u, w = 0;
+    uint64_t w = 0;
     size_t len = 0;
     for (; len < 8 && p[len]; len++)
         w |= (uint64_t)p[len] << (8 * len);
-    *fits = len < 8;
-    *pre = (w & 0x00ffffffffffffffu) | (uint64_t)len << 56;
+    *short_ = len < 8;
+    *first = w;
+    return (w & 0x00ffffffffffffffu) | (uint64_t)len << 56;
+}
+
+/* The hash of s and its slot prefix, in one pass. The first 8 bytes are
+ * those prefix_of() gathers one by one (which finds the end of a short
+ * name); past them, strlen() (a few vector compares), then one 8-byte load
+ * and one multiply per 8 bytes, the last partial word read as the 8 bytes
+ * that end the string. A 16-byte name hashes in about a third of the time a
+ * byte-at-a-time loop takes; di_get() by name pays it on every call. */
+static inline uint32_t key_of(const char *s, uint64_t *pre, bool *fits)
+{
+    uint64_t h = 0x9e3779b97f4a7c15u, w;
+    *pre = prefix_of(s, fits, &w);
+    size_t len = *pre >> 56;
     if (len == 8) {
         len += strlen(s + 8);
         h = (h ^ w) * 0xff51afd7ed558ccdu;
         h ^= h >> 32;
         size_t n = len - 8;
-        for (p += 8; n >= 8; p += 8, n -= 8) {
+        for (const char *p = s + 8; n >= 8; p += 8, n -= 8) {
             memcpy(&w, p, 8);
             h = (h ^ w) * 0xff51afd7ed558ccdu;
             h ^= h >> 32;
@@ -56,21 +69,6 @@ static bool same(const char *a, const char *b)
     while (*a && *a == *b)
         a++, b++;
     return *a == *b;
-}
-
-/* The first 7 bytes of s, zero-padded, and in the top byte its length, or
- * 8 for any longer name: equal prefixes of names of at most 7 bytes mean
- * equal names (*short_ says whether s is one). Longer names are told apart
- * by their hash and then their remaining bytes, so their full length is
- * never counted here: at most 8 bytes are read. */
-static uint64_t prefix_of(const char *s, bool *short_)
-{
-    uint64_t p = 0;
-    size_t i = 0;
-    for (; i < 7 && s[i]; i++)
-        p |= (uint64_t)(unsigned char)s[i] << (8 * i);
-    *short_ = !s[i];
-    return p | (uint64_t)(*short_ ? i : 8) << 56;
 }
 
 void di__names_init(di__names *m, di__name_at name_at, const void *owner)
@@ -114,7 +112,7 @@ int di__names_find_h(const di__names *m, const char *name, uint32_t h)
     if (!m->slots)
         return -1;
     bool fits;
-    uint64_t pre = prefix_of(name, &fits);
+    uint64_t first, pre = prefix_of(name, &fits, &first);
     return find(m, name, h, pre, fits);
 }
 
@@ -147,7 +145,7 @@ int di__names_put_h(void *mem, di__names *m, const char *name, uint32_t h,
         m->mask = cap - 1;
     }
     bool fits;
-    uint64_t pre = prefix_of(name, &fits);
+    uint64_t first, pre = prefix_of(name, &fits, &first);
     struct di__name_slot *sl = &m->slots[h & m->mask];
     while (sl->prefix && !holds(m, sl, name, h, pre, fits))
         sl = &m->slots[(uint32_t)(sl - m->slots + 1) & m->mask];
