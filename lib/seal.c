@@ -20,7 +20,9 @@ typedef struct seal {
     void *tmp;
     di__errlist errs;
     bool level_ok[DI_LEVEL_MAX];
-    int32_t *from;   /* first asker: provider >= 0, consumer -(i+2), none -1 */
+    int32_t *from;   /* first asker: provider >= 0, consumer -(i+2), none -1;
+                        made by the first path_to(), only a graph with a
+                        missing dependency needs it */
     uint32_t *off;   /* the graph packed (CSR): provider i's targets are */
     int32_t *adj;    /* adj[off[i] .. off[i + 1]) */
     bool any_missing;/* a required dependency has no provider */
@@ -196,10 +198,15 @@ static int set_levels(seal_t *st)
 
 /* ---- paths ---- */
 
-/* "consumer → a → b → name": the first chain that reaches provider i. */
+static bool seal_from(seal_t *st);
+
+/* "consumer → a → b → name": the first chain that reaches provider i (the
+ * first call finds them all). NULL when out of memory. */
 static char *path_to(seal_t *st, int32_t i)
 {
     di_container *c = st->c;
+    if (!st->from && !seal_from(st))
+        return NULL;
     uint32_t n = 0;
     for (int32_t k = i; k >= 0; k = st->from[k])
         n++;
@@ -223,13 +230,18 @@ static char *path_to(seal_t *st, int32_t i)
 #define SELF (INT32_MIN + 1)
 
 /* Breadth-first from the consumers, then from every provider none reaches,
- * so that each provider's path is a shortest one from a consumer. */
-static void seal_from(seal_t *st)
+ * so that each provider's path is a shortest one from a consumer. Needs
+ * the targets. false when out of memory. */
+static bool seal_from(seal_t *st)
 {
     di_container *c = st->c;
     int32_t *queue = talloc_array(st->tmp, int32_t, c->nprov + 1);
-    if (!queue)
-        return nomem(st);
+    st->from = talloc_array(st->tmp, int32_t, c->nprov + 1);
+    if (!queue || !st->from) {
+        TALLOC_FREE(st->from);
+        talloc_free(queue);
+        return false;
+    }
     uint32_t head = 0, tail = 0;
     for (uint32_t i = 0; i < c->nprov; i++)
         st->from[i] = UNSEEN;
@@ -262,6 +274,8 @@ static void seal_from(seal_t *st)
     for (uint32_t i = 0; i < c->nprov; i++)
         if (st->from[i] == SELF)
             st->from[i] = -1;
+    talloc_free(queue);
+    return true;
 }
 
 /* ---- missing providers, types ---- */
@@ -824,11 +838,10 @@ static int analyse(seal_t *st)
     st->tmp = talloc_new(NULL);
     if (!st->tmp)
         return DI_ENOMEM;
-    st->from = talloc_array(st->tmp, int32_t, c->nprov + 1);
     st->req = talloc_array(st->tmp, int16_t, c->nprov + 1);
     st->wit = talloc_array(st->tmp, int32_t, c->nprov + 1);
     st->lvl = talloc_array(st->tmp, int16_t, c->nprov + 1);
-    if (!st->from || !st->req || !st->wit || !st->lvl)
+    if (!st->req || !st->wit || !st->lvl)
         return DI_ENOMEM;
     copy_problems(st);
     seal_levels(st);
@@ -867,7 +880,6 @@ static int analyse(seal_t *st)
     }
     if ((st->compiling && compile_start(st)) || resolve_targets(st))
         return DI_ENOMEM;
-    seal_from(st);
     for (uint32_t i = 0; i < c->ncons; i++)
         check_missing(st, c->cons[i].name, -1, c->cons[i].deps,
                       c->cons[i].ndeps);
