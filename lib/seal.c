@@ -326,6 +326,15 @@ static void check_types(seal_t *st, const char *owner, di__dep *deps, uint32_t n
 static bool seal_cycles(seal_t *st)
 {
     di_container *c = st->c;
+    /* when every edge leads to a provider registered earlier (providers
+     * registered after what they need, as most graphs are), the order of
+     * registration is a topological order: no cycle, no search */
+    bool forward = false;
+    for (uint32_t i = 0; i < c->nprov && !forward; i++)
+        for (uint32_t k = st->off[i]; k < st->off[i + 1]; k++)
+            forward |= st->adj[k] >= (int32_t)i;
+    if (!forward)
+        return false;
     uint8_t *color = talloc_zero_array(st->tmp, uint8_t, c->nprov);
     int32_t *stk = talloc_array(st->tmp, int32_t, c->nprov);
     uint32_t *next = talloc_array(st->tmp, uint32_t, c->nprov);
@@ -421,6 +430,12 @@ static char *level_path(seal_t *st, const char *owner, int owner_level,
 static void seal_transients(seal_t *st)
 {
     di_container *c = st->c;
+    /* req and wit are read for transients only */
+    uint32_t r0 = 0;
+    while (r0 < c->nprov && st->lvl[r0] != DI__TRANSIENT)
+        r0++;
+    if (r0 == c->nprov)
+        return;
     int32_t *stk = talloc_array(st->tmp, int32_t, c->nprov);
     uint32_t *next = talloc_array(st->tmp, uint32_t, c->nprov);
     if (c->nprov && (!stk || !next))
@@ -429,7 +444,7 @@ static void seal_transients(seal_t *st)
         st->req[i] = -1;
         st->wit[i] = -1;
     }
-    for (uint32_t r = 0; r < c->nprov; r++) {
+    for (uint32_t r = r0; r < c->nprov; r++) {
         if (st->lvl[r] != DI__TRANSIENT || st->req[r] != -1)
             continue;
         uint32_t sp = 0;
