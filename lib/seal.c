@@ -27,6 +27,10 @@ typedef struct seal {
     int32_t *adj;    /* adj[off[i] .. off[i + 1]) */
     bool any_missing;/* a required dependency has no provider */
     bool any_typed;  /* a provider dependency asks for a type */
+    uint8_t *chk;    /* per provider: an edge the level check must see (to a
+                        transient, or to a level that does not enclose its
+                        own): the others pass it without a look */
+    bool any_chk;
     bool any_set;    /* a provider is a set (its level waits for its
                         members'): else no pass over all for sets */
     /* di_container_seal() (not the checks alone): the per-provider part of
@@ -803,7 +807,8 @@ static int resolve_targets(seal_t *st)
     size_t cap = (size_t)c->nprov * 4 + 16; /* edges: grown when more */
     st->off = talloc_array(st->tmp, uint32_t, c->nprov + 1);
     st->adj = talloc_array(st->tmp, int32_t, cap);
-    if (!st->off || !st->adj)
+    st->chk = talloc_array(st->tmp, uint8_t, c->nprov + 1);
+    if (!st->off || !st->adj || !st->chk)
         return DI_ENOMEM;
     uint32_t n = 0;
     for (uint32_t i = 0; i < c->nprov; i++) {
@@ -829,17 +834,24 @@ static int resolve_targets(seal_t *st)
             st->adj = na;
         }
         st->off[i] = n;
+        int at = st->lvl[i];
+        bool chk = false;
         for (uint32_t k = 0; k < p->ndeps; k++) {
             di__dep *d = &p->deps[k];
             int32_t t = di__names_find_h(m, d->name, d->hash);
+            int tl = t < 0 ? DI__ROOT : st->lvl[t];
             d->target = t;
             d->src = t < 0 ? -1 - (int32_t)c->nprov   /* the NULL sentinel */
-                     : st->lvl[t] == DI__ROOT ? -1 - t /* value, singleton */
+                     : tl == DI__ROOT ? -1 - t         /* value, singleton */
                      : t;
             st->adj[n++] = t;
             st->any_missing |= t < 0 && !d->optional;
             st->any_typed |= d->type != NULL;
+            chk |= at >= 0 && (tl == DI__TRANSIENT ||
+                               (tl >= 0 && !encloses(c, tl, at)));
         }
+        st->chk[i] = chk;
+        st->any_chk |= chk;
     }
     st->off[c->nprov] = n;
     return 0;
@@ -907,8 +919,8 @@ static int analyse(seal_t *st)
         return DI_ENOMEM;
     for (uint32_t i = 0; st->any_typed && i < c->nprov; i++)
         check_types(st, di__prov(c, i)->name, di__prov(c, i)->deps, di__prov(c, i)->ndeps);
-    for (uint32_t i = 0; i < c->nprov; i++) {
-        if (st->lvl[i] == DI__TRANSIENT)
+    for (uint32_t i = 0; st->any_chk && i < c->nprov; i++) {
+        if (!st->chk[i])
             continue;
         for (uint32_t k = st->off[i]; k < st->off[i + 1]; k++)
             check_level_edge(st, (int32_t)i, st->lvl[i], st->adj[k]);
