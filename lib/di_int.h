@@ -412,6 +412,8 @@ struct di_scope {
                                     creates running for a child scope that
                                     build into this one */
     uint8_t tracing;             /* its container traces (trace.c) */
+    uint8_t disposes;            /* an instance with a dispose was pushed on
+                                    its stack: the end must walk it */
     di__buildctx *cur;           /* innermost create running for this scope
                                     (non-NULL: the scope is busy too) */
     struct di_error *err;

@@ -137,25 +137,56 @@ static inline int call_create(di_create_fn fn, const di_build *b, void **out,
     }
 }
 
-/* Create provider pi (its dependencies dv are resolved) into home (a scope)
- * or, for the root, onto pending; record it for teardown and in its slot.
- * mark: the stack height when its build began. On failure the error is on
- * s, with the path f. */
+/* A create that failed with rc: free its memory, put the error on s with
+ * the path f (unless the create passed on the failure of something it
+ * resolved, whose error has the longer path), return the code. Out of the
+ * hot path. */
+__attribute__((noinline, cold)) static int
+create_failed(di_scope *s, void *mem, char *msg, int rc, const di__frame *f,
+              const struct di_error *err_before)
+{
+    if (rc > 0)
+        rc = DI_EPROVIDER;
+    talloc_free(mem);
+    if (msg)
+        fail(s, rc, f, "%s", msg);
+    else if (s->err == err_before || di_error_code(s->err) != rc)
+        fail(s, rc, f, "create failed: %s", di_strerror(rc));
+    talloc_free(msg);
+    return rc;
+}
+
+/* A built instance that could not be recorded for teardown (out of
+ * memory): dispose it at once with that failure and free it. */
+__attribute__((noinline, cold)) static int
+create_unrecorded(di_scope *s, int32_t pi, uint32_t mark, void *stored,
+                  void *mem, const di__frame *f)
+{
+    di__entry e = { pi, mark, stored, mem };
+    di__stack one = { &e, 1, 1 };
+    di__dispose_range(s->c, s, &one, 0, DI_ENOMEM, NULL);
+    talloc_free(mem);
+    return fail(s, DI_ENOMEM, f, "out of memory");
+}
+
+/* Create provider p (key pi; its dependencies dv are resolved) into home (a
+ * scope) or, for the root, home NULL; record it on st (home's stack, or the
+ * root build's pending one) for teardown, and in its slot. mark: the stack
+ * height when its build began. On failure the error is on s, with the path
+ * f. */
 static inline __attribute__((always_inline)) int
-create_one(di_scope *s, di_scope *home, di__stack *pending,
-                      int32_t pi, const di__frame *f, void *const *dv,
-                      uint32_t mark, void **out, uint32_t site)
+create_one(di_scope *s, di_scope *home, di__stack *st, const di__provider *p,
+           int32_t pi, const di__frame *f, void *const *dv, uint32_t mark,
+           void **out)
 {
     di_container *c = s->c;
-    const di__provider *p = di__prov(c, pi);
-    di__stack *st = home ? &home->stack : pending;
     void *mem = talloc_named_const(home, p->size, p->name);
     if (!mem)
         return fail(s, DI_ENOMEM, f, "out of memory");
     if (p->size)
         memset(mem, 0, p->size);
     di__buildctx bc = { .prev = s->cur, .frame = f, .home = home,
-                        .pending = pending, .msg = NULL };
+                        .pending = home ? NULL : st, .msg = NULL };
     di_build b = { .mem = mem, .deps = dv, .ndeps = p->ndeps, .data = p->data,
                    .name = p->name, .scope = s, .di__state = &bc,
                    .params = p->params };
@@ -165,43 +196,32 @@ create_one(di_scope *s, di_scope *home, di__stack *pending,
     di__calling = c;
     s->cur = &bc;
     s->open_keys = 0;
-    if (home && home != s)
-        home->busy++;
+    /* a child scope's create building into its parent keeps it busy */
+    di_scope *away = home != s ? home : NULL;
+    if (away)
+        away->busy++;
     int rc = __builtin_expect(s->tracing, 0)
                  ? di__traced_create(s, pi, f, &b, &inst)
-                 : call_create(p->create, &b, &inst, site);
-    if (home && home != s)
-        home->busy--;
+                 : call_create(p->create, &b, &inst, (uint32_t)pi);
+    if (away)
+        away->busy--;
     s->cur = bc.prev;
     if (!bc.prev)
         s->open_keys = c->nprov;
     di__calling = calling;
-    if (rc) {
-        if (rc > 0)
-            rc = DI_EPROVIDER;
-        talloc_free(mem);
-        if (bc.msg)
-            fail(s, rc, f, "%s", bc.msg);
-        else if (s->err == err_before || di_error_code(s->err) != rc)
-            fail(s, rc, f, "create failed: %s", di_strerror(rc));
-        /* else: the create passed on the failure of something it resolved;
-         * that error, with its longer path, stands */
-        talloc_free(bc.msg);
-        return rc;
-    }
-    if (bc.msg) /* di_fail() from a create that then succeeded */
+    if (__builtin_expect(rc != 0, 0))
+        return create_failed(s, mem, bc.msg, rc, f, err_before);
+    if (__builtin_expect(bc.msg != NULL, 0)) /* di_fail(), then success */
         talloc_free(bc.msg);
     void *stored = inst ? inst : DI__NULLINST;
-    if (di__stack_push(home, st, pi, mark, stored,
-                       mem)) {
-        di__entry e = { pi, mark, stored, mem };
-        di__stack one = { &e, 1, 1 };
-        di__dispose_range(c, s, &one, 0, DI_ENOMEM, NULL);
-        talloc_free(mem);
-        return fail(s, DI_ENOMEM, f, "out of memory");
+    if (__builtin_expect(di__stack_push(home, st, pi, mark, stored, mem), 0))
+        return create_unrecorded(s, pi, mark, stored, mem, f);
+    if (home) {
+        if (p->level != DI__TRANSIENT)
+            di__slots(home)[p->slot] = stored;
+        if (p->dispose)
+            home->disposes = 1;
     }
-    if (home && p->level != DI__TRANSIENT)
-        di__slots(home)[p->slot] = stored;
     *out = inst;
     return 0;
 }
@@ -240,7 +260,7 @@ static int build(di_scope *s, di_scope *home, di__stack *pending, int32_t pi,
             break;
     }
     if (!rc)
-        rc = create_one(s, home, pending, pi, &f, dv, mark, out, (uint32_t)pi);
+        rc = create_one(s, home, st, p, pi, &f, dv, mark, out);
     if (rc)
         unwind(s, st, mark, rc);
     if (dv != local)
@@ -283,8 +303,8 @@ DI__HOT int di__resolve_plan(di_scope *s, const di__consumer *cn)
             dv[k] = UNWRAP(v);
         }
         void *inst;
-        int rc = create_one(s, s, NULL, st->prov, &cn->frames[i], dv,
-                            s->stack.n, &inst, (uint32_t)st->prov);
+        int rc = create_one(s, s, &s->stack, di__prov(s->c, st->prov),
+                            st->prov, &cn->frames[i], dv, s->stack.n, &inst);
         if (rc)
             return rc;
     }
@@ -533,9 +553,14 @@ static inline bool fast_get(di_scope *s, int key, void **out)
 DI__HOT int di_get_key(di_scope *s, int key, void **out)
 {
 #ifndef DI_DEBUG
-    if (__builtin_expect(s && out && (uint32_t)key < s->open_keys, 1) &&
-        fast_get(s, key, out))
-        return 0;
+    if (__builtin_expect(s && out && (uint32_t)key < s->open_keys, 1)) {
+        if (fast_get(s, key, out))
+            return 0;
+        /* no create runs on s: a transient is built into it from here, as
+         * get() would */
+        if (s->fast[key].level == DI__TRANSIENT)
+            return build(s, s, NULL, key, NULL, out);
+    }
 #endif
     return get_key_slow(s, key, out);
 }

@@ -161,7 +161,9 @@ static int teardown(di_scope *s, int outcome)
     }
     unlink_child(s);
     di__errlist fails = { 0 };
-    if (di__dispose_stack(s->c, s, &s->stack, outcome, &fails))
+    if (!s->disposes) /* nothing to call: talloc frees the memory */
+        s->stack.n = 0;
+    else if (di__dispose_stack(s->c, s, &s->stack, outcome, &fails))
         rc = DI_EDISPOSE;
     if (s->tracing)
         di__trace_end(s);
