@@ -86,10 +86,8 @@ DI__HOT int di_resolve_key(di_scope *s, int key, void **out, size_t n)
     }
     const di__consumer *cn = &c->cons[key];
     if (cn->compiled && s->level == cn->level && !s->cur && n >= cn->ndeps) {
-        rc = di__resolve_plan(s, cn);
-        if (rc == 0 && di__plan_outputs(s, cn, out))
-            return 0;
-        if (rc != DI__FALLBACK && rc != 0)
+        rc = di__resolve_plan(s, cn, out);
+        if (rc != DI__FALLBACK)
             return rc;
     }
     di__frame f = { NULL, cn->name };

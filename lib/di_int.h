@@ -560,15 +560,12 @@ extern _Thread_local di_container *di__calling DI__TLS;
 int di__resolve_dep(di_scope *s, const di__dep *d, const di__frame *up,
                     void **out);
 /* Build what compiled consumer cn needs in scope s of its own level along
- * its plan (no create is running on s). 0, a failure (with its path from
- * cn->frames), or DI__FALLBACK when the general path must do it (a
- * singleton's first use, an external not put); what was built so far stays
- * cached. */
+ * its plan (no create is running on s), and put its dependencies into out.
+ * 0, a failure (with its path from cn->frames), or DI__FALLBACK when the
+ * general path must do it (a singleton's first use, an external not put, a
+ * NULL instance); what was built so far stays cached. */
 #define DI__FALLBACK 1
-int di__resolve_plan(di_scope *s, const di__consumer *cn);
-/* After di__resolve_plan(): the consumer's dependencies into out; false
- * if one is missing after all (the general path then answers). */
-bool di__plan_outputs(di_scope *s, const di__consumer *cn, void **out);
+int di__resolve_plan(di_scope *s, const di__consumer *cn, void **out);
 /* debug builds: the process-wide set of open scopes (live.c) */
 #ifdef DI_DEBUG
 int di__open_add(const di_scope *s);

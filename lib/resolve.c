@@ -173,11 +173,13 @@ create_unrecorded(di_scope *s, int32_t pi, uint32_t mark, void *stored,
  * scope) or, for the root, home NULL; record it on st (home's stack, or the
  * root build's pending one) for teardown, and in its slot. mark: the stack
  * height when its build began. On failure the error is on s, with the path
- * f. */
+ * f. plan: called from a compiled plan on s (home == s, no create running),
+ * which marks this thread's container as calling and closes s's fast path
+ * once for all its steps; otherwise each create does both. */
 static inline __attribute__((always_inline)) int
 create_one(di_scope *s, di_scope *home, di__stack *st, const di__provider *p,
            int32_t pi, const di__frame *f, void *const *dv, uint32_t mark,
-           void **out)
+           void **out, const bool plan)
 {
     di_container *c = s->c;
     void *mem = talloc_named_const(home, p->size, p->name);
@@ -192,12 +194,15 @@ create_one(di_scope *s, di_scope *home, di__stack *st, const di__provider *p,
                    .params = p->params };
     void *inst = NULL;
     const struct di_error *err_before = s->err;
-    di_container *calling = di__calling;
-    di__calling = c;
+    di_container *calling = NULL;
+    if (!plan) {
+        calling = di__calling;
+        di__calling = c;
+        s->open_keys = 0;
+    }
     s->cur = &bc;
-    s->open_keys = 0;
     /* a child scope's create building into its parent keeps it busy */
-    di_scope *away = home != s ? home : NULL;
+    di_scope *away = plan || home == s ? NULL : home;
     if (away)
         away->busy++;
     int rc = __builtin_expect(s->tracing, 0)
@@ -206,9 +211,11 @@ create_one(di_scope *s, di_scope *home, di__stack *st, const di__provider *p,
     if (away)
         away->busy--;
     s->cur = bc.prev;
-    if (!bc.prev)
-        s->open_keys = c->nprov;
-    di__calling = calling;
+    if (!plan) {
+        if (!bc.prev)
+            s->open_keys = c->nprov;
+        di__calling = calling;
+    }
     if (__builtin_expect(rc != 0, 0))
         return create_failed(s, mem, bc.msg, rc, f, err_before);
     if (__builtin_expect(bc.msg != NULL, 0)) /* di_fail(), then success */
@@ -260,7 +267,7 @@ static int build(di_scope *s, di_scope *home, di__stack *pending, int32_t pi,
             break;
     }
     if (!rc)
-        rc = create_one(s, home, st, p, pi, &f, dv, mark, out);
+        rc = create_one(s, home, st, p, pi, &f, dv, mark, out, false);
     if (rc)
         unwind(s, st, mark, rc);
     if (dv != local)
@@ -275,38 +282,51 @@ static inline void *source(const di_scope *s, di__src x)
                   : atomic_load_explicit(&s->known[-1 - x], memory_order_acquire);
 }
 
-bool di__plan_outputs(di_scope *s, const di__consumer *cn, void **out)
+DI__HOT int di__resolve_plan(di_scope *s, const di__consumer *cn, void **out)
 {
-    for (uint32_t i = 0; i < cn->ndeps; i++) {
-        void *v = source(s, cn->out[i]);
-        if (!v)
-            return false;
-        out[i] = UNWRAP(v);
-    }
-    return true;
-}
-
-DI__HOT int di__resolve_plan(di_scope *s, const di__consumer *cn)
-{
+    di_container *c = s->c;
+    di_container *calling = NULL;
+    bool creating = false;
+    int rc = 0;
     for (uint32_t i = 0; i < cn->nplan; i++) {
         const di__step *st = &cn->steps[i];
         if (source(s, st->at))
             continue;
+        rc = DI__FALLBACK;
         if (!st->build)
-            return DI__FALLBACK;
+            goto done;
         void *dv[8];
         const di__src *src = &cn->srcs[st->dep0];
         for (uint32_t k = 0; k < st->ndeps; k++) {
             void *v = source(s, src[k]);
             if (!v)
-                return DI__FALLBACK;
+                goto done;
             dv[k] = UNWRAP(v);
         }
+        if (!creating) { /* the first create: for all of them */
+            creating = true;
+            calling = di__calling;
+            di__calling = c;
+            s->open_keys = 0;
+        }
         void *inst;
-        int rc = create_one(s, s, &s->stack, di__prov(s->c, st->prov),
-                            st->prov, &cn->frames[i], dv, s->stack.n, &inst);
+        rc = create_one(s, s, &s->stack, di__prov(c, st->prov), st->prov,
+                        &cn->frames[i], dv, s->stack.n, &inst, true);
         if (rc)
-            return rc;
+            goto done;
+    }
+done:
+    if (creating) {
+        s->open_keys = c->nprov;
+        di__calling = calling;
+    }
+    if (rc)
+        return rc;
+    for (uint32_t i = 0; i < cn->ndeps; i++) {
+        void *v = source(s, cn->out[i]);
+        if (!v) /* an external not put, a NULL singleton */
+            return DI__FALLBACK;
+        out[i] = UNWRAP(v);
     }
     return 0;
 }

@@ -284,6 +284,49 @@ static void test_dynamic_get_from_create(void)
     done();
 }
 
+/* A create that tries to free its container: refused while it runs (on
+ * the consumer's compiled plan, on di_get_key's direct path for a
+ * transient, and nested), allowed once nothing runs. */
+static int free_rc[4];
+static int nfree;
+
+static int make_freeing(const di_build *b, void **out)
+{
+    if (nfree < 4)
+        free_rc[nfree++] = di_container_free(b->data);
+    *out = b->mem;
+    return 0;
+}
+
+static void test_create_cannot_free_container(void)
+{
+    di_container *k;
+    T_OK(di_container_new(NULL, &k));
+    T_OK(di_provide(k, &(di_provider_desc){ .name = "a", .lifetime = "request",
+        .create = make_freeing, .data = k, .size = 8 }));
+    static const char *const bdeps[] = { "a", NULL };
+    T_OK(di_provide(k, &(di_provider_desc){ .name = "b", .lifetime = "request",
+        .deps = bdeps, .create = make_freeing, .data = k, .size = 8 }));
+    T_OK(di_provide(k, &(di_provider_desc){ .name = "t",
+        .lifetime = "transient", .create = make_freeing, .data = k,
+        .size = 8 }));
+    static const char *const cdeps[] = { "b", NULL };
+    T_OK(di_consumer_add(k, &(di_consumer_desc){ .name = "C", .deps = cdeps }));
+    T_OK(di_container_seal(k));
+    nfree = 0;
+    di_scope *s;
+    T_OK(di_scope_begin(k, NULL, "request", NULL, &s));
+    void *out[1], *t;
+    T_OK(di_resolve(s, "C", out, 1)); /* the plan: a, then b */
+    T_OK(di_get_key(s, di_key(k, "t"), &t)); /* a transient, built directly */
+    CU_ASSERT_EQUAL(nfree, 3);
+    CU_ASSERT_EQUAL(free_rc[0], DI_EBUSY);
+    CU_ASSERT_EQUAL(free_rc[1], DI_EBUSY);
+    CU_ASSERT_EQUAL(free_rc[2], DI_EBUSY);
+    T_OK(di_scope_end(s, 0));
+    T_OK(di_container_free(k)); /* nothing runs any more */
+}
+
 int main(void)
 {
     CU_TestInfo tests[] = {
@@ -299,6 +342,7 @@ int main(void)
         { "keys", test_keys },
         { "empty container", test_null_instance },
         { "dynamic get from a create", test_dynamic_get_from_create },
+        { "a create cannot free its container", test_create_cannot_free_container },
         CU_TEST_INFO_NULL,
     };
     return t_run("resolve", tests);
