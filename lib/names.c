@@ -9,37 +9,52 @@
 
 #include "di_int.h"
 
-/* The slot prefix of s: its first 7 bytes, zero-padded, and in the top
- * byte its length, or 8 for any longer name. Equal prefixes of names of at
- * most 7 bytes mean equal names (*short_ says whether s is one); longer
- * names are told apart by their hash and then their remaining bytes, so
- * their length is not counted here: at most 8 bytes are read. *first gets
- * those bytes, for the hash. */
-static inline uint64_t prefix_of(const char *s, bool *short_, uint64_t *first)
+/* The first min(len, 8) bytes of s (of length len), zero-extended, read
+ * with at most two loads, none past the end of s. */
+static inline uint64_t first_word(const char *s, size_t len)
 {
-    const unsigned char *p = (const unsigned char *)s;
-    uint64_t w = 0;
-    size_t len = 0;
-    for (; len < 8 && p[len]; len++)
-        w |= (uint64_t)p[len] << (8 * len);
-    *short_ = len < 8;
-    *first = w;
-    return (w & 0x00ffffffffffffffu) | (uint64_t)len << 56;
+    uint64_t w;
+    if (len >= 8) {
+        memcpy(&w, s, 8);
+    } else if (len >= 4) { /* two 4-byte loads that overlap */
+        uint32_t lo, hi;
+        memcpy(&lo, s, 4);
+        memcpy(&hi, s + len - 4, 4);
+        w = lo | (uint64_t)hi << (8 * (len - 4));
+    } else {
+        const unsigned char *p = (const unsigned char *)s;
+        w = len ? p[0] | (uint64_t)p[len / 2] << (8 * (len / 2)) |
+                      (uint64_t)p[len - 1] << (8 * (len - 1))
+                : 0;
+    }
+    return w;
 }
 
-/* The hash of s and its slot prefix, in one pass. The first 8 bytes are
- * those prefix_of() gathers one by one (which finds the end of a short
- * name); past them, strlen() (a few vector compares), then one 8-byte load
- * and one multiply per 8 bytes, the last partial word read as the 8 bytes
- * that end the string. A 16-byte name hashes in about a third of the time a
- * byte-at-a-time loop takes; di_get() by name pays it on every call. */
+/* The slot prefix of s (of length len): its first 7 bytes, zero-padded,
+ * and in the top byte its length, or 8 for any longer name. Equal prefixes
+ * of names of at most 7 bytes mean equal names (*short_ says whether s is
+ * one); longer names are told apart by their hash and then their remaining
+ * bytes. *first gets the first 8 bytes, for the hash. */
+static inline uint64_t prefix_of(const char *s, size_t len, bool *short_,
+                                 uint64_t *first)
+{
+    uint64_t w = first_word(s, len);
+    *short_ = len < 8;
+    *first = w;
+    return (w & 0x00ffffffffffffffu) | (uint64_t)(len < 8 ? len : 8) << 56;
+}
+
+/* The hash of s and its slot prefix, in one pass: strlen() (a few vector
+ * compares), the first word, then one 8-byte load and one multiply per 8
+ * bytes, the last partial word read as the 8 bytes that end the string. A
+ * 16-byte name hashes in about a third of the time a byte-at-a-time loop
+ * takes; di_get() by name pays it on every call. */
 static inline uint32_t key_of(const char *s, uint64_t *pre, bool *fits)
 {
     uint64_t h = 0x9e3779b97f4a7c15u, w;
-    *pre = prefix_of(s, fits, &w);
-    size_t len = *pre >> 56;
-    if (len == 8) {
-        len += strlen(s + 8);
+    size_t len = strlen(s);
+    *pre = prefix_of(s, len, fits, &w);
+    if (len >= 8) {
         h = (h ^ w) * 0xff51afd7ed558ccdu;
         h ^= h >> 32;
         size_t n = len - 8;
@@ -64,13 +79,6 @@ uint32_t di__hash(const char *s)
     return key_of(s, &pre, &fits);
 }
 
-static bool same(const char *a, const char *b)
-{
-    while (*a && *a == *b)
-        a++, b++;
-    return *a == *b;
-}
-
 void di__names_init(di__names *m, di__name_at name_at, const void *owner)
 {
     *m = (di__names){ .name_at = name_at, .owner = owner };
@@ -81,7 +89,7 @@ static inline bool holds(const di__names *m, const struct di__name_slot *sl,
                          const char *name, uint32_t h, uint64_t pre, bool fits)
 {
     return sl->hash == h && sl->prefix == pre &&
-           (fits || same(m->name_at(m->owner, sl->index) + 7, name + 7));
+           (fits || strcmp(m->name_at(m->owner, sl->index) + 7, name + 7) == 0);
 }
 
 /* The index of name (hash h, prefix pre) in m, which has slots; or -1. */
@@ -112,7 +120,7 @@ int di__names_find_h(const di__names *m, const char *name, uint32_t h)
     if (!m->slots)
         return -1;
     bool fits;
-    uint64_t first, pre = prefix_of(name, &fits, &first);
+    uint64_t first, pre = prefix_of(name, strlen(name), &fits, &first);
     return find(m, name, h, pre, fits);
 }
 
@@ -145,7 +153,7 @@ int di__names_put_h(void *mem, di__names *m, const char *name, uint32_t h,
         m->mask = cap - 1;
     }
     bool fits;
-    uint64_t first, pre = prefix_of(name, &fits, &first);
+    uint64_t first, pre = prefix_of(name, strlen(name), &fits, &first);
     struct di__name_slot *sl = &m->slots[h & m->mask];
     while (sl->prefix && !holds(m, sl, name, h, pre, fits))
         sl = &m->slots[(uint32_t)(sl - m->slots + 1) & m->mask];

@@ -327,10 +327,48 @@ static void test_similar_names(void)
     T_OK(di_container_free(m));
 }
 
+/* Names of every length from 1 to 24 bytes, and for each, every variant
+ * with one byte changed: the map reads a name's first bytes in pieces whose
+ * layout depends on its length (1-3, 4-7, 8 and more), so each byte of each
+ * length must count. */
+static void test_names_of_every_length(void)
+{
+    enum { MAXLEN = 24 };
+    di_container *m;
+    T_OK(di_container_new(NULL, &m));
+    char name[MAXLEN + 1];
+    int n = 0;
+    for (int len = 1; len <= MAXLEN; len++)
+        for (int j = -1; j < len; j++, n++) {
+            memset(name, 'a', (size_t)len);
+            name[len] = '\0';
+            if (j >= 0)
+                name[j] = 'b';
+            T_OK(di_provide_value(m, name, NULL, NULL));
+        }
+    T_OK(di_container_seal(m));
+    int k = 0;
+    for (int len = 1; len <= MAXLEN; len++)
+        for (int j = -1; j < len; j++, k++) {
+            memset(name, 'a', (size_t)len);
+            name[len] = '\0';
+            if (j >= 0)
+                name[j] = 'b';
+            CU_ASSERT_EQUAL(di_key(m, name), k);
+            if (j >= 0) { /* a byte none has there */
+                name[j] = 'c';
+                CU_ASSERT_EQUAL(di_key(m, name), DI_ENOTFOUND);
+            }
+        }
+    CU_ASSERT_EQUAL(k, n);
+    T_OK(di_container_free(m));
+}
+
 int main(void)
 {
     CU_TestInfo tests[] = {
         { "similar names stay distinct", test_similar_names },
+        { "names of every length, one byte changed", test_names_of_every_length },
         { "long names while the name map grows", test_long_names_as_map_grows },
         { "provider records across the table's chunks", test_records_across_chunks },
         { "new and free", test_new_and_free },
