@@ -331,6 +331,15 @@ static void test_similar_names(void)
  * with one byte changed: the map reads a name's first bytes in pieces whose
  * layout depends on its length (1-3, 4-7, 8 and more), so each byte of each
  * length must count. */
+/* name: len bytes of 'a', with byte j (if any) set to 'b'. */
+static void variant(char *name, int len, int j)
+{
+    memset(name, 'a', (size_t)len);
+    name[len] = '\0';
+    if (j >= 0)
+        name[j] = 'b';
+}
+
 static void test_names_of_every_length(void)
 {
     enum { MAXLEN = 24 };
@@ -340,20 +349,14 @@ static void test_names_of_every_length(void)
     int n = 0;
     for (int len = 1; len <= MAXLEN; len++)
         for (int j = -1; j < len; j++, n++) {
-            memset(name, 'a', (size_t)len);
-            name[len] = '\0';
-            if (j >= 0)
-                name[j] = 'b';
+            variant(name, len, j);
             T_OK(di_provide_value(m, name, NULL, NULL));
         }
     T_OK(di_container_seal(m));
     int k = 0;
     for (int len = 1; len <= MAXLEN; len++)
         for (int j = -1; j < len; j++, k++) {
-            memset(name, 'a', (size_t)len);
-            name[len] = '\0';
-            if (j >= 0)
-                name[j] = 'b';
+            variant(name, len, j);
             CU_ASSERT_EQUAL(di_key(m, name), k);
             if (j >= 0) { /* a byte none has there */
                 name[j] = 'c';
