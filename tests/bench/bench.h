@@ -38,7 +38,7 @@ extern bool bench_smoke;     /* --smoke: tiny runs, no targets judged */
 
 /* Time a case (median of reps, alternating libdi and hand-wired). */
 bench_result bench_run_timed(const bench_timed *t);
-/* Monotonic nanoseconds. */
+/* Monotonic nanoseconds (measure.c, with bench_stats). */
 uint64_t bench_now_ns(void);
 /* Median, min and max of v[0..n) (v is sorted in place). */
 void bench_stats(double *v, int n, double *med, double *min, double *max);

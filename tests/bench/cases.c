@@ -14,6 +14,7 @@
 #include <di.h>
 
 #include "bench.h"
+#include "seal_graph.h"
 
 /* ---- the objects ---- */
 
@@ -449,45 +450,22 @@ const bench_timed bench_complex = {
 
 /* ---- seal ---- */
 
-/* A random acyclic graph: provider i depends on about 3 of the providers
- * before it; every fourth is a singleton and depends on singletons only. */
+/* One run over an n-provider graph (seal_graph.h), drawn before the clock
+ * starts: only libdi is timed. */
 static double seal_once(int n, double *seal_only_ms)
 {
-    /* the graph is drawn before the clock starts: only libdi is timed */
-    srand(12345);
-    char **names = malloc((size_t)n * sizeof *names);
-    const char **deps = malloc((size_t)n * 8 * sizeof *deps);
-    for (int i = 0; i < n; i++) {
-        names[i] = malloc(16);
-        snprintf(names[i], 16, "p%d", i);
-        bool single = i % 4 == 0;
-        int k = 0, want = i ? rand() % 7 : 0; /* 0..6: 3 on average */
-        for (int tries = 0; k < want && tries < 20; tries++) {
-            int j = rand() % i;
-            if (single && j % 4 != 0)
-                continue;
-            deps[i * 8 + k++] = names[j];
-        }
-        deps[i * 8 + k] = NULL;
+    static const bench_seal_api linked = { di_container_new, di_provide,
+                                           di_container_seal,
+                                           di_container_free };
+    bench_graph g;
+    bench_graph_make(&g, n);
+    double ms = bench_seal_run(&linked, &g, seal_only_ms);
+    bench_graph_free(&g);
+    if (ms < 0) {
+        fprintf(stderr, "bench: seal of %d providers failed\n", n);
+        exit(2);
     }
-    uint64_t t0 = bench_now_ns();
-    di_container *c;
-    must(di_container_new(NULL, &c), "new");
-    for (int i = 0; i < n; i++)
-        must(di_provide(c, &(di_provider_desc){ .name = names[i],
-            .lifetime = i % 4 == 0 ? "singleton" : "request",
-            .deps = &deps[i * 8], .create = make_obj,
-            .size = sizeof(obj) }), "provide");
-    uint64_t t1 = bench_now_ns();
-    seal_or_die(c);
-    uint64_t t2 = bench_now_ns();
-    di_container_free(c);
-    for (int i = 0; i < n; i++)
-        free(names[i]);
-    free(names);
-    free(deps);
-    *seal_only_ms = (double)(t2 - t1) / 1e6;
-    return (double)(t2 - t0) / 1e6;
+    return ms;
 }
 
 static bench_result seal_result(int providers, double *t, int reps)

@@ -1,0 +1,40 @@
+/*
+ * seal_graph.h — the seal cases' graph and one timed run over it, through a
+ * table of libdi's entry points: the benchmark passes the library it is
+ * linked with; di_seal_ab passes two builds loaded side by side.
+ */
+#ifndef DI_BENCH_SEAL_GRAPH_H
+#define DI_BENCH_SEAL_GRAPH_H
+
+#include <di.h>
+
+/* A random acyclic graph of n providers: provider i depends on 0..6 (3 on
+ * average) of the providers before it; every fourth is a singleton and
+ * depends on singletons only. Names are "p<i>", each its own 16-byte heap
+ * block, as a caller's strings would be. */
+typedef struct bench_graph {
+    int n;
+    char **names;
+    const char **deps;  /* provider i's at deps[8 i ..], NULL-terminated */
+} bench_graph;
+
+/* The same graph for the same n every time (a fixed seed). Exits on ENOMEM. */
+void bench_graph_make(bench_graph *g, int n);
+void bench_graph_free(bench_graph *g);
+
+/* The libdi calls a seal run makes. */
+typedef struct bench_seal_api {
+    int (*container_new)(void *mem, di_container **out);
+    int (*provide)(di_container *c, const di_provider_desc *desc);
+    int (*seal)(di_container *c);
+    int (*container_free)(di_container *c);
+} bench_seal_api;
+
+/* Register g's providers in a new container and seal it; the container is
+ * freed after the clock stops. Returns the milliseconds from the container's
+ * creation to the end of its seal, the seal's own in *seal_ms; a negative
+ * value when a call (the seal, or freeing the container) failed. */
+double bench_seal_run(const bench_seal_api *api, const bench_graph *g,
+                      double *seal_ms);
+
+#endif
