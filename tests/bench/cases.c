@@ -22,6 +22,8 @@ typedef struct config { int64_t value; } config;
 typedef struct session { config *cfg; int open; } session;
 typedef struct cuser { session *s; config *cfg; int64_t id; } cuser;
 typedef struct obj { void *dep[6]; int64_t v; } obj;
+_Static_assert(sizeof(obj) == BENCH_GRAPH_OBJ_SIZE,
+               "the seal graph's providers ask for an obj's size");
 
 /* sessions disposed; per thread, so that the threads case measures libdi
  * and not two cores fighting over one counter */
@@ -81,11 +83,17 @@ static void must(int rc, const char *what)
     }
 }
 
+/* Print what went wrong in c (a failed seal's problems, with their paths). */
+static void print_errors(di_container *c)
+{
+    for (const di_error *e = di_container_error(c); e; e = di_error_next(e))
+        fprintf(stderr, "bench: %s\n", di_error_message(e));
+}
+
 static void seal_or_die(di_container *c)
 {
     if (di_container_seal(c)) {
-        for (const di_error *e = di_container_error(c); e; e = di_error_next(e))
-            fprintf(stderr, "bench: %s\n", di_error_message(e));
+        print_errors(c);
         exit(2);
     }
 }
@@ -456,7 +464,7 @@ static double seal_once(int n, double *seal_only_ms)
 {
     static const bench_seal_api linked = { di_container_new, di_provide,
                                            di_container_seal,
-                                           di_container_free };
+                                           di_container_free, print_errors };
     bench_graph g;
     bench_graph_make(&g, n);
     double ms = bench_seal_run(&linked, &g, seal_only_ms);

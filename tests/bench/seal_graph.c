@@ -62,13 +62,17 @@ double bench_seal_run(const bench_seal_api *api, const bench_graph *g,
         if (api->provide(c, &(di_provider_desc){ .name = g->names[i],
                 .lifetime = i % 4 == 0 ? "singleton" : "request",
                 .deps = &g->deps[i * 8], .create = unused_create,
-                .size = 7 * sizeof(void *) })) {
+                .size = BENCH_GRAPH_OBJ_SIZE })) {
+            if (api->report)
+                api->report(c);
             api->container_free(c);
             return -1;
         }
     uint64_t t1 = bench_now_ns();
     int rc = api->seal(c);
     uint64_t t2 = bench_now_ns();
+    if (rc && api->report)
+        api->report(c);
     if (api->container_free(c))
         rc = -1;
     *seal_ms = (double)(t2 - t1) / 1e6;

@@ -6,6 +6,8 @@
 #ifndef DI_BENCH_SEAL_GRAPH_H
 #define DI_BENCH_SEAL_GRAPH_H
 
+#include <stdint.h>
+
 #include <di.h>
 
 /* A random acyclic graph of n providers: provider i depends on 0..6 (3 on
@@ -28,7 +30,14 @@ typedef struct bench_seal_api {
     int (*provide)(di_container *c, const di_provider_desc *desc);
     int (*seal)(di_container *c);
     int (*container_free)(di_container *c);
+    /* when a call fails: told the container before it is freed, to print
+     * its errors; NULL: only the failure is reported */
+    void (*report)(di_container *c);
 } bench_seal_api;
+
+/* Bytes each provider of the graph asks for (the benchmark's object: six
+ * dependency pointers and a value). */
+#define BENCH_GRAPH_OBJ_SIZE (6 * sizeof(void *) + sizeof(int64_t))
 
 /* Register g's providers in a new container and seal it; the container is
  * freed after the clock stops. Returns the milliseconds from the container's
