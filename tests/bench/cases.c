@@ -496,10 +496,12 @@ static bench_result seal_result(int providers, double *t, double *h, int reps)
 /* The two sizes alternate, and libdi with the hand-wired registry (which
  * goes first changes from one repetition to the next), so that all four
  * see the machine in the same state (on a shared machine its speed drifts
- * over seconds). */
+ * over seconds). 21 repetitions, about 2.5 s: with 9, three runs in a row
+ * gave a 100k/10k of 11.3, 15.8 and 13.0 on the same library; with 21,
+ * five gave 13.0-13.7. */
 void bench_seal(int small, int large, bench_result out[2])
 {
-    enum { REPS = 9 };
+    enum { REPS = 21 };
     double ts[REPS], tl[REPS], hs[REPS], hl[REPS];
     int reps = bench_smoke ? 1 : REPS;
     for (int r = 0; r < reps; r++) {
