@@ -493,6 +493,16 @@ static bench_result seal_result(int providers, double *t, double *h, int reps)
     return res;
 }
 
+/* One run of each at n providers, the hand-wired one first if hand_first. */
+static void seal_pair(int n, bool hand_first, double *di, double *hand)
+{
+    if (hand_first)
+        *hand = seal_once(n, true);
+    *di = seal_once(n, false);
+    if (!hand_first)
+        *hand = seal_once(n, true);
+}
+
 /* The two sizes alternate, and libdi with the hand-wired registry (which
  * goes first changes from one repetition to the next), so that all four
  * see the machine in the same state (on a shared machine its speed drifts
@@ -505,15 +515,8 @@ void bench_seal(int small, int large, bench_result out[2])
     double ts[REPS], tl[REPS], hs[REPS], hl[REPS];
     int reps = bench_smoke ? 1 : REPS;
     for (int r = 0; r < reps; r++) {
-        bool hand_first = r % 2;
-        for (int k = 0; k < 2; k++) {
-            bool hand = hand_first == (k == 0);
-            (hand ? hs : ts)[r] = seal_once(small, hand);
-        }
-        for (int k = 0; k < 2; k++) {
-            bool hand = hand_first == (k == 0);
-            (hand ? hl : tl)[r] = seal_once(large, hand);
-        }
+        seal_pair(small, r % 2, &ts[r], &hs[r]);
+        seal_pair(large, r % 2, &tl[r], &hl[r]);
     }
     out[0] = seal_result(small, ts, hs, reps);
     out[1] = seal_result(large, tl, hl, reps);
