@@ -74,9 +74,13 @@ bench_result bench_run_timed(const bench_timed *t)
         t->teardown();
     bench_result res = { .unit = "ns/op" };
     snprintf(res.name, sizeof res.name, "%s", t->name);
+    /* the ratio: the median of the repetitions' own (bench_ratio_stats);
+     * 1.54 for request_3 by the ratio of the medians in a run whose batches
+     * spread over 88-148 ns and 66-98 ns */
+    double lo, hi;
+    bench_ratio_stats(di, hand, reps, &res.ratio, &lo, &hi);
     bench_stats(di, reps, &res.di_med, &res.di_min, &res.di_max);
     bench_stats(hand, reps, &res.hand_med, &res.hand_min, &res.hand_max);
-    res.ratio = res.di_med / res.hand_med;
     res.met = true;
     if (t->max_ns) {
         res.met = res.di_med <= t->max_ns;
@@ -131,7 +135,6 @@ int main(int argc, char **argv)
     if (!only || strncmp(only, "seal", 4) == 0) {
         bench_seal(bench_smoke ? 1000 : 10000, bench_smoke ? 5000 : 100000,
                    &r[n]);
-        r[n + 2] = bench_seal_scaling(&r[n], &r[n + 1]);
         n += 3;
     }
     if (!only || strcmp(only, "threads") == 0)

@@ -2,7 +2,8 @@
  * bench.h — the benchmark harness: each case runs libdi and a hand-wired
  * baseline (the same objects, talloc calls and disposes, written by hand)
  * in the same process, alternating, after a warm-up, and reports the median
- * ns/op of many repetitions with min–max and the ratio libdi / hand-wired.
+ * ns/op of many repetitions with min–max and the ratio libdi / hand-wired
+ * (for the timed cases, the median of the repetitions' own ratios).
  */
 #ifndef DI_BENCH_H
 #define DI_BENCH_H
@@ -42,14 +43,19 @@ bench_result bench_run_timed(const bench_timed *t);
 uint64_t bench_now_ns(void);
 /* Median, min and max of v[0..n) (v is sorted in place). */
 void bench_stats(double *v, int n, double *med, double *min, double *max);
+/* The same of the ratios a[i] / b[i], each pair measured side by side: on a
+ * shared machine whose speed changes during a case, the ratio of two
+ * medians can take one side's from a slow phase and the other's from a
+ * fast one, where each pair saw the same phase. */
+void bench_ratio_stats(const double *a, const double *b, int n, double *med,
+                       double *min, double *max);
 
 /* The cases (cases.c). */
 extern const bench_timed bench_call_floor, bench_singleton_key,
     bench_singleton_name,
     bench_request_3, bench_aspnetcore, bench_complex;
-void bench_seal(int small, int large, bench_result out[2]);
-bench_result bench_seal_scaling(const bench_result *small,
-                                const bench_result *large);
+/* seal_<small>, seal_<large> and seal_scaling. */
+void bench_seal(int small, int large, bench_result out[3]);
 bench_result bench_threads(void);
 bench_result bench_memory(void);
 

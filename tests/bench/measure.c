@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include "bench.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -26,4 +27,18 @@ void bench_stats(double *v, int n, double *med, double *min, double *max)
     *min = v[0];
     *max = v[n - 1];
     *med = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+void bench_ratio_stats(const double *a, const double *b, int n, double *med,
+                       double *min, double *max)
+{
+    double *r = malloc((size_t)n * sizeof *r);
+    if (!r) {
+        fprintf(stderr, "bench: out of memory\n");
+        exit(2);
+    }
+    for (int i = 0; i < n; i++)
+        r[i] = a[i] / b[i];
+    bench_stats(r, n, med, min, max);
+    free(r);
 }
