@@ -2,6 +2,8 @@
  * bench.c — the harness and the runner.
  *
  *   bench [--smoke] [--only NAME]
+ *   bench --seal-run PROVIDERS libdi|hand   (one seal run, nothing printed:
+ *                                            seal_instr.sh counts it)
  *
  * Prints an aligned table, then one JSON line per case (prefixed "json: "
  * so they can be grepped and kept). Exits 0 when every target is met, 1
@@ -118,8 +120,15 @@ int main(int argc, char **argv)
             bench_smoke = true;
         else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc)
             only = argv[++i];
-        else {
-            fprintf(stderr, "usage: bench [--smoke] [--only CASE]\n");
+        else if (strcmp(argv[i], "--seal-run") == 0 && i + 2 < argc &&
+                 atoi(argv[i + 1]) > 0 &&
+                 (strcmp(argv[i + 2], "libdi") == 0 ||
+                  strcmp(argv[i + 2], "hand") == 0)) {
+            bench_seal_once(atoi(argv[i + 1]), argv[i + 2][0] == 'h');
+            return 0;
+        } else {
+            fprintf(stderr, "usage: bench [--smoke] [--only CASE] | "
+                    "--seal-run PROVIDERS libdi|hand\n");
             return 2;
         }
     }

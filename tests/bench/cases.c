@@ -494,6 +494,11 @@ static bench_result seal_result(int providers, double *t, double *h, int reps)
     return res;
 }
 
+void bench_seal_once(int n, bool hand)
+{
+    seal_once(n, hand);
+}
+
 /* One run of each at n providers, the hand-wired one first if hand_first. */
 static void seal_pair(int n, bool hand_first, double *di, double *hand)
 {
