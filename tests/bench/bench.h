@@ -56,9 +56,9 @@ extern const bench_timed bench_call_floor, bench_singleton_key,
     bench_request_3, bench_aspnetcore, bench_complex;
 /* seal_<small>, seal_<large> and seal_scaling. */
 void bench_seal(int small, int large, bench_result out[3]);
-/* One seal run over the n-provider graph, through libdi or by hand (for
- * counting its instructions: seal_instr.sh). Exits 2 when it fails. */
-void bench_seal_once(int n, bool hand);
+/* One seal run over the n-provider graph, drawn afresh, through libdi or
+ * by hand: its milliseconds (seal_graph.h). Exits 2 when it fails. */
+double bench_seal_once(int n, bool hand);
 bench_result bench_threads(void);
 bench_result bench_memory(void);
 

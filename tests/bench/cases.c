@@ -4,7 +4,6 @@
  * same talloc calls, the same zeroing, the same dispose work).
  */
 #define _GNU_SOURCE
-#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -460,7 +459,7 @@ const bench_timed bench_complex = {
 
 /* One run over an n-provider graph (seal_graph.h), drawn before the clock
  * starts, through libdi or, by hand, through seal_hand.c's registry. */
-static double seal_once(int n, bool hand)
+double bench_seal_once(int n, bool hand)
 {
     static const bench_seal_api linked = { di_container_new, di_provide,
                                            di_container_seal,
@@ -494,19 +493,14 @@ static bench_result seal_result(int providers, double *t, double *h, int reps)
     return res;
 }
 
-void bench_seal_once(int n, bool hand)
-{
-    seal_once(n, hand);
-}
-
 /* One run of each at n providers, the hand-wired one first if hand_first. */
 static void seal_pair(int n, bool hand_first, double *di, double *hand)
 {
     if (hand_first)
-        *hand = seal_once(n, true);
-    *di = seal_once(n, false);
+        *hand = bench_seal_once(n, true);
+    *di = bench_seal_once(n, false);
     if (!hand_first)
-        *hand = seal_once(n, true);
+        *hand = bench_seal_once(n, true);
 }
 
 /* The two sizes alternate, and libdi with the hand-wired registry (which
