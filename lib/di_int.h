@@ -399,11 +399,11 @@ struct di_scope {
     const di__fast *fast;
     _Atomic(void *) *known;
     /* the number of keys while the fast path may answer: the container's
-     * providers, or 0 while a create runs here and once the scope ended —
-     * one comparison stands for all three checks */
+     * providers, or 0 while a create runs here and once the scope is
+     * settled — one comparison stands for all three checks */
     uint32_t open_keys;
     int16_t level;
-    uint8_t ended;
+    uint8_t ended;               /* DI__OPEN, DI__SETTLED or DI__ENDED */
     uint8_t spare_ok;            /* top-level: its block may be kept for reuse */
     di_scope *parent;
     di_scope *children;          /* live child scopes (non-root parents) */
@@ -574,8 +574,18 @@ bool di__open_has(const di_scope *s);
 size_t di__open_count(const di_container *c);
 #endif
 
-/* 0 for a scope that may be used; DI_EINVAL for NULL, DI_ESTALE for an
- * ended one (debug builds: for anything not a live scope). */
+/* A scope's state (di_scope.ended): open; settled (every dispose ran, the
+ * memory is still there: it may be read, not resolved from); ended (freed,
+ * or kept as a spare block). */
+enum { DI__OPEN = 0, DI__SETTLED = 1, DI__ENDED = 2 };
+
+/* scope.c: DI_ESTALE for a scope that is not open, with the reason kept on
+ * it when it is settled (its memory is still there). */
+int di__scope_closed(di_scope *s);
+
+/* 0 for an open scope, that may be resolved from; DI_EINVAL for NULL,
+ * DI_ESTALE for a settled or ended one (debug builds: for anything not a
+ * live scope). */
 static inline int di__check_scope(di_scope *s)
 {
     if (!s)
@@ -584,7 +594,19 @@ static inline int di__check_scope(di_scope *s)
     if (!di__open_has(s))
         return DI_ESTALE;
 #endif
-    return s->ended ? DI_ESTALE : 0;
+    return __builtin_expect(s->ended != DI__OPEN, 0) ? di__scope_closed(s) : 0;
+}
+
+/* 0 for a scope whose memory may be read: open or settled. */
+static inline int di__check_scope_read(const di_scope *s)
+{
+    if (!s)
+        return DI_EINVAL;
+#ifdef DI_DEBUG
+    if (!di__open_has(s))
+        return DI_ESTALE;
+#endif
+    return s->ended == DI__ENDED ? DI_ESTALE : 0;
 }
 
 /* kinds (kind.c) */

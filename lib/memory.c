@@ -137,7 +137,7 @@ int di_scope_memory(const di_scope *s, int format, void *mem, char **out)
 {
     if (out)
         *out = NULL;
-    int rc = di__check_scope((di_scope *)s);
+    int rc = di__check_scope_read(s);
     if (rc)
         return rc;
     if (!out || (format != DI_REPORT_TEXT && format != DI_REPORT_JSON)) {

@@ -1,5 +1,6 @@
 /*
- * scope.c — scopes: beginning, ending, teardown with the outcome.
+ * scope.c — scopes: beginning, and ending in two steps: settle (every
+ * dispose, in reverse creation order, with the outcome) and free.
  *
  * A scope is one talloc block: the di_scope header, the slot array of its
  * level and an initial teardown stack, sized at seal. Instances' memory is
@@ -141,12 +142,43 @@ static void unlink_child(di_scope *s)
         *pp = s->sibling;
 }
 
-/* Dispose everything the scope holds (children first), mark it ended. */
-static int teardown(di_scope *s, int outcome)
+/* The first step of the end: run the disposes of s's live child scopes
+ * (abandoned: they did not complete) and then its own, each in reverse
+ * creation order with the outcome, failures appended to fails; s and they
+ * are settled. */
+static int settle(di_scope *s, int outcome, di__errlist *fails)
 {
     int rc = 0;
-    s->ended = 1;
+    s->ended = DI__SETTLED;
     s->open_keys = 0;
+    for (di_scope *ch = s->children; ch; ch = ch->sibling) /* newest first */
+        if (ch->ended == DI__OPEN && settle(ch, DI_EABANDONED, fails))
+            rc = DI_EDISPOSE;
+    if (s->disposes) { /* else nothing to call: talloc frees the memory */
+        uint32_t held = s->stack.n;
+        if (di__dispose_stack(s->c, s, &s->stack, outcome, fails))
+            rc = DI_EDISPOSE;
+        /* nothing is pushed or disposed on a settled scope: its entries
+         * stay readable (memory reports) until it is freed */
+        s->stack.n = held;
+    }
+    if (s->tracing)
+        di__trace_end(s);
+    return rc;
+}
+
+/* Where failures go once the scope that had them is gone. */
+static void report(di_container *c, di__errlist *fails)
+{
+    if (fails->head)
+        di__container_report(c, talloc_steal(NULL, fails->head));
+}
+
+/* The second step, before s's own block goes: s (settled) is ended, its
+ * child scopes are freed and it leaves its parent's list. */
+static void release(di_scope *s)
+{
+    s->ended = DI__ENDED;
 #ifdef DI_DEBUG
     di__open_del(s);
 #endif
@@ -154,36 +186,36 @@ static int teardown(di_scope *s, int outcome)
         di_scope *ch = s->children;
         s->children = ch->sibling;
         ch->parent = NULL; /* already unlinked */
-        if (teardown(ch, DI_EABANDONED))
-            rc = DI_EDISPOSE;
+        release(ch);
         talloc_set_destructor(ch, NULL);
         talloc_free(ch);
     }
     unlink_child(s);
-    di__errlist fails = { 0 };
-    if (!s->disposes) /* nothing to call: talloc frees the memory */
-        s->stack.n = 0;
-    else if (di__dispose_stack(s->c, s, &s->stack, outcome, &fails))
-        rc = DI_EDISPOSE;
-    if (s->tracing)
-        di__trace_end(s);
-    if (fails.head) {
-        talloc_steal(NULL, fails.head);
-        di__container_report(s->c, fails.head);
-    }
-    return rc;
 }
 
 static int scope_destructor(di_scope *s)
 {
-    if (!s->ended) {
-        teardown(s, DI_EABANDONED);
-        if (s->pin)
-            di__live_unpin(s->pin);
+    if (s->ended == DI__ENDED)
+        return 0;
+    if (s->ended == DI__OPEN) {
+        di__errlist fails = { 0 };
+        settle(s, DI_EABANDONED, &fails);
+        report(s->c, &fails);
     }
+    release(s);
+    if (s->pin)
+        di__live_unpin(s->pin);
     return 0;
 }
 
+int di__scope_closed(di_scope *s)
+{
+    if (s->ended == DI__SETTLED)
+        di__scope_fail(s, DI_ESTALE, NULL, "the scope is settled: its "
+                       "instances were disposed; read them, then free it "
+                       "with di_scope_free()");
+    return DI_ESTALE;
+}
 
 /* Out of memory beginning a scope: reported where the other begin errors
  * go (the parent scope, or the container under the root). */
@@ -270,7 +302,7 @@ DI__HOT int di_scope_begin(di_container *c, di_scope *parent, const char *level,
     s->stack.cap = lv->stack_cap;
 #ifdef DI_DEBUG
     if (di__open_add(s)) {
-        s->ended = 1; /* nothing to tear down */
+        s->ended = DI__ENDED; /* nothing to tear down */
         talloc_free(s);
         return begin_nomem(c, parent);
     }
@@ -296,24 +328,75 @@ __attribute__((noinline)) static int end_pinned(di_scope *s, int rc)
     return rc;
 }
 
-DI__HOT int di_scope_end(di_scope *s, int outcome)
+/* Release s (settled) and free its block, or keep it as the spare. */
+static inline int finish(di_scope *s, int rc)
 {
-    int rc = di__check_scope(s);
-    if (rc)
-        return rc;
-    for (di_scope *a = s; a; a = a->parent)
-        if (a->busy || a->cur) {
-            di__scope_fail(s, DI_EBUSY, NULL, "di_scope_end: a create or "
-                           "dispose is running in this scope; end it after "
-                           "that returns");
-            return DI_EBUSY;
-        }
-    rc = teardown(s, outcome);
+    release(s);
     if (__builtin_expect(s->pin != NULL, 0))
         return end_pinned(s, rc);
     if (!s->spare_ok || !spare_keep(s))
         talloc_free(s); /* ended: its destructor does nothing */
     return rc;
+}
+
+/* DI_EBUSY (reported on s) while a create or dispose runs in s or a scope
+ * enclosing it: fn cannot end it then. */
+static int busy(di_scope *s, const char *fn)
+{
+    for (di_scope *a = s; a; a = a->parent)
+        if (a->busy || a->cur) {
+            di__scope_fail(s, DI_EBUSY, NULL, "%s: a create or dispose is "
+                           "running in this scope; end it after that "
+                           "returns", fn);
+            return DI_EBUSY;
+        }
+    return 0;
+}
+
+/* Failures of a settle, kept on s; DI_EDISPOSE with no list (the report
+ * could not be allocated) keeps the static out-of-memory error. */
+static void keep_failures(di_scope *s, di__errlist *fails)
+{
+    if (s->err)
+        di__err_free(s->err);
+    s->err = fails->head ? talloc_steal(s, fails->head) : &di__oom;
+}
+
+int di_scope_settle(di_scope *s, int outcome)
+{
+    int rc = di__check_scope_read(s);
+    if (rc || (rc = busy(s, "di_scope_settle")) || (rc = di__check_scope(s)))
+        return rc;
+    di__errlist fails = { 0 };
+    rc = settle(s, outcome, &fails);
+    if (rc)
+        keep_failures(s, &fails);
+    return rc;
+}
+
+int di_scope_free(di_scope *s)
+{
+    int rc = di__check_scope_read(s);
+    if (rc || (rc = busy(s, "di_scope_free")))
+        return rc;
+    if (s->ended == DI__OPEN) {
+        di__errlist fails = { 0 };
+        rc = settle(s, DI_EABANDONED, &fails);
+        report(s->c, &fails);
+    }
+    return finish(s, rc);
+}
+
+DI__HOT int di_scope_end(di_scope *s, int outcome)
+{
+    int rc = di__check_scope_read(s);
+    if (rc || (rc = busy(s, "di_scope_end")) || (rc = di__check_scope(s)))
+        return rc;
+    di__errlist fails = { 0 };
+    rc = settle(s, outcome, &fails);
+    if (__builtin_expect(rc != 0, 0))
+        report(s->c, &fails);
+    return finish(s, rc);
 }
 
 const di_error *di_scope_error(const di_scope *s) { return s ? s->err : NULL; }

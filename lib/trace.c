@@ -171,7 +171,7 @@ int di_scope_trace(const di_scope *s, void *mem, char **out)
     if (!s)
         return DI_EINVAL;
     if (s != ending) {
-        int rc = di__check_scope((di_scope *)s);
+        int rc = di__check_scope_read(s);
         if (rc)
             return rc;
     }

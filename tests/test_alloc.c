@@ -286,6 +286,54 @@ static void test_end(void)
     CU_ASSERT_EQUAL(talloc_total_blocks(NULL), base);
 }
 
+/* The same in two steps: the settle reports the failures on the scope, the
+ * free releases everything, whatever memory the report could get. */
+static void test_settle(void)
+{
+    size_t base = talloc_total_blocks(NULL);
+    void *root = talloc_new(NULL);
+    di_container *c;
+    T_OK(di_container_new(root, &c));
+    static const char *const bdeps[] = { "a", NULL };
+    T_OK(di_provide(c, &(di_provider_desc){ .name = "a", .lifetime = "request",
+        .create = t_create, .dispose = failing_dispose }));
+    T_OK(di_provide(c, &(di_provider_desc){ .name = "b", .lifetime = "request",
+        .deps = bdeps, .create = t_create, .dispose = failing_dispose }));
+    T_OK(di_container_seal(c));
+    long n = 1;
+    for (;; n++) {
+        di_scope *s;
+        void *v;
+        T_OK(di_scope_begin(c, NULL, "request", NULL, &s));
+        T_OK(di_get(s, "b", &v));
+        tlog_reset();
+        arm(n);
+        int rc = di_scope_settle(s, 0);
+        bool failed = hit();
+        CU_ASSERT_EQUAL(rc, DI_EDISPOSE);
+        CU_ASSERT_STRING_EQUAL(tlog(), "-b:0 -a:0");
+        const di_error *e = di_scope_error(s);
+        CU_ASSERT_PTR_NOT_NULL(e);
+        if (failed) {
+            CU_ASSERT(di_error_code(e) == DI_ENOMEM ||
+                      di_error_code(e) == DI_EPROVIDER);
+        } else {
+            CU_ASSERT_TRUE(t_list_has(e, "b: cannot close b"));
+            CU_ASSERT_TRUE(t_list_has(e, "a: cannot close a"));
+        }
+        arm(1); /* the free allocates nothing: it cannot fail */
+        T_OK(di_scope_free(s));
+        CU_ASSERT_FALSE(hit());
+        CU_ASSERT_STRING_EQUAL(tlog(), "-b:0 -a:0");
+        if (!failed)
+            break;
+    }
+    CU_ASSERT(n > 3);
+    T_OK(di_container_free(c));
+    talloc_free(root);
+    CU_ASSERT_EQUAL(talloc_total_blocks(NULL), base);
+}
+
 /* ---- exports: the graph, memory reports ---- */
 
 /* What the export loops work on. */
@@ -554,6 +602,7 @@ int main(void)
         { "load a configuration with a plugin", test_config_with_plugin },
         { "begin a scope, resolve a consumer's plan", test_request },
         { "end a scope whose disposes fail", test_end },
+        { "settle a scope whose disposes fail, then free it", test_settle },
         { "export the graph and memory reports", test_exports },
         { "a request through the HTTP router", test_http_request },
         { "a live handle and a traced scope", test_live_traced },

@@ -1,7 +1,8 @@
 /*
  * test_scope.c — scopes: nesting, teardown in reverse creation order with
  * the outcome, dispose failures reported together, memory freed after the
- * disposes in reverse order, abandoned scopes, re-entrant and double ends.
+ * disposes in reverse order, the two steps (settle, then free) and what a
+ * settled scope allows, abandoned scopes, re-entrant and double ends.
  */
 #include <pthread.h>
 
@@ -67,6 +68,198 @@ static void test_memory_after_disposes(void)
     T_OK(di_get(s, "y", &v));
     T_OK(di_scope_end(s, 0));
     CU_ASSERT_STRING_EQUAL(tlog(), "+x +y -y -x free:y free:x");
+    done();
+}
+
+/* Two steps: settle runs the disposes with the outcome and keeps the
+ * memory, which can still be read; free releases it. */
+static void test_settle_then_free(void)
+{
+    setup();
+    static const char *const deps[] = { "x", NULL };
+    T_OK(di_provide(c, &(di_provider_desc){ .name = "x", .lifetime = "request",
+         .create = memlog_create, .dispose = memlog_dispose }));
+    T_OK(di_provide(c, &(di_provider_desc){ .name = "y", .lifetime = "request",
+         .deps = deps, .create = memlog_create, .dispose = memlog_dispose }));
+    T_OK(di_container_seal(c));
+    di_scope *s;
+    T_OK(di_scope_begin(c, NULL, "request", root, &s));
+    void *y;
+    T_OK(di_get(s, "y", &y));
+    T_OK(di_scope_settle(s, 0));
+    CU_ASSERT_STRING_EQUAL(tlog(), "+x +y -y -x");
+    CU_ASSERT_STRING_EQUAL((char *)y, "y"); /* still there */
+    CU_ASSERT_PTR_NULL(di_scope_error(s));
+    T_OK(di_scope_free(s));
+    CU_ASSERT_STRING_EQUAL(tlog(), "+x +y -y -x free:y free:x");
+    done();
+}
+
+/* Between the steps: reading is allowed, resolving and ending are refused
+ * (in every build), and nothing is built or disposed again. */
+static void test_settled_scope_refuses(void)
+{
+    setup();
+    T_OK(di_level(c, "job", "request"));
+    T_OK(t_provide(c, "tx", "request", NULL, NULL));
+    T_OK(t_provide(c, "late", "request", NULL, NULL));
+    T_OK(di_provide_external(c, "ext", NULL, "request"));
+    T_OK(t_consumer(c, "GET /x", "request", "tx", NULL));
+    T_OK(di_container_seal(c));
+    di_scope *s, *child = (di_scope *)1;
+    T_OK(di_scope_begin(c, NULL, "request", NULL, &s));
+    void *v;
+    T_OK(di_get(s, "tx", &v));
+    T_OK(di_scope_settle(s, 7));
+    CU_ASSERT_STRING_EQUAL(tlog(), "+tx -tx:7");
+    static const char why[] = "the scope is settled: its instances were "
+                              "disposed; read them, then free it with "
+                              "di_scope_free()";
+    CU_ASSERT_EQUAL(di_get(s, "tx", &v), DI_ESTALE);
+    CU_ASSERT(t_msg_is(di_scope_error(s), why));
+    CU_ASSERT_EQUAL(di_get(s, "late", &v), DI_ESTALE);
+    CU_ASSERT_EQUAL(di_get_key(s, di_key(c, "late"), &v), DI_ESTALE);
+    CU_ASSERT_EQUAL(di_get_typed(s, "tx", "t", &v), DI_ESTALE);
+    CU_ASSERT_EQUAL(di_resolve(s, "GET /x", &v, 1), DI_ESTALE);
+    CU_ASSERT_EQUAL(di_scope_put(s, "ext", NULL), DI_ESTALE);
+    CU_ASSERT_EQUAL(di_scope_begin(c, s, "job", NULL, &child), DI_ESTALE);
+    CU_ASSERT_PTR_NULL(child);
+    CU_ASSERT_EQUAL(di_scope_settle(s, 0), DI_ESTALE);
+    CU_ASSERT_EQUAL(di_scope_end(s, 0), DI_ESTALE);
+    CU_ASSERT(t_msg_is(di_scope_error(s), why));
+    char *report;
+    T_OK(di_scope_memory(s, DI_REPORT_TEXT, NULL, &report));
+    CU_ASSERT_PTR_NOT_NULL(strstr(report, "tx"));
+    talloc_free(report);
+    CU_ASSERT_STRING_EQUAL(di_scope_level(s), "request");
+    CU_ASSERT_STRING_EQUAL(tlog(), "+tx -tx:7"); /* nothing more ran */
+    T_OK(di_scope_free(s));
+    done();
+}
+
+/* A settle's failures stay on the scope, all of them, until it is freed;
+ * the container's error is not touched. */
+static void test_settle_failures_on_scope(void)
+{
+    setup();
+    tbeh f1 = { .dispose_fail = -700 }, f2 = { .dispose_fail = -701 };
+    T_OK(t_provide(c, "a", "request", &f1, NULL));
+    T_OK(t_provide(c, "b", "request", NULL, NULL));
+    T_OK(t_provide(c, "c", "request", &f2, NULL));
+    T_OK(di_container_seal(c));
+    const di_error *before = di_container_error(c);
+    di_scope *s;
+    T_OK(di_scope_begin(c, NULL, "request", NULL, &s));
+    void *v;
+    T_OK(di_get(s, "a", &v));
+    T_OK(di_get(s, "b", &v));
+    T_OK(di_get(s, "c", &v));
+    CU_ASSERT_EQUAL(di_scope_settle(s, 0), DI_EDISPOSE);
+    CU_ASSERT_STRING_EQUAL(tlog(), "+a +b +c -c:0 -b:0 -a:0");
+    const di_error *e = di_scope_error(s);
+    CU_ASSERT_EQUAL(di_error_count(e), 2);
+    CU_ASSERT_EQUAL(di_error_code(e), -701);
+    CU_ASSERT_STRING_EQUAL(di_error_path(e), "c");
+    CU_ASSERT(t_msg_is(e, "c: cannot release c"));
+    CU_ASSERT_EQUAL(di_error_code(di_error_next(e)), -700);
+    CU_ASSERT(t_msg_is(di_error_next(e), "a: cannot release a"));
+    CU_ASSERT_PTR_EQUAL(di_container_error(c), before);
+    T_OK(di_scope_free(s)); /* the failures were the caller's to read */
+    CU_ASSERT_PTR_EQUAL(di_container_error(c), before);
+    CU_ASSERT_STRING_EQUAL(tlog(), "+a +b +c -c:0 -b:0 -a:0");
+    done();
+}
+
+/* Freeing a scope nobody settled rolls back: the outcome is abandoned, and
+ * its failures go to the container. */
+static void test_free_unsettled_abandons(void)
+{
+    setup();
+    tbeh f = { .dispose_fail = -700 };
+    T_OK(t_provide(c, "tx", "request", &f, NULL));
+    T_OK(di_container_seal(c));
+    di_scope *s;
+    T_OK(di_scope_begin(c, NULL, "request", NULL, &s));
+    void *v;
+    T_OK(di_get(s, "tx", &v));
+    CU_ASSERT_EQUAL(di_scope_free(s), DI_EDISPOSE);
+    char want[64];
+    snprintf(want, sizeof want, "+tx -tx:%d", DI_EABANDONED);
+    CU_ASSERT_STRING_EQUAL(tlog(), want);
+    CU_ASSERT(t_msg_is(di_container_error(c), "tx: cannot release tx"));
+    CU_ASSERT_EQUAL(di_scope_free(NULL), DI_EINVAL);
+    CU_ASSERT_EQUAL(di_scope_settle(NULL, 0), DI_EINVAL);
+    done();
+}
+
+/* Settling a parent settles its live children first (abandoned); a child
+ * the host settled itself keeps its own outcome; freeing the parent frees
+ * the children the host did not free. A talloc parent freed after the
+ * settle runs no dispose again. */
+static void test_settle_children(void)
+{
+    setup();
+    T_OK(di_level(c, "connection", "singleton"));
+    T_OK(di_level(c, "request", "connection"));
+    T_OK(t_provide(c, "conn", "connection", NULL, NULL));
+    T_OK(t_provide(c, "tx", "request", NULL, "conn", NULL));
+    T_OK(di_container_seal(c));
+    void *fw = talloc_new(NULL);
+    di_scope *cs, *r1, *r2, *r3;
+    T_OK(di_scope_begin(c, NULL, "connection", fw, &cs));
+    T_OK(di_scope_begin(c, cs, "request", NULL, &r1));
+    T_OK(di_scope_begin(c, cs, "request", NULL, &r2));
+    T_OK(di_scope_begin(c, cs, "request", NULL, &r3));
+    void *v;
+    T_OK(di_get(r1, "tx", &v));
+    T_OK(di_get(r2, "tx", &v));
+    T_OK(di_get(r3, "tx", &v));
+    T_OK(di_scope_settle(r2, 0));     /* the host settled r2 ... */
+    T_OK(di_scope_free(r3));          /* ... and ended r3 (abandoned) */
+    tlog_reset();
+    T_OK(di_scope_settle(cs, 0));
+    char want[96];
+    snprintf(want, sizeof want, "-tx:%d -conn:0", DI_EABANDONED);
+    CU_ASSERT_STRING_EQUAL(tlog(), want);
+    T_OK(di_scope_free(r2));          /* the host may still free its own */
+    tlog_reset();
+    talloc_free(fw);                  /* frees cs and r1: nothing runs */
+    CU_ASSERT_STRING_EQUAL(tlog(), "");
+    done();
+}
+
+/* A create or dispose cannot settle or free the scope it runs in. */
+static int resettle_create(const di_build *b, void **out)
+{
+    *out = NULL;
+    CU_ASSERT_EQUAL(di_scope_settle(b->scope, 0), DI_EBUSY);
+    CU_ASSERT_EQUAL(di_scope_free(b->scope), DI_EBUSY);
+    return 0;
+}
+
+static int resettle_dispose(const di_build *b, void *inst, int outcome)
+{
+    (void)inst;
+    (void)outcome;
+    CU_ASSERT_EQUAL(di_scope_settle(b->scope, 0), DI_EBUSY);
+    CU_ASSERT_EQUAL(di_scope_free(b->scope), DI_EBUSY);
+    tlog_add("-%s", b->name);
+    return 0;
+}
+
+static void test_reentrant_settle(void)
+{
+    setup();
+    T_OK(di_provide(c, &(di_provider_desc){ .name = "r", .lifetime = "request",
+         .create = resettle_create, .dispose = resettle_dispose }));
+    T_OK(di_container_seal(c));
+    di_scope *s;
+    T_OK(di_scope_begin(c, NULL, "request", NULL, &s));
+    void *v;
+    T_OK(di_get(s, "r", &v));
+    T_OK(di_scope_settle(s, 0));
+    CU_ASSERT_STRING_EQUAL(tlog(), "-r");
+    T_OK(di_scope_free(s));
     done();
 }
 
@@ -360,6 +553,12 @@ int main(void)
         { "reverse creation order, with the outcome", test_reverse_order_with_outcome },
         { "memory freed after disposes, reverse order", test_memory_after_disposes },
         { "every dispose runs; failures reported together", test_every_dispose_runs },
+        { "settle, then free: disposes first, memory later", test_settle_then_free },
+        { "a settled scope: read yes, resolve no", test_settled_scope_refuses },
+        { "a settle's failures stay on the scope", test_settle_failures_on_scope },
+        { "free without settle: abandoned", test_free_unsettled_abandons },
+        { "settle a parent: children first; free frees them", test_settle_children },
+        { "a create or dispose cannot settle or free its scope", test_reentrant_settle },
         { "talloc parent freed: failure outcome", test_abandoned_scope },
         { "connection/request nesting", test_nested_levels },
         { "a parent ends its children first", test_parent_ends_children_first },

@@ -15,18 +15,41 @@
  *     scope for a dependency).
  *   - A failing create is never cached: the next call tries again.
  *
- * Teardown
- *   - di_scope_end() disposes the scope's instances in exact reverse creation
- *     order, each with the outcome, then frees their memory (reverse order
- *     too). Every dispose runs even if one fails.
- *   - If the scope's talloc parent is freed first, the scope ends itself with
- *     the outcome DI_EABANDONED (a failure), so a dropped connection never
- *     leaks an open transaction.
- *   - A parent scope ends its live child scopes first (outcome DI_EABANDONED:
- *     they did not complete), whether it is ended or its talloc parent freed.
- *   - Ending a scope twice, or using it after it ended, is undefined in
- *     release builds; debug builds (DI_DEBUG) detect it and return
- *     DI_ESTALE without touching freed memory.
+ * Teardown: settle, then free
+ *   Ending a scope is two steps, because a host often has something to do
+ *   between them. di_scope_settle() runs every dispose in exact reverse
+ *   creation order, each with the outcome — this is where a transaction
+ *   commits or rolls back — and reports every failure together; then
+ *   di_scope_free() releases the memory (talloc destructors run then, in
+ *   reverse creation order too). An HTTP host settles when the handler has
+ *   returned and *before* it queues the response, so that a response never
+ *   acknowledges a write whose COMMIT failed (di/http.h does this), and
+ *   frees once the response was delivered. di_scope_end() does both at
+ *   once, for hosts that need nothing in between.
+ *
+ *   Between the two steps (the scope is *settled*):
+ *     - allowed: reading the instances' memory (it is still there, though
+ *       every dispose ran), di_scope_error(), di_scope_memory(),
+ *       di_scope_trace(), di_scope_level(), di_scope_parent(),
+ *       di_scope_container(), and di_scope_free();
+ *     - refused with DI_ESTALE, in every build (nothing is built or
+ *       disposed): resolving (di_get*, di_resolve*), di_scope_put(),
+ *       beginning a child scope under it, settling or ending it again.
+ *
+ *   - Every dispose runs even if one fails; the failures are reported
+ *     together as one list (di_error_next()), each with the provider's
+ *     name as its path and the dispose's di_fail() message.
+ *   - Settling a scope settles its live child scopes first, with the
+ *     outcome DI_EABANDONED (they did not complete); freeing it frees them.
+ *   - If the scope's talloc parent is freed first, the scope settles itself
+ *     (unless it was settled already) with the outcome DI_EABANDONED (a
+ *     failure), so a dropped connection never leaks an open transaction;
+ *     its dispose failures then go to di_container_error().
+ *   - Freeing a scope that was not settled settles it with DI_EABANDONED
+ *     first: a host that forgets the outcome rolls back, never commits.
+ *   - Ending or freeing a scope twice, or using it after it was freed, is
+ *     undefined in release builds; debug builds (DI_DEBUG) detect it and
+ *     return DI_ESTALE without touching freed memory.
  *
  * Memory. A scope is one talloc block (header, instance slots, teardown
  * stack and a pool for its instances, sized at seal). When a scope begun
@@ -77,16 +100,52 @@ DI_EXPORT int di_scope_begin(di_container *c, di_scope *parent,
                              const char *level, void *mem, di_scope **out);
 
 /*
- * di_scope_end — end a scope: dispose its instances in reverse creation
- * order with the outcome, then free it.
+ * di_scope_settle — run the scope's disposes with the outcome; keep its
+ * memory. The first of the two steps of ending a scope (see "Teardown").
  *
  * outcome: DI_SUCCESS, or any non-zero code for failure (an HTTP status, a
  * DI_E* code): it is passed to every dispose.
+ * Returns 0 when every dispose succeeded; DI_EDISPOSE when one or more
+ * failed (all ran; the list is di_scope_error(s), each entry with its
+ * provider and message, until the next failing call on s or its free);
+ * DI_EBUSY when called from a create or dispose running in this scope or an
+ * enclosing one (nothing is done); DI_ESTALE when s is settled already;
+ * DI_EINVAL. After it returns 0 or DI_EDISPOSE, s is settled: free it with
+ * di_scope_free().
+ *
+ *     int rc = di_scope_settle(req, status < 400 ? DI_SUCCESS : status);
+ *     if (rc == DI_EDISPOSE)           // the COMMIT failed: not saved
+ *         status = 500, log_errors(di_scope_error(req));
+ *     send_response(status);           // instances are still readable
+ *     di_scope_free(req);              // once it was delivered
+ */
+DI_EXPORT int di_scope_settle(di_scope *s, int outcome);
+
+/*
+ * di_scope_free — release a scope's memory: the second step of ending it.
+ *
+ * A settled scope is freed (its child scopes first). A scope that was not
+ * settled is settled first with DI_EABANDONED, its failures going to
+ * di_container_error().
+ * Returns 0; DI_EDISPOSE when that abandoning settle had failures (the
+ * scope is freed all the same); DI_EBUSY when called from a create or
+ * dispose running in this scope or an enclosing one (nothing is done);
+ * DI_EINVAL; DI_ESTALE (debug builds: freed already). s is invalid after
+ * it returns anything but DI_EBUSY, DI_EINVAL or DI_ESTALE.
+ */
+DI_EXPORT int di_scope_free(di_scope *s);
+
+/*
+ * di_scope_end — settle and free at once: dispose its instances in reverse
+ * creation order with the outcome, then free it.
+ *
+ * outcome: as for di_scope_settle().
  * Returns 0; DI_EDISPOSE when disposes failed (all ran; the list is
- * di_container_error()); DI_EBUSY when called from a create or dispose
- * running in this scope (nothing is done); DI_EINVAL; DI_ESTALE (debug
- * builds). The scope is freed in every case but DI_EBUSY, DI_EINVAL and
- * DI_ESTALE.
+ * di_container_error(), since the scope is gone); DI_EBUSY when called from
+ * a create or dispose running in this scope (nothing is done); DI_EINVAL;
+ * DI_ESTALE (settled already: use di_scope_free(); or, in debug builds,
+ * ended already). The scope is freed in every case but DI_EBUSY, DI_EINVAL
+ * and DI_ESTALE.
  */
 DI_EXPORT int di_scope_end(di_scope *s, int outcome);
 
@@ -126,8 +185,9 @@ DI_EXPORT int di_get_typed(di_scope *s, const char *name, const char *type,
     di_get_typed((scope), (name), #T, (void **)(1 ? (out) : (T **)0))
 
 /*
- * di_scope_error — the detail of the last failure on this scope, or NULL.
- * Owned by the scope; valid until the next failing call on it or its end.
+ * di_scope_error — the detail of the last failure on this scope, or NULL:
+ * after a failed di_scope_settle(), the list of the disposes that failed.
+ * Owned by the scope; valid until the next failing call on it or its free.
  */
 DI_EXPORT const di_error *di_scope_error(const di_scope *s);
 
