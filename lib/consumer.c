@@ -127,3 +127,15 @@ int di_resolve(di_scope *s, const char *consumer, void **out, size_t n)
     }
     return di_resolve_key(s, key, out, n);
 }
+
+char *di__consumer_path(const di_container *c, int key, const char *provider)
+{
+    if (key < 0 || (uint32_t)key >= c->ncons)
+        return NULL;
+    const di__consumer *cn = &c->cons[key];
+    int p = di__names_find(&c->pnames, provider);
+    for (uint32_t i = 0; p >= 0 && i < cn->nplan; i++)
+        if (cn->plan[i] == p)
+            return di__path_str(&cn->frames[i]);
+    return NULL;
+}

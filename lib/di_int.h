@@ -628,6 +628,11 @@ void di__trace_end(di_scope *s);
 void di__live_unpin(struct di__pin *p);
 /* resolve.c: "a → b → c" for a frame chain (talloc, top-level), or NULL */
 char *di__path_str(const di__frame *f);
+/* consumer.c: the path by which consumer key's plan first asks for the
+ * provider named provider ("GET /notes → repo → session"; talloc,
+ * top-level), or NULL when its plan has no such entry (a transient, an
+ * instance got with di_get()) */
+char *di__consumer_path(const di_container *c, int key, const char *provider);
 
 /* provider.c: register the set `name` as a provider (set.c) */
 int di__provide_set(di_container *c, const char *name, di_create_fn create);

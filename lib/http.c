@@ -1,12 +1,15 @@
 /*
  * http.c — the router the HTTP adapters share: routes as consumers, one
- * request scope per request, the request as an external provider, and the
- * outcome computed once from the handler, the status and the delivery.
+ * request scope per request, the request as an external provider, the
+ * outcome computed once from the handler and the status, and the scope
+ * settled with it before the response leaves (see di/http.h).
  */
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "di_int.h"
 
@@ -63,8 +66,13 @@ struct di_http_req {
     char *body;
     size_t blen;
     bool too_large;
+    bool body_lost;        /* out of memory appending: never dispatched */
     bool dispatched;
-    int handler_rc;
+    bool settled;          /* its scope's disposes ran */
+    bool delivered;
+    int client_fd;         /* -1: unknown */
+    const route *rt;       /* the matched route, or NULL */
+    int outcome;           /* what the scope was settled with */
     int status;
     char *ctype;
     char *resp;
@@ -363,11 +371,12 @@ static int parse_query(di_http_req *r, const char *q)
 
 /* ---- requests ---- */
 
-/* A request freed before di_http_end() still ends its scope, as abandoned. */
+/* A request freed before di_http_end() still ends its scope: settled as
+ * abandoned if it was not settled yet. */
 static int req_destructor(di_http_req *r)
 {
     if (r->scope)
-        di_scope_end(r->scope, DI_EABANDONED);
+        di_scope_free(r->scope);
     return 0;
 }
 
@@ -389,6 +398,7 @@ static int http_begin(di_http *h, const char *method, const char *target,
     }
     memset(r, 0, offsetof(di_http_req, method_room));
     r->h = h;
+    r->client_fd = -1;
     r->lookup = lookup;
     r->ctx = ctx;
     size_t mlen = strlen(method) + 1;
@@ -437,22 +447,50 @@ int di_http_begin(di_http *h, const char *method, const char *target,
     return h ? di__nomem(serving(h), "di_http_begin", rc) : rc;
 }
 
+/* Drop the body read so far. */
+static void drop_body(di_http_req *r)
+{
+    talloc_free(r->body);
+    r->body = NULL;
+    r->blen = 0;
+}
+
+int di_http_content_length(di_http_req *r, unsigned long long n)
+{
+    if (!r)
+        return DI_EINVAL;
+    if (n <= DI_HTTP_BODY_MAX)
+        return 0;
+    r->too_large = true;
+    drop_body(r);
+    return DI_HTTP_ERROR(413);
+}
+
+void di_http_client_socket(di_http_req *r, int fd)
+{
+    if (r)
+        r->client_fd = fd;
+}
+
 int di_http_append_body(di_http_req *r, const void *data, size_t len)
 {
     if (!r || (!data && len))
         return DI_EINVAL;
+    if (r->body_lost)
+        return DI_ENOMEM;
     if (r->too_large || !len)
         return 0;
     if (r->blen + len > DI_HTTP_BODY_MAX) {
         r->too_large = true;
-        talloc_free(r->body);
-        r->body = NULL;
-        r->blen = 0;
+        drop_body(r);
         return 0;
     }
     char *nb = talloc_realloc(r, r->body, char, r->blen + len + 1);
-    if (!nb)
+    if (!nb) {
+        r->body_lost = true;
+        drop_body(r);
         return DI_ENOMEM;
+    }
     memcpy(nb + r->blen, data, len);
     r->blen += len;
     nb[r->blen] = '\0';
@@ -642,15 +680,29 @@ static void settle_failure(di_http_req *r, const route *rt, int rc)
                                                     : status_text(status));
 }
 
-int di_http_dispatch(di_http_req *r)
+/* The consumer key of route rt on the container of r's scope (recorded
+ * when this router wired it), or -1 to resolve it by name. */
+static int route_consumer(const di_http_req *r, const route *rt)
 {
-    if (!r || r->dispatched)
-        return DI_EINVAL;
-    r->dispatched = true;
+    const di_container *c = r->scope->c;
+    uint32_t i = (uint32_t)(rt - r->h->routes);
+    return c->http_owner == r->h && i < c->nhttp_keys ? c->http_keys[i] : -1;
+}
+
+/* Match the route, resolve its dependencies, run the handler, and set the
+ * answer: returns the handler's outcome (0 or a failure code). */
+static int run(di_http_req *r)
+{
     di_http *h = r->h;
     if (r->too_large) {
         respond_error(r, 413, "request body too large");
-        return r->handler_rc = DI_HTTP_ERROR(413);
+        return DI_HTTP_ERROR(413);
+    }
+    if (r->body_lost) {
+        log_line(h, "di_http: %s %s: out of memory reading the body: the "
+                 "handler did not run", r->method, r->path);
+        respond_error(r, 500, "internal error");
+        return DI_ENOMEM;
     }
     /* the path's segments, in place in a copy of it */
     size_t plen = strlen(r->path) + 1;
@@ -659,7 +711,7 @@ int di_http_dispatch(di_http_req *r)
     const char **segs = room(r, r->segv_room, sizeof r->segv_room,
                              (n ? n : 1) * sizeof *segs);
     if (!buf || !segs)
-        return r->handler_rc = DI_ENOMEM;
+        return DI_ENOMEM;
     memcpy(buf, r->path, plen);
     split_in(buf, segs);
     const route *rt = NULL;
@@ -679,25 +731,28 @@ int di_http_dispatch(di_http_req *r)
         if (allow) {
             di_http_add_header(r, "Allow", allow);
             respond_error(r, 405, "method not allowed");
-            return r->handler_rc = DI_HTTP_ERROR(405);
+            return DI_HTTP_ERROR(405);
         }
         respond_error(r, 404, "not found");
-        return r->handler_rc = DI_HTTP_ERROR(404);
+        return DI_HTTP_ERROR(404);
     }
+    r->rt = rt;
     void *local[16], **deps = local;
     if (!match(r, rt, segs, n, true) ||
         (rt->ndeps > 16 && !(deps = talloc_array(r, void *, rt->ndeps)))) {
         settle_failure(r, rt, DI_ENOMEM);
-        return r->handler_rc = DI_ENOMEM;
+        return DI_ENOMEM;
     }
-    /* the key recorded when this router wired the scope's container */
-    const di_container *c = r->scope->c;
-    uint32_t i = (uint32_t)(rt - h->routes);
-    int rc = c->http_owner == h && i < c->nhttp_keys
-                 ? di_resolve_key(r->scope, c->http_keys[i], deps, rt->ndeps)
-                 : di_resolve(r->scope, rt->name, deps, rt->ndeps);
-    if (!rc)
+    int key = route_consumer(r, rt);
+    int rc = key >= 0 ? di_resolve_key(r->scope, key, deps, rt->ndeps)
+                      : di_resolve(r->scope, rt->name, deps, rt->ndeps);
+    if (!rc) {
+        /* the router settles and frees the scope: a handler that tried to
+         * end it would leave the router a dangling one (DI_EBUSY) */
+        r->scope->busy++;
         rc = rt->handler(r, deps, rt->data);
+        r->scope->busy--;
+    }
     if (rc > 0)
         rc = DI_EPROVIDER;
     /* a handler that answered the error it returns keeps its answer */
@@ -705,7 +760,92 @@ int di_http_dispatch(di_http_req *r)
         settle_failure(r, rt, rc);
     else if (!r->status)
         di_http_respond(r, 204, NULL, NULL, 0);
-    return r->handler_rc = rc;
+    return rc;
+}
+
+/* Has the client gone away? End of file or an error on its socket, seen
+ * without reading anything: more bytes (a pipelined request) mean it is
+ * there. */
+static bool client_gone(const di_http_req *r)
+{
+    if (r->client_fd < 0)
+        return false;
+    char byte;
+    ssize_t n = recv(r->client_fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
+                      errno != EINTR);
+}
+
+/* Replace the answer by an error of the router's: the handler's extra
+ * headers (a Location of what was not saved) go. */
+static void replace_answer(di_http_req *r, int status, const char *msg)
+{
+    r->nheaders = 0;
+    respond_error(r, status, msg);
+}
+
+/* The message of e without its path. */
+static const char *reason_of(const di_error *e)
+{
+    const char *msg = di_error_message(e), *path = di_error_path(e);
+    size_t n = strlen(path);
+    return n && strncmp(msg, path, n) == 0 && msg[n] == ':' ? msg + n + 2
+                                                            : msg;
+}
+
+/* Log why r's settle failed (rc): each dispose failure with the dependency
+ * path that built its instance when the route's plan has it. */
+static void log_settle(di_http_req *r, int rc)
+{
+    di_http *h = r->h;
+    const di_error *e = di_scope_error(r->scope);
+    if (rc != DI_EDISPOSE || !e) {
+        log_line(h, "di_http: %s %s: not saved: the request's scope could "
+                 "not be settled (%s)", r->method, r->path, di_strerror(rc));
+        return;
+    }
+    int key = r->rt ? route_consumer(r, r->rt) : -1;
+    if (r->rt && key < 0)
+        key = di__names_find(&r->scope->c->cnames, r->rt->name);
+    for (; e; e = di_error_next(e)) {
+        const char *prov = di_error_path(e);
+        char *path = *prov ? di__consumer_path(r->scope->c, key, prov) : NULL;
+        log_line(h, "di_http: %s %s: not saved: %s%s%s", r->method, r->path,
+                 path ? path : prov, *prov ? ": " : "", reason_of(e));
+        talloc_free(path);
+    }
+}
+
+/* Settle r's scope with the outcome of its answer (see di/http.h), before
+ * the answer leaves; a failed settle turns it into a 500. */
+static int settle_request(di_http_req *r, int rc)
+{
+    int outcome = rc ? rc : r->status >= 400 ? DI_HTTP_ERROR(r->status) : 0;
+    if (client_gone(r)) {
+        if (!outcome)
+            outcome = DI_EABANDONED;
+        replace_answer(r, 499, "the client closed the connection; the "
+                               "request's changes were not saved");
+    }
+    r->settled = true;
+    r->outcome = outcome;
+    int s = di_scope_settle(r->scope, outcome);
+    if (__builtin_expect(s != 0, 0)) {
+        log_settle(r, s);
+        replace_answer(r, 500, "the request's changes were not saved");
+        r->outcome = DI_EDISPOSE;
+    }
+    if (!r->status) /* out of memory for any answer: one that needs none */
+        di_http_respond(r, 500, "text/plain", NULL, 0);
+    return r->outcome;
+}
+
+int di_http_dispatch(di_http_req *r)
+{
+    if (!r || r->dispatched || r->settled)
+        return DI_EINVAL;
+    r->dispatched = true;
+    return settle_request(r, run(r));
 }
 
 int di_http_status(const di_http_req *r) { return r ? r->status : 0; }
@@ -736,16 +876,23 @@ int di_http_end(di_http_req *r, int delivered)
 {
     if (!r)
         return DI_EINVAL;
-    int outcome = r->handler_rc;
-    if (!outcome && r->status >= 500)
-        outcome = DI_HTTP_ERROR(r->status);
-    if (!outcome && (!delivered || !r->dispatched))
-        outcome = DI_EABANDONED;
-    int rc = di_scope_end(r->scope, outcome);
+    int rc = 0;
+    if (!r->settled) { /* never dispatched: nothing of it completed */
+        r->settled = true;
+        r->outcome = DI_EABANDONED;
+        if ((rc = di_scope_settle(r->scope, DI_EABANDONED))) {
+            log_settle(r, rc);
+            r->outcome = DI_EDISPOSE;
+        }
+    }
+    di_scope_free(r->scope);
     r->scope = NULL;
+    r->delivered = delivered != 0;
     if (r->h->on_end)
-        r->h->on_end(r->h->end_ctx, r, outcome);
+        r->h->on_end(r->h->end_ctx, r, r->outcome);
     if (!di__spare_keep(DI__SPARE_HTTP, r, (uintptr_t)r->h))
         talloc_free(r);
     return rc;
 }
+
+int di_http_delivered(const di_http_req *r) { return r ? r->delivered : 0; }

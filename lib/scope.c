@@ -345,9 +345,10 @@ static int busy(di_scope *s, const char *fn)
 {
     for (di_scope *a = s; a; a = a->parent)
         if (a->busy || a->cur) {
-            di__scope_fail(s, DI_EBUSY, NULL, "%s: a create or dispose is "
-                           "running in this scope; end it after that "
-                           "returns", fn);
+            di__scope_fail(s, DI_EBUSY, NULL, "%s: the scope is in use (a "
+                           "create or dispose runs in it, or the HTTP "
+                           "router's handler, which settles it itself); end "
+                           "it after that returns", fn);
             return DI_EBUSY;
         }
     return 0;

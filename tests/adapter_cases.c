@@ -3,6 +3,8 @@
  */
 #include "adapter_cases.h"
 
+#include <poll.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <time.h>
 #include <unistd.h>
@@ -11,6 +13,7 @@
 #include "httpc.h"
 
 int t_adapter_begins_when_complete;
+int t_adapter_sees_client_gone;
 static t_start_fn start_fn;
 static t_stop_fn stop_fn;
 static di_container *c;
@@ -20,14 +23,49 @@ static uint16_t port;
 
 static atomic_int ended, commits, rollbacks;
 static atomic_int slow_started; /* the /slow handler has begun */
-static atomic_int last_outcome;
+static atomic_int last_outcome, last_delivered;
 
 static void on_end(void *ctx, const di_http_req *r, int outcome)
 {
     (void)ctx;
-    (void)r;
     atomic_store(&last_outcome, outcome);
+    atomic_store(&last_delivered, di_http_delivered(r));
     atomic_fetch_add(&ended, 1);
+}
+
+/* The router's log: the last line, and how many. */
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+static char last_log[1024];
+static atomic_int logged;
+
+static void capture(void *ctx, const char *line)
+{
+    (void)ctx;
+    pthread_mutex_lock(&log_lock);
+    snprintf(last_log, sizeof last_log, "%s", line);
+    pthread_mutex_unlock(&log_lock);
+    atomic_fetch_add(&logged, 1);
+}
+
+static bool log_is(const char *want)
+{
+    pthread_mutex_lock(&log_lock);
+    bool same = strcmp(last_log, want) == 0;
+    if (!same)
+        fprintf(stderr, "\n  logged: %s\n  wanted: %s\n", last_log, want);
+    pthread_mutex_unlock(&log_lock);
+    return same;
+}
+
+/* A transaction whose COMMIT fails, as a database's does when the file
+ * is locked past its busy timeout. */
+static int locked_dispose(const di_build *b, void *inst, int outcome)
+{
+    (void)inst;
+    atomic_fetch_add(outcome == 0 ? &commits : &rollbacks, 1);
+    return outcome == 0 ? di_fail(b, DI_EPROVIDER, "COMMIT failed: database "
+                                  "is locked")
+                        : 0;
 }
 
 static int tx_create(const di_build *b, void **out)
@@ -108,6 +146,7 @@ static int huge(di_http_req *r, void *const *deps, void *data)
 }
 
 static const char *const user_deps[] = { "tx", "user", NULL };
+static const char *const locked_deps[] = { "locked_tx", NULL };
 static const char *const tx_deps[] = { "tx", NULL };
 static const char *const req_deps[] = { "http_request:di_http_req", NULL };
 
@@ -116,15 +155,20 @@ static int suite_init(void)
     if (di_container_new(NULL, &c) || di_http_new(c, c, &router))
         return 1;
     di_http_on_end(router, on_end, NULL);
-    di_http_set_log(router, NULL, NULL);
+    di_http_set_log(router, capture, NULL);
     int rc = di_provide(c, &(di_provider_desc){ .name = "tx",
         .lifetime = "request", .create = tx_create, .dispose = tx_dispose });
     rc |= di_provide(c, &(di_provider_desc){ .name = "user",
         .lifetime = "request", .deps = req_deps, .create = user_create });
     rc |= di_http_route(router, &(di_http_route_desc){ .method = "GET",
         .path = "/hello", .deps = user_deps, .handler = hello });
+    rc |= di_provide(c, &(di_provider_desc){ .name = "locked_tx",
+        .lifetime = "request", .create = tx_create,
+        .dispose = locked_dispose });
     rc |= di_http_route(router, &(di_http_route_desc){ .method = "POST",
         .path = "/echo", .deps = tx_deps, .handler = echo });
+    rc |= di_http_route(router, &(di_http_route_desc){ .method = "POST",
+        .path = "/locked", .deps = locked_deps, .handler = echo });
     rc |= di_http_route(router, &(di_http_route_desc){ .method = "GET",
         .path = "/fail", .deps = tx_deps, .handler = fail });
     rc |= di_http_route(router, &(di_http_route_desc){ .method = "GET",
@@ -236,8 +280,30 @@ static void test_provider_401(void)
     expect_end(b, DI_HTTP_ERROR(404), 0, 0);
 }
 
-/* The client resets the connection while the handler runs: the response is
- * never delivered, the transaction rolls back. */
+/* The COMMIT fails after the handler answered 201: the client gets a 500
+ * that says its changes were not saved, never the 201 or its Location, and
+ * the failure is logged with its dependency path. */
+static void test_commit_fails(void)
+{
+    snap b = now();
+    t_resp r;
+    T_OK(t_http(port, "POST", "/locked", NULL, "{\"title\":\"t\"}", &r));
+    CU_ASSERT_EQUAL(r.status, 500);
+    CU_ASSERT_STRING_EQUAL(r.body, "{\"error\":\"the request's changes were "
+                                   "not saved\"}");
+    char loc[64];
+    CU_ASSERT_PTR_NULL(t_resp_header(&r, "Location", loc, sizeof loc));
+    t_resp_free(&r);
+    expect_end(b, DI_EDISPOSE, 1, 0);
+    CU_ASSERT_TRUE(log_is("di_http: POST /locked: not saved: POST /locked "
+                          "\xe2\x86\x92 locked_tx: COMMIT failed: database "
+                          "is locked"));
+}
+
+/* The client resets the connection while the handler runs. Where the
+ * adapter lets the router see the socket, the request rolls back; where
+ * it cannot (civetweb), the commit happens and the lost answer cannot undo
+ * it: delivery fails after it. */
 static void test_client_gone(void)
 {
     snap b = now();
@@ -247,7 +313,46 @@ static void test_client_gone(void)
     /* reset only once the handler runs (valgrind makes that slow) */
     CU_ASSERT_TRUE(t_wait_for(&slow_started, started + 1, 10000));
     t_http_reset(fd);
-    expect_end(b, DI_EABANDONED, 0, 1);
+    if (t_adapter_sees_client_gone) {
+        expect_end(b, DI_EABANDONED, 0, 1);
+    } else {
+        printf("\n  (this framework cannot show its socket: the commit "
+               "stands) ");
+        expect_end(b, 0, 1, 0);
+    }
+    CU_ASSERT_EQUAL(atomic_load(&last_delivered), 0);
+}
+
+/* A body announced larger than DI_HTTP_BODY_MAX, with "Expect:
+ * 100-continue": the first answer is the 413, never "100 Continue", and
+ * no handler runs. */
+static void test_too_large_refused_first(void)
+{
+    snap b = now();
+    int fd = t_http_send_raw(port, "POST /echo HTTP/1.1\r\nHost: x\r\n"
+                             "Content-Length: 2000000\r\n"
+                             "Expect: 100-continue\r\n\r\n");
+    CU_ASSERT_TRUE_FATAL(fd >= 0);
+    char got[256] = "";
+    size_t n = 0;
+    struct pollfd pf = { fd, POLLIN, 0 };
+    while (n < 12 && poll(&pf, 1, 10000) > 0) {
+        ssize_t k = read(fd, got + n, sizeof got - 1 - n);
+        if (k <= 0)
+            break;
+        n += (size_t)k;
+    }
+    got[n] = '\0';
+    CU_ASSERT_EQUAL(strncmp(got, "HTTP/1.1 413", 12), 0);
+    if (strncmp(got, "HTTP/1.1 413", 12) != 0)
+        fprintf(stderr, "\n  first answer: %.40s\n", got);
+    close(fd);
+    if (t_adapter_begins_when_complete) {
+        usleep(200000); /* libevent refused it: no request began */
+        CU_ASSERT_EQUAL(atomic_load(&ended), b.ended);
+    } else {
+        expect_end(b, DI_HTTP_ERROR(413), 0, 0);
+    }
 }
 
 /* A request that never began must not end; the server still answers. */
@@ -262,10 +367,11 @@ static void expect_nothing_began(snap b)
     CU_ASSERT_TRUE(t_wait_for(&ended, b.ended + 1, 5000));
 }
 
-/* The client asks for a large response and stops reading: the server
- * cannot deliver it, its write times out (1 s), the request is abandoned
+/* The client asks for a large response and stops reading: the request was
+ * settled (committed) before the answer went out; the server cannot
+ * deliver it, its write times out (1 s), and the request ends undelivered
  * (for libevent: the completion callback never fires, the close callback
- * ends it). */
+ * ends it). The commit stands. */
 static void test_stalled_reader(void)
 {
     snap b = now();
@@ -273,7 +379,8 @@ static void test_stalled_reader(void)
     CU_ASSERT_TRUE_FATAL(fd >= 0);
     /* civetweb gives up on a stalled write only after several seconds (6 s
      * measured here), not at its 1 s request timeout: allow 30 */
-    expect_end_within(b, DI_EABANDONED, 0, 1, 30000);
+    expect_end_within(b, 0, 1, 0, 30000);
+    CU_ASSERT_EQUAL(atomic_load(&last_delivered), 0);
     close(fd);
 }
 
@@ -315,8 +422,10 @@ int t_adapter_run(const char *suite, t_start_fn start, t_stop_fn stop)
         { "body in, status and headers out", test_body_and_headers },
         { "a failing handler rolls back", test_handler_failure_rolls_back },
         { "401 from a provider, 405, 404", test_provider_401 },
-        { "client gone mid-handler: abandoned", test_client_gone },
-        { "a client that stops reading: abandoned", test_stalled_reader },
+        { "a COMMIT that fails: 500, not saved, logged", test_commit_fails },
+        { "client gone mid-handler", test_client_gone },
+        { "a body announced too large: 413 first", test_too_large_refused_first },
+        { "a client that stops reading: committed, undelivered", test_stalled_reader },
         { "timeout mid-body: abandoned", test_timeout_mid_body },
         { "EOF mid-body: abandoned", test_eof_mid_body },
         CU_TEST_INFO_NULL,

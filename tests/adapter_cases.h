@@ -1,8 +1,10 @@
 /*
  * adapter_cases.h — the cases every HTTP adapter must pass, against the
- * real framework over loopback: a request scope per request, ended exactly
- * once with the right outcome on every path (success, handler failure, 4xx
- * from a provider, 5xx, client gone, timeout, EOF mid-body, shutdown).
+ * real framework over loopback: a request scope per request, settled
+ * before its answer leaves and ended exactly once with the right outcome
+ * on every path (success, a COMMIT that fails, handler failure, 4xx from a
+ * provider, 5xx, client gone, a client that stops reading, a body
+ * announced too large, timeout, EOF mid-body, shutdown).
  */
 #ifndef DI_TEST_ADAPTER_CASES_H
 #define DI_TEST_ADAPTER_CASES_H
@@ -21,6 +23,10 @@ typedef void (*t_stop_fn)(void *server);
  * (libevent 2.1): a request whose body never arrives never begins, so the
  * mid-body cases check that nothing ended and the server still answers. */
 extern int t_adapter_begins_when_complete;
+/* Set when the adapter gives the router the connection's socket, so that a
+ * client that leaves while the handler runs rolls back (libmicrohttpd,
+ * libevent); civetweb cannot: its write fails after the commit. */
+extern int t_adapter_sees_client_gone;
 
 /* Run the cases as the CUnit suite `suite`; returns the exit status. */
 int t_adapter_run(const char *suite, t_start_fn start, t_stop_fn stop);

@@ -509,6 +509,22 @@ static void test_http_request(void)
     CU_ASSERT(common >= 6);
     CU_ASSERT(spilled >= common + 6);
     CU_ASSERT(http_reports > 0); /* the 500s were logged */
+    /* a body that cannot be stored: 500, and the handler never sees a
+     * truncated one (nothing is resolved) */
+    di_http_req *r;
+    T_OK(di_http_begin(h, "PUT", "/notes/7", NULL, NULL, &r));
+    T_OK(di_http_append_body(r, "{\"title\":", 9));
+    tlog_reset();
+    arm(1);
+    CU_ASSERT_EQUAL(di_http_append_body(r, "\"t\"}", 4), DI_ENOMEM);
+    CU_ASSERT_TRUE(hit());
+    CU_ASSERT_EQUAL(di_http_append_body(r, "more", 4), DI_ENOMEM);
+    long before = http_reports;
+    CU_ASSERT_EQUAL(di_http_dispatch(r), DI_ENOMEM);
+    CU_ASSERT_EQUAL(di_http_status(r), 500);
+    CU_ASSERT_EQUAL(http_reports, before + 1);
+    CU_ASSERT_STRING_EQUAL(tlog(), "");
+    T_OK(di_http_end(r, 1));
     T_OK(di_container_free(c));
     talloc_free(root);
     CU_ASSERT_EQUAL(talloc_total_blocks(NULL), base);

@@ -1,8 +1,13 @@
 /*
  * test_http.c — the router shared by the adapters, driven as an adapter
  * would: routes and params, query and headers, default answers, HTTP errors
- * from providers, and the outcome each request's scope ends with.
+ * from providers, the outcome each request's scope ends with, and the
+ * truthful acknowledgement: the scope is settled (COMMIT) before the answer
+ * leaves, and an answer never says 2xx for what was not committed.
  */
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include "helpers.h"
 
 static char logged[1024];
@@ -12,13 +17,19 @@ static void capture(void *ctx, const char *line)
     snprintf(logged, sizeof logged, "%s", line);
 }
 
-/* A transaction that logs how it ended. */
+/* A transaction that logs how it ended; its COMMIT fails while
+ * commit_fails is set, its ROLLBACK while rollback_fails is. */
+static int commit_fails, rollback_fails;
+
 static int tx_dispose(const di_build *b, void *inst, int outcome)
 {
-    (void)b;
     (void)inst;
     tlog_add("tx:%s", outcome == 0 ? "commit" : "rollback");
     tlog_add("outcome:%d", outcome);
+    if (outcome == 0 && commit_fails)
+        return di_fail(b, DI_EPROVIDER, "COMMIT failed: database is locked");
+    if (outcome != 0 && rollback_fails)
+        return di_fail(b, DI_EPROVIDER, "ROLLBACK failed: no connection");
     return 0;
 }
 
@@ -79,6 +90,36 @@ static int reject(di_http_req *r, void *const *deps, void *data)
     return DI_HTTP_ERROR(422);
 }
 
+/* A 201 with a Location, and what the handler saw of its scope's
+ * transaction: not settled yet while the handler runs. */
+static int created(di_http_req *r, void *const *deps, void *data)
+{
+    (void)deps;
+    (void)data;
+    tlog_add("handler");
+    di_http_add_header(r, "Location", "/notes/9");
+    return di_http_respond(r, 201, "application/json", "{\"id\":9}", 8);
+}
+
+/* Answers 404 and returns 0: the request failed all the same. */
+static int quiet_404(di_http_req *r, void *const *deps, void *data)
+{
+    (void)deps;
+    (void)data;
+    return di_http_respond(r, 404, "application/json", "{}", 2);
+}
+
+/* Tries to end its own request's scope: refused, the router settles it. */
+static int ends_itself(di_http_req *r, void *const *deps, void *data)
+{
+    (void)deps;
+    (void)data;
+    CU_ASSERT_EQUAL(di_scope_end(di_http_scope(r), 0), DI_EBUSY);
+    CU_ASSERT_EQUAL(di_scope_settle(di_http_scope(r), 0), DI_EBUSY);
+    CU_ASSERT_EQUAL(di_scope_free(di_http_scope(r)), DI_EBUSY);
+    return di_http_respond(r, 200, "text/plain", "ok", 2);
+}
+
 static int silent(di_http_req *r, void *const *deps, void *data)
 {
     (void)r;
@@ -127,7 +168,14 @@ static di_http *setup(di_container **cp, void **root)
         .path = "/silent", .deps = tx_only, .handler = silent }));
     T_OK(di_http_route(h, &(di_http_route_desc){ .method = "POST",
         .path = "/reject", .deps = tx_only, .handler = reject }));
+    T_OK(di_http_route(h, &(di_http_route_desc){ .method = "POST",
+        .path = "/notes", .deps = tx_only, .handler = created }));
+    T_OK(di_http_route(h, &(di_http_route_desc){ .method = "GET",
+        .path = "/quiet", .deps = tx_only, .handler = quiet_404 }));
+    T_OK(di_http_route(h, &(di_http_route_desc){ .method = "GET",
+        .path = "/self", .deps = tx_only, .handler = ends_itself }));
     T_OK(di_container_seal(c));
+    commit_fails = rollback_fails = 0;
     *cp = c;
     return h;
 }
@@ -189,10 +237,10 @@ static void test_outcomes(void)
     di_container *c;
     di_http *h = setup(&c, &root);
     static const char *const kv[] = { "h", "Authorization", "Bearer ok", NULL };
-    /* the client went away before the response was delivered */
+    /* the response was lost after the settle: the commit stands */
     tlog_reset();
     CU_ASSERT_EQUAL(serve(h, "GET", "/notes/1", kv, NULL, 0, NULL), 200);
-    CU_ASSERT_STRING_EQUAL(tlog(), "tx:rollback outcome:-17");
+    CU_ASSERT_STRING_EQUAL(tlog(), "tx:commit outcome:0");
     /* the handler fails: 500, rollback with its code, logged with the path */
     tlog_reset();
     di_http_req *r;
@@ -234,6 +282,147 @@ static void test_outcomes(void)
     t_fixture_done(c, root);
 }
 
+/* What di_http_on_end() saw of the last request. */
+static int end_status, end_outcome, end_delivered;
+static void on_end(void *ctx, const di_http_req *r, int outcome)
+{
+    (void)ctx;
+    end_status = di_http_status(r);
+    end_outcome = outcome;
+    end_delivered = di_http_delivered(r);
+    CU_ASSERT_PTR_NULL(di_http_scope(r)); /* freed already */
+}
+
+/* The scope is settled inside dispatch, after the handler and before the
+ * answer can leave; a COMMIT that fails turns a 201 into a 500 that says
+ * so, without the Location, logged with the dependency path. */
+static void test_commit_before_answer(void)
+{
+    void *root;
+    di_container *c;
+    di_http *h = setup(&c, &root);
+    di_http_on_end(h, on_end, NULL);
+    di_http_req *r;
+    tlog_reset();
+    T_OK(di_http_begin(h, "POST", "/notes", NULL, NULL, &r));
+    T_OK(di_http_dispatch(r));
+    /* settled before the adapter has the answer in hand */
+    CU_ASSERT_STRING_EQUAL(tlog(), "handler tx:commit outcome:0");
+    CU_ASSERT_EQUAL(di_http_status(r), 201);
+    T_OK(di_http_end(r, 1));
+    CU_ASSERT_EQUAL(end_status, 201);
+    CU_ASSERT_EQUAL(end_outcome, 0);
+    CU_ASSERT_EQUAL(end_delivered, 1);
+    CU_ASSERT_STRING_EQUAL(tlog(), "handler tx:commit outcome:0");
+
+    commit_fails = 1;
+    tlog_reset();
+    logged[0] = '\0';
+    T_OK(di_http_begin(h, "POST", "/notes", NULL, NULL, &r));
+    CU_ASSERT_EQUAL(di_http_dispatch(r), DI_EDISPOSE);
+    CU_ASSERT_STRING_EQUAL(tlog(), "handler tx:commit outcome:0");
+    CU_ASSERT_EQUAL(di_http_status(r), 500);
+    CU_ASSERT_STRING_EQUAL(di_http_response(r, NULL), "{\"error\":\"the "
+                           "request's changes were not saved\"}");
+    CU_ASSERT_STRING_EQUAL(di_http_content_type(r), "application/json");
+    const char *hn, *hv;
+    CU_ASSERT_FALSE(di_http_response_header(r, 0, &hn, &hv)); /* no Location */
+    CU_ASSERT_STRING_EQUAL(logged, "di_http: POST /notes: not saved: POST "
+                           "/notes \xe2\x86\x92 tx: COMMIT failed: database "
+                           "is locked");
+    T_OK(di_http_end(r, 1));
+    CU_ASSERT_EQUAL(end_status, 500);
+    CU_ASSERT_EQUAL(end_outcome, DI_EDISPOSE);
+    CU_ASSERT_STRING_EQUAL(tlog(), "handler tx:commit outcome:0");
+    commit_fails = 0;
+
+    /* a failed ROLLBACK on a request that failed anyway: 500 too, logged */
+    rollback_fails = 1;
+    tlog_reset();
+    logged[0] = '\0';
+    CU_ASSERT_EQUAL(serve(h, "POST", "/reject", NULL, NULL, 1, NULL), 500);
+    CU_ASSERT_STRING_EQUAL(logged, "di_http: POST /reject: not saved: POST "
+                           "/reject \xe2\x86\x92 tx: ROLLBACK failed: no "
+                           "connection");
+    /* ... and one ended before dispatch: di_http_end settles, logs, says so */
+    logged[0] = '\0';
+    T_OK(di_http_begin(h, "POST", "/notes", NULL, NULL, &r));
+    void *tx;
+    T_OK(di_get(di_http_scope(r), "tx", &tx));
+    CU_ASSERT_EQUAL(di_http_end(r, 0), DI_EDISPOSE);
+    CU_ASSERT_STRING_EQUAL(logged, "di_http: POST /notes: not saved: tx: "
+                           "ROLLBACK failed: no connection");
+    CU_ASSERT_EQUAL(end_outcome, DI_EDISPOSE);
+    CU_ASSERT_EQUAL(end_delivered, 0);
+    rollback_fails = 0;
+
+    /* a handler cannot end the scope the router settles */
+    tlog_reset();
+    CU_ASSERT_EQUAL(serve(h, "GET", "/self", NULL, NULL, 1, NULL), 200);
+    CU_ASSERT_STRING_EQUAL(tlog(), "tx:commit outcome:0");
+    t_fixture_done(c, root);
+}
+
+/* One rule: a failure when the handler failed or the status is 400 or
+ * above, whatever the handler returned. */
+static void test_outcome_rule(void)
+{
+    void *root;
+    di_container *c;
+    di_http *h = setup(&c, &root);
+    tlog_reset();
+    CU_ASSERT_EQUAL(serve(h, "GET", "/quiet", NULL, NULL, 1, NULL), 404);
+    CU_ASSERT_STRING_EQUAL(tlog(), "tx:rollback outcome:-100404");
+    tlog_reset();
+    CU_ASSERT_EQUAL(serve(h, "POST", "/reject", NULL, NULL, 1, NULL), 422);
+    CU_ASSERT_STRING_EQUAL(tlog(), "tx:rollback outcome:-100422");
+    tlog_reset();
+    CU_ASSERT_EQUAL(serve(h, "POST", "/notes", NULL, NULL, 1, NULL), 201);
+    CU_ASSERT_STRING_EQUAL(tlog(), "handler tx:commit outcome:0");
+    t_fixture_done(c, root);
+}
+
+/* The client's socket: end of file before the settle means it left (the
+ * request rolls back, the answer says so); bytes waiting (a pipelined
+ * request) mean it is there. */
+static void test_client_gone(void)
+{
+    void *root;
+    di_container *c;
+    di_http *h = setup(&c, &root);
+    int sv[2];
+    T_OK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+    di_http_req *r;
+    tlog_reset();
+    T_OK(di_http_begin(h, "POST", "/notes", NULL, NULL, &r));
+    di_http_client_socket(r, sv[0]);
+    CU_ASSERT_EQUAL(write(sv[1], "GET / HTTP/1.1\r\n", 16), 16);
+    T_OK(di_http_dispatch(r));
+    CU_ASSERT_EQUAL(di_http_status(r), 201);
+    T_OK(di_http_end(r, 1));
+    CU_ASSERT_STRING_EQUAL(tlog(), "handler tx:commit outcome:0");
+    char sink[16];
+    CU_ASSERT_EQUAL(read(sv[0], sink, sizeof sink), 16); /* only peeked */
+    close(sv[1]);
+    tlog_reset();
+    T_OK(di_http_begin(h, "POST", "/notes", NULL, NULL, &r));
+    di_http_client_socket(r, sv[0]);
+    CU_ASSERT_EQUAL(di_http_dispatch(r), DI_EABANDONED);
+    CU_ASSERT_EQUAL(di_http_status(r), 499);
+    CU_ASSERT_STRING_EQUAL(di_http_response(r, NULL), "{\"error\":\"the "
+                           "client closed the connection; the request's "
+                           "changes were not saved\"}");
+    const char *hn, *hv;
+    CU_ASSERT_FALSE(di_http_response_header(r, 0, &hn, &hv));
+    T_OK(di_http_end(r, 0));
+    char want[64];
+    snprintf(want, sizeof want, "handler tx:rollback outcome:%d",
+             DI_EABANDONED);
+    CU_ASSERT_STRING_EQUAL(tlog(), want);
+    close(sv[0]);
+    t_fixture_done(c, root);
+}
+
 static void test_default_answers(void)
 {
     void *root;
@@ -265,7 +454,19 @@ static void test_default_answers(void)
     CU_ASSERT_STRING_EQUAL(di_http_response(r, NULL),
                            "{\"error\":\"unknown token\"}");
     T_OK(di_http_end(r, 1));
-    /* too large a body */
+    /* too large a body, announced: refused before any of it is read, and
+     * nothing resolved */
+    tlog_reset();
+    T_OK(di_http_begin(h, "PUT", "/silent", NULL, NULL, &r));
+    T_OK(di_http_content_length(r, DI_HTTP_BODY_MAX));
+    CU_ASSERT_EQUAL(di_http_content_length(r, DI_HTTP_BODY_MAX + 1ull),
+                    DI_HTTP_ERROR(413));
+    CU_ASSERT_EQUAL(di_http_dispatch(r), DI_HTTP_ERROR(413));
+    CU_ASSERT_EQUAL(di_http_status(r), 413);
+    T_OK(di_http_end(r, 1));
+    CU_ASSERT_STRING_EQUAL(tlog(), "");
+    CU_ASSERT_EQUAL(di_http_content_length(NULL, 1), DI_EINVAL);
+    /* too large a body, found while reading it */
     T_OK(di_http_begin(h, "PUT", "/silent", NULL, NULL, &r));
     char *big = talloc_zero_size(NULL, DI_HTTP_BODY_MAX);
     T_OK(di_http_append_body(r, big, DI_HTTP_BODY_MAX));
@@ -374,7 +575,11 @@ int main(void)
 {
     CU_TestInfo tests[] = {
         { "routes, params, query, headers; commit", test_route_and_commit },
-        { "outcomes: abandoned, failed, 5xx, 204", test_outcomes },
+        { "outcomes: lost answer, failed, 5xx, 204", test_outcomes },
+        { "settled before the answer; a failed COMMIT answers 500",
+          test_commit_before_answer },
+        { "one outcome rule: failed or status >= 400", test_outcome_rule },
+        { "a client gone before the settle: rolled back", test_client_gone },
         { "404, 405, 401 from a provider, 413", test_default_answers },
         { "routes are consumers checked at seal", test_routes_checked },
         { "long requests: past the request's own room", test_long_requests },

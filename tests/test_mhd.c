@@ -19,4 +19,8 @@ static void *start(di_http *h, uint16_t *port)
 
 static void stop(void *m) { di_mhd_stop(m); }
 
-int main(void) { return t_adapter_run("mhd", start, stop); }
+int main(void)
+{
+    t_adapter_sees_client_gone = 1;
+    return t_adapter_run("mhd", start, stop);
+}

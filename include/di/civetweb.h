@@ -3,12 +3,17 @@
  *
  * Serves a di_http router (di/http.h) with civetweb: one request handler
  * for every URI begins the request scope when civetweb has read the
- * headers, reads the body, dispatches, writes the response and ends the
- * scope — all on the worker thread serving the request, so exactly once.
- * The outcome is success only when the handler succeeded, the status is
- * below 500 and every byte of the response was written; a body that never
- * arrives (request_timeout_ms, EOF) or a failed write ends it with
- * DI_EABANDONED.
+ * headers, reads the body, dispatches (the scope is settled there: COMMIT
+ * or ROLLBACK), writes the response and frees the scope — all on the worker
+ * thread serving the request, so exactly once. A Content-Length above
+ * DI_HTTP_BODY_MAX is answered 413 before any of the body is read (and the
+ * connection closed); a body that never arrives (request_timeout_ms, EOF)
+ * settles the scope as DI_EABANDONED.
+ *
+ * civetweb gives a handler no way to see its connection's socket, so a
+ * client that leaves while the handler runs is noticed only when the
+ * response is written, after the settle: its write stands (see "A client
+ * that goes away" in di/http.h).
  *
  *     di_civetweb *srv;
  *     di_civetweb_start(NULL, router, &(di_civetweb_options){ .port = 8080 }, &srv);

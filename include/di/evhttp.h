@@ -5,14 +5,21 @@
  * Serves a di_http router (di/http.h) with evhttp. libevent 2.1 hands a
  * request over only once it has been read completely, so the request scope
  * begins then (a request whose body never arrives is dropped by libevent
- * before libdi sees it: nothing to end). The handler runs, the reply is
- * queued, and the scope ends exactly once:
- *   - from evhttp_request_set_on_complete_cb when the reply was sent (the
- *     outcome is success if the handler succeeded with a status below 500);
+ * before libdi sees it: nothing to end; a Content-Length above
+ * DI_HTTP_BODY_MAX is refused by libevent itself with 413, before the body
+ * and without "100 Continue", as the adapter sets evhttp's maximum body
+ * size). The handler runs, the scope is settled (COMMIT or ROLLBACK, with
+ * a look at the connection's socket first: a client that left rolls back),
+ * the reply is queued, and the scope is freed exactly once:
+ *   - from evhttp_request_set_on_complete_cb when the reply was sent;
  *   - from the connection's close callback when libevent drops the
  *     connection first — a client that went away, a write error, a timeout,
  *     the server being freed — because then the completion callback never
- *     fires; the outcome is DI_EABANDONED.
+ *     fires (the settle stands: a commit is not undone).
+ * The loop thread blocks SIGPIPE, so that writing to a client that left
+ * fails instead of killing the process. With an event loop of your own, do
+ * that (or ignore SIGPIPE) and set evhttp_set_max_body_size(http,
+ * DI_HTTP_BODY_MAX) too.
  *
  *     di_evhttp *srv;
  *     di_evhttp_start(NULL, router, &(di_evhttp_options){ .port = 8080 }, &srv);

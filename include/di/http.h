@@ -7,18 +7,46 @@
  * calls di_http_begin() (a "request" scope is begun and the request is put
  * in it as the external provider "http_request"), feeds the body, calls
  * di_http_dispatch(), sends the response, and when the framework reports the
- * request complete calls di_http_end() exactly once with whether the
- * response went out. The scope then ends with the outcome:
+ * request complete calls di_http_end() exactly once.
  *
- *   0                      the handler returned 0, the status is below 500
- *                          and the response was delivered;
+ * Truthful acknowledgement. di_http_dispatch() runs the handler and then,
+ * *before* the adapter can queue the response, settles the request's scope
+ * (di_scope_settle(): every dispose, in reverse creation order, with the
+ * outcome — a transaction commits or rolls back here). If any dispose fails
+ * (a COMMIT that times out, a ROLLBACK on a dead connection), the response
+ * is replaced by 500 {"error": "the request's changes were not saved"},
+ * its extra headers (a Location) are dropped, and each failure is logged
+ * with its dependency path and message. So a client is never told "saved"
+ * (2xx) for a write that was not committed. di_http_end() then only frees
+ * the memory, once the response was delivered or the connection dropped.
+ *
+ * The outcome, one rule: a failure when the handler (or a dependency)
+ * returned an error — any code, or DI_HTTP_ERROR(status) — or when the
+ * response status is 400 or above, whatever the handler returned;
+ * otherwise success (0). So a handler that answers 404 and returns 0 rolls
+ * back too. The codes passed to the disposes:
+ *
+ *   0                      success: the transaction commits;
  *   the handler's code     when it (or a dependency) failed;
- *   DI_HTTP_ERROR(status)  when the response is a 5xx;
- *   DI_EABANDONED          when the client went away or the framework gave
- *                          up (timeout, EOF, error) before delivery.
+ *   DI_HTTP_ERROR(status)  when it returned 0 with a status >= 400, and for
+ *                          the router's own 404, 405, 413 and 500 answers;
+ *   DI_EABANDONED          when the client went away before the handler's
+ *                          work was settled (see below), or the request
+ *                          ended before it was dispatched (timeout, EOF
+ *                          mid-body, server shutdown).
  *
- * So a transaction provider commits exactly when the client got a
- * successful answer, and rolls back otherwise.
+ * A client that goes away. Where the adapter gave the router the
+ * connection's socket (di_http_client_socket(): libmicrohttpd and libevent
+ * do; civetweb has no way to reach it), the router looks at it just before
+ * settling: end of file or a reset means the client left — as nginx and
+ * uvicorn decide — and the request settles as DI_EABANDONED (rolled back)
+ * with the answer 499 {"error": "the client closed the connection; the
+ * request's changes were not saved"} (a client that only shut down its
+ * sending side and still reads gets it). A response lost *after* the
+ * settle cannot undo the commit: the write stands and the client does not
+ * know. Make such writes safe to retry — the notes server honours an
+ * Idempotency-Key header — and see di_http_delivered() in di_http_on_end()
+ * hooks to log them.
  *
  * Routes are consumers named "METHOD /path/{param}" at level "request" (by
  * default): seal checks every handler's dependencies. Handlers:
@@ -135,13 +163,16 @@ DI_EXPORT void di_http_set_log(di_http *h,
                                void (*fn)(void *ctx, const char *line),
                                void *ctx);
 
-/* What di_http_on_end() calls: ctx as given, the request, its outcome. */
+/* What di_http_on_end() calls: ctx as given, the request, its outcome (the
+ * code its scope was settled with, or DI_EDISPOSE when that settle failed
+ * and the answer became a 500). */
 typedef void (*di_http_end_fn)(void *ctx, const di_http_req *r, int outcome);
 /*
  * di_http_on_end — call fn(ctx, r, outcome) when each request has ended:
- * after its scope's disposes ran, before r is freed (its method, path and
- * status can be read). For access logs and metrics. Call before serving;
- * NULL fn turns it off.
+ * after its scope was settled and freed, before r is freed. The method,
+ * path, final status (a failed settle's 500 included) and
+ * di_http_delivered() can be read; the scope cannot. For access logs and
+ * metrics. Call before serving; NULL fn turns it off.
  */
 DI_EXPORT void di_http_on_end(di_http *h, di_http_end_fn fn, void *ctx);
 
@@ -194,14 +225,39 @@ typedef const char *(*di_http_lookup_fn)(void *ctx, int what,
 DI_EXPORT int di_http_begin(di_http *h, const char *method, const char *target,
                             di_http_lookup_fn lookup, void *ctx,
                             di_http_req **out);
-/* di_http_append_body — more of the body. Past DI_HTTP_BODY_MAX the body is
- * dropped, 0 is returned and dispatch answers 413. */
+/*
+ * di_http_content_length — the body length the request announced
+ * (Content-Length), before any of it is read. Returns 0, or
+ * DI_HTTP_ERROR(413) when it is above DI_HTTP_BODY_MAX: then call
+ * di_http_dispatch() at once (it answers 413 without resolving anything)
+ * and send that answer without reading the body — and without "100
+ * Continue". DI_EINVAL for NULL.
+ */
+DI_EXPORT int di_http_content_length(di_http_req *r, unsigned long long n);
+/*
+ * di_http_append_body — more of the body. Past DI_HTTP_BODY_MAX the body is
+ * dropped, 0 is returned and dispatch answers 413. When memory runs out the
+ * body is dropped too and DI_ENOMEM returned (then and for every later
+ * part): dispatch answers 500 and never runs the handler on a truncated
+ * body.
+ */
 DI_EXPORT int di_http_append_body(di_http_req *r, const void *data, size_t len);
 /*
+ * di_http_client_socket — the connection's socket, so that the router can
+ * tell, just before settling, whether the client went away (see "A client
+ * that goes away" above). Optional; call before di_http_dispatch(). The
+ * router only peeks at it (recv with MSG_PEEK | MSG_DONTWAIT), never reads,
+ * writes or closes it.
+ */
+DI_EXPORT void di_http_client_socket(di_http_req *r, int fd);
+/*
  * di_http_dispatch — match the route, resolve its dependencies, run the
- * handler, and settle the response (404, 405 with Allow, 413, mapped
- * DI_HTTP_ERROR statuses, 500). Returns the handler's outcome: 0 or the
- * failure code. Call once.
+ * handler, set the response (404, 405 with Allow, 413, mapped
+ * DI_HTTP_ERROR statuses, 500), then settle the request's scope with the
+ * outcome (see above), turning the response into a 500 when a dispose
+ * failed. Send the response only after it returns. Returns the outcome the
+ * scope was settled with (0 or a failure code), or DI_EDISPOSE when the
+ * settle failed. Call once.
  */
 DI_EXPORT int di_http_dispatch(di_http_req *r);
 /* di_http_status — the response's status (0 before one is set). */
@@ -215,12 +271,21 @@ DI_EXPORT const char *di_http_response(const di_http_req *r, size_t *len);
 DI_EXPORT int di_http_response_header(const di_http_req *r, size_t i,
                                       const char **name, const char **value);
 /*
- * di_http_end — the framework is done with the request: end its scope with
- * the outcome (see above) and free the request. delivered: non-zero when
- * the response was sent completely. Call exactly once per di_http_begin(),
- * whether or not dispatch ran. Returns what di_scope_end() returned.
+ * di_http_end — the framework is done with the request: free its scope and
+ * the request. delivered: non-zero when the response was sent completely.
+ * A request that was never dispatched (the body never arrived, a timeout,
+ * a shutdown) is settled here first with DI_EABANDONED. Call exactly once
+ * per di_http_begin(), whether or not dispatch ran. Returns 0, or
+ * DI_EDISPOSE when that abandoning settle had failures (each logged with
+ * its path through di_http_set_log()).
  */
 DI_EXPORT int di_http_end(di_http_req *r, int delivered);
+/*
+ * di_http_delivered — whether the response was sent completely, as the
+ * adapter told di_http_end(); 0 before that. A 2xx not delivered was still
+ * committed.
+ */
+DI_EXPORT int di_http_delivered(const di_http_req *r);
 
 DI_END_DECLS
 

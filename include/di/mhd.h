@@ -2,12 +2,16 @@
  * di/mhd.h — libdi on libmicrohttpd (-ldi-mhd, pkg-config di-mhd).
  *
  * Serves a di_http router (di/http.h) with a libmicrohttpd daemon: each
- * request begins a "request" scope when MHD first calls the access handler,
- * the handler runs when the body is in, and MHD's completion notification
- * (MHD_OPTION_NOTIFY_COMPLETED) ends the scope exactly once: with success
- * only when MHD reports MHD_REQUEST_TERMINATED_COMPLETED_OK and the status
- * was below 500; timeouts, client disconnects, daemon shutdown and errors
- * end it with DI_EABANDONED.
+ * request begins a "request" scope when MHD first calls the access handler;
+ * a Content-Length above DI_HTTP_BODY_MAX is answered 413 right then,
+ * before any of the body is read and without "100 Continue"; the handler
+ * runs when the body is in, and the scope is settled (COMMIT or ROLLBACK)
+ * before the response is queued. The router watches the connection's
+ * socket, so a client that left while the handler ran rolls back (see
+ * di/http.h). MHD's completion notification (MHD_OPTION_NOTIFY_COMPLETED)
+ * frees the request exactly once; a request that never reached its
+ * handler (timeout, client gone mid-body, daemon shutdown) is settled there
+ * with DI_EABANDONED.
  *
  *     di_mhd *srv;
  *     di_mhd_start(NULL, router, &(di_mhd_options){ .port = 8080 }, &srv);

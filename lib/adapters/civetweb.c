@@ -1,6 +1,7 @@
 /*
  * civetweb.c — the civetweb adapter: one catch-all request handler runs a
- * request from begin to end on its worker thread.
+ * request from begin to end on its worker thread; dispatch settles it
+ * before the answer is written.
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -35,7 +36,8 @@ static char *target_of(const struct mg_request_info *ri)
     return t;
 }
 
-/* Read the whole body; false when it did not all arrive. */
+/* Read the whole body; false when it did not all arrive. A part the router
+ * cannot keep (out of memory) is remembered there: dispatch answers 500. */
 static bool read_body(struct mg_connection *conn, di_http_req *r,
                       long long expect)
 {
@@ -98,13 +100,24 @@ int di_civetweb_handler(struct mg_connection *conn, void *cbdata)
         return 503;
     }
     talloc_free(target);
-    bool delivered = false;
+    bool delivered = false, complete;
     int status = 0;
-    if (read_body(conn, r, ri->content_length)) {
-        di_http_dispatch(r);
+    if (ri->content_length > 0 &&
+        di_http_content_length(r, (unsigned long long)ri->content_length)) {
+        /* refused before a byte of the body is read (civetweb sends "100
+         * Continue" only from mg_read): the connection cannot be reused */
+        mg_disable_connection_keep_alive(conn);
+        complete = true;
+    } else {
+        complete = read_body(conn, r, ri->content_length);
+    }
+    if (complete) {
+        di_http_dispatch(r); /* settled inside: the answer is final */
         status = di_http_status(r);
         delivered = respond(conn, r);
     }
+    /* not dispatched: settled here as abandoned; a failure is logged by
+     * the router with its path */
     di_http_end(r, delivered);
     return status ? status : 500;
 }

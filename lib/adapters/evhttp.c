@@ -5,9 +5,11 @@
  */
 #include <arpa/inet.h>
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/keyvalq_struct.h>
 #include <event2/thread.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -74,6 +76,18 @@ static void on_close(struct evhttp_connection *conn, void *arg)
     finish(arg, 0);
 }
 
+/* Move the body to the router in pieces, allocating nothing here; a piece
+ * the router cannot keep (out of memory) is remembered there: dispatch
+ * answers 500. */
+static void feed_body(struct evhttp_request *req, di_http_req *r)
+{
+    struct evbuffer *in = evhttp_request_get_input_buffer(req);
+    char buf[8192];
+    int n;
+    while ((n = evbuffer_remove(in, buf, sizeof buf)) > 0)
+        di_http_append_body(r, buf, (size_t)n);
+}
+
 void di_evhttp_handler(struct evhttp_request *req, void *arg)
 {
     /* the path and query as sent: the router decodes them */
@@ -92,11 +106,13 @@ void di_evhttp_handler(struct evhttp_request *req, void *arg)
         return;
     }
     talloc_free(target);
-    struct evbuffer *in = evhttp_request_get_input_buffer(req);
-    size_t n = evbuffer_get_length(in);
-    if (n)
-        di_http_append_body(p->r, evbuffer_pullup(in, -1), n);
-    di_http_dispatch(p->r);
+    struct evhttp_connection *conn = evhttp_request_get_connection(req);
+    struct bufferevent *bev = conn ? evhttp_connection_get_bufferevent(conn)
+                                   : NULL;
+    if (bev)
+        di_http_client_socket(p->r, (int)bufferevent_getfd(bev));
+    feed_body(req, p->r);
+    di_http_dispatch(p->r); /* settled inside: the answer is final */
 
     struct evkeyvalq *out = evhttp_request_get_output_headers(req);
     evhttp_add_header(out, "Content-Type", di_http_content_type(p->r));
@@ -107,13 +123,15 @@ void di_evhttp_handler(struct evhttp_request *req, void *arg)
     const char *body = di_http_response(p->r, &len);
     struct evbuffer *buf = evbuffer_new();
     if (!buf || evbuffer_add(buf, body, len) != 0) {
+        /* out of memory for the answer after the settle: whatever was
+         * committed stands; the client is told it failed */
         if (buf)
             evbuffer_free(buf);
         evhttp_send_error(req, 500, NULL);
         finish(p, 0);
         return;
     }
-    p->conn = evhttp_request_get_connection(req);
+    p->conn = conn;
     evhttp_request_set_on_complete_cb(req, on_complete, p);
     evhttp_connection_set_closecb(p->conn, on_close, p);
     evhttp_send_reply(req, di_http_status(p->r), NULL, buf);
@@ -123,6 +141,13 @@ void di_evhttp_handler(struct evhttp_request *req, void *arg)
 static void *loop(void *arg)
 {
     di_evhttp *s = arg;
+    /* libevent writes with writev(): to a client that left, that raises
+     * SIGPIPE, which would kill the process. Blocked in this thread, the
+     * write fails with EPIPE instead and the signal stays pending here. */
+    sigset_t pipe;
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe, NULL);
     event_base_loop(s->base, EVLOOP_NO_EXIT_ON_EMPTY);
     return NULL;
 }
@@ -165,6 +190,8 @@ int di_evhttp_start(void *mem, di_http *h, const di_evhttp_options *o,
     }
     if (o->timeout_s)
         evhttp_set_timeout(s->http, (int)o->timeout_s);
+    /* a larger body is refused by libevent (413) before it is read */
+    evhttp_set_max_body_size(s->http, DI_HTTP_BODY_MAX);
     evhttp_set_gencb(s->http, di_evhttp_handler, h);
     struct evhttp_bound_socket *bs = evhttp_bind_socket_with_handle(
         s->http, o->address ? o->address : "0.0.0.0", o->port);

@@ -1,9 +1,11 @@
 /*
  * mhd.c — the libmicrohttpd adapter: MHD's access handler and completion
- * notification mapped onto di_http_begin/dispatch/end.
+ * notification mapped onto di_http_begin/dispatch/end; dispatch settles the
+ * request before its answer is queued.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <talloc.h>
@@ -45,6 +47,44 @@ static enum MHD_Result send_response(struct MHD_Connection *conn,
     return ret;
 }
 
+/* An answer without a request to hold it (none could begin). */
+static enum MHD_Result send_plain(struct MHD_Connection *conn, unsigned status)
+{
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    if (!resp)
+        return MHD_NO;
+    enum MHD_Result ret = MHD_queue_response(conn, status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+/* The headers are in: begin the request, let the router watch the socket,
+ * and refuse a body announced too large before reading any of it (an
+ * answer queued now also keeps MHD from sending "100 Continue"). */
+static enum MHD_Result start(di_http *h, struct MHD_Connection *conn,
+                             const char *url, const char *method,
+                             void **req_cls)
+{
+    di_http_req *r;
+    if (di_http_begin(h, method, url, lookup, conn, &r) != 0)
+        return send_plain(conn, MHD_HTTP_SERVICE_UNAVAILABLE);
+    *req_cls = r;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (ci)
+        di_http_client_socket(r, ci->connect_fd);
+    const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                 MHD_HTTP_HEADER_CONTENT_LENGTH);
+    char *end;
+    unsigned long long n = cl ? strtoull(cl, &end, 10) : 0;
+    if (cl && *end == '\0' && di_http_content_length(r, n) != 0) {
+        di_http_dispatch(r);
+        return send_response(conn, r);
+    }
+    return MHD_YES;
+}
+
 enum MHD_Result di_mhd_access(void *cls, struct MHD_Connection *conn,
                               const char *url, const char *method,
                               const char *version, const char *upload_data,
@@ -52,18 +92,16 @@ enum MHD_Result di_mhd_access(void *cls, struct MHD_Connection *conn,
 {
     (void)version;
     di_http_req *r = *req_cls;
-    if (!r) {
-        /* headers are in: the request starts */
-        if (di_http_begin(cls, method, url, lookup, conn, &r) != 0)
-            return MHD_NO;
-        *req_cls = r;
-        return MHD_YES;
-    }
+    if (!r)
+        return start(cls, conn, url, method, req_cls);
     if (*upload_data_size) {
+        /* a part that cannot be kept (out of memory) is remembered by the
+         * router: dispatch then answers 500 without running the handler */
         di_http_append_body(r, upload_data, *upload_data_size);
         *upload_data_size = 0;
         return MHD_YES;
     }
+    /* the scope is settled inside: the answer is final when it returns */
     di_http_dispatch(r);
     return send_response(conn, r);
 }
@@ -77,6 +115,8 @@ void di_mhd_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
     if (!r)
         return;
     *req_cls = NULL;
+    /* a settle that fails here (the request never reached its handler) is
+     * logged by the router with its path */
     di_http_end(r, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK);
 }
 
