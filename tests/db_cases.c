@@ -11,7 +11,8 @@
 const t_db *t_db_under_test;
 #define DB t_db_under_test
 
-di_container *t_db_container(int size, int checkout_timeout_ms)
+di_container *t_db_container_with(int size, int checkout_timeout_ms,
+                                  const char *pool_more, const char *tx_params)
 {
     di_container *c;
     if (di_container_new(NULL, &c))
@@ -19,10 +20,13 @@ di_container *t_db_container(int size, int checkout_timeout_ms)
     char *cfg = talloc_asprintf(c,
         "{ \"plugins\": [\"%s\"], \"providers\": {"
         "  \"db\": { \"use\": \"%s.pool\", \"params\": %.*s, \"size\": %d, "
-        "\"checkout_timeout_ms\": %d } },"
-        "  \"tx\": { \"use\": \"%s.session\", \"deps\": { \"pool\": \"db\" } } } }",
+        "\"checkout_timeout_ms\": %d%s%s } },"
+        "  \"tx\": { \"use\": \"%s.session\", \"deps\": { \"pool\": \"db\" }"
+        "%s%s } } }",
         DB->plugin, DB->plugin, (int)strlen(DB->pool_params) - 1,
-        DB->pool_params, size, checkout_timeout_ms, DB->plugin);
+        DB->pool_params, size, checkout_timeout_ms, pool_more ? ", " : "",
+        pool_more ? pool_more : "", DB->plugin,
+        tx_params ? ", \"params\": " : "", tx_params ? tx_params : "");
     if (!cfg || di_plugin_dir(c, T_PLUGIN_BUILD_DIR) ||
         di_config_load_string(c, cfg, "db-test") || di_container_seal(c)) {
         const di_error *e = di_container_error(c);
@@ -31,6 +35,11 @@ di_container *t_db_container(int size, int checkout_timeout_ms)
         return NULL;
     }
     return c;
+}
+
+di_container *t_db_container(int size, int checkout_timeout_ms)
+{
+    return t_db_container_with(size, checkout_timeout_ms, NULL, NULL);
 }
 
 /* Run one transaction: sql in a request scope ended with outcome. */
@@ -86,6 +95,76 @@ static void test_commit_and_rollback(void)
     T_OK(in_tx(c, "INSERT INTO t_items (v) VALUES ('again')", 0));
     CU_ASSERT_EQUAL(count_rows(c, "SELECT count(*) FROM t_items"), 2);
     T_OK(di_container_free(c));
+}
+
+/* A COMMIT that fails (a deferred foreign key, checked at COMMIT): the
+ * settle reports it with the database's message, nothing is kept, and the
+ * pool's one connection serves the next transaction (it was not left
+ * inside the failed one). */
+static void test_commit_fails(void)
+{
+    di_container *c = fresh(1, 1000);
+    T_OK(in_tx(c, "DROP TABLE IF EXISTS t_child; DROP TABLE IF EXISTS "
+                  "t_parent; CREATE TABLE t_parent (id INTEGER PRIMARY KEY); "
+                  "CREATE TABLE t_child (p INTEGER REFERENCES t_parent(id) "
+                  "DEFERRABLE INITIALLY DEFERRED)", 0));
+    di_scope *s;
+    void *conn;
+    T_OK(di_scope_begin(c, NULL, "request", NULL, &s));
+    T_OK(di_get(s, "tx", &conn));
+    T_OK(DB->exec(conn, "INSERT INTO t_child (p) VALUES (42)")); /* deferred */
+    T_OK(DB->exec(conn, "INSERT INTO t_items (v) VALUES ('with it')"));
+    CU_ASSERT_EQUAL(di_scope_settle(s, 0), DI_EDISPOSE);
+    const di_error *e = di_scope_error(s);
+    char *want = talloc_asprintf(NULL, "tx: %s: COMMIT failed: ", DB->plugin);
+    CU_ASSERT_EQUAL(di_error_count(e), 1);
+    CU_ASSERT_EQUAL(di_error_code(e), DI_EPROVIDER);
+    CU_ASSERT_EQUAL(strncmp(di_error_message(e), want, strlen(want)), 0);
+    CU_ASSERT_PTR_NOT_NULL(strcasestr(di_error_message(e), "foreign key"));
+    fprintf(stderr, "\n  %s ", di_error_message(e));
+    talloc_free(want);
+    T_OK(di_scope_free(s));
+    CU_ASSERT_EQUAL(count_rows(c, "SELECT count(*) FROM t_child"), 0);
+    CU_ASSERT_EQUAL(count_rows(c, "SELECT count(*) FROM t_items"), 0);
+    T_OK(in_tx(c, "INSERT INTO t_items (v) VALUES ('after')", 0));
+    CU_ASSERT_EQUAL(count_rows(c, "SELECT count(*) FROM t_items"), 1);
+    T_OK(in_tx(c, "DROP TABLE t_child; DROP TABLE t_parent", 0));
+    T_OK(di_container_free(c));
+}
+
+/* "begin" names a mode from the plugin's list, checked when the config is
+ * loaded: SQL there is refused before anything runs. Every mode works. */
+static void test_begin_modes(void)
+{
+    di_container *c;
+    T_OK(di_container_new(NULL, &c));
+    T_OK(di_plugin_dir(c, T_PLUGIN_BUILD_DIR));
+    char *cfg = talloc_asprintf(c, "{ \"plugins\": [\"%s\"], \"providers\": {"
+                                " \"db\": { \"use\": \"%s.pool\", \"params\": "
+                                "%s }, \"tx\": { \"use\": \"%s.session\", "
+                                "\"deps\": { \"pool\": \"db\" }, \"params\": "
+                                "{ \"begin\": \"BEGIN; DROP TABLE t_items\" } } "
+                                "} }", DB->plugin, DB->plugin, DB->pool_params,
+                                DB->plugin);
+    CU_ASSERT_EQUAL(di_config_load_string(c, cfg, "bad"), DI_ECONFIG);
+    char *want = talloc_asprintf(c, "bad: providers.tx.params.begin: expected "
+                                 "one of ");
+    for (const char *const *m = DB->modes; *m; m++)
+        want = talloc_asprintf_append(want, "%s'%s'", m == DB->modes ? "" :
+                                      ", ", *m);
+    want = talloc_asprintf_append(want, ", got 'BEGIN; DROP TABLE t_items'");
+    CU_ASSERT_TRUE(t_msg_is(di_container_error(c), want));
+    T_OK(di_container_free(c));
+    c = fresh(1, 1000); /* t_items exists */
+    T_OK(di_container_free(c));
+    for (const char *const *m = DB->modes; *m; m++) {
+        char params[64];
+        snprintf(params, sizeof params, "{ \"begin\": \"%s\" }", *m);
+        c = t_db_container_with(1, 1000, NULL, params);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+        CU_ASSERT_EQUAL(count_rows(c, "SELECT count(*) FROM t_items"), 0);
+        T_OK(di_container_free(c));
+    }
 }
 
 static void test_pool_exhaustion(void)
@@ -162,6 +241,8 @@ static void test_params_checked(void)
 
 static CU_TestInfo shared[] = {
     { "commit on success, rollback on failure", test_commit_and_rollback },
+    { "a COMMIT that fails: reported, nothing kept", test_commit_fails },
+    { "transaction modes, checked at start-up", test_begin_modes },
     { "pool exhaustion waits, then fails clearly", test_pool_exhaustion },
     { "4 threads x 100 transactions, consistent", test_concurrent },
     { "pool params are checked at start-up", test_params_checked },

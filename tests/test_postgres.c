@@ -90,8 +90,10 @@ int main(void)
     conninfo[strcspn(conninfo, "\n")] = '\0';
     static char params[600];
     snprintf(params, sizeof params, "{ \"conninfo\": \"%s\" }", conninfo);
+    static const char *const modes[] = { "read_write", "read_only", NULL };
     static t_db db = { .plugin = "postgres", .serial = "SERIAL",
-                       .exec = pg_exec, .query_int = pg_query_int };
+                       .exec = pg_exec, .query_int = pg_query_int,
+                       .modes = modes };
     db.pool_params = params;
     static CU_TestInfo extra[] = {
         { "a dropped connection is replaced", test_broken_connection_replaced },

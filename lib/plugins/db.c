@@ -86,12 +86,36 @@ int di__db_pool_dispose(const di_build *b, void *inst, int outcome)
     return 0;
 }
 
+/* The statement that begins a transaction in the mode the "begin" param
+ * names (the default mode without it); a di_fail code for a mode the
+ * database does not have. */
+static int begin_sql(const di_build *b, const char **sql)
+{
+    const di__db_ops *ops = b->data;
+    const char *want;
+    *sql = ops->modes[0].sql;
+    if (!di_param_has(b, NULL, "begin"))
+        return 0;
+    int rc = di_param_string(b, NULL, "begin", &want);
+    if (rc)
+        return rc;
+    char list[160] = "";
+    for (const di__db_mode *m = ops->modes; m->name; m++) {
+        if (strcmp(m->name, want) == 0) {
+            *sql = m->sql;
+            return 0;
+        }
+        snprintf(list + strlen(list), sizeof list - strlen(list), "%s'%s'",
+                 m == ops->modes ? "" : ", ", m->name);
+    }
+    return di_fail(b, DI_EINVAL, "%s.begin: expected one of %s, got '%.60s'",
+                   di_params_path(b->params), list, want);
+}
+
 int di__db_session_check(const di_build *b)
 {
-    const char *s;
-    if (di_param_has(b, NULL, "begin"))
-        return di_param_string(b, NULL, "begin", &s);
-    return 0;
+    const char *sql;
+    return begin_sql(b, &sql);
 }
 
 /* Open the slot's connection again (it was broken or closed). */
@@ -108,10 +132,9 @@ int di__db_session_create(const di_build *b, void **out)
     di__dbsession *s = b->mem;
     di__dbpool *p = b->deps[0];
     s->p = p;
-    const char *begin = p->ops->begin;
-    int rc;
-    if (di_param_has(b, NULL, "begin") &&
-        (rc = di_param_string(b, NULL, "begin", &begin)))
+    const char *begin;
+    int rc = begin_sql(b, &begin);
+    if (rc)
         return rc;
     s->slot = di__pool_get(&p->pool);
     if (s->slot < 0)
@@ -150,8 +173,11 @@ int di__db_session_dispose(const di_build *b, void *inst, int outcome)
     char err[512];
     int rc = 0;
     if (outcome == 0 && p->ops->exec(conn, "COMMIT", err, sizeof err) != 0) {
+        /* SQLite keeps the transaction open after a COMMIT that could not
+         * get its lock; PostgreSQL has ended it */
         char rb[512];
-        p->ops->exec(conn, "ROLLBACK", rb, sizeof rb);
+        if (p->ops->in_tx(conn))
+            p->ops->exec(conn, "ROLLBACK", rb, sizeof rb);
         rc = di_fail(b, DI_EPROVIDER, "%s: COMMIT failed: %s", p->ops->name,
                      err);
     } else if (outcome != 0 &&
@@ -159,8 +185,9 @@ int di__db_session_dispose(const di_build *b, void *inst, int outcome)
         rc = di_fail(b, DI_EPROVIDER, "%s: ROLLBACK failed: %s", p->ops->name,
                      err);
     }
-    if (p->ops->broken(conn)) {
-        /* opened again at its next checkout */
+    if (p->ops->broken(conn) || p->ops->in_tx(conn)) {
+        /* opened again at its next checkout: never handed out with a
+         * transaction open on it (a ROLLBACK that failed) */
         p->ops->close(conn);
         p->pool.conns[s->slot] = NULL;
     }

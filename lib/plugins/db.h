@@ -6,12 +6,17 @@
  * pool (singleton): params "size" (connections, default 4, 1..1024) and
  * "checkout_timeout_ms" (default 5000), plus the database's own. Opens every
  * connection at creation, so a bad path or conninfo fails at start-up.
- * session (request): role "pool"; checks a connection out (waiting up to
- * checkout_timeout_ms, then failing with DI_EBUSY), runs BEGIN, and is the
+ * session (request): role "pool", param "begin" (a transaction mode, one of
+ * the database's own list, checked at start-up: never SQL from a config);
+ * checks a connection out (waiting up to checkout_timeout_ms, then failing
+ * with DI_EBUSY), begins the transaction in that mode, and is the
  * connection itself for the handler. Its dispose COMMITs when the scope
- * succeeded and ROLLBACKs otherwise, then returns the connection. A
- * connection found broken (the database's own test) is closed and opened
- * again: at checkout before BEGIN, and after a failed COMMIT or ROLLBACK.
+ * succeeded and ROLLBACKs otherwise (a COMMIT that fails is rolled back and
+ * reported: "sqlite: COMMIT failed: database is locked"), then returns the
+ * connection. A connection found broken (the database's own test) or still
+ * inside a transaction after that (a ROLLBACK that failed) is closed, and
+ * opened again at its next checkout: no request ever gets a connection
+ * with somebody else's transaction open on it.
  */
 #ifndef DI_PLUGIN_DB_H
 #define DI_PLUGIN_DB_H
@@ -38,9 +43,16 @@ typedef struct di__dbsession {
     long slot;
 } di__dbsession;
 
+/* A transaction mode: the "begin" param's value and its statement. */
+typedef struct di__db_mode {
+    const char *name;        /* "immediate" */
+    const char *sql;         /* "BEGIN IMMEDIATE" */
+} di__db_mode;
+
 struct di__db_ops {
     const char *name;        /* "sqlite", "postgres": used in messages */
-    const char *begin;       /* default BEGIN statement */
+    /* the modes "begin" may name, the default first; a NULL name ends it */
+    const di__db_mode *modes;
     /* check the database's own pool params; 0 or a di_fail code */
     int (*check)(const di_build *b, const di_params *params);
     /* open one connection; 0, or a di_fail code */
@@ -49,6 +61,8 @@ struct di__db_ops {
     int (*exec)(void *conn, const char *sql, char *err, size_t n);
     /* is the connection unusable (to be opened again)? */
     bool (*broken)(void *conn);
+    /* is a transaction still open on it? */
+    bool (*in_tx)(void *conn);
     void (*close)(void *conn);
 };
 

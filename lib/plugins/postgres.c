@@ -4,8 +4,10 @@
  *
  * postgres.pool params: "conninfo" (required: "host=/run/pg dbname=notes"
  * or a postgresql:// URI), "size" (4), "checkout_timeout_ms" (5000).
- * postgres.session params: "begin" ("BEGIN"). The session instance is the
- * PGconn *. A connection the server dropped (restart, idle timeout,
+ * postgres.session params: "begin", one of "read_write" (the default:
+ * BEGIN) and "read_only" (BEGIN READ ONLY: the server refuses writes). The
+ * session instance is the PGconn *. Every param is described in
+ * docs/plugins.md. A connection the server dropped (restart, idle timeout,
  * pg_terminate_backend) is noticed when BEGIN fails on it, closed and
  * replaced by a fresh one before the session goes on.
  */
@@ -75,9 +77,21 @@ static int pg_open(const di_build *b, const di_params *params, void **out)
     return 0;
 }
 
+static bool pg_in_tx(void *conn)
+{
+    return PQtransactionStatus(conn) != PQTRANS_IDLE;
+}
+
+static const di__db_mode postgres_modes[] = {
+    { "read_write", "BEGIN" },
+    { "read_only", "BEGIN READ ONLY" },
+    { NULL, NULL },
+};
+
 static const di__db_ops postgres_ops = {
-    .name = "postgres", .begin = "BEGIN", .check = pg_check, .open = pg_open,
-    .exec = pg_exec, .broken = pg_broken, .close = pg_close,
+    .name = "postgres", .modes = postgres_modes, .check = pg_check,
+    .open = pg_open, .exec = pg_exec, .broken = pg_broken, .in_tx = pg_in_tx,
+    .close = pg_close,
 };
 
 static const di_kind_desc pool_kind = {

@@ -1,14 +1,20 @@
 /*
  * sqlite.c — the SQLite plugin: "sqlite.pool" and "sqlite.session".
  *
+ * Every param of both kinds is described in docs/plugins.md.
+ *
  * sqlite.pool params: "path" (required; a file name, or a URI such as
  * "file:notes.db?mode=rwc"), "size" (4), "checkout_timeout_ms" (5000),
- * "wal" (true: journal_mode=WAL, readers do not block the writer),
+ * "wal" (true: journal_mode=WAL, readers do not block the writer; false:
+ * journal_mode=DELETE, the rollback journal),
  * "busy_timeout_ms" (5000), "foreign_keys" (true). ":memory:" gives each
  * connection its own database: use size 1 with it.
- * sqlite.session params: "begin" ("BEGIN IMMEDIATE": the write lock is
- * taken at the start, so concurrent writers wait for busy_timeout_ms
- * instead of failing on upgrade). The session instance is the sqlite3 *.
+ * sqlite.session params: "begin", one of "immediate" (the default: the
+ * write lock is taken at the start, so concurrent writers wait for
+ * busy_timeout_ms instead of failing when a read turns into a write),
+ * "deferred" (no lock until the first statement needs one: for sessions
+ * that only read, which then never wait for writers in WAL mode) and
+ * "exclusive". The session instance is the sqlite3 *.
  */
 #include <sqlite3.h>
 #include <stdio.h>
@@ -75,7 +81,10 @@ static int sq_open(const di_build *b, const di_params *params, void **out)
     }
     sqlite3_busy_timeout(db, (int)busy);
     char err[256];
-    if ((wal && sq_exec(db, "PRAGMA journal_mode=WAL", err, sizeof err)) ||
+    /* the journal mode is the file's own, kept from one open to the next:
+     * false sets the rollback journal back */
+    if (sq_exec(db, wal ? "PRAGMA journal_mode=WAL"
+                        : "PRAGMA journal_mode=DELETE", err, sizeof err) ||
         (fk && sq_exec(db, "PRAGMA foreign_keys=ON", err, sizeof err))) {
         rc = di_fail(b, DI_EPROVIDER, "sqlite: cannot set up '%s': %s", path,
                      err);
@@ -86,9 +95,19 @@ static int sq_open(const di_build *b, const di_params *params, void **out)
     return 0;
 }
 
+static bool sq_in_tx(void *conn) { return !sqlite3_get_autocommit(conn); }
+
+static const di__db_mode sqlite_modes[] = {
+    { "immediate", "BEGIN IMMEDIATE" },
+    { "deferred", "BEGIN DEFERRED" },
+    { "exclusive", "BEGIN EXCLUSIVE" },
+    { NULL, NULL },
+};
+
 static const di__db_ops sqlite_ops = {
-    .name = "sqlite", .begin = "BEGIN IMMEDIATE", .check = sq_check,
-    .open = sq_open, .exec = sq_exec, .broken = sq_broken, .close = sq_close,
+    .name = "sqlite", .modes = sqlite_modes, .check = sq_check,
+    .open = sq_open, .exec = sq_exec, .broken = sq_broken, .in_tx = sq_in_tx,
+    .close = sq_close,
 };
 
 static const di_kind_desc pool_kind = {
