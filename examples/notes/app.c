@@ -2,15 +2,29 @@
  * app.c — the notes service's providers and handlers.
  *
  * Providers registered here: "config" (the program's settings, a value),
- * "logger" (singleton, needs config), "current_user" (request: the user
- * whose token is in "Authorization: Bearer <token>", else 401). From the config: "db", "session", "repo". Every handler needs
- * "repo" (on the request's transaction) and "current_user"; the transaction
- * commits when the handler succeeds and rolls back when it fails.
+ * "logger" (singleton, needs config), "current_user" and "read_user"
+ * (request: the user whose token is in "Authorization: Bearer <token>",
+ * else 401; looked up through "repo" and "read_repo"). From the config:
+ * "db", "session" and "repo" (a read-write transaction), "read_session"
+ * and "read_repo" (a read transaction, which on SQLite takes no write
+ * lock). Write routes need "repo" and "current_user", read routes
+ * "read_repo" and "read_user": one transaction per request either way.
+ * The transaction commits when the handler succeeds and rolls back when it
+ * fails, before the answer leaves (di/http.h): a 201 means committed.
+ *
+ * POST /notes and POST /notes/import honour an Idempotency-Key header (per
+ * user): the first request with a key claims it in its own transaction and
+ * keeps its answer there, so the note and the key commit or roll back
+ * together; a retry with the same key and the same request gets that answer
+ * again (with Idempotent-Replayed: true) and writes nothing; the same key
+ * with another request is refused with 422. A client that lost an answer
+ * (a timeout, a server killed between COMMIT and response) retries safely.
  */
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,9 +108,14 @@ int notes_register_current_user(di_container *c)
 {
     static const char *const user_deps[] = { "http_request:di_http_req",
                                              "repo:notes_repo", NULL };
-    return di_provide(c, &(di_provider_desc){
+    static const char *const read_deps[] = { "http_request:di_http_req",
+                                             "read_repo:notes_repo", NULL };
+    int rc = di_provide(c, &(di_provider_desc){
         .name = "current_user", .type = "user", .lifetime = "request",
         .deps = user_deps, .create = user_create, .size = sizeof(user) });
+    return rc ? rc : di_provide(c, &(di_provider_desc){
+        .name = "read_user", .type = "user", .lifetime = "request",
+        .deps = read_deps, .create = user_create, .size = sizeof(user) });
 }
 
 /* ---- JSON helpers ---- */
@@ -195,7 +214,83 @@ static int note_id(di_http_req *r, int64_t *id)
 #define USER ((user *)deps[1])
 #define LOG ((notes_log *)deps[2])
 
-static int create_note(di_http_req *r, void *const *deps, void *data)
+/* ---- Idempotency-Key ---- */
+
+/* FNV-1a over the method, the path and the body, as 16 hex digits. */
+static void request_hash(di_http_req *r, char out[17])
+{
+    uint64_t h = 14695981039346656037u;
+    size_t n;
+    const char *parts[] = { di_http_method(r), " ", di_http_path(r), "\n" };
+    for (size_t i = 0; i < 4; i++)
+        for (const char *p = parts[i]; *p; p++)
+            h = (h ^ (unsigned char)*p) * 1099511628211u;
+    const char *body = di_http_body(r, &n);
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)body[i]) * 1099511628211u;
+    snprintf(out, 17, "%016llx", (unsigned long long)h);
+}
+
+static bool key_ok(const char *key)
+{
+    size_t n = strlen(key);
+    for (size_t i = 0; i < n; i++)
+        if (key[i] < 0x21 || key[i] > 0x7e)
+            return false;
+    return n > 0 && n <= 200;
+}
+
+/* The answer of the first request made with this key, again. */
+static int replay(di_http_req *r, const notes_answer *first)
+{
+    if (*first->location)
+        di_http_add_header(r, "Location", first->location);
+    di_http_add_header(r, "Idempotent-Replayed", "true");
+    return di_http_respond(r, first->status, "application/json", first->body,
+                           strlen(first->body));
+}
+
+/* Keep the answer fn gave, with the key it claimed. */
+static int keep(di_http_req *r, void *const *deps, const char *key)
+{
+    const char *location = "", *name, *value;
+    for (size_t i = 0; di_http_response_header(r, i, &name, &value); i++)
+        if (strcmp(name, "Location") == 0)
+            location = value;
+    if (REPO->keep_answer(REPO, USER->id, key, di_http_status(r), location,
+                          di_http_response(r, NULL)))
+        return repo_error(r, LOG, REPO);
+    return 0;
+}
+
+/* Run fn once per Idempotency-Key (when the request has one). */
+static int idempotent(di_http_req *r, void *const *deps, di_http_handler fn)
+{
+    const char *key = di_http_header(r, "Idempotency-Key");
+    if (!key)
+        return fn(r, deps, NULL);
+    if (!key_ok(key))
+        return send_error(r, 400, "Idempotency-Key: 1 to 200 visible ASCII "
+                          "characters");
+    char hash[17];
+    request_hash(r, hash);
+    void *mem = talloc_new(NULL);
+    notes_answer first;
+    int rc = REPO->claim_key(REPO, mem, USER->id, key, hash, &first);
+    if (rc == DI_EEXIST)
+        rc = strcmp(first.hash, hash) != 0
+                 ? send_error(r, 422, "Idempotency-Key '%s' was used for "
+                              "another request", key)
+                 : replay(r, &first);
+    else if (rc)
+        rc = repo_error(r, LOG, REPO);
+    else if (!(rc = fn(r, deps, NULL)) && di_http_status(r) < 300)
+        rc = keep(r, deps, key);
+    talloc_free(mem);
+    return rc;
+}
+
+static int create_once(di_http_req *r, void *const *deps, void *data)
 {
     (void)data;
     cJSON *in;
@@ -323,7 +418,7 @@ static int delete_note(di_http_req *r, void *const *deps, void *data)
 /* All or nothing: the notes are inserted one by one; an invalid one fails
  * the request after the earlier ones were written, and the transaction's
  * rollback removes them. */
-static int import_notes(di_http_req *r, void *const *deps, void *data)
+static int import_once(di_http_req *r, void *const *deps, void *data)
 {
     (void)data;
     cJSON *in;
@@ -354,6 +449,18 @@ static int import_notes(di_http_req *r, void *const *deps, void *data)
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "imported", i);
     return send_json(r, 201, o);
+}
+
+static int create_note(di_http_req *r, void *const *deps, void *data)
+{
+    (void)data;
+    return idempotent(r, deps, create_once);
+}
+
+static int import_notes(di_http_req *r, void *const *deps, void *data)
+{
+    (void)data;
+    return idempotent(r, deps, import_once);
 }
 
 static int health(di_http_req *r, void *const *deps, void *data)
@@ -390,22 +497,29 @@ static int with_debug_headers(di_http_req *r, void *const *deps, void *data)
 
 int notes_register_routes(di_http *h, const notes_config *cfg)
 {
-    static const char *const deps[] = { "repo:notes_repo", "current_user:user",
-                                        "logger", NULL };
-    static const struct { const char *method, *path; di_http_handler fn; }
-    routes[] = {
-        { "POST", "/notes", create_note },
-        { "GET", "/notes", list_notes },
-        { "GET", "/notes/{id}", get_note },
-        { "PUT", "/notes/{id}", update_note },
-        { "DELETE", "/notes/{id}", delete_note },
-        { "POST", "/notes/import", import_notes },
+    /* writes: the read-write transaction; reads: the read one */
+    static const char *const writes[] = { "repo:notes_repo",
+                                          "current_user:user", "logger", NULL };
+    static const char *const reads[] = { "read_repo:notes_repo",
+                                         "read_user:user", "logger", NULL };
+    static const struct {
+        const char *method, *path;
+        di_http_handler fn;
+        const char *const *deps;
+    } routes[] = {
+        { "POST", "/notes", create_note, writes },
+        { "GET", "/notes", list_notes, reads },
+        { "GET", "/notes/{id}", get_note, reads },
+        { "PUT", "/notes/{id}", update_note, writes },
+        { "DELETE", "/notes/{id}", delete_note, writes },
+        { "POST", "/notes/import", import_notes, writes },
     };
     static debugged wrapped[sizeof routes / sizeof routes[0]];
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
         wrapped[i].fn = routes[i].fn;
         int rc = di_http_route(h, &(di_http_route_desc){
-            .method = routes[i].method, .path = routes[i].path, .deps = deps,
+            .method = routes[i].method, .path = routes[i].path,
+            .deps = routes[i].deps,
             .handler = cfg->debug ? with_debug_headers : routes[i].fn,
             .data = cfg->debug ? &wrapped[i] : NULL });
         if (rc)

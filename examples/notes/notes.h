@@ -15,7 +15,10 @@
 
 #include <di.h>
 
-/* Where notes.json and the plugins are (the build sets both). */
+/* Where notes.json and the plugins are (the build sets both). The config
+ * provides "db" (the pool), "session" and "repo" (a read-write transaction
+ * and the repository on it: POST, PUT, DELETE) and "read_session" and
+ * "read_repo" (a read transaction: GET). */
 #ifndef NOTES_DIR
 #define NOTES_DIR "."
 #endif
@@ -32,6 +35,14 @@ typedef struct user {
     int64_t id;
     const char *name;
 } user;
+
+/* The first answer to a request made with an Idempotency-Key. */
+typedef struct notes_answer {
+    const char *hash;      /* of the request: method, path and body */
+    int status;
+    const char *location;  /* "" when it had none */
+    const char *body;
+} notes_answer;
 
 /* A repository on one transaction (the request's session). Functions return
  * 0, DI_ENOTFOUND, or DI_EPROVIDER with the database's message in err.
@@ -50,6 +61,16 @@ typedef struct notes_repo {
     int (*update)(struct notes_repo *r, int64_t owner, int64_t id,
                   const char *title, const char *body);
     int (*remove)(struct notes_repo *r, int64_t owner, int64_t id);
+    /* Claim the owner's idempotency key for a request of this hash, in this
+     * transaction (a concurrent claim of the same key waits for it): 0 when
+     * the key was free, DI_EEXIST with the first request's hash and answer
+     * in *first when it was used before (a committed claim). */
+    int (*claim_key)(struct notes_repo *r, void *mem, int64_t owner,
+                     const char *key, const char *hash, notes_answer *first);
+    /* Keep the answer of the request that claimed the key, in the same
+     * transaction as its writes. */
+    int (*keep_answer)(struct notes_repo *r, int64_t owner, const char *key,
+                       int status, const char *location, const char *body);
     void *conn;      /* the session: sqlite3 * or PGconn * */
     char err[256];
 } notes_repo;
@@ -73,7 +94,9 @@ typedef struct notes_config {
 
 /* Register "config" (cfg) and "logger" (a singleton that needs config). */
 int notes_register_logger(di_container *c, notes_config *cfg);
-/* Register "current_user" (from the HTTP request's bearer token). */
+/* Register "current_user" and "read_user": the user whose bearer token the
+ * HTTP request carries, looked up through "repo" (write routes) and
+ * "read_repo" (read routes: a read transaction, no write lock). */
 int notes_register_current_user(di_container *c);
 /* Register the routes on router h; cfg (kept) says whether to debug. */
 int notes_register_routes(di_http *h, const notes_config *cfg);

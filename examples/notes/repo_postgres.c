@@ -36,9 +36,14 @@ static const char *num(char *buf, int64_t v)
     return buf;
 }
 
+/* The tables, created once: servers starting together on a fresh database
+ * take turns (a transaction-scoped advisory lock, released at COMMIT), as
+ * concurrent CREATE TABLE IF NOT EXISTS can still collide in the
+ * catalogue. */
 static int pg_migrate(notes_repo *r)
 {
     static const char sql[] =
+        "SELECT pg_advisory_xact_lock(hashtext('notes.migrate'));"
         "CREATE TABLE IF NOT EXISTS users (id BIGSERIAL PRIMARY KEY, "
         "  name TEXT NOT NULL UNIQUE, token TEXT NOT NULL UNIQUE);"
         "CREATE TABLE IF NOT EXISTS notes (id BIGSERIAL PRIMARY KEY,"
@@ -46,6 +51,10 @@ static int pg_migrate(notes_repo *r)
         "  body TEXT NOT NULL, created_at TEXT NOT NULL DEFAULT "
         "  to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'));"
         "CREATE INDEX IF NOT EXISTS notes_owner ON notes (owner, id);"
+        "CREATE TABLE IF NOT EXISTS idempotency (owner BIGINT NOT NULL "
+        "  REFERENCES users(id), key TEXT NOT NULL, hash TEXT NOT NULL,"
+        "  status INTEGER NOT NULL DEFAULT 0, location TEXT NOT NULL DEFAULT '',"
+        "  body TEXT NOT NULL DEFAULT '', PRIMARY KEY (owner, key));"
         "INSERT INTO users (name, token) VALUES ('alice', 'alice-token'), "
         "  ('bob', 'bob-token') ON CONFLICT DO NOTHING;";
     PGresult *res = PQexec(r->conn, sql);
@@ -157,12 +166,58 @@ static int pg_remove(notes_repo *r, int64_t owner, int64_t id)
                        p));
 }
 
+/* A concurrent claim of the same key waits on the unique index until the
+ * first transaction ends; its answer is then read from a fresh snapshot
+ * (read committed). */
+static int pg_claim(notes_repo *r, void *mem, int64_t owner, const char *key,
+                    const char *hash, notes_answer *first)
+{
+    char o[24];
+    const char *p[] = { num(o, owner), key, hash };
+    PGresult *res = run(r, "INSERT INTO idempotency (owner, key, hash) VALUES "
+                        "($1, $2, $3) ON CONFLICT DO NOTHING", 3, p);
+    if (!res)
+        return DI_EPROVIDER;
+    int claimed = atoi(PQcmdTuples(res)) == 1;
+    PQclear(res);
+    if (claimed)
+        return 0;
+    res = run(r, "SELECT hash, status, location, body FROM idempotency WHERE "
+              "owner = $1 AND key = $2", 2, p);
+    if (!res)
+        return DI_EPROVIDER;
+    if (PQntuples(res) != 1) {
+        snprintf(r->err, sizeof r->err, "idempotency key '%s' vanished", key);
+        PQclear(res);
+        return DI_EPROVIDER;
+    }
+    first->hash = talloc_strdup(mem, PQgetvalue(res, 0, 0));
+    first->status = atoi(PQgetvalue(res, 0, 1));
+    first->location = talloc_strdup(mem, PQgetvalue(res, 0, 2));
+    first->body = talloc_strdup(mem, PQgetvalue(res, 0, 3));
+    PQclear(res);
+    return DI_EEXIST;
+}
+
+static int pg_keep(notes_repo *r, int64_t owner, const char *key, int status,
+                   const char *location, const char *body)
+{
+    char o[24], st[24];
+    const char *p[] = { num(st, status), location, body, num(o, owner), key };
+    int rc = changed(run(r, "UPDATE idempotency SET status = $1, location = "
+                         "$2, body = $3 WHERE owner = $4 AND key = $5", 5, p));
+    if (rc == DI_ENOTFOUND)
+        snprintf(r->err, sizeof r->err, "idempotency key '%s' vanished", key);
+    return rc ? DI_EPROVIDER : 0;
+}
+
 static int create(const di_build *b, void **out)
 {
     notes_repo *r = b->mem;
     *r = (notes_repo){ .migrate = pg_migrate, .user_by_token = pg_user,
                        .create = pg_create, .list = pg_list, .get = pg_get,
                        .update = pg_update, .remove = pg_remove,
+                       .claim_key = pg_claim, .keep_answer = pg_keep,
                        .conn = b->deps[0] };
     *out = r;
     return 0;

@@ -49,6 +49,10 @@ static int sq_migrate(notes_repo *r)
         "  body TEXT NOT NULL,"
         "  created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ')));"
         "CREATE INDEX IF NOT EXISTS notes_owner ON notes (owner, id);"
+        "CREATE TABLE IF NOT EXISTS idempotency (owner INTEGER NOT NULL "
+        "  REFERENCES users(id), key TEXT NOT NULL, hash TEXT NOT NULL,"
+        "  status INTEGER NOT NULL DEFAULT 0, location TEXT NOT NULL DEFAULT '',"
+        "  body TEXT NOT NULL DEFAULT '', PRIMARY KEY (owner, key));"
         "INSERT OR IGNORE INTO users (name, token) VALUES "
         "  ('alice', 'alice-token'), ('bob', 'bob-token');";
     return sqlite3_exec(r->conn, sql, NULL, NULL, NULL) == SQLITE_OK ? 0
@@ -170,11 +174,50 @@ static int sq_remove(notes_repo *r, int64_t owner, int64_t id)
                               "ii", owner, id));
 }
 
+static int sq_claim(notes_repo *r, void *mem, int64_t owner, const char *key,
+                    const char *hash, notes_answer *first)
+{
+    sqlite3_stmt *st = prepare(r, "INSERT OR IGNORE INTO idempotency (owner, "
+                               "key, hash) VALUES (?, ?, ?)", "itt", owner,
+                               key, hash);
+    if (!st)
+        return fail(r);
+    int s = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (s != SQLITE_DONE)
+        return fail(r);
+    if (sqlite3_changes(r->conn) == 1)
+        return 0;
+    st = prepare(r, "SELECT hash, status, location, body FROM idempotency "
+                 "WHERE owner = ? AND key = ?", "it", owner, key);
+    int rc = one_row(r, st);
+    if (rc)
+        return rc == DI_ENOTFOUND ? fail(r) : rc;
+    first->hash = text(mem, st, 0);
+    first->status = sqlite3_column_int(st, 1);
+    first->location = text(mem, st, 2);
+    first->body = text(mem, st, 3);
+    sqlite3_finalize(st);
+    return DI_EEXIST;
+}
+
+static int sq_keep(notes_repo *r, int64_t owner, const char *key, int status,
+                   const char *location, const char *body)
+{
+    sqlite3_stmt *st = prepare(r, "UPDATE idempotency SET status = ?, "
+                               "location = ?, body = ? WHERE owner = ? AND "
+                               "key = ?", "ittit", (int64_t)status, location,
+                               body, owner, key);
+    int rc = changed(r, st);
+    return rc == DI_ENOTFOUND ? fail(r) : rc;
+}
+
 void notes_sqlite_repo_init(notes_repo *r, void *conn)
 {
     *r = (notes_repo){ .migrate = sq_migrate, .user_by_token = sq_user,
                        .create = sq_create, .list = sq_list, .get = sq_get,
                        .update = sq_update, .remove = sq_remove,
+                       .claim_key = sq_claim, .keep_answer = sq_keep,
                        .conn = conn };
 }
 

@@ -29,124 +29,38 @@
 
 #include "helpers.h"
 #include "httpc.h"
+#include "notes_proc.h"
 
-static pid_t server;
+static t_server srv;
 static long alice_total = -1;
-static int server_out = -1;
 static uint16_t port;
 
 #define ALICE "Authorization: Bearer alice-token\r\n"
 #define BOB "Authorization: Bearer bob-token\r\n"
 
-/* The server's stdout, read a line at a time: what is left of the last
- * read, and the last whole line (for messages). */
-static char out_buf[8192], last_line[512];
-static size_t out_len;
-
-/* Read the server's stdout until a line contains a or b (b may be NULL):
- * 0 for a, 1 for b, -1 after timeout_ms or at its end. The line is left in
- * last_line. */
 static int wait_line(const char *a, const char *b, int timeout_ms)
 {
-    for (int waited = 0; waited < timeout_ms;) {
-        char *nl;
-        while ((nl = memchr(out_buf, '\n', out_len))) {
-            *nl = '\0';
-            size_t keep = strnlen(out_buf, sizeof last_line - 1);
-            memcpy(last_line, out_buf, keep);
-            last_line[keep] = '\0';
-            size_t used = (size_t)(nl + 1 - out_buf);
-            memmove(out_buf, nl + 1, out_len - used);
-            out_len -= used;
-            if (strstr(last_line, a))
-                return 0;
-            if (b && strstr(last_line, b))
-                return 1;
-        }
-        if (out_len == sizeof out_buf)
-            out_len = 0; /* a line longer than the buffer: drop it */
-        struct pollfd p = { server_out, POLLIN, 0 };
-        if (poll(&p, 1, 100) <= 0) {
-            waited += 100;
-            continue;
-        }
-        ssize_t n = read(server_out, out_buf + out_len,
-                         sizeof out_buf - out_len);
-        if (n <= 0)
-            return -1;
-        out_len += (size_t)n;
-    }
-    return -1;
+    return t_server_wait_line(&srv, a, b, timeout_ms);
 }
 
 /* Start argv and wait for "listening on http://127.0.0.1:PORT". */
 static int start_server(char **argv)
 {
-    static const char listening[] = "listening on http://127.0.0.1:";
-    int fds[2];
-    if (pipe(fds))
-        return -1;
-    server = fork();
-    if (server == 0) {
-        dup2(fds[1], 1);
-        close(fds[0]);
-        close(fds[1]);
-        execvp(argv[0], argv);
-        _exit(127);
-    }
-    close(fds[1]);
-    server_out = fds[0];
-    out_len = 0;
-    last_line[0] = '\0';
-    if (wait_line(listening, NULL, 60000) == 0) {
-        port = (uint16_t)atoi(strstr(last_line, listening) + sizeof listening - 1);
+    if (t_server_start(&srv, argv, NULL, NULL) == 0) {
+        port = srv.port;
         return 0;
     }
     fprintf(stderr, "the server did not start; the last line it printed: "
-            "%s\n", last_line);
+            "%s\n", srv.last);
     return -1;
 }
 
-/* SIGTERM, then its exit status (-1 if it did not exit within 60 s). */
-static int stop_server(void)
-{
-    kill(server, SIGTERM);
-    int st = -1;
-    for (int i = 0; i < 600; i++) {
-        char sink[512];
-        struct pollfd p = { server_out, POLLIN, 0 };
-        if (poll(&p, 1, 0) > 0 && read(server_out, sink, sizeof sink) < 0)
-            break;
-        int ws;
-        if (waitpid(server, &ws, WNOHANG) == server) {
-            st = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
-            break;
-        }
-        usleep(100000);
-    }
-    if (st == -1) {
-        fprintf(stderr, "the server did not exit within 60 s of SIGTERM\n");
-        kill(server, SIGKILL);
-        waitpid(server, NULL, 0);
-    }
-    close(server_out);
-    return st;
-}
+static int stop_server(void) { return t_server_stop(&srv); }
 
-/* One request; the status, the body in *body (talloc on NULL, may be NULL). */
 static int call(const char *method, const char *path, const char *headers,
                 const char *body, char **out)
 {
-    t_resp r;
-    if (out)
-        *out = NULL;
-    if (t_http(port, method, path, headers, body, &r))
-        return -1;
-    int status = r.status;
-    if (out)
-        *out = talloc_steal(NULL, r.body), r.body = NULL;
-    t_resp_free(&r);
-    return status;
+    return t_call(port, method, path, headers, body, out);
 }
 
 /* The id in {"id":N,...}. */
@@ -231,22 +145,29 @@ static void test_memory_header(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(h);
     static const char head[] = "{\"level\":\"request\",";
     CU_ASSERT_EQUAL(strncmp(h, head, sizeof head - 1), 0);
-    CU_ASSERT_PTR_NOT_NULL(strstr(h, "{\"name\":\"session\",\"instances\":1,"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(h, "{\"name\":\"repo\",\"instances\":1,"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(h, "{\"name\":\"current_user\","
+    /* a read route: the read transaction only */
+    CU_ASSERT_PTR_NOT_NULL(strstr(h, "{\"name\":\"read_session\","
                                      "\"instances\":1,"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(h, "{\"name\":\"read_repo\","
+                                     "\"instances\":1,"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(h, "{\"name\":\"read_user\","
+                                     "\"instances\":1,"));
+    CU_ASSERT_PTR_NULL(strstr(h, "\"session\""));
+    CU_ASSERT_PTR_NULL(strstr(h, "current_user"));
     CU_ASSERT_PTR_NULL(strstr(h, "logger")); /* a singleton: not the scope's */
     /* and what the request built, for whom, how fast */
     h = t_resp_header(&r, "X-DI-Trace", mem, sizeof mem);
     CU_ASSERT_PTR_NOT_NULL_FATAL(h);
     CU_ASSERT_EQUAL(strncmp(h, "{\"level\":\"request\",\"builds\":[", 29), 0);
-    CU_ASSERT_PTR_NOT_NULL(strstr(h, "{\"provider\":\"session\",\"level\":"
-                                     "\"request\",\"path\":\"GET /notes/{id} "
-                                     "\xe2\x86\x92 repo \xe2\x86\x92 session\","
+    CU_ASSERT_PTR_NOT_NULL(strstr(h, "{\"provider\":\"read_session\","
+                                     "\"level\":\"request\",\"path\":\"GET "
+                                     "/notes/{id} \xe2\x86\x92 read_repo "
+                                     "\xe2\x86\x92 read_session\","
                                      "\"create_ns\":"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(h, "{\"provider\":\"repo\",\"level\":"
-                                     "\"request\",\"path\":\"GET /notes/{id} "
-                                     "\xe2\x86\x92 repo\",\"create_ns\":"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(h, "{\"provider\":\"read_repo\","
+                                     "\"level\":\"request\",\"path\":\"GET "
+                                     "/notes/{id} \xe2\x86\x92 read_repo\","
+                                     "\"create_ns\":"));
     CU_ASSERT_PTR_NOT_NULL(strstr(h, "\"dispose_ns\":null,\"error\":null}"));
     t_resp_free(&r);
 }
@@ -302,6 +223,65 @@ static void test_failed_import_rolls_back(void)
     CU_ASSERT_EQUAL(call("GET", "/notes?limit=100", ALICE, NULL, &b), 200);
     CU_ASSERT_EQUAL(total_of(b), before + 2);
     talloc_free(b);
+}
+
+/* Idempotency-Key: a retry gets the first answer and writes nothing; the
+ * same key with another request is refused; keys are per user. */
+static void test_idempotency_key(void)
+{
+    char *b, *again, key[96];
+    snprintf(key, sizeof key, ALICE "Idempotency-Key: e2e-%d-%ld\r\n",
+             (int)getpid(), (long)time(NULL));
+    CU_ASSERT_EQUAL(call("GET", "/notes?limit=1", ALICE, NULL, &b), 200);
+    long before = total_of(b);
+    talloc_free(b);
+    const char *note = "{\"title\":\"once\",\"body\":\"only once\"}";
+    CU_ASSERT_EQUAL(call("POST", "/notes", key, note, &b), 201);
+    CU_ASSERT_TRUE(id_of(b) > 0);
+    t_resp r;
+    CU_ASSERT_EQUAL_FATAL(t_http(port, "POST", "/notes", key, note, &r), 0);
+    CU_ASSERT_EQUAL(r.status, 201);
+    CU_ASSERT_STRING_EQUAL(r.body, b);
+    char h[64];
+    CU_ASSERT_STRING_EQUAL(t_resp_header(&r, "Idempotent-Replayed", h,
+                                         sizeof h), "true");
+    char loc[64];
+    snprintf(loc, sizeof loc, "/notes/%ld", id_of(b));
+    CU_ASSERT_STRING_EQUAL(t_resp_header(&r, "Location", h, sizeof h), loc);
+    t_resp_free(&r);
+    CU_ASSERT_EQUAL(call("POST", "/notes", key, "{\"title\":\"other\"}",
+                         &again), 422);
+    CU_ASSERT_PTR_NOT_NULL(strstr(again, "was used for another request"));
+    talloc_free(again);
+    /* the same key on another route is another request too */
+    CU_ASSERT_EQUAL(call("POST", "/notes/import", key, "[]", NULL), 422);
+    CU_ASSERT_EQUAL(call("GET", "/notes?limit=1", ALICE, NULL, &again), 200);
+    CU_ASSERT_EQUAL(total_of(again), before + 1);
+    talloc_free(again);
+    talloc_free(b);
+    /* keys are per user: bob's first use of it writes */
+    char bobkey[96];
+    snprintf(bobkey, sizeof bobkey, BOB "%s", strstr(key, "Idempotency-Key"));
+    CU_ASSERT_EQUAL(call("POST", "/notes", bobkey, note, NULL), 201);
+    /* a failed request does not keep its key: fixed, it goes through */
+    char ikey[96];
+    snprintf(ikey, sizeof ikey, ALICE "Idempotency-Key: import-%d\r\n",
+             (int)getpid());
+    CU_ASSERT_EQUAL(call("POST", "/notes/import", ikey, "[{\"title\":\"\"}]",
+                         NULL), 422);
+    CU_ASSERT_EQUAL(call("POST", "/notes/import", ikey,
+                         "[{\"title\":\"i1\"},{\"title\":\"i2\"}]", &b), 201);
+    CU_ASSERT_STRING_EQUAL(b, "{\"imported\":2}");
+    talloc_free(b);
+    CU_ASSERT_EQUAL(call("POST", "/notes/import", ikey,
+                         "[{\"title\":\"i1\"},{\"title\":\"i2\"}]", &b), 201);
+    CU_ASSERT_STRING_EQUAL(b, "{\"imported\":2}");
+    talloc_free(b);
+    CU_ASSERT_EQUAL(call("GET", "/notes?limit=1", ALICE, NULL, &b), 200);
+    CU_ASSERT_EQUAL(total_of(b), before + 3);
+    talloc_free(b);
+    CU_ASSERT_EQUAL(call("POST", "/notes", ALICE "Idempotency-Key: a b\r\n",
+                         note, NULL), 400);
 }
 
 /* 8 clients x 500 requests: create, read, list, update in turn. */
@@ -393,13 +373,10 @@ static char config[512], db[512];
 /* The notes config on SQLite, with the database at path. */
 static void sqlite_config(FILE *f, const char *path)
 {
-    fprintf(f, "{ \"plugins\": [\"sqlite\"], \"providers\": {"
-            " \"db\": { \"use\": \"sqlite.pool\", \"params\": "
-            "{ \"path\": \"%s\", \"size\": 4, \"busy_timeout_ms\": 30000 } },"
-            " \"session\": { \"use\": \"sqlite.session\", \"deps\": "
-            "{ \"pool\": \"db\" } },"
-            " \"repo\": { \"use\": \"notes.sqlite_repo\", \"deps\": "
-            "{ \"session\": \"session\" } } } }\n", path);
+    char params[700];
+    snprintf(params, sizeof params, "\"path\": \"%s\", \"size\": 4, "
+             "\"busy_timeout_ms\": 30000", path);
+    t_notes_config(f, "sqlite", params);
 }
 
 /* Remove a SQLite database and its WAL files. */
@@ -434,7 +411,7 @@ static void write_config(const char *path)
 static int reload_to(const char *path)
 {
     write_config(path);
-    kill(server, SIGHUP);
+    kill(srv.pid, SIGHUP);
     return wait_line("notes: reloaded", "notes: reload of", 60000);
 }
 
@@ -631,14 +608,13 @@ static void test_export_job(void)
              "2>/dev/null", export_bin, config, out);
     CU_ASSERT_NOT_EQUAL(system(cmd), 0);
     CU_ASSERT_EQUAL(access(out, F_OK), -1);
-    server = 0;
 }
 
 static int suite_init(void) { return start_server(server_argv) ? 1 : 0; }
 
 static int suite_clean(void)
 {
-    if (!server)
+    if (!srv.pid)
         return 0; /* stopped (and checked) by the export case */
     int st = stop_server();
     if (st != 0)
@@ -676,13 +652,10 @@ int main(int argc, char **argv)
         }
         fclose(ci);
         conninfo[strcspn(conninfo, "\n")] = '\0';
-        fprintf(f, "{ \"plugins\": [\"postgres\"], \"providers\": {"
-                " \"db\": { \"use\": \"postgres.pool\", \"params\": "
-                "{ \"conninfo\": \"%s\", \"size\": 8 } },"
-                " \"session\": { \"use\": \"postgres.session\", \"deps\": "
-                "{ \"pool\": \"db\" } },"
-                " \"repo\": { \"use\": \"notes.postgres_repo\", \"deps\": "
-                "{ \"session\": \"session\" } } } }\n", conninfo);
+        char params[700];
+        snprintf(params, sizeof params, "\"conninfo\": \"%s\", \"size\": 8",
+                 conninfo);
+        t_notes_config(f, "postgres", params);
         db[0] = '\0';
     } else {
         snprintf(db, sizeof db, "%s/e2e-%d.db", work, (int)getpid());
@@ -710,6 +683,7 @@ int main(int argc, char **argv)
         { "paging", test_paging },
         { "--debug: X-DI-Memory, X-DI-Trace", test_memory_header },
         { "a failed import rolls back", test_failed_import_rolls_back },
+        { "Idempotency-Key: retries write once", test_idempotency_key },
         { "8 clients x 500 requests, consistent", test_load },
         { "SIGHUP reloads: no failed request, each database its writes",
           test_reload },
