@@ -104,12 +104,18 @@ static void reload(di_live *live, di_http *router, notes_config *cfg,
     fflush(stdout);
 }
 
+/* The access log: what each request answered, whether its changes were
+ * kept, and whether the answer reached the client (a 201 that did not was
+ * committed all the same). */
 static void on_end(void *ctx, const di_http_req *r, int outcome)
 {
     if (*(int *)ctx)
         return;
-    fprintf(stderr, "%s %s -> %d%s\n", di_http_method(r), di_http_path(r),
-            di_http_status(r), outcome ? " (rolled back)" : "");
+    fprintf(stderr, "%s %s -> %d%s%s\n", di_http_method(r), di_http_path(r),
+            di_http_status(r),
+            outcome == DI_EDISPOSE ? " (not saved)"
+            : outcome ? " (rolled back)" : "",
+            di_http_delivered(r) ? "" : " (not delivered)");
 }
 
 int main(int argc, char **argv)

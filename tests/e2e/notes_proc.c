@@ -48,10 +48,9 @@ int t_server_wait_line(t_server *s, const char *a, const char *b,
     return -1;
 }
 
-int t_server_start(t_server *s, char *const *argv, const char *const *env,
+int t_server_spawn(t_server *s, char *const *argv, const char *const *env,
                    const char *err)
 {
-    static const char listening[] = "listening on http://127.0.0.1:";
     int fds[2];
     memset(s, 0, sizeof *s);
     if (pipe(fds))
@@ -75,17 +74,32 @@ int t_server_start(t_server *s, char *const *argv, const char *const *env,
     }
     close(fds[1]);
     s->out = fds[0];
-    if (s->pid > 0 && t_server_wait_line(s, listening, NULL, 60000) == 0) {
+    if (s->pid < 0) {
+        close(s->out);
+        s->pid = 0;
+        return -1;
+    }
+    return 0;
+}
+
+int t_server_listening(t_server *s, int timeout_ms)
+{
+    static const char listening[] = "listening on http://127.0.0.1:";
+    if (t_server_wait_line(s, listening, NULL, timeout_ms) == 0) {
         s->port = (uint16_t)atoi(strstr(s->last, listening) +
                                  sizeof listening - 1);
         return 0;
     }
-    if (s->pid > 0)
-        t_server_kill(s);
-    else
-        close(s->out);
-    s->pid = 0;
+    t_server_kill(s);
     return -1;
+}
+
+int t_server_start(t_server *s, char *const *argv, const char *const *env,
+                   const char *err)
+{
+    if (t_server_spawn(s, argv, env, err))
+        return -1;
+    return t_server_listening(s, 60000);
 }
 
 int t_server_stop(t_server *s)

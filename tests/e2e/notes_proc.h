@@ -27,6 +27,12 @@ typedef struct t_server {
  * in s->last). */
 int t_server_start(t_server *s, char *const *argv, const char *const *env,
                    const char *err);
+/* The two halves of t_server_start(), to start several at once: spawn
+ * (0, or -1 when it cannot fork), then wait for each to listen (0 with
+ * s->port set, or -1: the process is reaped). */
+int t_server_spawn(t_server *s, char *const *argv, const char *const *env,
+                   const char *err);
+int t_server_listening(t_server *s, int timeout_ms);
 /* Read its stdout until a line contains a or b (b may be NULL): 0 for a, 1
  * for b, -1 after timeout_ms or at its end. The line is left in s->last. */
 int t_server_wait_line(t_server *s, const char *a, const char *b,
