@@ -26,6 +26,15 @@ void t_resp_free(t_resp *r);
 const char *t_resp_header(const t_resp *r, const char *name, char *buf,
                           size_t n);
 
+/* CUnit: the response has header name with the value want (an absent
+ * header fails the assertion, it does not crash the suite). */
+#define T_HEADER_IS(r, name, want)                                        \
+    do {                                                                  \
+        char t_hv_[256];                                                  \
+        const char *t_v_ = t_resp_header((r), (name), t_hv_, sizeof t_hv_); \
+        CU_ASSERT_STRING_EQUAL(t_v_ ? t_v_ : "(absent)", (want));         \
+    } while (0)
+
 /* Connect and send raw bytes; returns the socket (or -1). */
 int t_http_send_raw(uint16_t port, const char *raw);
 /* Close a socket with a reset (SO_LINGER 0): the peer sees the client vanish. */
