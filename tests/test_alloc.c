@@ -478,6 +478,53 @@ static long http_failures(di_container *c, di_http *h, const char *target,
     }
 }
 
+/* Answers 201: what the failed COMMIT must turn into a 500. */
+static int saved_handler(di_http_req *r, void *const *in, void *data)
+{
+    (void)in;
+    (void)data;
+    di_http_add_header(r, "Location", "/saved/1");
+    return di_http_respond(r, 201, "application/json", "{\"id\":1}", 8);
+}
+
+/* A transaction whose COMMIT always fails. */
+static int commit_fails(const di_build *b, void *inst, int outcome)
+{
+    (void)inst;
+    tlog_add("-%s:%d", b->name, outcome);
+    return outcome == 0 ? di_fail(b, DI_EPROVIDER, "COMMIT failed: disk full")
+                        : 0;
+}
+
+/* A request whose COMMIT fails, with each allocation failing in turn —
+ * in the settle, its report, the log line, the replaced answer: the answer
+ * is never a 2xx, the transaction was disposed once, and nothing leaks. */
+static void failed_commit_failures(di_http *h)
+{
+    long n = 1;
+    for (;; n++) {
+        tlog_reset();
+        di_http_req *r = NULL;
+        arm(n);
+        int rc = di_http_begin(h, "POST", "/save", NULL, NULL, &r);
+        int status = 0;
+        if (!rc) {
+            di_http_dispatch(r);
+            status = di_http_status(r);
+            di_http_end(r, 1);
+        }
+        bool failed = hit();
+        CU_ASSERT(rc == DI_ENOMEM || status == 500);
+        const char *log = tlog();
+        CU_ASSERT(strcmp(log, "") == 0 || strncmp(log, "+ctx -ctx:", 10) == 0);
+        if (!failed) {
+            CU_ASSERT_STRING_EQUAL(log, "+ctx -ctx:0");
+            break;
+        }
+    }
+    CU_ASSERT(n > 4);
+}
+
 static void test_http_request(void)
 {
     size_t base = talloc_total_blocks(NULL);
@@ -494,6 +541,11 @@ static void test_http_request(void)
     T_OK(di_http_route(h, &(di_http_route_desc){ .method = "PUT",
         .path = "/a/b/c/d/e/f/g/h/i/j/k/l/m/n/o/p/q/{id}", .deps = needs,
         .handler = long_handler }));
+    T_OK(di_provide(c, &(di_provider_desc){ .name = "ctx",
+        .lifetime = "request", .create = t_create, .dispose = commit_fails }));
+    static const char *const saves[] = { "ctx", NULL };
+    T_OK(di_http_route(h, &(di_http_route_desc){ .method = "POST",
+        .path = "/save", .deps = saves, .handler = saved_handler }));
     T_OK(di_container_seal(c));
     /* a common request: the scope, its instance, the query, the body */
     long common = http_failures(c, h, "/notes/7?q=a%20b",
@@ -509,6 +561,7 @@ static void test_http_request(void)
     CU_ASSERT(common >= 6);
     CU_ASSERT(spilled >= common + 6);
     CU_ASSERT(http_reports > 0); /* the 500s were logged */
+    failed_commit_failures(h);
     /* a body that cannot be stored: 500, and the handler never sees a
      * truncated one (nothing is resolved) */
     di_http_req *r;
