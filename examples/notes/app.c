@@ -487,7 +487,7 @@ static int with_debug_headers(di_http_req *r, void *const *deps, void *data)
         json[strcspn(json, "\n")] = '\0'; /* one header line */
         di_http_add_header(r, "X-DI-Memory", json);
     }
-    /* what the request built so far (its disposes come after the answer:
+    /* what the request built so far (its disposes come after the handler:
      * the server logs the complete trace when the scope ends) */
     if (tmp && di_scope_trace(di_http_scope(r), tmp, &json) == 0)
         di_http_add_header(r, "X-DI-Trace", json);
