@@ -583,21 +583,9 @@ enum { DI__OPEN = 0, DI__SETTLED = 1, DI__ENDED = 2 };
  * it when it is settled (its memory is still there). */
 int di__scope_closed(di_scope *s);
 
-/* 0 for an open scope, that may be resolved from; DI_EINVAL for NULL,
- * DI_ESTALE for a settled or ended one (debug builds: for anything not a
- * live scope). */
-static inline int di__check_scope(di_scope *s)
-{
-    if (!s)
-        return DI_EINVAL;
-#ifdef DI_DEBUG
-    if (!di__open_has(s))
-        return DI_ESTALE;
-#endif
-    return __builtin_expect(s->ended != DI__OPEN, 0) ? di__scope_closed(s) : 0;
-}
-
-/* 0 for a scope whose memory may be read: open or settled. */
+/* 0 for a scope whose memory may be read: open or settled; DI_EINVAL for
+ * NULL, DI_ESTALE for an ended one (debug builds: for anything not a live
+ * scope). */
 static inline int di__check_scope_read(const di_scope *s)
 {
     if (!s)
@@ -607,6 +595,16 @@ static inline int di__check_scope_read(const di_scope *s)
         return DI_ESTALE;
 #endif
     return s->ended == DI__ENDED ? DI_ESTALE : 0;
+}
+
+/* 0 for an open scope, that may be resolved from; as above, and DI_ESTALE
+ * for a settled one too. */
+static inline int di__check_scope(di_scope *s)
+{
+    int rc = di__check_scope_read(s);
+    if (rc)
+        return rc;
+    return __builtin_expect(s->ended != DI__OPEN, 0) ? di__scope_closed(s) : 0;
 }
 
 /* kinds (kind.c) */

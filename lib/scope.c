@@ -366,8 +366,10 @@ static void keep_failures(di_scope *s, di__errlist *fails)
 int di_scope_settle(di_scope *s, int outcome)
 {
     int rc = di__check_scope_read(s);
-    if (rc || (rc = busy(s, "di_scope_settle")) || (rc = di__check_scope(s)))
+    if (rc || (rc = busy(s, "di_scope_settle")))
         return rc;
+    if (s->ended != DI__OPEN)
+        return di__scope_closed(s);
     di__errlist fails = { 0 };
     rc = settle(s, outcome, &fails);
     if (rc)
@@ -391,8 +393,10 @@ int di_scope_free(di_scope *s)
 DI__HOT int di_scope_end(di_scope *s, int outcome)
 {
     int rc = di__check_scope_read(s);
-    if (rc || (rc = busy(s, "di_scope_end")) || (rc = di__check_scope(s)))
+    if (rc || (rc = busy(s, "di_scope_end")))
         return rc;
+    if (__builtin_expect(s->ended != DI__OPEN, 0))
+        return di__scope_closed(s);
     di__errlist fails = { 0 };
     rc = settle(s, outcome, &fails);
     if (__builtin_expect(rc != 0, 0))

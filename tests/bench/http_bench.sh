@@ -11,49 +11,13 @@
 set -u
 build=$1
 smoke=${2:-}
-notes=$build/examples/notes/notes
 hand=$build/examples/notes/notes-handwired
-if ! command -v wrk >/dev/null 2>&1; then
-    echo "SKIP: wrk is not installed: no http benchmark"
+. "$(dirname "$0")/http_common.sh"
+if [ ! -x "$hand" ]; then
+    echo "SKIP: the hand-wired notes server was not built"
     exit 77
 fi
-if [ ! -x "$notes" ] || [ ! -x "$hand" ]; then
-    echo "SKIP: the notes servers were not built"
-    exit 77
-fi
-work=$(mktemp -d)
-pids=""
-cleanup() {
-    for p in $pids; do kill -TERM "$p" 2>/dev/null; done
-    for p in $pids; do wait "$p" 2>/dev/null; done
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-# start_server LOGFILE CMD... : run it, wait for its port (in $port). Not
-# in a subshell: $pids must reach the cleanup
-start_server() {
-    log=$1; shift
-    "$@" >"$log" 2>&1 &
-    pids="$pids $!"
-    for _ in $(seq 1 100); do
-        port=$(sed -n 's/.*listening on http:\/\/127\.0\.0\.1:\([0-9]*\).*/\1/p' "$log" | head -1)
-        [ -n "$port" ] && return 0
-        sleep 0.1
-    done
-    echo "http_bench: $* did not start:" >&2
-    cat "$log" >&2
-    return 1
-}
-
-cat >"$work/di.json" <<JSON
-{ "plugins": ["sqlite"], "providers": {
-  "db": { "use": "sqlite.pool", "params": { "path": "$work/di.db", "size": 4, "busy_timeout_ms": 10000 } },
-  "session": { "use": "sqlite.session", "deps": { "pool": "db" } },
-  "read_session": { "use": "sqlite.session", "deps": { "pool": "db" }, "params": { "begin": "deferred" } },
-  "repo": { "use": "notes.sqlite_repo", "deps": { "session": "session" } },
-  "read_repo": { "use": "notes.sqlite_repo", "deps": { "session": "read_session" } } } }
-JSON
+notes_config "$work/di.json" "$work/di.db" deferred
 start_server "$work/di.log" "$notes" --config "$work/di.json" --port 0 --quiet || exit 1
 di_port=$port
 start_server "$work/hand.log" "$hand" --db "$work/hand.db" --port 0 || exit 1

@@ -19,38 +19,10 @@
 set -u
 build=$1
 smoke=${2:-}
-notes=$build/examples/notes/notes
-if ! command -v wrk >/dev/null 2>&1; then
-    echo "SKIP: wrk is not installed: no http latency benchmark"
-    exit 77
-fi
-if [ ! -x "$notes" ]; then
-    echo "SKIP: the notes server was not built"
-    exit 77
-fi
-work=$(mktemp -d)
-pids=""
-cleanup() {
-    for p in $pids; do kill -TERM "$p" 2>/dev/null; done
-    for p in $pids; do wait "$p" 2>/dev/null; done
-    rm -rf "$work"
-}
-trap cleanup EXIT
+. "$(dirname "$0")/http_common.sh"
 secs=10
 [ "$smoke" = "--smoke" ] && secs=1
 auth="Authorization: Bearer alice-token"
-
-# config NAME BEGIN: the notes config with the read session begun so
-config() {
-    cat >"$work/$1.json" <<JSON
-{ "plugins": ["sqlite"], "providers": {
-  "db": { "use": "sqlite.pool", "params": { "path": "$work/$1.db", "size": 4, "busy_timeout_ms": 10000 } },
-  "session": { "use": "sqlite.session", "deps": { "pool": "db" } },
-  "read_session": { "use": "sqlite.session", "deps": { "pool": "db" }, "params": { "begin": "$2" } },
-  "repo": { "use": "notes.sqlite_repo", "deps": { "session": "session" } },
-  "read_repo": { "use": "notes.sqlite_repo", "deps": { "session": "read_session" } } } }
-JSON
-}
 
 # ms VALUE: wrk's "159.00us", "6.00ms", "1.03s" in milliseconds
 ms() {
@@ -73,21 +45,9 @@ run() {
 
 status=0
 for mode in deferred immediate; do
-    config "$mode" "$mode"
-    log=$work/$mode.log
-    "$notes" --config "$work/$mode.json" --port 0 --quiet >"$log" 2>&1 &
-    pids="$pids $!"
-    port=""
-    for _ in $(seq 1 100); do
-        port=$(sed -n 's/.*listening on http:\/\/127\.0\.0\.1:\([0-9]*\).*/\1/p' "$log" | head -1)
-        [ -n "$port" ] && break
-        sleep 0.1
-    done
-    if [ -z "$port" ]; then
-        echo "http_latency: the server did not start:" >&2
-        cat "$log" >&2
-        exit 1
-    fi
+    notes_config "$work/$mode.json" "$work/$mode.db" "$mode"
+    start_server "$work/$mode.log" "$notes" --config "$work/$mode.json" \
+        --port 0 --quiet || exit 1
     curl -s -o /dev/null -H "$auth" -d '{"title":"first","body":"hello"}' \
         "http://127.0.0.1:$port/notes"
     one=$(run "$port" 1 1) || exit 1

@@ -168,3 +168,13 @@ void t_notes_config(FILE *f, const char *backend, const char *pool_params)
             "{ \"session\": \"read_session\" } } } }\n",
             b, b, pool_params, b, b, read, b, b);
 }
+
+void t_remove_sqlite(const char *path)
+{
+    static const char *const sfx[] = { "", "-wal", "-shm", "-journal" };
+    for (size_t i = 0; i < sizeof sfx / sizeof sfx[0]; i++) {
+        char p[1024];
+        snprintf(p, sizeof p, "%s%s", path, sfx[i]);
+        remove(p);
+    }
+}

@@ -49,6 +49,9 @@ void t_server_kill(t_server *s);
  * a read "read_session" and "read_repo". */
 void t_notes_config(FILE *f, const char *backend, const char *pool_params);
 
+/* Remove a SQLite database and its journal files. */
+void t_remove_sqlite(const char *path);
+
 /* One request: the status (-1: no answer), the body in *out (talloc, NULL
  * context; may be NULL). */
 int t_call(uint16_t port, const char *method, const char *path,

@@ -319,16 +319,6 @@ static int pg_admin(const char *sql)
     return ok ? 0 : -1;
 }
 
-static void remove_db(void)
-{
-    static const char *const sfx[] = { "", "-wal", "-shm", "-journal" };
-    for (int i = 0; i < 4; i++) {
-        char p[700];
-        snprintf(p, sizeof p, "%s%s", dbfile, sfx[i]);
-        remove(p);
-    }
-}
-
 int main(int argc, char **argv)
 {
     if (argc != 5) {
@@ -391,7 +381,7 @@ int main(int argc, char **argv)
         snprintf(sql, sizeof sql, "DROP DATABASE %s", dbname);
         pg_admin(sql);
     } else {
-        remove_db();
+        t_remove_sqlite(dbfile);
     }
     return rc;
 }

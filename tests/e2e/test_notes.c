@@ -379,17 +379,6 @@ static void sqlite_config(FILE *f, const char *path)
     t_notes_config(f, "sqlite", params);
 }
 
-/* Remove a SQLite database and its WAL files. */
-static void remove_db(const char *path)
-{
-    static const char *const sfx[] = { "", "-wal", "-shm" };
-    for (int i = 0; i < 3; i++) {
-        char p[700];
-        snprintf(p, sizeof p, "%s%s", path, sfx[i]);
-        remove(p);
-    }
-}
-
 /* The sqlite config with the database at path (NULL: a broken file). */
 static void write_config(const char *path)
 {
@@ -573,7 +562,7 @@ static void test_reload(void)
             "%d %d %d %d\n", total, WRITERS, failed, misplaced, per_db[0],
             per_db[1], per_db[2], per_db[3]);
     for (int i = 1; i < 4; i++)
-        remove_db(dbs[i]);
+        t_remove_sqlite(dbs[i]);
 }
 
 
@@ -707,7 +696,7 @@ static void test_commit_failure_answers_500(void)
     remove(cfg);
     remove(log);
     if (!pg)
-        remove_db(file);
+        t_remove_sqlite(file);
 }
 
 /* Four servers started at the same moment on a fresh PostgreSQL database
@@ -885,7 +874,7 @@ int main(int argc, char **argv)
     int rc = t_run_with(suite, suite_init, suite_clean, tests);
     remove(config);
     if (*db)
-        remove_db(db);
+        t_remove_sqlite(db);
     free(av);
     return rc;
 }
