@@ -90,7 +90,8 @@ DI__HOT int di_resolve_key(di_scope *s, int key, void **out, size_t n)
         if (rc != DI__FALLBACK)
             return rc;
     }
-    di__frame f = { NULL, cn->name };
+    /* from a create: the consumer's path continues the create's */
+    di__frame f = { s->cur ? s->cur->frame : NULL, cn->name };
     if (n < cn->ndeps) {
         di__scope_fail(s, DI_EINVAL, cn->name, "di_resolve: out holds %zu "
                        "pointers, the consumer has %u dependencies", n,

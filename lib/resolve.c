@@ -76,6 +76,26 @@ static bool encloses(const di_container *c, int outer, int inner)
 
 static int ensure(di_scope *s, int32_t pi, const di__frame *up, void **out);
 
+/* An instance living at level `at` (owner's, or that of the instance a
+ * transient is built for) asked for provider q, which lives at a level
+ * that does not enclose it: refused with seal's words for the same edge
+ * declared statically. up: the path to the asker. Out of the hot path. */
+__attribute__((noinline, cold)) static int
+misplaced(di_scope *s, const char *owner, int at, int32_t q,
+          const di__frame *up)
+{
+    di_container *c = s->c;
+    const di__provider *p = di__prov(c, q);
+    di__frame f = { up, p->name };
+    if (encloses(c, at, p->level))
+        return fail(s, DI_ECAPTIVE, &f, "captive dependency: '%s' lives in "
+                    "'%s' and would keep '%s' from '%s' alive past its scope",
+                    owner, c->levels[at].name, p->name,
+                    c->levels[p->level].name);
+    return fail(s, DI_ESCOPE, &f, "level '%s' cannot see level '%s' of '%s'",
+                c->levels[at].name, c->levels[p->level].name, p->name);
+}
+
 /* Undo a failed build: dispose (with the failure) and free the transients
  * made for it, top-down; keep every cached instance and what it owns. */
 static void unwind(di_scope *s, di__stack *st, uint32_t mark, int code)
@@ -245,6 +265,11 @@ static int build(di_scope *s, di_scope *home, di__stack *pending, int32_t pi,
     uint32_t mark = st->n;
     void *local[8], **dv = local;
     int rc = 0;
+    /* the instance lives at home's level, a transient too: what it keeps
+     * must live at least as long (seal checks the edges it can see; an
+     * instance asked for from a create is checked here) */
+    int16_t at = home ? home->level : DI__ROOT;
+    uint64_t outlives = c->levels[at].ancestors;
     if (p->ndeps > 8 && !(dv = talloc_array(NULL, void *, p->ndeps)))
         return fail(s, DI_ENOMEM, &f, "out of memory");
     for (uint32_t k = 0; k < p->ndeps; k++) {
@@ -258,6 +283,10 @@ static int build(di_scope *s, di_scope *home, di__stack *pending, int32_t pi,
                 rc = ensure(s, -1 - x, &f, &dv[k]);
         } else if (s->fast[x].level == DI__TRANSIENT) {
             rc = build(s, home, pending, x, &f, &dv[k]);
+        } else if (__builtin_expect(!((outlives >> s->fast[x].level) & 1), 0)) {
+            rc = misplaced(s, p->level == DI__TRANSIENT && s->cur
+                                  ? s->cur->frame->name : p->name,
+                           at, x, &f);
         } else if ((v = di__existing(s, x))) {
             dv[k] = UNWRAP(v);
         } else {
@@ -465,6 +494,24 @@ static int ensure(di_scope *s, int32_t pi, const di__frame *up, void **out)
     return build(s, h, NULL, pi, up, out);
 }
 
+/* Provider key for s, asked with the path up. While a create runs on s,
+ * what it gets is for the instance being built, which lives at its home's
+ * level (the root for a singleton): a transient is built there, and
+ * anything else must live at least as long — seal's rule, at run time. */
+static int get_for(di_scope *s, int32_t key, const di__frame *up, void **out)
+{
+    di_container *c = s->c;
+    const di__provider *p = di__prov(c, key);
+    di__buildctx *cur = s->cur;
+    if (p->level == DI__TRANSIENT)
+        return build(s, cur ? cur->home : s, cur ? cur->pending : NULL, key,
+                     up, out);
+    int16_t at = !cur ? 0 : cur->home ? cur->home->level : DI__ROOT;
+    if (cur && p->kind != DI__VALUE && !encloses(c, p->level, at))
+        return misplaced(s, cur->frame->name, at, key, up);
+    return ensure(s, key, up, out);
+}
+
 int di__resolve_dep(di_scope *s, const di__dep *d, const di__frame *up,
                     void **out)
 {
@@ -472,6 +519,8 @@ int di__resolve_dep(di_scope *s, const di__dep *d, const di__frame *up,
         *out = NULL;
         return 0;
     }
+    if (s->cur) /* di_resolve() from a create */
+        return get_for(s, d->target, up, out);
     void *v = di__existing(s, d->target);
     if (v) {
         *out = UNWRAP(v);
@@ -494,20 +543,7 @@ static int get(di_scope *s, int key, const char *type, void **out)
         return fail(s, DI_ETYPE, &f, "'%s' has type '%s', asked for as '%s'",
                     p->name, p->type ? p->type : "(none)", type);
     }
-    if (p->level == DI__TRANSIENT)
-        return build(s, cur ? cur->home : s, cur ? cur->pending : NULL, key,
-                     up, out);
-    int16_t at = !cur ? 0 : cur->home ? cur->home->level : DI__ROOT;
-    if (cur && p->kind != DI__VALUE && !encloses(c, p->level, at)) {
-        di__frame f = { up, p->name };
-        bool captive = encloses(c, at, p->level);
-        return fail(s, captive ? DI_ECAPTIVE : DI_ESCOPE, &f,
-                    "'%s' (%s) cannot use '%s' (%s)%s", cur->frame->name,
-                    c->levels[at].name, p->name,
-                    c->levels[p->level].name,
-                    captive ? ": it would outlive it" : "");
-    }
-    return ensure(s, key, up, out);
+    return get_for(s, key, up, out);
 }
 
 static int check_get(di_scope *s, void **out)

@@ -275,11 +275,130 @@ static void test_dynamic_get_from_create(void)
     void *v, *cfg;
     CU_ASSERT_EQUAL(di_get(s, "bad_single", &v), DI_ECAPTIVE);
     CU_ASSERT(t_msg_is(di_scope_error(s), "bad_single \xe2\x86\x92 tx: "
-                       "'bad_single' (singleton) cannot use 'tx' (request): "
-                       "it would outlive it"));
+                       "captive dependency: 'bad_single' lives in 'singleton' "
+                       "and would keep 'tx' from 'request' alive past its "
+                       "scope"));
     T_OK(di_get(s, "good", &v));
     T_OK(di_get(s, "cfg", &cfg));
     CU_ASSERT_PTR_EQUAL(v, cfg);
+    T_OK(di_scope_end(s, 0));
+    done();
+}
+
+/* The first seal problem's message for a graph where `from` depends on
+ * `on` statically: what run time must answer for the same edge. */
+static char *sealed_answer(void (*graph)(di_container *), const char *from,
+                           const char *on, int *code)
+{
+    di_container *c2;
+    T_OK(di_container_new(NULL, &c2));
+    graph(c2);
+    const char *const deps[] = { on, NULL };
+    T_OK(di_override(c2, &(di_provider_desc){ .name = from,
+         .lifetime = "singleton", .deps = deps, .create = t_create }));
+    *code = di_container_seal(c2);
+    const di_error *e = di_container_error(c2);
+    *code = di_error_code(e);
+    char *msg = talloc_strdup(NULL, di_error_message(e));
+    di_container_free(c2);
+    return msg;
+}
+
+/* F, a transient, needs tx (request); S, a singleton, asks for F from its
+ * create; a set whose members are a transient and tx; a consumer needing
+ * tx. */
+static void captive_graph(di_container *c2)
+{
+    T_OK(t_provide(c2, "tx", "request", NULL, NULL));
+    T_OK(t_provide(c2, "F", "transient", NULL, "tx", NULL));
+    T_OK(t_provide(c2, "T", "transient", NULL, NULL));
+    T_OK(di_set_declare(c2, "both"));
+    T_OK(di_set_add(c2, "both", "T"));
+    T_OK(di_set_add(c2, "both", "tx"));
+    T_OK(t_consumer(c2, "GET /tx", "request", "tx", NULL));
+    T_OK(di_provide(c2, &(di_provider_desc){ .name = "S",
+        .lifetime = "singleton", .create = dyn_create, .data = "F" }));
+}
+
+/* A singleton's create asks, at run time, for what it could not declare:
+ * a transient that needs a request instance, a set with one, a consumer
+ * that needs one. Each is refused with the code and the words seal has for
+ * the same edge declared, and the path through the transient; nothing is
+ * kept that dies with the request. */
+static void test_dynamic_captive_through_transients(void)
+{
+    setup();
+    captive_graph(c);
+    T_OK(di_container_seal(c));
+    static const struct { const char *on, *path; } cases[] = {
+        { "F", "S \xe2\x86\x92 F \xe2\x86\x92 tx" },
+        { "both", "S \xe2\x86\x92 both \xe2\x86\x92 tx" },
+    };
+    for (size_t i = 0; i < 2; i++) {
+        di_container *c2;
+        T_OK(di_container_new(NULL, &c2));
+        captive_graph(c2);
+        T_OK(di_override(c2, &(di_provider_desc){ .name = "S",
+            .lifetime = "singleton", .create = dyn_create,
+            .data = (void *)cases[i].on }));
+        T_OK(di_container_seal(c2));
+        di_scope *s;
+        T_OK(di_scope_begin(c2, NULL, "request", NULL, &s));
+        void *v;
+        int code;
+        char *want = sealed_answer(captive_graph, "S", cases[i].on, &code);
+        CU_ASSERT_EQUAL(code, DI_ECAPTIVE);
+        CU_ASSERT_EQUAL(di_get(s, "S", &v), DI_ECAPTIVE);
+        CU_ASSERT_STRING_EQUAL(di_error_path(di_scope_error(s)),
+                               cases[i].path);
+        /* the same words as seal's, after the path */
+        const char *got = di_error_message(di_scope_error(s));
+        const char *g = strstr(got, ": captive"), *w = strstr(want, ": captive");
+        CU_ASSERT_PTR_NOT_NULL(g);
+        CU_ASSERT_PTR_NOT_NULL(w);
+        if (g && w)
+            CU_ASSERT_STRING_EQUAL(g, w);
+        talloc_free(want);
+        T_OK(di_scope_end(s, 0));
+        T_OK(di_container_free(c2));
+    }
+    /* a request provider may ask for the same transient: it is built in
+     * the request scope, with that request's tx */
+    di_scope *s = req();
+    void *v, *tx;
+    T_OK(di_get(s, "F", &v));
+    T_OK(di_get(s, "tx", &tx));
+    CU_ASSERT_PTR_EQUAL(((tinst *)v)->deps[0], tx);
+    T_OK(di_scope_end(s, 0));
+    done();
+}
+
+/* di_resolve() from a singleton's create follows the same rule. */
+static int resolving_create(const di_build *b, void **out)
+{
+    void *v;
+    int rc = di_resolve(b->scope, b->data, &v, 1);
+    if (rc)
+        return rc;
+    *out = v;
+    return 0;
+}
+
+static void test_dynamic_resolve_from_create(void)
+{
+    setup();
+    T_OK(t_provide(c, "tx", "request", NULL, NULL));
+    T_OK(t_consumer(c, "GET /tx", "request", "tx", NULL));
+    T_OK(di_provide(c, &(di_provider_desc){ .name = "S",
+        .lifetime = "singleton", .create = resolving_create,
+        .data = "GET /tx" }));
+    T_OK(di_container_seal(c));
+    di_scope *s = req();
+    void *v;
+    CU_ASSERT_EQUAL(di_get(s, "S", &v), DI_ECAPTIVE);
+    CU_ASSERT(t_msg_is(di_scope_error(s), "S \xe2\x86\x92 GET /tx \xe2\x86\x92 "
+                       "tx: captive dependency: 'S' lives in 'singleton' and "
+                       "would keep 'tx' from 'request' alive past its scope"));
     T_OK(di_scope_end(s, 0));
     done();
 }
@@ -342,6 +461,9 @@ int main(void)
         { "keys", test_keys },
         { "empty container", test_null_instance },
         { "dynamic get from a create", test_dynamic_get_from_create },
+        { "dynamic get through a transient or a set: captive",
+          test_dynamic_captive_through_transients },
+        { "dynamic resolve from a create: captive", test_dynamic_resolve_from_create },
         { "a create cannot free its container", test_create_cannot_free_container },
         CU_TEST_INFO_NULL,
     };
