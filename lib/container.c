@@ -243,7 +243,11 @@ static int container_teardown(di_container *c, int *disposed_rc)
 {
     c->tearing_down = true;
     di__errlist fails = { 0 };
-    int rc = di__dispose_stack(c, NULL, &c->root, DI_SUCCESS, &fails);
+    /* what the root scopes hold (transients got from a singleton's kept
+     * b->scope) first: it may need the singletons */
+    int rc = di__roots_end(c, &fails);
+    if (di__dispose_stack(c, NULL, &c->root, DI_SUCCESS, &fails))
+        rc = DI_EDISPOSE;
     if (fails.head)
         di__container_report(c, fails.head);
     if (disposed_rc)

@@ -376,6 +376,11 @@ struct di_container {
     int32_t *http_keys;
     uint32_t nhttp_keys;
     int32_t http_req_key;
+    /* scope.c: the root scopes, one for each thread that built a singleton
+     * (what a singleton's create gets as b->scope); freed with the
+     * container, settled before its singletons are disposed. Locked. */
+    struct di__root { pthread_t thread; di_scope *s; } *roots;
+    uint32_t nroots;
 };
 
 /* Provider i's record (0 <= i < c->nprov). */
@@ -419,6 +424,10 @@ struct di_scope {
     struct di_error *err;
     di__stack stack;             /* starts in the block, after the slots */
     struct di__tlog *trace;      /* its trace, made at the first record */
+    di_scope *asker;             /* a root scope, while it builds a
+                                    singleton: the scope that asked for it
+                                    (its trace records the creates, it is
+                                    kept busy) */
     struct di__pin *pin;         /* begun by di_live_begin: the pin it holds
                                     on its generation (live.c) */
 };
@@ -547,6 +556,14 @@ static inline void *di__spare_take(int kind, uint64_t tag)
     return NULL;
 }
 #endif
+
+/* scope.c: this thread's root scope of c — level DI__ROOT, no parent, alive
+ * as long as c: the scope in which singletons are built and that their
+ * creates get as b->scope, so that nothing of a request can reach them.
+ * NULL when out of memory. */
+di_scope *di__root_scope(di_container *c);
+/* scope.c: end c's root scopes (container free, before the singletons). */
+int di__roots_end(di_container *c, di__errlist *fails);
 
 /* scope.c: di_scope_put() for the provider with that key (found by name;
  * -1: none), the name for its errors */

@@ -380,6 +380,35 @@ static int publish(di_container *c, di__stack *pending)
     return 0;
 }
 
+/* The error of a failed singleton build, from the root scope rs where it
+ * was built to s, the scope that asked. */
+static void pass_error(di_scope *s, di_scope *rs)
+{
+    if (s == rs || !rs->err)
+        return;
+    if (s->err)
+        di__err_free(s->err);
+    s->err = rs->err == &di__oom ? &di__oom : talloc_steal(s, rs->err);
+    rs->err = NULL;
+}
+
+/* Build singleton pi in the root scope rs (on this thread), for s: s stays
+ * busy meanwhile (it cannot be ended under the build) and its trace
+ * records the creates. */
+static int build_singleton(di_scope *s, di_scope *rs, di__stack *pending,
+                           int32_t pi, const di__frame *up, void **inst)
+{
+    if (s == rs)
+        return build(rs, NULL, pending, pi, up, inst);
+    di_scope *was = rs->asker;
+    rs->asker = s->level == DI__ROOT && s->asker ? s->asker : s;
+    s->busy++;
+    int rc = build(rs, NULL, pending, pi, up, inst);
+    s->busy--;
+    rs->asker = was;
+    return rc;
+}
+
 static int singleton(di_scope *s, int32_t pi, const di__frame *up, void **out)
 {
     di_container *c = s->c;
@@ -391,6 +420,10 @@ static int singleton(di_scope *s, int32_t pi, const di__frame *up, void **out)
         return 0;
     }
     di__frame f = { up, p->name };
+    /* built in the root scope: its create sees no request (b->scope) */
+    di_scope *rs = s->level == DI__ROOT ? s : di__root_scope(c);
+    if (!rs)
+        return fail(s, DI_ENOMEM, &f, "out of memory");
     pthread_mutex_lock(&c->lock);
     for (;;) {
         v = atomic_load_explicit(&sl->value, memory_order_acquire);
@@ -427,11 +460,11 @@ static int singleton(di_scope *s, int32_t pi, const di__frame *up, void **out)
 
     di__stack pending = { 0 };
     void *inst = NULL;
-    int rc = build(s, NULL, &pending, pi, up, &inst);
+    int rc = build_singleton(s, rs, &pending, pi, up, &inst);
 
     pthread_mutex_lock(&c->lock);
     if (rc == 0 && publish(c, &pending) != 0)
-        rc = fail(s, DI_ENOMEM, &f, "out of memory");
+        rc = fail(rs, DI_ENOMEM, &f, "out of memory");
     if (rc == 0) {
         atomic_store_explicit(&sl->value, inst ? inst : DI__NULLINST,
                               memory_order_release);
@@ -441,7 +474,7 @@ static int singleton(di_scope *s, int32_t pi, const di__frame *up, void **out)
         sl->failed_attempt = my;
         sl->err_code = rc;
         talloc_free(sl->err_msg);
-        sl->err_msg = talloc_strdup(c, di_error_message(s->err));
+        sl->err_msg = talloc_strdup(c, di_error_message(rs->err));
     }
     sl->building = false;
     pthread_cond_broadcast(&c->cond);
@@ -449,13 +482,15 @@ static int singleton(di_scope *s, int32_t pi, const di__frame *up, void **out)
     pthread_mutex_unlock(&c->lock);
     if (pending.n) { /* built, but could not be published */
         uint32_t n = pending.n; /* disposing pops them */
-        di__dispose_range(c, s, &pending, 0, rc, NULL);
+        di__dispose_range(c, rs, &pending, 0, rc, NULL);
         for (uint32_t i = 0; i < n; i++)
             talloc_free(pending.e[i].mem);
     }
     talloc_free(pending.e);
     if (rc == 0)
         *out = inst;
+    else
+        pass_error(s, rs);
     return rc;
 }
 

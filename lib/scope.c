@@ -217,6 +217,81 @@ int di__scope_closed(di_scope *s)
     return DI_ESTALE;
 }
 
+/* ---- root scopes ---- */
+
+/* The last root scope this thread used, and its container's serial
+ * (serials are never reused: a freed container's never matches again). */
+static _Thread_local struct { uint64_t serial; di_scope *s; } my_root DI__TLS;
+
+/* A new root scope for c, under c. Locked. */
+static di_scope *root_new(di_container *c)
+{
+    uint32_t nslots = c->levels[DI__ROOT].nslots;
+    /* slots are never filled (singletons live in c->singles); the fast
+     * paths only find them empty */
+    size_t bytes = sizeof(di_scope) + (nslots ? nslots : 1) * sizeof(void *);
+    struct di__root *r = talloc_realloc(c, c->roots, struct di__root,
+                                        c->nroots + 1);
+    if (!r)
+        return NULL;
+    c->roots = r;
+    di_scope *s = talloc_named_const(c, bytes, "di_root_scope");
+    if (!s)
+        return NULL;
+    memset(s, 0, bytes);
+    s->c = c;
+    s->fast = c->fast;
+    s->known = c->known;
+    s->open_keys = c->nprov;
+    s->level = DI__ROOT;
+    s->tracing = c->trace_on;
+#ifdef DI_DEBUG
+    if (di__open_add(s)) {
+        talloc_free(s);
+        return NULL;
+    }
+#endif
+    talloc_set_destructor(s, scope_destructor);
+    r[c->nroots++] = (struct di__root){ pthread_self(), s };
+    return s;
+}
+
+di_scope *di__root_scope(di_container *c)
+{
+    if (my_root.serial == c->serial && my_root.s)
+        return my_root.s;
+    di_scope *s = NULL;
+    pthread_mutex_lock(&c->lock);
+    for (uint32_t i = 0; i < c->nroots && !s; i++)
+        if (pthread_equal(c->roots[i].thread, pthread_self()))
+            s = c->roots[i].s;
+    if (!s)
+        s = root_new(c);
+    pthread_mutex_unlock(&c->lock);
+    if (s) {
+        my_root.serial = c->serial;
+        my_root.s = s;
+    }
+    return s;
+}
+
+int di__roots_end(di_container *c, di__errlist *fails)
+{
+    int rc = 0;
+    for (uint32_t i = c->nroots; i-- > 0;) {
+        di_scope *s = c->roots[i].s;
+        s->tracing = 0; /* no scope of the host's: no end to report */
+        if (s->ended == DI__OPEN && settle(s, DI_SUCCESS, fails))
+            rc = DI_EDISPOSE;
+        release(s);
+        talloc_free(s); /* ended: its destructor does nothing */
+    }
+    c->nroots = 0;
+    if (my_root.serial == c->serial)
+        my_root.s = NULL;
+    return rc;
+}
+
 /* Out of memory beginning a scope: reported where the other begin errors
  * go (the parent scope, or the container under the root). */
 static int begin_nomem(di_container *c, di_scope *parent)
@@ -339,10 +414,16 @@ static inline int finish(di_scope *s, int rc)
     return rc;
 }
 
-/* DI_EBUSY (reported on s) while a create or dispose runs in s or a scope
- * enclosing it: fn cannot end it then. */
+/* 0 when fn may end s now; DI_EBUSY (reported on s) while a create or
+ * dispose runs in s or a scope enclosing it; DI_EINVAL for a root scope,
+ * which ends with its container. */
 static int busy(di_scope *s, const char *fn)
 {
+    if (s->level == DI__ROOT) {
+        di__scope_fail(s, DI_EINVAL, NULL, "%s: this is the container's root "
+                       "scope: it ends with the container", fn);
+        return DI_EINVAL;
+    }
     for (di_scope *a = s; a; a = a->parent)
         if (a->busy || a->cur) {
             di__scope_fail(s, DI_EBUSY, NULL, "%s: the scope is in use (a "

@@ -62,8 +62,8 @@ size_t di__open_count(const di_container *c)
 {
     size_t n = 0;
     pthread_mutex_lock(&live_lock);
-    for (size_t i = 0; i < nlive; i++)
-        n += live[i]->c == c;
+    for (size_t i = 0; i < nlive; i++) /* root scopes go with c */
+        n += live[i]->c == c && live[i]->level != DI__ROOT;
     pthread_mutex_unlock(&live_lock);
     return n;
 }

@@ -73,6 +73,8 @@ int di__traced_create(di_scope *s, int32_t prov, const di__frame *f,
                       const di_build *b, void **out)
 {
     di_container *c = s->c;
+    if (s->asker) /* a singleton built for a request: the request's trace */
+        s = s->asker;
     uint64_t t0 = now();
     int rc = di__prov(c, prov)->create(b, out);
     uint64_t ns = now() - t0;

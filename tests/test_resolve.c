@@ -125,8 +125,9 @@ static void test_failure_path_cleanup_retry(void)
                                              "\xe2\x86\x92 db");
     /* what the failing create allocated is gone; cfg succeeded and stays
      * cached at the root: its chunk and instance, the root teardown stack,
-     * and the remembered failure of db for waiting threads. */
-    CU_ASSERT_EQUAL(talloc_total_blocks(root), before + 2 + 1 + 1);
+     * the remembered failure of db for waiting threads, and this thread's
+     * root scope (where singletons are built) with the list of them. */
+    CU_ASSERT_EQUAL(talloc_total_blocks(root), before + 2 + 1 + 1 + 2);
     CU_ASSERT_STRING_EQUAL(tlog(), "+cfg !db");
     /* never cached: the next request tries again and succeeds */
     T_OK(di_scope_end(s, 500));
@@ -373,7 +374,8 @@ static void test_dynamic_captive_through_transients(void)
     done();
 }
 
-/* di_resolve() from a singleton's create follows the same rule. */
+/* di_resolve() from a singleton's create: the singleton is built in the
+ * root scope, where no request consumer runs. */
 static int resolving_create(const di_build *b, void **out)
 {
     void *v;
@@ -395,12 +397,62 @@ static void test_dynamic_resolve_from_create(void)
     T_OK(di_container_seal(c));
     di_scope *s = req();
     void *v;
-    CU_ASSERT_EQUAL(di_get(s, "S", &v), DI_ECAPTIVE);
-    CU_ASSERT(t_msg_is(di_scope_error(s), "S \xe2\x86\x92 GET /tx \xe2\x86\x92 "
-                       "tx: captive dependency: 'S' lives in 'singleton' and "
-                       "would keep 'tx' from 'request' alive past its scope"));
+    CU_ASSERT_EQUAL(di_get(s, "S", &v), DI_ESCOPE);
+    CU_ASSERT(t_msg_is(di_scope_error(s), "S \xe2\x86\x92 GET /tx: 'GET /tx' "
+                       "runs in 'request' scopes, asked from a 'singleton' "
+                       "scope"));
     T_OK(di_scope_end(s, 0));
     done();
+}
+
+/* A singleton that keeps its b->scope and uses it after the request that
+ * built it has ended: it is the container's root scope, alive as long as
+ * the container; nothing of a request is reachable through it. */
+static di_scope *kept;
+static int keeping_create(const di_build *b, void **out)
+{
+    kept = b->scope;
+    *out = b->mem;
+    return 0;
+}
+
+static void test_singleton_keeps_its_scope(void)
+{
+    setup();
+    T_OK(t_provide(c, "tx", "request", NULL, NULL));
+    T_OK(t_provide(c, "cfg", "singleton", NULL, NULL));
+    T_OK(t_provide(c, "tmp", "transient", NULL, "cfg", NULL));
+    T_OK(di_provide(c, &(di_provider_desc){ .name = "K",
+        .lifetime = "singleton", .create = keeping_create }));
+    T_OK(t_consumer(c, "GET /k", "request", "K", "tx", NULL));
+    T_OK(di_container_seal(c));
+    di_scope *s = req();
+    void *v[2];
+    T_OK(di_resolve(s, "GET /k", v, 2));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(kept);
+    CU_ASSERT_PTR_NOT_EQUAL(kept, s);
+    CU_ASSERT_STRING_EQUAL(di_scope_level(kept), "singleton");
+    CU_ASSERT_PTR_NULL(di_scope_parent(kept));
+    T_OK(di_scope_end(s, 0));
+    /* the request is gone; the kept scope is not */
+    void *cfg, *tmp, *tx;
+    T_OK(di_get(kept, "cfg", &cfg));
+    T_OK(di_get(kept, "tmp", &tmp));
+    CU_ASSERT_PTR_EQUAL(((tinst *)tmp)->deps[0], cfg);
+    CU_ASSERT_EQUAL(di_get(kept, "tx", &tx), DI_ESCOPE);
+    CU_ASSERT(t_msg_is(di_scope_error(kept), "tx: 'tx' lives in 'request', "
+                       "asked from a 'singleton' scope"));
+    /* it is the container's to end */
+    CU_ASSERT_EQUAL(di_scope_end(kept, 0), DI_EINVAL);
+    CU_ASSERT_EQUAL(di_scope_settle(kept, 0), DI_EINVAL);
+    CU_ASSERT_EQUAL(di_scope_free(kept), DI_EINVAL);
+    CU_ASSERT(t_msg_is(di_scope_error(kept), "di_scope_free: this is the "
+                       "container's root scope: it ends with the container"));
+    tlog_reset();
+    done();
+    /* the transient it got went first, then the singletons in reverse */
+    CU_ASSERT_STRING_EQUAL(tlog(), "-tmp:0 -cfg:0");
+    kept = NULL;
 }
 
 /* A create that tries to free its container: refused while it runs (on
@@ -463,7 +515,10 @@ int main(void)
         { "dynamic get from a create", test_dynamic_get_from_create },
         { "dynamic get through a transient or a set: captive",
           test_dynamic_captive_through_transients },
-        { "dynamic resolve from a create: captive", test_dynamic_resolve_from_create },
+        { "a singleton keeps its b->scope: the root, alive with the container",
+          test_singleton_keeps_its_scope },
+        { "dynamic resolve from a singleton's create: refused",
+          test_dynamic_resolve_from_create },
         { "a create cannot free its container", test_create_cannot_free_container },
         CU_TEST_INFO_NULL,
     };

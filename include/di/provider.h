@@ -65,8 +65,21 @@ typedef struct di_build {
     void *data;
     /* the provider's name. */
     const char *name;
-    /* the scope the call runs for: create may resolve more through it with
-     * di_get() (the same level rules apply as for declared dependencies);
+    /* the scope the call runs for. create may resolve more through it with
+     * di_get(), di_get_key() or di_resolve(): what it gets is for the
+     * instance being built, and the rules seal checks for a declared
+     * dependency apply at run time too, through transients and sets — an
+     * instance may never be handed one that dies before it (DI_ECAPTIVE,
+     * DI_ESCOPE, with the path); a transient it asks for is built where
+     * the instance lives.
+     * For a singleton's create this is the container's root scope for the
+     * calling thread (level "singleton", no parent), never the request that
+     * happened to ask first: nothing of a request is reachable from it, and
+     * it lives as long as the container, so a singleton may keep it and
+     * resolve through it later (from one thread at a time; a transient got
+     * that way lives until the container is freed, disposed before the
+     * singletons). For any other create it is the asking scope, valid while
+     * that scope is: keep the instances, not the scope.
      * dispose: the scope being ended, or NULL for singletons. */
     di_scope *scope;
     /* internal: libdi's resolution state. */
