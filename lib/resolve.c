@@ -76,10 +76,25 @@ static bool encloses(const di_container *c, int outer, int inner)
 
 static int ensure(di_scope *s, int32_t pi, const di__frame *up, void **out);
 
-/* An instance living at level `at` (owner's, or that of the instance a
- * transient is built for) asked for provider q, which lives at a level
- * that does not enclose it: refused with seal's words for the same edge
- * declared statically. up: the path to the asker. Out of the hot path. */
+/* The instance a create chain on s builds for, when it asks: the nearest
+ * create running that is not a transient's (its name), or NULL when only
+ * transients run down to the scope itself (a consumer or a di_get()). */
+static const char *owner_of(const di_scope *s)
+{
+    for (const di__buildctx *bc = s->cur; bc; bc = bc->prev) {
+        int k = di__names_find(&s->c->pnames, bc->frame->name);
+        if (k >= 0 && di__prov(s->c, k)->level != DI__TRANSIENT)
+            return bc->frame->name;
+    }
+    return NULL;
+}
+
+/* An instance living at level `at` asked for provider q, which lives at a
+ * level that does not enclose it: refused as seal refuses the same edge
+ * declared. owner: the instance that would keep q (a provider's name), or
+ * NULL when only transients stand between q and the scope that asked (a
+ * consumer running there): then the scope cannot see q's level. up: the
+ * path to the asker. Out of the hot path. */
 __attribute__((noinline, cold)) static int
 misplaced(di_scope *s, const char *owner, int at, int32_t q,
           const di__frame *up)
@@ -87,7 +102,7 @@ misplaced(di_scope *s, const char *owner, int at, int32_t q,
     di_container *c = s->c;
     const di__provider *p = di__prov(c, q);
     di__frame f = { up, p->name };
-    if (encloses(c, at, p->level))
+    if (owner && encloses(c, at, p->level))
         return fail(s, DI_ECAPTIVE, &f, "captive dependency: '%s' lives in "
                     "'%s' and would keep '%s' from '%s' alive past its scope",
                     owner, c->levels[at].name, p->name,
@@ -284,8 +299,8 @@ static int build(di_scope *s, di_scope *home, di__stack *pending, int32_t pi,
         } else if (s->fast[x].level == DI__TRANSIENT) {
             rc = build(s, home, pending, x, &f, &dv[k]);
         } else if (__builtin_expect(!((outlives >> s->fast[x].level) & 1), 0)) {
-            rc = misplaced(s, p->level == DI__TRANSIENT && s->cur
-                                  ? s->cur->frame->name : p->name,
+            rc = misplaced(s, p->level == DI__TRANSIENT ? owner_of(s)
+                                                         : p->name,
                            at, x, &f);
         } else if ((v = di__existing(s, x))) {
             dv[k] = UNWRAP(v);
@@ -543,7 +558,7 @@ static int get_for(di_scope *s, int32_t key, const di__frame *up, void **out)
                      up, out);
     int16_t at = !cur ? 0 : cur->home ? cur->home->level : DI__ROOT;
     if (cur && p->kind != DI__VALUE && !encloses(c, p->level, at))
-        return misplaced(s, cur->frame->name, at, key, up);
+        return misplaced(s, owner_of(s), at, key, up);
     return ensure(s, key, up, out);
 }
 
