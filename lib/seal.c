@@ -327,6 +327,67 @@ static void check_types(seal_t *st, const char *owner, di__dep *deps, uint32_t n
 
 /* ---- cycles: iterative DFS, every back edge reported ---- */
 
+/* The DFS's state: colours (0 new, 1 on the stack, 2 done), the stack of
+ * providers and each one's next edge. */
+typedef struct dfs_t {
+    uint8_t *color;
+    int32_t *stk;
+    uint32_t *next;
+} dfs_t;
+
+/* Report the cycle closed by an edge to v, on the stack of sp entries,
+ * with the path the walk came by: "GET /x → X1 → X2 → X2". */
+static void report_cycle(seal_t *st, const dfs_t *d, uint32_t sp, int32_t v,
+                         const char *entry)
+{
+    di_container *c = st->c;
+    char *path = talloc_strdup(st->tmp, entry ? entry : "");
+    for (uint32_t k = 0; k < sp && path; k++)
+        path = talloc_asprintf_append(path, "%s%s", k || entry ? DI__ARROW
+                                                               : "",
+                                      di__prov(c, d->stk[k])->name);
+    if (path)
+        path = talloc_asprintf_append(path, DI__ARROW "%s",
+                                      di__prov(c, v)->name);
+    if (!path)
+        nomem(st);
+    else
+        PROBLEM(st, DI_ECYCLE, path, "dependency cycle");
+}
+
+/* Walk from provider r (entered from the consumer entry, or NULL);
+ * true when it closed a cycle. */
+static bool dfs_from(seal_t *st, dfs_t *d, int32_t r, const char *entry)
+{
+    bool found = false;
+    uint32_t sp = 0;
+    d->stk[sp] = r;
+    d->next[sp] = st->off[r];
+    d->color[r] = 1;
+    sp++;
+    while (sp) {
+        int32_t u = d->stk[sp - 1];
+        if (d->next[sp - 1] == st->off[u + 1]) {
+            d->color[u] = 2;
+            sp--;
+            continue;
+        }
+        int32_t v = st->adj[d->next[sp - 1]++];
+        if (v < 0 || d->color[v] == 2)
+            continue;
+        if (d->color[v] == 1) {
+            found = true;
+            report_cycle(st, d, sp, v, entry);
+            continue;
+        }
+        d->color[v] = 1;
+        d->stk[sp] = v;
+        d->next[sp] = st->off[v];
+        sp++;
+    }
+    return found;
+}
+
 static bool seal_cycles(seal_t *st)
 {
     di_container *c = st->c;
@@ -339,56 +400,25 @@ static bool seal_cycles(seal_t *st)
             forward |= st->adj[k] >= (int32_t)i;
     if (!forward)
         return false;
-    uint8_t *color = talloc_zero_array(st->tmp, uint8_t, c->nprov);
-    int32_t *stk = talloc_array(st->tmp, int32_t, c->nprov);
-    uint32_t *next = talloc_array(st->tmp, uint32_t, c->nprov);
-    int32_t *pos = talloc_array(st->tmp, int32_t, c->nprov);
+    dfs_t d = { talloc_zero_array(st->tmp, uint8_t, c->nprov),
+                talloc_array(st->tmp, int32_t, c->nprov),
+                talloc_array(st->tmp, uint32_t, c->nprov) };
     bool found = false;
-    if (c->nprov && (!color || !stk || !next || !pos)) {
+    if (c->nprov && (!d.color || !d.stk || !d.next)) {
         nomem(st);
         return true;
     }
-    for (uint32_t r = 0; r < c->nprov; r++) {
-        if (color[r])
-            continue;
-        uint32_t sp = 0;
-        stk[sp] = (int32_t)r;
-        next[sp] = st->off[r];
-        pos[r] = 0;
-        color[r] = 1;
-        sp++;
-        while (sp) {
-            int32_t u = stk[sp - 1];
-            if (next[sp - 1] == st->off[u + 1]) {
-                color[u] = 2;
-                sp--;
-                continue;
-            }
-            int32_t v = st->adj[next[sp - 1]++];
-            if (v < 0 || color[v] == 2)
-                continue;
-            if (color[v] == 1) {
-                found = true;
-                char *path = talloc_strdup(st->tmp, di__prov(c, v)->name);
-                for (uint32_t k = (uint32_t)pos[v] + 1; k < sp && path; k++)
-                    path = talloc_asprintf_append(path, DI__ARROW "%s",
-                                                  di__prov(c, stk[k])->name);
-                if (path)
-                    path = talloc_asprintf_append(path, DI__ARROW "%s",
-                                                  di__prov(c, v)->name);
-                if (!path)
-                    nomem(st);
-                else
-                    PROBLEM(st, DI_ECYCLE, path, "dependency cycle");
-                continue;
-            }
-            color[v] = 1;
-            pos[v] = (int32_t)sp;
-            stk[sp] = v;
-            next[sp] = st->off[v];
-            sp++;
+    /* from the consumers first, so that a cycle is reported with the path
+     * by which a request would run into it; then whatever is left */
+    for (uint32_t j = 0; j < c->ncons; j++)
+        for (uint32_t k = 0; k < c->cons[j].ndeps; k++) {
+            int32_t t = c->cons[j].deps[k].target;
+            if (t >= 0 && !d.color[t])
+                found |= dfs_from(st, &d, t, c->cons[j].name);
         }
-    }
+    for (uint32_t r = 0; r < c->nprov; r++)
+        if (!d.color[r])
+            found |= dfs_from(st, &d, (int32_t)r, NULL);
     return found;
 }
 

@@ -65,6 +65,22 @@ static void test_cycle(void)
     di_container_free(c);
 }
 
+/* A cycle is reported with the path by which a request runs into it,
+ * whatever the order of registration. */
+static void test_cycle_from_entry(void)
+{
+    di_container *c = fresh();
+    T_OK(t_provide(c, "X2", "request", NULL, "X2", NULL));
+    T_OK(t_provide(c, "X1", "request", NULL, "X2", NULL));
+    T_OK(t_consumer(c, "GET /x", "request", "X1", NULL));
+    CU_ASSERT_EQUAL(di_container_seal(c), DI_EGRAPH);
+    const di_error *e = di_container_error(c);
+    CU_ASSERT_EQUAL(di_error_count(e), 1);
+    CU_ASSERT(t_msg_is(e, "GET /x \xe2\x86\x92 X1 \xe2\x86\x92 X2 \xe2\x86\x92 "
+                          "X2: dependency cycle"));
+    di_container_free(c);
+}
+
 static void test_captive(void)
 {
     di_container *c = fresh();
@@ -291,6 +307,7 @@ int main(void)
         { "missing provider, no consumer", test_missing_without_consumer },
         { "optional dependency may be missing", test_optional_missing_is_fine },
         { "cycles are printed", test_cycle },
+        { "a cycle with the path that enters it", test_cycle_from_entry },
         { "captive dependency", test_captive },
         { "captive dependency through transients", test_captive_through_transients },
         { "level cannot see a dependency's level", test_levels_not_visible },
