@@ -228,60 +228,43 @@ static const char *relative(cfg *cf, const char *p)
     return talloc_asprintf(cf->tmp, "%s/%s", cf->base, p);
 }
 
-/* A configuration names plugins, or gives paths to them; a path must lead
- * (after symbolic links and "..") into one of the plugin directories, so
- * that a configuration never loads code from elsewhere. 0, or DI_EPLUGIN
- * with the problem recorded. A path that does not exist is left to
- * di_plugin_load(), which says so. */
-static int inside_dirs(cfg *cf, const char *what, int i)
-{
-    char real[PATH_MAX], dir[PATH_MAX];
-    if (!realpath(what, real))
-        return 0;
-    size_t n;
-    for (uint32_t k = 0; k < cf->c->ndirs; k++)
-        if (realpath(cf->c->plugin_dirs[k], dir) && (n = strlen(dir)) &&
-            strncmp(real, dir, n) == 0 && (real[n] == '/' || dir[n - 1] == '/'))
-            return 0;
-    char *dirs = talloc_strdup(cf->tmp, "");
-    for (uint32_t k = 0; k < cf->c->ndirs && dirs; k++)
-        dirs = talloc_asprintf_append(dirs, "%s%s", k ? ", " : "",
-                                      cf->c->plugin_dirs[k]);
-    if (!dirs) {
-        cf->nomem = true;
-        return DI_ENOMEM;
-    }
-    problem(cf, DI_EPLUGIN, checked(cf, talloc_asprintf(cf->tmp, "plugins[%d]",
-                                                        i)),
-            "'%s' is outside the plugin directories (%s): a configuration "
-            "loads plugins from those only", what,
-            cf->c->ndirs ? dirs : "none configured");
-    return DI_EPLUGIN;
-}
-
 static int apply_plugins(cfg *cf, const cJSON *root)
 {
     const cJSON *dirs = cJSON_GetObjectItemCaseSensitive(root, "plugin_dirs");
     int i = 0;
+    int refused = 0;
     for (const cJSON *d = dirs ? dirs->child : NULL; d; d = d->next, i++) {
         const char *dir = relative(cf, d->valuestring);
-        int rc = dir ? di_plugin_dir(cf->c, dir) : DI_ENOMEM;
+        if (!dir)
+            return DI_ENOMEM;
+        /* a config is data: it adds directories only where the program
+         * allowed it to */
+        if (!di__plugin_dir_allowed(cf->c, dir)) {
+            problem(cf, DI_EPLUGIN, checked(cf, talloc_asprintf(
+                        cf->tmp, "plugin_dirs[%d]", i)),
+                    cf->c->config_dirs_root
+                        ? "'%s' is not below %s, where the program lets a "
+                          "configuration add plugin directories"
+                        : "'%s': a configuration may not add plugin "
+                          "directories (the program allows it with "
+                          "di_plugin_allow_config_dirs())",
+                    dir, cf->c->config_dirs_root);
+            refused = DI_EPLUGIN;
+            continue;
+        }
+        int rc = di_plugin_dir(cf->c, dir);
         if (rc)
             return rc;
     }
+    if (refused)
+        return refused;
     const cJSON *pl = cJSON_GetObjectItemCaseSensitive(root, "plugins");
     int rc = 0;
     i = 0;
     for (const cJSON *p = pl ? pl->child : NULL; p; p = p->next, i++) {
         bool path = strchr(p->valuestring, '/') != NULL;
         const char *what = path ? relative(cf, p->valuestring) : p->valuestring;
-        int r = !what ? DI_ENOMEM : path ? inside_dirs(cf, what, i) : 0;
-        if (r == DI_EPLUGIN) {
-            rc = r;
-            continue;
-        }
-        if (!r)
-            r = di_plugin_load(cf->c, what);
+        int r = !what ? DI_ENOMEM : di__plugin_load_config(cf->c, what);
         if (r == DI_ENOMEM)
             return r;
         if (r) {

@@ -364,6 +364,9 @@ struct di_container {
     uint32_t nplugins;
     const char **plugin_dirs;
     uint32_t ndirs;
+    /* below which a configuration may add plugin directories, or NULL:
+     * none (di_plugin_allow_config_dirs) */
+    const char *config_dirs_root;
     /* tracing (trace.c): set before seal */
     bool trace_on;
     di_trace_fn trace_fn;
@@ -657,6 +660,12 @@ int di__provide_kind(di_container *c, const di_provider_desc *d, bool override,
  * error returns DI_ECONFIG with *err = "line:col: ..." on mem. */
 int di__params_parse(void *mem, const char *json, const char *base,
                      di_params **out, char **err);
+/* plugins (plugin.c): may a configuration add dir as a plugin directory
+ * (it lies below the root the program allowed)? */
+bool di__plugin_dir_allowed(const di_container *c, const char *dir);
+/* plugins (plugin.c): di_plugin_load() for a configuration's "plugins": a
+ * path must lead into a plugin directory too. */
+int di__plugin_load_config(di_container *c, const char *what);
 /* plugins (plugin.c): release the container's plugins (container free). */
 void di__plugins_release(di_container *c);
 /* graph (seal.c): run the seal checks without sealing; problems on mem */

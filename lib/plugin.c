@@ -6,10 +6,21 @@
  * go closes it, after its own memory — which may hold instances with talloc
  * destructors inside the plugin — is gone. Every check happens before
  * anything in the container changes, so a refusal leaves it as it was.
+ *
+ * What runs is what was checked. Before anything of a file runs (its
+ * constructors run at dlopen), its real path is resolved; a plugin named,
+ * or given by a config, must lie in a plugin directory the program allowed;
+ * the file is opened, and it and its directory must be owned by root or
+ * this user and writable by nobody else; then the open descriptor itself
+ * is loaded (/proc/self/fd/N), so that nothing can be swapped in between.
  */
 #include <dlfcn.h>
+#include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
 #include <pthread.h>
+#include <pwd.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -74,15 +85,78 @@ int di_plugin_dir(di_container *c, const char *dir)
     return di__nomem(c, "di_plugin_dir", plugin_dir(c, dir));
 }
 
-/* The file to open for `what`, on tmp; NULL after a refusal (*rc set). */
-static char *locate(di_container *c, void *tmp, const char *what, int *rc)
+int di_plugin_allow_config_dirs(di_container *c, const char *root)
+{
+    if (!c)
+        return DI_EINVAL;
+    if (!root || !*root) {
+        di__reg_error(c, DI_EINVAL, "di_plugin_allow_config_dirs: a root "
+                      "directory is needed");
+        return DI_EINVAL;
+    }
+    if (di__closed(c, "di_plugin_allow_config_dirs", root))
+        return DI_ESEALED;
+    char *r = talloc_strdup(c, root);
+    if (!r)
+        return di__nomem(c, "di_plugin_allow_config_dirs", DI_ENOMEM);
+    talloc_free((char *)c->config_dirs_root);
+    c->config_dirs_root = r;
+    return 0;
+}
+
+/* Is real (a real path) inside dir, once dir's links are resolved too? */
+static bool inside(const char *real, const char *dir)
+{
+    char rd[PATH_MAX];
+    size_t n;
+    return realpath(dir, rd) && (n = strlen(rd)) &&
+           strncmp(real, rd, n) == 0 && (real[n] == '/' || rd[n - 1] == '/');
+}
+
+bool di__plugin_dir_allowed(const di_container *c, const char *dir)
+{
+    char real[PATH_MAX];
+    return c->config_dirs_root && realpath(dir, real) &&
+           inside(real, c->config_dirs_root);
+}
+
+/* The plugin directories, listed for a message (on tmp). */
+static const char *dir_list(const di_container *c, void *tmp)
+{
+    char *dirs = talloc_strdup(tmp, "");
+    for (uint32_t k = 0; k < c->ndirs && dirs; k++)
+        dirs = talloc_asprintf_append(dirs, "%s%s", k ? ", " : "",
+                                      c->plugin_dirs[k]);
+    return !dirs ? "?" : c->ndirs ? dirs : "none configured";
+}
+
+/* The file for `what` and its real path, on tmp; NULL after a refusal (*rc
+ * set). A name is searched in the plugin directories, and what it leads to
+ * (through links) must stay in that directory; a path is used as given,
+ * and when it comes from a configuration it must lead into one of them. */
+static char *locate(di_container *c, void *tmp, const char *what,
+                    bool from_config, char *real, int *rc)
 {
     struct stat st;
     if (strchr(what, '/')) {
-        if (stat(what, &st) == 0)
-            return talloc_strdup(tmp, what);
-        *rc = refuse(c, what, "no such file");
-        return NULL;
+        if (stat(what, &st) != 0) {
+            *rc = refuse(c, what, "no such file");
+            return NULL;
+        }
+        if (!realpath(what, real)) {
+            *rc = refuse(c, what, "cannot resolve the path");
+            return NULL;
+        }
+        bool in = !from_config;
+        for (uint32_t k = 0; k < c->ndirs && !in; k++)
+            in = inside(real, c->plugin_dirs[k]);
+        if (!in) {
+            *rc = refuse(c, what, "outside the plugin directories (%s): a "
+                         "configuration loads plugins from those only",
+                         dir_list(c, tmp));
+            return NULL;
+        }
+        return talloc_strdup(tmp, what);
     }
     char *tried = talloc_strdup(tmp, "");
     for (uint32_t i = 0; i < c->ndirs && tried; i++) {
@@ -91,8 +165,18 @@ static char *locate(di_container *c, void *tmp, const char *what, int *rc)
             *rc = DI_ENOMEM;
             return NULL;
         }
-        if (stat(p, &st) == 0)
+        if (stat(p, &st) == 0) {
+            if (!realpath(p, real)) {
+                *rc = refuse(c, p, "cannot resolve the path");
+                return NULL;
+            }
+            if (!inside(real, c->plugin_dirs[i])) {
+                *rc = refuse(c, p, "it leads outside its plugin directory "
+                             "(to %s)", real);
+                return NULL;
+            }
             return p;
+        }
         tried = talloc_asprintf_append(tried, "%s%s", i ? ", " : "", p);
     }
     if (!tried) {
@@ -106,6 +190,66 @@ static char *locate(di_container *c, void *tmp, const char *what, int *rc)
                      "configured (add one with di_plugin_dir() or "
                      "\"plugin_dirs\", or give a path)");
     return NULL;
+}
+
+/* Could somebody but its owner (root or this user) and root have written
+ * what st describes? Group write counts unless the group is root's or the
+ * owner's own, with nobody else in it. NULL when not, else what is wrong. */
+static const char *writable_by_others(const struct stat *st)
+{
+    if (st->st_uid != 0 && st->st_uid != geteuid())
+        return "owned by another user";
+    if (st->st_mode & S_IWOTH)
+        return "writable by every user";
+    if (!(st->st_mode & S_IWGRP) || st->st_gid == 0)
+        return NULL;
+    char buf[4096], gbuf[4096];
+    struct passwd pw, *pp = NULL;
+    struct group gr, *gp = NULL;
+    if (getpwuid_r(st->st_uid, &pw, buf, sizeof buf, &pp) || !pp ||
+        pp->pw_gid != st->st_gid ||
+        getgrgid_r(st->st_gid, &gr, gbuf, sizeof gbuf, &gp) || !gp)
+        return "writable by its group";
+    for (char **m = gp->gr_mem; *m; m++)
+        if (strcmp(*m, pp->pw_name) != 0)
+            return "writable by its group, which has other members";
+    return NULL;
+}
+
+/* Open the file at real and check it and its directory: the descriptor,
+ * or -1 after a refusal (*rc set). */
+static int open_checked(di_container *c, const char *file, const char *real,
+                        int *rc)
+{
+    int fd = open(real, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    struct stat st, ds;
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        if (fd >= 0)
+            close(fd);
+        *rc = refuse(c, file, "cannot open it");
+        return -1;
+    }
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", real);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        slash[slash == dir] = '\0'; /* "/x.so" lives in "/" */
+    const char *why;
+    if (!S_ISREG(st.st_mode))
+        *rc = refuse(c, file, "it is not a regular file");
+    else if ((why = writable_by_others(&st)))
+        *rc = refuse(c, file, "it is %s, so it could have been replaced",
+                     why);
+    else if (stat(dir, &ds) != 0)
+        *rc = refuse(c, file, "its directory %s cannot be read", dir);
+    else if ((why = writable_by_others(&ds)))
+        *rc = refuse(c, file, "its directory %s is %s, so the file in it "
+                     "could have been replaced", dir, why);
+    if (*rc) {
+        close(fd);
+        return -1;
+    }
+    return fd;
 }
 
 /* Bounds on what a description may hold: past them it is garbage (a list
@@ -228,16 +372,82 @@ static di__plugin_so *so_find(const char *real)
     return NULL;
 }
 
-/* Open a shared object and check its description; NULL after a refusal. */
-static di__plugin_so *so_open(di_container *c, const char *file,
-                              const char *real, int *rc)
+/* The /proc/self/fd/<n> names plugins were opened under, never reused in
+ * the process: the dynamic linker takes an object still mapped under the
+ * same name for the one asked for, whatever file the name now leads to —
+ * and an object may stay mapped after dlclose() (a C++ plugin's unique
+ * symbols). Locked by registry_lock. */
+static int *fdnames;
+static size_t nfdnames;
+
+static bool fdname_used(int n)
 {
+    for (size_t i = 0; i < nfdnames; i++)
+        if (fdnames[i] == n)
+            return true;
+    return false;
+}
+
+static bool fdname_keep(int n)
+{
+    int *more = DI__MAYFAIL(realloc(fdnames, (nfdnames + 1) * sizeof *more));
+    if (!more)
+        return false;
+    fdnames = more;
+    fdnames[nfdnames++] = n;
+    return true;
+}
+
+/* dlopen() the open file fd through a /proc/self/fd name never used before
+ * in the process: a handle, or NULL with the reason in err (*name -2 when
+ * memory ran out). *name: the number used. */
+static void *dlopen_fd(int fd, int *name, char *err, size_t n)
+{
+    int lfd = fd;
+    while (lfd >= 0 && fdname_used(lfd)) {
+        int d = fcntl(fd, F_DUPFD_CLOEXEC, lfd + 1);
+        if (lfd != fd)
+            close(lfd);
+        lfd = d;
+    }
+    if (lfd < 0 || !fdname_keep(lfd)) {
+        if (lfd >= 0 && lfd != fd)
+            close(lfd);
+        *name = lfd < 0 ? -1 : -2; /* -2: out of memory */
+        snprintf(err, n, "no file descriptor left to load it through");
+        return NULL;
+    }
+    char self[64];
+    snprintf(self, sizeof self, "/proc/self/fd/%d", lfd);
     dlerror();
-    void *h = dlopen(real, RTLD_NOW | RTLD_LOCAL);
+    void *h = dlopen(self, RTLD_NOW | RTLD_LOCAL);
     if (!h) {
+        /* its messages name the descriptor: say the file's name instead */
         const char *e = dlerror();
-        *rc = refuse(c, file, "not a loadable shared object (%s)",
-                     e ? e : "dlopen failed");
+        size_t sl = strlen(self);
+        if (!e)
+            e = "dlopen failed";
+        snprintf(err, n, "%s", strncmp(e, self, sl) == 0 && e[sl] == ':'
+                                   ? e + sl + 2 : e);
+    }
+    if (lfd != fd)
+        close(lfd);
+    *name = lfd;
+    return h;
+}
+
+/* Open a shared object — the file fd, checked — and check its
+ * description; NULL after a refusal. */
+static di__plugin_so *so_open(di_container *c, const char *file,
+                              const char *real, int fd, int *rc)
+{
+    char err[512];
+    int fdname;
+    void *h = dlopen_fd(fd, &fdname, err, sizeof err);
+    if (!h) {
+        *rc = fdname == -2 ? DI_ENOMEM
+                           : refuse(c, file, "not a loadable shared object "
+                                    "(%s: %s)", file, err);
         return NULL;
     }
     union { void *obj; di_plugin_entry_fn fn; } entry;
@@ -315,7 +525,7 @@ static int attach(di_container *c, const char *file, di__plugin_so *so)
     return 0;
 }
 
-static int plugin_load(di_container *c, const char *what)
+static int plugin_load(di_container *c, const char *what, bool from_config)
 {
     if (!c)
         return DI_EINVAL;
@@ -328,11 +538,9 @@ static int plugin_load(di_container *c, const char *what)
     void *tmp = talloc_new(NULL);
     if (!tmp)
         return DI_ENOMEM;
-    int rc = 0;
-    char *file = locate(c, tmp, what, &rc);
-    char real[PATH_MAX];
-    if (file && !realpath(file, real))
-        rc = refuse(c, file, "cannot resolve the path");
+    int rc = 0, fd = -1;
+    char real[PATH_MAX] = "";
+    char *file = locate(c, tmp, what, from_config, real, &rc);
     if (!file || rc) {
         talloc_free(tmp);
         return rc;
@@ -343,7 +551,8 @@ static int plugin_load(di_container *c, const char *what)
     for (uint32_t i = 0; so && i < c->nplugins; i++)
         if (c->plugins[i].so == so)
             goto done; /* already in use here */
-    if (fresh && !(so = so_open(c, file, real, &rc)))
+    if (fresh && ((fd = open_checked(c, file, real, &rc)) < 0 ||
+                  !(so = so_open(c, file, real, fd, &rc))))
         goto done;
     rc = check_kinds(c, tmp, file, so->desc);
     if (!rc && fresh && !(rc = so_init(c, file, so)))
@@ -361,13 +570,20 @@ static int plugin_load(di_container *c, const char *what)
     }
 done:
     pthread_mutex_unlock(&registry_lock);
+    if (fd >= 0)
+        close(fd);
     talloc_free(tmp);
     return rc;
 }
 
 int di_plugin_load(di_container *c, const char *what)
 {
-    return di__nomem(c, "di_plugin_load", plugin_load(c, what));
+    return di__nomem(c, "di_plugin_load", plugin_load(c, what, false));
+}
+
+int di__plugin_load_config(di_container *c, const char *what)
+{
+    return di__nomem(c, "di_plugin_load", plugin_load(c, what, true));
 }
 
 void di__plugins_release(di_container *c)

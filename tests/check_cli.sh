@@ -99,6 +99,24 @@ run 2 "$DI" check app.json --bogus
 has "di: unknown option '--bogus'"
 run 2 "$DI"
 
+# `di check` runs in CI on changes nobody reviewed yet: a config naming a
+# plugin directory of its own never gets code of its choice to run (the
+# marked shared object's constructor would write the mark).
+MARKED=$WORK/marked
+mark=$WORK/cli-mark.$$
+rm -f "$mark"
+evil=$WORK/cli-evil.json
+printf '{ "plugin_dirs": ["%s"], "plugins": ["mark"] }\n' "$MARKED" >"$evil"
+export DI_TEST_MARK="$mark"
+run 1 "$DI" check "$evil" --plugin-dir "$PLUGINS"
+unset DI_TEST_MARK
+has "$evil: plugin_dirs[0]: '$MARKED': a configuration may not add plugin directories (the program allows it with di_plugin_allow_config_dirs())"
+if [ -e "$mark" ]; then
+    echo "FAIL: di check ran code from a directory the config named"
+    fails=$((fails + 1))
+fi
+rm -f "$evil" "$mark"
+
 # Graphviz renders what `di graph` prints (valid and broken graphs).
 if command -v dot >/dev/null 2>&1; then
     for cfg in app graph_errors sets; do

@@ -161,6 +161,7 @@ static void test_config_with_plugin(void)
         const char *text = config_text(root);
         di_container *c;
         T_OK(di_container_new(root, &c));
+        T_OK(di_plugin_allow_config_dirs(c, T_BUILD_DIR));
         arm(n);
         int rc = di_config_load_string(c, text, "app.json");
         bool failed = hit();

@@ -228,6 +228,7 @@ static void test_relative_paths(void)
           "    \"v\": { \"use\": \"demo.counter\", \"lifetime\": \"request\","
           " \"override\": false } } }\n", f);
     fclose(f);
+    T_OK(di_plugin_allow_config_dirs(c, T_BUILD_DIR));
     T_OK(di_config_load_file(c, path));
     T_OK(di_container_seal(c));
     remove(path);

@@ -2,7 +2,10 @@
  * test_hostile.c — configurations and inputs made to hurt: a 100 MB file
  * and string, nesting a million deep, a million providers, cycles through
  * two plugins' kinds, names that are not UTF-8, plugin paths with ".." or
- * outside the plugin directories, plugins found only where configured.
+ * outside the plugin directories, plugins found only where configured, and
+ * shared objects smuggled in (a config's plugin_dirs, a link out of a
+ * plugin directory, files others can write) whose constructors must never
+ * run.
  * Each is refused (or, for the API's million providers, handled) with a
  * clear error, bounded in time and memory; the container stays usable.
  * (Plugins whose descriptions hold garbage: test_plugin.c.)
@@ -219,9 +222,9 @@ static void test_plugin_paths(void)
     CU_ASSERT_EQUAL_FATAL(system(cmd), 0);
     char *outside = talloc_asprintf(tmp, "{ \"plugins\": [\"%s\"] }", copy);
     CU_ASSERT_EQUAL(di_config_load_string(c, outside, "outside"), DI_EPLUGIN);
-    char *want = talloc_asprintf(tmp, "outside: plugins[0]: '%s' is outside "
-        "the plugin directories (%s): a configuration loads plugins from those "
-        "only", copy, T_PLUGIN_DIR);
+    char *want = talloc_asprintf(tmp, "outside: plugins[0]: plugin %s: "
+        "outside the plugin directories (%s): a configuration loads plugins "
+        "from those only", copy, T_PLUGIN_DIR);
     CU_ASSERT_TRUE(t_msg_is(di_container_error(c), want));
     char *up = talloc_asprintf(tmp, "{ \"plugins\": [\"%s/../elsewhere/"
                                "tiny.so\"] }", T_PLUGIN_DIR);
@@ -262,6 +265,126 @@ static void test_no_implicit_path(void)
     t_fixture_done(c, root);
 }
 
+/* ---- foreign code never runs ---- */
+
+static char mark[600];
+
+static bool marked(void) { return access(mark, F_OK) == 0; }
+
+/* dir (made with mode) holding a copy of mark.so with mode file_mode. */
+static char *plant(void *tmp, const char *name, mode_t dir_mode,
+                   mode_t file_mode)
+{
+    char *dir = talloc_asprintf(tmp, "%s/%s-%d", T_BUILD_DIR, name,
+                                (int)getpid());
+    mkdir(dir, 0700);
+    char *so = talloc_asprintf(tmp, "%s/mark.so", dir);
+    char *cmd = talloc_asprintf(tmp, "cp %s/mark.so %s", T_MARKED_DIR, so);
+    CU_ASSERT_EQUAL_FATAL(system(cmd), 0);
+    CU_ASSERT_EQUAL(chmod(so, file_mode), 0);
+    CU_ASSERT_EQUAL(chmod(dir, dir_mode), 0);
+    return dir;
+}
+
+static void unplant(void *tmp, const char *dir)
+{
+    char *so = talloc_asprintf(tmp, "%s/mark.so", dir);
+    chmod(dir, 0700);
+    unlink(so);
+    rmdir(dir);
+}
+
+/* A shared object whose constructor leaves a mark, smuggled in by a
+ * config's plugin_dirs, by a link inside a plugin directory, through a
+ * directory or a file that others can write: refused each time before any
+ * of its code runs, with the reason. (And the mark works: loaded from a
+ * directory the program trusts, its constructor runs, and only then is it
+ * refused for having no entry symbol.) */
+static void test_foreign_code_never_runs(void)
+{
+    void *root, *tmp = talloc_new(NULL);
+    snprintf(mark, sizeof mark, "%s/mark-%d", T_BUILD_DIR, (int)getpid());
+    unlink(mark);
+    setenv("DI_TEST_MARK", mark, 1);
+    di_container *c = fixture(&root);
+    char *cfg;
+
+    /* a config may not add plugin directories ... */
+    cfg = talloc_asprintf(tmp, "{ \"plugin_dirs\": [\"%s\"], \"plugins\": "
+                          "[\"mark\"] }", T_MARKED_DIR);
+    CU_ASSERT_EQUAL(di_config_load_string(c, cfg, "evil"), DI_EPLUGIN);
+    char *want = talloc_asprintf(tmp, "evil: plugin_dirs[0]: '%s': a "
+        "configuration may not add plugin directories (the program allows it "
+        "with di_plugin_allow_config_dirs())", T_MARKED_DIR);
+    CU_ASSERT_TRUE(t_msg_is(di_container_error(c), want));
+    CU_ASSERT_FALSE(marked());
+    /* ... unless the program allowed it, and then only below its root */
+    T_OK(di_plugin_allow_config_dirs(c, T_PLUGIN_DIR));
+    CU_ASSERT_EQUAL(di_config_load_string(c, cfg, "evil"), DI_EPLUGIN);
+    want = talloc_asprintf(tmp, "evil: plugin_dirs[0]: '%s' is not below %s, "
+        "where the program lets a configuration add plugin directories",
+        T_MARKED_DIR, T_PLUGIN_DIR);
+    CU_ASSERT_TRUE(t_msg_is(di_container_error(c), want));
+    CU_ASSERT_FALSE(marked());
+
+    /* a link inside a plugin directory that leads out of it, by name: from
+     * a config and from the program alike */
+    char *link = talloc_asprintf(tmp, "%s/linked.so", T_PLUGIN_DIR);
+    char *target = talloc_asprintf(tmp, "%s/mark.so", T_MARKED_DIR);
+    unlink(link);
+    CU_ASSERT_EQUAL_FATAL(symlink(target, link), 0);
+    CU_ASSERT_EQUAL(di_config_load_string(c, "{ \"plugins\": [\"linked\"] }",
+                                          "linked"), DI_EPLUGIN);
+    want = talloc_asprintf(tmp, "linked: plugins[0]: plugin %s: it leads "
+                           "outside its plugin directory (to %s)", link,
+                           target);
+    CU_ASSERT_TRUE(t_msg_is(di_container_error(c), want));
+    CU_ASSERT_EQUAL(di_plugin_load(c, "linked"), DI_EPLUGIN);
+    unlink(link);
+    CU_ASSERT_FALSE(marked());
+
+    /* a directory, or a file, that every user can write */
+    char *open_dir = plant(tmp, "open-dir", 0777, 0644);
+    di_container *c2;
+    T_OK(di_container_new(NULL, &c2));
+    T_OK(di_plugin_dir(c2, open_dir));
+    CU_ASSERT_EQUAL(di_plugin_load(c2, "mark"), DI_EPLUGIN);
+    want = talloc_asprintf(tmp, "plugin %s/mark.so: its directory %s is "
+                           "writable by every user, so the file in it could "
+                           "have been replaced", open_dir, open_dir);
+    CU_ASSERT_TRUE(t_msg_is(di_container_error(c2), want));
+    CU_ASSERT_FALSE(marked());
+    T_OK(di_container_free(c2));
+    unplant(tmp, open_dir);
+    char *open_file = plant(tmp, "open-file", 0755, 0666);
+    T_OK(di_container_new(NULL, &c2));
+    T_OK(di_plugin_dir(c2, open_file));
+    CU_ASSERT_EQUAL(di_plugin_load(c2, "mark"), DI_EPLUGIN);
+    want = talloc_asprintf(tmp, "plugin %s/mark.so: it is writable by every "
+                           "user, so it could have been replaced", open_file);
+    CU_ASSERT_TRUE(t_msg_is(di_container_error(c2), want));
+    CU_ASSERT_FALSE(marked());
+    T_OK(di_container_free(c2));
+
+    /* the control: from a directory the program trusts, its code runs */
+    CU_ASSERT_EQUAL(chmod(talloc_asprintf(tmp, "%s/mark.so", open_file),
+                          0644), 0);
+    T_OK(di_container_new(NULL, &c2));
+    T_OK(di_plugin_dir(c2, open_file));
+    CU_ASSERT_EQUAL(di_plugin_load(c2, "mark"), DI_EPLUGIN);
+    CU_ASSERT_TRUE(ends_with(di_container_error(c2), "not a libdi plugin: no "
+                             "entry symbol 'di_plugin_entry' (define it with "
+                             "DI_PLUGIN())"));
+    CU_ASSERT_TRUE(marked());
+    T_OK(di_container_free(c2));
+    unplant(tmp, open_file);
+    unlink(mark);
+    unsetenv("DI_TEST_MARK");
+    talloc_free(tmp);
+    still_usable(c);
+    t_fixture_done(c, root);
+}
+
 int main(void)
 {
     CU_TestInfo tests[] = {
@@ -272,6 +395,8 @@ int main(void)
         { "names that are not UTF-8", test_names_not_utf8 },
         { "plugin paths with .. or outside the directories", test_plugin_paths },
         { "no plugin from an implicit path", test_no_implicit_path },
+        { "foreign code never runs: dirs, links, writable files",
+          test_foreign_code_never_runs },
         CU_TEST_INFO_NULL,
     };
     return t_run("hostile", tests);

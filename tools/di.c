@@ -46,8 +46,9 @@ static const char usage_check[] =
     "Load CONFIG (JSON) into a fresh container and seal it. Prints every\n"
     "problem (config errors with file:line:column or JSON path, graph errors\n"
     "with their dependency path) and exits 1; prints a summary and exits 0\n"
-    "when the graph is valid. --plugin-dir adds a plugin directory searched\n"
-    "before the config's own plugin_dirs.\n";
+    "when the graph is valid. --plugin-dir adds a plugin directory: plugins\n"
+    "are loaded from those only (a config's own plugin_dirs are refused, so\n"
+    "checking an untrusted config runs no code of its choosing).\n";
 
 static const char usage_graph[] =
     "usage: di graph CONFIG [--dot|--json] [--plugin-dir DIR]...\n"

@@ -23,13 +23,20 @@
  *
  * Fields (all optional, unknown ones are errors):
  *   scopes       level → parent level, declared with di_level().
- *   plugin_dirs  directories searched for plugins given by name.
- *   plugins      names (searched in plugin_dirs, never anywhere else) or
- *                paths (containing '/'), which must lead into one of the
- *                plugin directories once links and ".." are resolved
- *                (DI_EPLUGIN otherwise): a configuration cannot load code
- *                from elsewhere. (A program calling di_plugin_load() with a
- *                path is not held to that.)
+ *   plugin_dirs  directories searched for plugins given by name —
+ *                refused (DI_EPLUGIN) unless the program allowed it with
+ *                di_plugin_allow_config_dirs(c, root), and then each must
+ *                lie below root: a configuration is data, and does not
+ *                choose where code comes from.
+ *   plugins      names (searched in the plugin directories, never anywhere
+ *                else, and what a name leads to through links must stay in
+ *                its directory) or paths (containing '/'), which must lead
+ *                into one of the plugin directories once links and ".."
+ *                are resolved (DI_EPLUGIN otherwise): a configuration
+ *                cannot load code from elsewhere. (A program calling
+ *                di_plugin_load() with a path is not held to that; every
+ *                load refuses files that others can write, see
+ *                di/plugin.h.)
  *   providers    name → { use (kind, required), lifetime, deps (role →
  *                provider name), params (object), override (boolean) }.
  *   sets         set name → array of member provider names (may be

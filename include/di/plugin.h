@@ -19,12 +19,19 @@
  * process provides libdi's symbols). Its kinds register as "demo.counter".
  *
  * Loading (di_plugin_load(), or "plugins" in a config) checks, in order, and
- * refuses with a reason naming the file: the file exists; it is a loadable
+ * refuses with a reason naming the file: the file exists; a plugin given by
+ * name, or any plugin a configuration names, lies in a plugin directory
+ * once links and ".." are resolved; the file and its directory belong to
+ * root or this user and nobody else can write them (every user, or a
+ * group with other members) — checked on the open file, which is the one
+ * loaded, so that nothing can be swapped in between; it is a loadable
  * shared object; it has the entry symbol; the cookie is DI_PLUGIN_MAGIC; the
  * ABI major equals the library's; the ABI minor is not newer than the
  * library's; the description is at least as large as ABI 1.0's; no kind is
  * registered twice (in the plugin or in the container); the init hook
- * accepts. A refusal changes nothing: the container stays as it was.
+ * accepts. A refusal changes nothing: the container stays as it was. A
+ * shared object's constructors run when it is loaded, before the entry
+ * symbol is looked for: the checks that keep foreign code out come first.
  *
  * Lifetime: each shared object is opened once per process and reference
  * counted; it stays loaded while any container uses it and is closed (after
@@ -115,6 +122,16 @@ typedef const di_plugin_desc *(*di_plugin_entry_fn)(void);
  * Returns 0, DI_EINVAL, DI_ESEALED or DI_ENOMEM.
  */
 DI_EXPORT int di_plugin_dir(di_container *c, const char *dir);
+
+/*
+ * di_plugin_allow_config_dirs — let a configuration's "plugin_dirs" add
+ * plugin directories, each of which must lie below root (after links and
+ * ".."). Without this call a configuration that lists plugin_dirs is
+ * refused: a config is data, and it must not decide where code is loaded
+ * from unless the program said so. One root; a second call replaces it.
+ * Returns 0, DI_EINVAL, DI_ESEALED or DI_ENOMEM.
+ */
+DI_EXPORT int di_plugin_allow_config_dirs(di_container *c, const char *root);
 
 /*
  * di_plugin_system_dir — where libdi's own plugins (sqlite, postgres) were
