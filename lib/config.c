@@ -391,11 +391,10 @@ static int load(di_container *c, const char *text, size_t len,
     cf.errs.mem = cf.tmp;
     char *err = NULL;
     cJSON *root = NULL;
-    int rc = di__json_check(cf.tmp, text, len, DI_CONFIG_MAX_DEPTH, &err);
+    int rc = di__json_parse(cf.tmp, text, len, DI_CONFIG_MAX_DEPTH, &err,
+                            &root);
     if (rc == DI_ECONFIG) {
         di__reg_error(c, rc, "%s:%s", origin, err);
-    } else if (!rc && !(root = cJSON_ParseWithLength(text, len))) {
-        rc = DI_ENOMEM; /* the text checked out: only allocation fails */
     } else if (!rc) {
         shape(&cf, root);
         rc = cf.nomem ? DI_ENOMEM : cf.errs.head ? DI_ECONFIG : apply(&cf, root);

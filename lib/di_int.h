@@ -671,12 +671,18 @@ void di__plugins_release(di_container *c);
 /* graph (seal.c): run the seal checks without sealing; problems on mem */
 int di__seal_check(di_container *c, void *mem, struct di_error **problems);
 
+struct cJSON;
 /* JSON syntax checking with positions (json.c). Checks text[0..len) is one
  * JSON value, nesting at most max_depth, no duplicate keys. Returns 0, or
  * DI_ECONFIG with *err = "line:col: what was expected, got what" on mem
  * (DI_ENOMEM if that fails). */
 int di__json_check(void *mem, const char *text, size_t len, unsigned max_depth,
                    char **err);
+/* di__json_check(), then the tree cJSON makes of it (*out, the caller
+ * deletes it): 0, DI_ECONFIG with *err, or DI_ENOMEM. A leading UTF-8 byte
+ * order mark is skipped, as if it were not there. */
+int di__json_parse(void *mem, const char *text, size_t len, unsigned max_depth,
+                   char **err, struct cJSON **out);
 /* The length (1-4) of the well-formed UTF-8 character at s (avail bytes
  * there), or 0: a stray byte, an overlong form, a surrogate, past U+10FFFF */
 size_t di__utf8_len(const unsigned char *s, size_t avail);
@@ -684,7 +690,6 @@ size_t di__utf8_len(const unsigned char *s, size_t avail);
  * return it; NULL when item is NULL or cannot be attached (then it is
  * deleted). A builder stops at the first NULL: its output then fails with
  * DI_ENOMEM, and deleting the root frees everything attached. */
-struct cJSON;
 struct cJSON *di__json_add(struct cJSON *parent, const char *key,
                            struct cJSON *item);
 /* base.key, or base["key"] when key is not an identifier (mem) */

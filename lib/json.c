@@ -389,14 +389,19 @@ static int value(jc *j, unsigned depth)
     }
 }
 
+/* The bytes of a leading UTF-8 byte order mark: 3 or 0. */
+static size_t bom(const char *text, size_t len)
+{
+    return len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0 ? 3 : 0;
+}
+
 int di__json_check(void *mem, const char *text, size_t len, unsigned max_depth,
                    char **err)
 {
     jc j = { .mem = mem, .s = text, .len = len, .max_depth = max_depth,
              .err = err };
     *err = NULL;
-    if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0)
-        j.pos = 3; /* skip a UTF-8 byte order mark */
+    j.pos = bom(text, len); /* as if it were not there */
     int rc = value(&j, 0);
     if (rc)
         return rc;
@@ -404,6 +409,18 @@ int di__json_check(void *mem, const char *text, size_t len, unsigned max_depth,
     if (j.pos < j.len)
         return expected(&j, "the end of the document after the JSON value");
     return 0;
+}
+
+int di__json_parse(void *mem, const char *text, size_t len, unsigned max_depth,
+                   char **err, struct cJSON **out)
+{
+    *out = NULL;
+    int rc = di__json_check(mem, text, len, max_depth, err);
+    if (rc)
+        return rc;
+    size_t b = bom(text, len); /* cJSON knows no byte order mark */
+    *out = cJSON_ParseWithLength(text + b, len - b);
+    return *out ? 0 : DI_ENOMEM; /* the text checked out: only memory fails */
 }
 
 /* ---- suggestions ---- */

@@ -60,16 +60,11 @@ int di__params_parse(void *mem, const char *json, const char *base,
     if (!tmp)
         return DI_ENOMEM;
     size_t len = json ? strlen(json) : 2;
-    int rc = di__json_check(tmp, json ? json : "{}", len, DI_CONFIG_MAX_DEPTH,
-                            err);
     cJSON *root = NULL;
-    if (!rc) {
-        root = cJSON_ParseWithLength(json ? json : "{}", len);
-        if (!root)
-            rc = DI_ENOMEM; /* the text checked out: only allocation fails */
-        else if (!cJSON_IsObject(root))
-            rc = DI_ECONFIG;
-    }
+    int rc = di__json_parse(tmp, json ? json : "{}", len, DI_CONFIG_MAX_DEPTH,
+                            err, &root);
+    if (!rc && !cJSON_IsObject(root))
+        rc = DI_ECONFIG;
     if (rc == DI_ECONFIG && !*err)
         *err = talloc_strdup(tmp, "expected an object");
     di_params *p = NULL;

@@ -214,6 +214,24 @@ static void test_strings_and_limits(void)
     t_fixture_done(c, root);
 }
 
+/* A UTF-8 byte order mark before a config changes nothing. */
+static void test_byte_order_mark(void)
+{
+    void *root;
+    di_container *c = t_fixture(&root);
+    T_OK(di_config_load_string(c, "\xef\xbb\xbf{ \"scopes\": { \"job\": "
+                               "\"singleton\" } }", "bom"));
+    CU_ASSERT_EQUAL(di_config_load_string(c, "\xef\xbb\xbf" "1", "one"),
+                    DI_ECONFIG);
+    CU_ASSERT_TRUE(t_msg_is(di_container_error(c), "one: expected an object "
+                            "at the top level, got number"));
+    CU_ASSERT_EQUAL(di_config_load_string(c, "\xef\xbb\xbf", "empty"),
+                    DI_ECONFIG);
+    CU_ASSERT_TRUE(t_msg_is(di_container_error(c), "empty:1:2: expected a "
+                            "value, got end of input"));
+    t_fixture_done(c, root);
+}
+
 /* Relative plugin paths are relative to the config file's directory. */
 static void test_relative_paths(void)
 {
@@ -247,6 +265,7 @@ int main(void)
         { "semantic errors register the rest", test_partial },
         { "strings, limits, unreadable files, sealed", test_strings_and_limits },
         { "relative paths start at the config", test_relative_paths },
+        { "a byte order mark changes nothing", test_byte_order_mark },
         CU_TEST_INFO_NULL,
     };
     return t_run("config", tests);
