@@ -6,6 +6,7 @@
  */
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -65,7 +66,8 @@ struct di_http_req {
     void *ctx;
     char *body;
     size_t blen;
-    bool too_large;
+    int refuse_status;     /* refused at the door: this status ... */
+    const char *refuse_why;/* ... with this answer (static text) */
     bool body_lost;        /* out of memory appending: never dispatched */
     bool dispatched;
     bool settled;          /* its scope's disposes ran */
@@ -321,8 +323,8 @@ static int hexval(char ch)
 }
 
 /* Percent-decode s[0..n) into o (room for n + 1); '+' as space when
- * plus. */
-static void decode_into(char *o, const char *s, size_t n, bool plus)
+ * plus. Returns the decoded length (a %00 makes a NUL inside). */
+static size_t decode_into(char *o, const char *s, size_t n, bool plus)
 {
     char *w = o;
     for (size_t i = 0; i < n; i++) {
@@ -335,13 +337,52 @@ static void decode_into(char *o, const char *s, size_t n, bool plus)
         }
     }
     *w = '\0';
+    return (size_t)(w - o);
 }
 
-static char *decode(void *mem, const char *s, size_t n, bool plus)
+/* A decoded text that can be trusted as a C string and printed: no NUL
+ * inside, no control character. */
+static bool clean(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+            return false;
+    return true;
+}
+
+/* Does the raw path s[0..n) hold an encoded '/' (which would join two
+ * segments into one after decoding)? */
+static bool encoded_slash(const char *s, size_t n)
+{
+    for (size_t i = 0; i + 2 < n; i++)
+        if (s[i] == '%' && s[i + 1] == '2' && (s[i + 2] | 0x20) == 'f')
+            return true;
+    return false;
+}
+
+/* Refuse r at the door: dispatch answers status with why (static text)
+ * without routing; the first refusal stands. */
+static void refuse(di_http_req *r, int status, const char *why)
+{
+    if (!r->refuse_status) {
+        r->refuse_status = status;
+        r->refuse_why = why;
+    }
+}
+
+void di_http_reject(di_http_req *r, int status, const char *why)
+{
+    if (r && status >= 400 && status <= 599)
+        refuse(r, status, why ? why : status < 500 ? "bad request"
+                                                   : "server error");
+}
+
+static char *decode(void *mem, const char *s, size_t n, bool plus,
+                    size_t *len)
 {
     char *o = talloc_size(mem, n + 1);
     if (o)
-        decode_into(o, s, n, plus);
+        *len = decode_into(o, s, n, plus);
     return o;
 }
 
@@ -356,12 +397,15 @@ static int parse_query(di_http_req *r, const char *q)
             if (!nq)
                 return DI_ENOMEM;
             r->query = nq;
-            size_t kl = eq ? (size_t)(eq - q) : len;
-            nq[r->nquery].k = decode(r, q, kl, true);
-            nq[r->nquery].v = eq ? decode(r, eq + 1, len - kl - 1, true)
+            size_t kl = eq ? (size_t)(eq - q) : len, klen = 0, vlen = 0;
+            /* "?limit" is "?limit=": present, empty */
+            nq[r->nquery].k = decode(r, q, kl, true, &klen);
+            nq[r->nquery].v = eq ? decode(r, eq + 1, len - kl - 1, true, &vlen)
                                  : talloc_strdup(r, "");
             if (!nq[r->nquery].k || !nq[r->nquery].v)
                 return DI_ENOMEM;
+            if (!clean(nq[r->nquery].k, klen) || !clean(nq[r->nquery].v, vlen))
+                refuse(r, 400, "the query holds a NUL or control character");
             r->nquery++;
         }
         q += len + (amp ? 1 : 0);
@@ -409,8 +453,10 @@ static int http_begin(di_http *h, const char *method, const char *target,
     const char *q = strchr(target, '?');
     size_t plen = q ? (size_t)(q - target) : strlen(target);
     r->path = room(r, r->path_room, sizeof r->path_room, plen + 1);
-    if (r->path)
-        decode_into(r->path, target, plen, false);
+    if (r->path && (!clean(r->path, decode_into(r->path, target, plen, false))
+                    || encoded_slash(target, plen)))
+        refuse(r, 400, "the path holds an encoded '/', a NUL or a control "
+               "character");
     int rc = r->method && r->path ? 0 : DI_ENOMEM;
     if (!rc && q) {
         r->own_query = true;
@@ -461,7 +507,7 @@ int di_http_content_length(di_http_req *r, unsigned long long n)
         return DI_EINVAL;
     if (n <= DI_HTTP_BODY_MAX)
         return 0;
-    r->too_large = true;
+    refuse(r, 413, "request body too large");
     drop_body(r);
     return DI_HTTP_ERROR(413);
 }
@@ -478,10 +524,10 @@ int di_http_append_body(di_http_req *r, const void *data, size_t len)
         return DI_EINVAL;
     if (r->body_lost)
         return DI_ENOMEM;
-    if (r->too_large || !len)
+    if (r->refuse_status || !len) /* refused: the rest goes nowhere */
         return 0;
     if (r->blen + len > DI_HTTP_BODY_MAX) {
-        r->too_large = true;
+        refuse(r, 413, "request body too large");
         drop_body(r);
         return 0;
     }
@@ -529,6 +575,50 @@ const char *di_http_query(const di_http_req *r, const char *name)
     if (r->own_query)
         return find(r->query, r->nquery, name);
     return r->lookup ? r->lookup(r->ctx, DI_HTTP_LOOKUP_QUERY, name) : NULL;
+}
+
+/* s as a canonical decimal integer in [lo, hi]: 0, or DI_EINVAL. */
+static int canonical_int(const char *s, long long lo, long long hi,
+                         long long *out)
+{
+    bool neg = *s == '-';
+    const char *d = s + neg;
+    if (!*d || (d[0] == '0' && (d[1] || neg)))
+        return DI_EINVAL; /* empty, "01", "-0" */
+    unsigned long long v = 0, most = neg ? (unsigned long long)LLONG_MAX + 1
+                                         : (unsigned long long)LLONG_MAX;
+    for (; *d; d++) {
+        if (*d < '0' || *d > '9' || v > (most - (unsigned)(*d - '0')) / 10)
+            return DI_EINVAL;
+        v = v * 10 + (unsigned)(*d - '0');
+    }
+    long long x = neg ? (v == most ? LLONG_MIN : -(long long)v) : (long long)v;
+    if (x < lo || x > hi)
+        return DI_EINVAL;
+    *out = x;
+    return 0;
+}
+
+int di_http_param_int(const di_http_req *r, const char *name, long long lo,
+                      long long hi, long long *out)
+{
+    const char *s = di_http_param(r, name);
+    if (!s || !out)
+        return !out ? DI_EINVAL : DI_ENOTFOUND;
+    return canonical_int(s, lo, hi, out);
+}
+
+int di_http_query_int(const di_http_req *r, const char *name, long long lo,
+                      long long hi, long long def, long long *out)
+{
+    if (!out)
+        return DI_EINVAL;
+    const char *s = di_http_query(r, name);
+    if (!s) {
+        *out = def;
+        return 0;
+    }
+    return canonical_int(s, lo, hi, out);
 }
 
 const char *di_http_header(const di_http_req *r, const char *name)
@@ -604,14 +694,47 @@ static int respond_error(di_http_req *r, int status, const char *msg)
     return rc;
 }
 
+int di_http_check_json(di_http_req *r)
+{
+    if (!r)
+        return DI_EINVAL;
+    void *tmp = talloc_new(NULL);
+    char *err = NULL;
+    int rc = tmp ? di__json_check(tmp, r->body ? r->body : "", r->blen, 64,
+                                  &err)
+                 : DI_ENOMEM;
+    if (!rc) {
+        if (r->blen >= 3 && memcmp(r->body, "\xef\xbb\xbf", 3) == 0) {
+            memmove(r->body, r->body + 3, r->blen - 2); /* and its NUL */
+            r->blen -= 3;
+        }
+        talloc_free(tmp);
+        return 0;
+    }
+    char *msg = rc == DI_ECONFIG && err ? talloc_asprintf(tmp, "body:%s", err)
+                                        : NULL;
+    respond_error(r, msg ? 400 : 500, msg ? msg : "internal error");
+    talloc_free(tmp);
+    return msg ? DI_HTTP_ERROR(400) : DI_ENOMEM;
+}
+
 static void log_line(di_http *h, const char *fmt, ...) DI_PRINTF(2, 3);
 static void log_line(di_http *h, const char *fmt, ...)
 {
-    char line[1024];
+    char raw[1024], line[4 * sizeof raw];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
+    vsnprintf(raw, sizeof raw, fmt, ap);
     va_end(ap);
+    /* what came from the client cannot forge a line or steer a terminal:
+     * control characters are written as \xHH */
+    char *w = line;
+    for (const unsigned char *p = (const unsigned char *)raw; *p; p++)
+        if (*p < 0x20 || *p == 0x7f)
+            w += sprintf(w, "\\x%02x", *p);
+        else
+            *w++ = (char)*p;
+    *w = '\0';
     if (h->log)
         h->log(h->log_ctx, line);
     else
@@ -694,9 +817,9 @@ static int route_consumer(const di_http_req *r, const route *rt)
 static int run(di_http_req *r)
 {
     di_http *h = r->h;
-    if (r->too_large) {
-        respond_error(r, 413, "request body too large");
-        return DI_HTTP_ERROR(413);
+    if (r->refuse_status) {
+        respond_error(r, r->refuse_status, r->refuse_why);
+        return DI_HTTP_ERROR(r->refuse_status);
     }
     if (r->body_lost) {
         log_line(h, "di_http: %s %s: out of memory reading the body: the "

@@ -120,6 +120,32 @@ static int ends_itself(di_http_req *r, void *const *deps, void *data)
     return di_http_respond(r, 200, "text/plain", "ok", 2);
 }
 
+/* The {id} and ?n as canonical integers: "id=<v|rc> n=<v|rc>". */
+static int numbers(di_http_req *r, void *const *deps, void *data)
+{
+    (void)deps;
+    (void)data;
+    long long id = 0, n = 0;
+    int a = di_http_param_int(r, "id", -5, 100, &id);
+    int b = di_http_query_int(r, "n", 0, 9, 4, &n);
+    char out[64];
+    int len = snprintf(out, sizeof out, "id=%lld/%d n=%lld/%d", id, a, n, b);
+    return di_http_respond(r, 200, "text/plain", out, (size_t)len);
+}
+
+/* Checks its body as JSON. */
+static int json_in(di_http_req *r, void *const *deps, void *data)
+{
+    (void)deps;
+    (void)data;
+    int rc = di_http_check_json(r);
+    if (rc)
+        return rc;
+    size_t n;
+    const char *b = di_http_body(r, &n);
+    return di_http_respond(r, 200, "application/json", b, n);
+}
+
 static int silent(di_http_req *r, void *const *deps, void *data)
 {
     (void)r;
@@ -174,6 +200,10 @@ static di_http *setup(di_container **cp, void **root)
         .path = "/quiet", .deps = tx_only, .handler = quiet_404 }));
     T_OK(di_http_route(h, &(di_http_route_desc){ .method = "GET",
         .path = "/self", .deps = tx_only, .handler = ends_itself }));
+    T_OK(di_http_route(h, &(di_http_route_desc){ .method = "GET",
+        .path = "/num/{id}", .handler = numbers }));
+    T_OK(di_http_route(h, &(di_http_route_desc){ .method = "POST",
+        .path = "/json", .handler = json_in }));
     T_OK(di_container_seal(c));
     commit_fails = rollback_fails = 0;
     *cp = c;
@@ -423,6 +453,135 @@ static void test_client_gone(void)
     t_fixture_done(c, root);
 }
 
+/* What serve() answered, for the door's cases. */
+static char *answer_of(di_http *h, const char *method, const char *target,
+                       const char *body, int *status)
+{
+    di_http_req *r;
+    T_OK(di_http_begin(h, method, target, NULL, NULL, &r));
+    if (body)
+        T_OK(di_http_append_body(r, body, strlen(body)));
+    di_http_dispatch(r);
+    *status = di_http_status(r);
+    char *out = talloc_strdup(NULL, di_http_response(r, NULL));
+    T_OK(di_http_end(r, 1));
+    return out;
+}
+
+/* Input refused at the door: paths and queries that decode to what a C
+ * string or a log cannot hold, numbers that are not canonical, JSON that
+ * is not UTF-8 or has something after it, and log lines that cannot be
+ * forged. */
+static void test_input_at_the_door(void)
+{
+    void *root;
+    di_container *c;
+    di_http *h = setup(&c, &root);
+    static const struct { const char *target; int status; const char *body; }
+    cases[] = {
+        { "/num/7?n=3", 200, "id=7/0 n=3/0" },
+        { "/num/0", 200, "id=0/0 n=4/0" },
+        { "/num/-5?n=0", 200, "id=-5/0 n=0/0" },
+        { "/num/+1", 200, "id=0/-1 n=4/0" },
+        { "/num/%201", 200, "id=0/-1 n=4/0" },
+        { "/num/01", 200, "id=0/-1 n=4/0" },
+        { "/num/1x", 200, "id=0/-1 n=4/0" },
+        { "/num/-0", 200, "id=0/-1 n=4/0" },
+        { "/num/101", 200, "id=0/-1 n=4/0" },
+        { "/num/99999999999999999999", 200, "id=0/-1 n=4/0" },
+        { "/num/7?n", 200, "id=7/0 n=0/-1" },  /* "?n" is "?n=" */
+        { "/num/7?n=", 200, "id=7/0 n=0/-1" },
+        { "/num/7?n=10", 200, "id=7/0 n=0/-1" },
+        { "/num/1%00abc", 400, "{\"error\":\"the path holds an encoded '/', "
+          "a NUL or a control character\"}" },
+        { "/num%2F1", 400, NULL },
+        { "/num/%2f", 400, NULL },
+        { "/num/%0a", 400, NULL },
+        { "/num/%1b[31m", 400, NULL },
+        { "/num/7?n=1%00x", 400, "{\"error\":\"the query holds a NUL or "
+          "control character\"}" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int st;
+        char *got = answer_of(h, "GET", cases[i].target, NULL, &st);
+        CU_ASSERT_EQUAL(st, cases[i].status);
+        if (cases[i].body)
+            CU_ASSERT_STRING_EQUAL(got, cases[i].body);
+        if (st != cases[i].status)
+            fprintf(stderr, "\n  %s: %d %s\n", cases[i].target, st, got);
+        talloc_free(got);
+    }
+    /* JSON bodies */
+    static const struct { const char *body; const char *answer; } json[] = {
+        { "{\"a\":1}", "{\"a\":1}" },
+        { "\xef\xbb\xbf{\"a\":1}", "{\"a\":1}" },  /* the BOM goes */
+        { "{\"a\":\"\xff\"}", "body:1:7: invalid UTF-8 (byte 0xff) in a "
+          "string: the text must be UTF-8" },
+        { "{\"a\":\"\xc0\xaf\"}", "body:1:7: invalid UTF-8 (byte 0xc0) in a "
+          "string: the text must be UTF-8" },
+        { "{\"a\":\"\xed\xa0\x80\"}", "body:1:7: invalid UTF-8 (byte 0xed) "
+          "in a string: the text must be UTF-8" },
+        { "{\"a\":\"\\ud800\"}", "body:1:7: \\ud800 is a high surrogate "
+          "without its low half" },
+        { "{\"a\":\"x\ty\"}", "body:1:8: control character 0x09 in a string "
+          "(write it as an escape such as \\n or \\u0009)" },
+        { "{} x", "body:1:4: expected the end of the document after the JSON "
+          "value, got 'x'" },
+        { "{\"a\":1,\"a\":2}", NULL },
+    };
+    for (size_t i = 0; i < sizeof json / sizeof json[0]; i++) {
+        int st;
+        char *got = answer_of(h, "POST", "/json", json[i].body, &st);
+        bool good = json[i].answer && json[i].answer[0] == '{';
+        CU_ASSERT_EQUAL(st, good ? 200 : 400);
+        if (good) {
+            CU_ASSERT_STRING_EQUAL(got, json[i].answer);
+        } else if (json[i].answer) {
+            char *want = talloc_asprintf(NULL, "{\"error\":\"%s\"}",
+                                         json[i].answer);
+            /* the answer is JSON: its backslashes are escaped */
+            char *esc = talloc_strdup(NULL, "");
+            for (const char *p = want; *p; p++)
+                esc = talloc_asprintf_append(esc, "%s%c",
+                    *p == '\\' ? "\\" : "", *p);
+            CU_ASSERT_STRING_EQUAL(got, esc);
+            talloc_free(esc);
+            talloc_free(want);
+        }
+        talloc_free(got);
+    }
+    t_fixture_done(c, root);
+}
+
+/* A message with a line break and a terminal escape is logged with both
+ * written out. */
+static int forging_create(const di_build *b, void **out)
+{
+    (void)out;
+    return di_fail(b, DI_EPROVIDER, "down\nGET /admin -> 200 \x1b[31mred");
+}
+
+static void test_log_cannot_be_forged(void)
+{
+    void *root;
+    di_container *c = t_fixture(&root);
+    di_http *h;
+    T_OK(di_http_new(c, c, &h));
+    di_http_set_log(h, capture, NULL);
+    T_OK(di_provide(c, &(di_provider_desc){ .name = "bad",
+        .lifetime = "request", .create = forging_create }));
+    static const char *const bad[] = { "bad", NULL };
+    T_OK(di_http_route(h, &(di_http_route_desc){ .method = "GET",
+        .path = "/bad", .deps = bad, .handler = silent }));
+    T_OK(di_container_seal(c));
+    int st;
+    talloc_free(answer_of(h, "GET", "/bad", NULL, &st));
+    CU_ASSERT_EQUAL(st, 500);
+    CU_ASSERT_STRING_EQUAL(logged, "di_http: GET /bad: GET /bad \xe2\x86\x92 "
+                           "bad: down\\x0aGET /admin -> 200 \\x1b[31mred");
+    t_fixture_done(c, root);
+}
+
 static void test_default_answers(void)
 {
     void *root;
@@ -580,6 +739,8 @@ int main(void)
           test_commit_before_answer },
         { "one outcome rule: failed or status >= 400", test_outcome_rule },
         { "a client gone before the settle: rolled back", test_client_gone },
+        { "input refused at the door", test_input_at_the_door },
+        { "log lines cannot be forged", test_log_cannot_be_forged },
         { "404, 405, 401 from a provider, 413", test_default_answers },
         { "routes are consumers checked at seal", test_routes_checked },
         { "long requests: past the request's own room", test_long_requests },

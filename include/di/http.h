@@ -187,6 +187,34 @@ DI_EXPORT const char *di_http_param(const di_http_req *r, const char *name);
 DI_EXPORT const char *di_http_query(const di_http_req *r, const char *name);
 /* A request header (case-insensitive name); NULL if absent. */
 DI_EXPORT const char *di_http_header(const di_http_req *r, const char *name);
+
+/*
+ * di_http_param_int, di_http_query_int — a path parameter or query argument
+ * read as an integer in [lo, hi]. Only canonical decimal is accepted: an
+ * optional '-' and digits, no leading zero (but "0"), no '+', no space,
+ * nothing after — "+1", " 1", "01", "1x" and "" are not numbers.
+ * Returns 0 with *out set; DI_ENOTFOUND when absent (for a query argument
+ * *out is then def and 0 is returned); DI_EINVAL when not a number in
+ * range. A handler answers 404 for a path id that is not one, 400 for a
+ * query argument.
+ */
+DI_EXPORT int di_http_param_int(const di_http_req *r, const char *name,
+                                long long lo, long long hi, long long *out);
+DI_EXPORT int di_http_query_int(const di_http_req *r, const char *name,
+                                long long lo, long long hi, long long def,
+                                long long *out);
+
+/*
+ * di_http_check_json — check that the body is one JSON value in UTF-8 and
+ * nothing after it: no invalid byte, overlong form or lone surrogate, no
+ * control character inside a string, no duplicate key, nested at most 64
+ * deep; a leading UTF-8
+ * byte order mark is dropped from the body, as if it were not there.
+ * Returns 0 (parse di_http_body() with any JSON library then), or answers
+ * 400 {"error": "body:1:12: expected ..."} and returns DI_HTTP_ERROR(400)
+ * for the handler to return.
+ */
+DI_EXPORT int di_http_check_json(di_http_req *r);
 /* The request body (NUL-terminated for convenience) and its length. */
 DI_EXPORT const char *di_http_body(const di_http_req *r, size_t *len);
 /* The request's scope: resolve more with di_get(). */
@@ -242,6 +270,17 @@ DI_EXPORT int di_http_content_length(di_http_req *r, unsigned long long n);
  * body.
  */
 DI_EXPORT int di_http_append_body(di_http_req *r, const void *data, size_t len);
+/*
+ * di_http_reject — refuse the request at the door, before routing:
+ * di_http_dispatch() then answers status (400-599) with {"error": why}
+ * (why: static text, NULL for a default) and resolves nothing. The first
+ * refusal stands. For what a framework lets through that a server must not
+ * serve: conflicting Content-Length headers, HTTP/1.1 without Host, a NUL
+ * in a header value. The router refuses by itself, with 400, a path with
+ * an encoded '/' or a NUL or control character (decoded), and a query
+ * argument with a NUL or control character.
+ */
+DI_EXPORT void di_http_reject(di_http_req *r, int status, const char *why);
 /*
  * di_http_client_socket — the connection's socket, so that the router can
  * tell, just before settling, whether the client went away (see "A client
