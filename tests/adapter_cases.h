@@ -27,6 +27,10 @@ extern int t_adapter_begins_when_complete;
  * client that leaves while the handler runs rolls back (libmicrohttpd,
  * libevent); civetweb cannot: its write fails after the commit. */
 extern int t_adapter_sees_client_gone;
+/* Set when a NUL inside a header value can be refused (civetweb refuses it
+ * itself); libmicrohttpd 0.9.75 and libevent end the value there, before
+ * the adapter sees it. */
+extern int t_adapter_sees_header_nul;
 
 /* Run the cases as the CUnit suite `suite`; returns the exit status. */
 int t_adapter_run(const char *suite, t_start_fn start, t_stop_fn stop);

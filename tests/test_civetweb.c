@@ -18,4 +18,8 @@ static void *start(di_http *h, uint16_t *port)
 
 static void stop(void *s) { di_civetweb_stop(s); }
 
-int main(void) { return t_adapter_run("civetweb", start, stop); }
+int main(void)
+{
+    t_adapter_sees_header_nul = 1;
+    return t_adapter_run("civetweb", start, stop);
+}

@@ -21,7 +21,6 @@
  * (a timeout, a server killed between COMMIT and response) retries safely.
  */
 #include <cjson/cJSON.h>
-#include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -76,12 +75,18 @@ static int user_create(const di_build *b, void **out)
 {
     const char *auth = di_http_header(b->deps[0], "Authorization");
     notes_repo *repo = b->deps[1];
-    if (!auth || strncmp(auth, "Bearer ", 7) != 0 || !auth[7])
+    /* a 401 says how to authenticate (RFC 9110) */
+    if (!auth || strncmp(auth, "Bearer ", 7) != 0 || !auth[7]) {
+        di_http_add_header(b->deps[0], "WWW-Authenticate", "Bearer");
         return di_fail(b, DI_HTTP_ERROR(401), "missing bearer token");
+    }
     user *u = b->mem;
     int rc = repo->user_by_token(repo, b->mem, auth + 7, u);
-    if (rc == DI_ENOTFOUND)
+    if (rc == DI_ENOTFOUND) {
+        di_http_add_header(b->deps[0], "WWW-Authenticate",
+                           "Bearer error=\"invalid_token\"");
         return di_fail(b, DI_HTTP_ERROR(401), "unknown token");
+    }
     if (rc)
         return di_fail(b, rc, "user lookup: %s", repo->err);
     *out = u;
@@ -185,25 +190,26 @@ static int note_fields(di_http_req *r, const cJSON *o, const char *at,
     return 0;
 }
 
+/* The body as JSON: one value, UTF-8, nothing after it (else a 400 with
+ * the position, sent by the router's check). */
 static int parse_body(di_http_req *r, cJSON **out)
 {
+    *out = NULL;
+    int rc = di_http_check_json(r);
+    if (rc)
+        return rc;
     size_t n;
     const char *text = di_http_body(r, &n);
     *out = cJSON_ParseWithLength(text, n);
-    if (!*out)
-        return send_error(r, 400, "the body is not JSON");
-    return 0;
+    return *out ? 0 : DI_ENOMEM;
 }
 
-/* "{id}" as a positive integer, or a 404 sent. */
+/* "{id}" as a positive integer (canonical decimal), or a 404 sent. */
 static int note_id(di_http_req *r, int64_t *id)
 {
-    const char *s = di_http_param(r, "id");
-    char *end;
-    errno = 0;
-    long long v = strtoll(s ? s : "", &end, 10);
-    if (!s || !*s || *end || errno || v <= 0)
-        return send_error(r, 404, "no note '%s'", s ? s : "");
+    long long v;
+    if (di_http_param_int(r, "id", 1, INT64_MAX, &v))
+        return send_error(r, 404, "no note '%s'", di_http_param(r, "id"));
     *id = v;
     return 0;
 }
@@ -319,25 +325,12 @@ static int create_once(di_http_req *r, void *const *deps, void *data)
     return rc;
 }
 
-/* Query argument as an integer in [lo, hi]; def when absent; -1 when bad. */
-static int64_t query_int(di_http_req *r, const char *name, int64_t def,
-                         int64_t lo, int64_t hi)
-{
-    const char *s = di_http_query(r, name);
-    if (!s)
-        return def;
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    return !*s || *end || errno || v < lo || v > hi ? -1 : v;
-}
-
 static int list_notes(di_http_req *r, void *const *deps, void *data)
 {
     (void)data;
-    int64_t offset = query_int(r, "offset", 0, 0, INT64_MAX / 2);
-    int64_t limit = query_int(r, "limit", 20, 1, 100);
-    if (offset < 0 || limit < 0)
+    long long offset, limit;
+    if (di_http_query_int(r, "offset", 0, INT64_MAX / 2, 0, &offset) ||
+        di_http_query_int(r, "limit", 1, 100, 20, &limit))
         return send_error(r, 400, "offset must be >= 0 and limit 1 to 100");
     void *mem = talloc_new(NULL);
     note *items;

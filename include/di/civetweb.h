@@ -20,8 +20,15 @@
  *     ...
  *     di_civetweb_stop(srv);
  *
+ * What civetweb lets through and a server must not serve is refused with
+ * 400 before anything is resolved (di_http_reject()): conflicting
+ * Content-Length headers, an HTTP/1.1 request without Host, and (by the
+ * router) a path with an encoded NUL or '/'; civetweb refuses a NUL in a
+ * header itself.
+ *
  * To use your own mg_context, register di_civetweb_handler for "/" with the
- * router as its callback data.
+ * router as its callback data, and set "decode_url" to "no" (so that the
+ * router sees the path as the client sent it).
  */
 #ifndef DI_CIVETWEB_H
 #define DI_CIVETWEB_H

@@ -16,6 +16,12 @@
  *     connection first — a client that went away, a write error, a timeout,
  *     the server being freed — because then the completion callback never
  *     fires (the settle stands: a commit is not undone).
+ * What libevent lets through and a server must not serve is refused with
+ * 400 before anything is resolved (di_http_reject()): conflicting
+ * Content-Length headers, an HTTP/1.1 request without Host, and (by the
+ * router) a path or query with an encoded NUL, '/' in a segment or a
+ * control character. A NUL inside a header value cannot be seen: libevent
+ * ends the value there before the adapter gets it.
  * The loop thread blocks SIGPIPE, so that writing to a client that left
  * fails instead of killing the process. With an event loop of your own, do
  * that (or ignore SIGPIPE) and set evhttp_set_max_body_size(http,

@@ -18,9 +18,20 @@
  *     ...
  *     di_mhd_stop(srv);
  *
- * To run your own daemon instead, pass di_mhd_access as the access handler
- * and di_mhd_completed as MHD_OPTION_NOTIFY_COMPLETED, both with the router
- * as their closure.
+ * What MHD lets through and a server must not serve is refused with 400
+ * before anything is resolved (di_http_reject()): conflicting
+ * Content-Length headers, an HTTP/1.1 request without Host, and (by the
+ * router) a path or query with an encoded NUL, '/' in a segment or a
+ * control character. A NUL inside a header value cannot be seen:
+ * libmicrohttpd 0.9.75 ends the value there before the adapter gets it.
+ * Each client address may hold at most per_address connections, so that
+ * idle or slow clients from one address cannot lock the others out.
+ *
+ * To run your own daemon instead, pass di_mhd_access as the access handler,
+ * di_mhd_completed as MHD_OPTION_NOTIFY_COMPLETED and di_mhd_uri as
+ * MHD_OPTION_URI_LOG_CALLBACK (so that the router sees the target as the
+ * client sent it, query included), all with the router as their closure,
+ * and set MHD_OPTION_PER_IP_CONNECTION_LIMIT.
  */
 #ifndef DI_MHD_H
 #define DI_MHD_H
@@ -36,11 +47,19 @@ DI_BEGIN_DECLS
 typedef struct di_mhd di_mhd;
 
 /* Server options. Unset fields are zero. */
+/* Connections one client address may hold at once, by default: slow or
+ * idle clients from one address cannot take every connection. */
+#define DI_MHD_PER_ADDRESS 64
+
 typedef struct di_mhd_options {
     uint16_t port;        /* 0: a free port, see di_mhd_port() */
     const char *address;  /* numeric IPv4 or IPv6 address to bind, NULL: all */
     unsigned threads;     /* 0: a thread per connection; n: a pool of n */
-    unsigned timeout_s;   /* idle connection timeout in seconds, 0: none */
+    unsigned timeout_s;   /* idle connection timeout in seconds (it also
+                             bounds how long a client may take to send its
+                             headers), 0: none */
+    unsigned per_address; /* connections per client address, 0:
+                             DI_MHD_PER_ADDRESS; more are closed at once */
 } di_mhd_options;
 
 /*
@@ -68,8 +87,13 @@ DI_EXPORT enum MHD_Result di_mhd_access(void *cls, struct MHD_Connection *conn,
                                         const char *upload_data,
                                         size_t *upload_data_size,
                                         void **req_cls);
+/* di_mhd_uri — pass as MHD_OPTION_URI_LOG_CALLBACK (closure: the router):
+ * keeps the target as the client sent it, for di_mhd_access(). */
+DI_EXPORT void *di_mhd_uri(void *cls, const char *uri,
+                           struct MHD_Connection *conn);
 /* di_mhd_completed — pass as MHD_OPTION_NOTIFY_COMPLETED (closure: the
- * router): ends the request's scope with the outcome. */
+ * router): frees the request, settling it first as abandoned when it never
+ * reached its handler. */
 DI_EXPORT void di_mhd_completed(void *cls, struct MHD_Connection *conn,
                                 void **req_cls,
                                 enum MHD_RequestTerminationCode toe);

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <talloc.h>
 
 #include "fault.h" /* test builds: allocation failure injection */
@@ -22,18 +23,49 @@ static const char *lookup(void *ctx, int what, const char *name)
     return what == DI_HTTP_LOOKUP_HEADER ? mg_get_header(ctx, name) : NULL;
 }
 
-/* civetweb hands the path decoded; give the router an encoded target. */
-static char *target_of(const struct mg_request_info *ri)
+/* The target for the router, query included. With "decode_url" off (as
+ * di_civetweb_start() sets it) civetweb hands the path as the client sent
+ * it, and the router decodes it — and refuses an encoded NUL or '/' in it;
+ * otherwise civetweb has decoded it already, and it is encoded again. */
+static char *target_of(struct mg_connection *conn,
+                       const struct mg_request_info *ri)
 {
+    const char *decode = mg_get_option(mg_get_context(conn), "decode_url");
     const char *path = ri->local_uri_raw ? ri->local_uri_raw : ri->request_uri;
-    char *t = talloc_strdup(NULL, "");
-    for (const char *p = path ? path : "/"; t && *p; p++)
-        t = *p == '%' || *p == '?' || *p == '#'
-                ? talloc_asprintf_append(t, "%%%02X", (unsigned char)*p)
-                : talloc_asprintf_append(t, "%c", *p);
+    char *t;
+    if (decode && strcmp(decode, "no") == 0) {
+        t = talloc_strdup(NULL, path ? path : "/");
+    } else {
+        t = talloc_strdup(NULL, "");
+        for (const char *p = path ? path : "/"; t && *p; p++)
+            t = *p == '%' || *p == '?' || *p == '#'
+                    ? talloc_asprintf_append(t, "%%%02X", (unsigned char)*p)
+                    : talloc_asprintf_append(t, "%c", *p);
+    }
     if (t && ri->query_string)
         t = talloc_asprintf_append(t, "?%s", ri->query_string);
     return t;
+}
+
+/* Refuse, before anything is resolved, what civetweb lets through and a
+ * server must not serve: conflicting Content-Length headers, an HTTP/1.1
+ * request without Host. (civetweb refuses a NUL in a header itself.) */
+static void check_heads(const struct mg_request_info *ri, di_http_req *r)
+{
+    const char *length = NULL;
+    bool host = false;
+    for (int i = 0; i < ri->num_headers; i++) {
+        const struct mg_header *h = &ri->http_headers[i];
+        if (strcasecmp(h->name, "Host") == 0)
+            host = true;
+        if (strcasecmp(h->name, "Content-Length") == 0) {
+            if (length && strcmp(length, h->value) != 0)
+                di_http_reject(r, 400, "conflicting Content-Length headers");
+            length = h->value;
+        }
+    }
+    if (!host && ri->http_version && strcmp(ri->http_version, "1.1") == 0)
+        di_http_reject(r, 400, "an HTTP/1.1 request needs a Host header");
 }
 
 /* Read the whole body; false when it did not all arrive. A part the router
@@ -91,7 +123,7 @@ static bool respond(struct mg_connection *conn, di_http_req *r)
 int di_civetweb_handler(struct mg_connection *conn, void *cbdata)
 {
     const struct mg_request_info *ri = mg_get_request_info(conn);
-    char *target = target_of(ri);
+    char *target = target_of(conn, ri);
     di_http_req *r;
     if (!target || di_http_begin(cbdata, ri->request_method, target, lookup,
                                  conn, &r) != 0) {
@@ -100,6 +132,7 @@ int di_civetweb_handler(struct mg_connection *conn, void *cbdata)
         return 503;
     }
     talloc_free(target);
+    check_heads(ri, r);
     bool delivered = false, complete;
     int status = 0;
     if (ri->content_length > 0 &&
@@ -155,7 +188,8 @@ int di_civetweb_start(void *mem, di_http *h, const di_civetweb_options *o,
     snprintf(timeout, sizeof timeout, "%u",
              (o->timeout_s ? o->timeout_s : 30) * 1000);
     const char *options[] = { "listening_ports", ports, "num_threads", threads,
-                              "request_timeout_ms", timeout, NULL };
+                              "request_timeout_ms", timeout,
+                              "decode_url", "no", NULL };
     mg_init_library(0);
     struct mg_callbacks cb;
     memset(&cb, 0, sizeof cb);

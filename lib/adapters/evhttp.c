@@ -4,6 +4,7 @@
  * close.
  */
 #include <arpa/inet.h>
+#include <sys/queue.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/keyvalq_struct.h>
@@ -12,12 +13,16 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <talloc.h>
 
 #include "fault.h" /* test builds: allocation failure injection */
 
 #include "di/evhttp.h"
+
+/* the request's HTTP version (libevent 2.1 has no getter for it) */
+#include <event2/http_struct.h>
 
 /* One request in flight: ended by whichever callback fires first. */
 typedef struct pending {
@@ -88,6 +93,28 @@ static void feed_body(struct evhttp_request *req, di_http_req *r)
         di_http_append_body(r, buf, (size_t)n);
 }
 
+/* Refuse, before anything is resolved, what libevent lets through and a
+ * server must not serve: conflicting Content-Length headers, an HTTP/1.1
+ * request without Host. (A NUL inside a header value cannot be seen:
+ * libevent ends the value there.) */
+static void check_heads(struct evhttp_request *req, di_http_req *r)
+{
+    const char *length = NULL;
+    bool host = false;
+    struct evkeyval *kv;
+    TAILQ_FOREACH(kv, evhttp_request_get_input_headers(req), next) {
+        if (strcasecmp(kv->key, "Host") == 0)
+            host = true;
+        if (strcasecmp(kv->key, "Content-Length") == 0) {
+            if (length && strcmp(length, kv->value) != 0)
+                di_http_reject(r, 400, "conflicting Content-Length headers");
+            length = kv->value;
+        }
+    }
+    if (!host && req->major == 1 && req->minor == 1)
+        di_http_reject(r, 400, "an HTTP/1.1 request needs a Host header");
+}
+
 void di_evhttp_handler(struct evhttp_request *req, void *arg)
 {
     /* the path and query as sent: the router decodes them */
@@ -111,6 +138,7 @@ void di_evhttp_handler(struct evhttp_request *req, void *arg)
                                    : NULL;
     if (bev)
         di_http_client_socket(p->r, (int)bufferevent_getfd(bev));
+    check_heads(req, p->r);
     feed_body(req, p->r);
     di_http_dispatch(p->r); /* settled inside: the answer is final */
 

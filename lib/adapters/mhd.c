@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <talloc.h>
 
@@ -59,17 +60,89 @@ static enum MHD_Result send_plain(struct MHD_Connection *conn, unsigned status)
     return ret;
 }
 
+/* One request as MHD holds it (*req_cls): the target as the client sent
+ * it, then the router's request. */
+typedef struct mhd_req {
+    di_http_req *r;
+    char target[];
+} mhd_req;
+
+static mhd_req *req_new(const char *target)
+{
+    size_t n = strlen(target) + 1;
+    mhd_req *q = talloc_size(NULL, sizeof *q + n);
+    if (q) {
+        q->r = NULL;
+        memcpy(q->target, target, n);
+    }
+    return q;
+}
+
+void *di_mhd_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    (void)cls;
+    (void)conn;
+    return req_new(uri);
+}
+
+/* What the headers say that MHD lets through and a server must not serve. */
+typedef struct heads {
+    const char *length;  /* the first Content-Length */
+    bool conflict, nul, host;
+} heads;
+
+static enum MHD_Result look(void *cls, enum MHD_ValueKind kind,
+                            const char *key, size_t key_size,
+                            const char *value, size_t value_size)
+{
+    (void)kind;
+    heads *hs = cls;
+    if (memchr(key, '\0', key_size) || (value && memchr(value, '\0',
+                                                        value_size)))
+        hs->nul = true;
+    if (strcasecmp(key, "Host") == 0)
+        hs->host = true;
+    if (strcasecmp(key, "Content-Length") == 0) {
+        if (hs->length && strcmp(hs->length, value ? value : "") != 0)
+            hs->conflict = true;
+        hs->length = value ? value : "";
+    }
+    return MHD_YES;
+}
+
+/* Refuse, before anything is resolved, what the headers must not carry. */
+static void check_heads(struct MHD_Connection *conn, di_http_req *r,
+                        const char *version)
+{
+    heads hs = { 0 };
+    MHD_get_connection_values_n(conn, MHD_HEADER_KIND, look, &hs);
+    if (hs.nul)
+        di_http_reject(r, 400, "a header holds a NUL character");
+    else if (hs.conflict)
+        di_http_reject(r, 400, "conflicting Content-Length headers");
+    else if (!hs.host && version && strcmp(version, "HTTP/1.1") == 0)
+        di_http_reject(r, 400, "an HTTP/1.1 request needs a Host header");
+}
+
 /* The headers are in: begin the request, let the router watch the socket,
  * and refuse a body announced too large before reading any of it (an
  * answer queued now also keeps MHD from sending "100 Continue"). */
 static enum MHD_Result start(di_http *h, struct MHD_Connection *conn,
                              const char *url, const char *method,
-                             void **req_cls)
+                             const char *version, void **req_cls)
 {
+    /* the target as sent (with its query) when di_mhd_uri() saw it, else
+     * MHD's decoded path (queries then come from MHD) */
+    mhd_req *q = *req_cls ? *req_cls : req_new(url);
     di_http_req *r;
-    if (di_http_begin(h, method, url, lookup, conn, &r) != 0)
+    if (!q || di_http_begin(h, method, q->target, lookup, conn, &r) != 0) {
+        if (q != *req_cls)
+            talloc_free(q);
         return send_plain(conn, MHD_HTTP_SERVICE_UNAVAILABLE);
-    *req_cls = r;
+    }
+    q->r = r;
+    *req_cls = q;
+    check_heads(conn, r, version);
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
     if (ci)
@@ -90,10 +163,10 @@ enum MHD_Result di_mhd_access(void *cls, struct MHD_Connection *conn,
                               const char *version, const char *upload_data,
                               size_t *upload_data_size, void **req_cls)
 {
-    (void)version;
-    di_http_req *r = *req_cls;
-    if (!r)
-        return start(cls, conn, url, method, req_cls);
+    mhd_req *q = *req_cls;
+    if (!q || !q->r)
+        return start(cls, conn, url, method, version, req_cls);
+    di_http_req *r = q->r;
     if (*upload_data_size) {
         /* a part that cannot be kept (out of memory) is remembered by the
          * router: dispatch then answers 500 without running the handler */
@@ -111,13 +184,15 @@ void di_mhd_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 {
     (void)cls;
     (void)conn;
-    di_http_req *r = *req_cls;
-    if (!r)
+    mhd_req *q = *req_cls;
+    if (!q)
         return;
     *req_cls = NULL;
     /* a settle that fails here (the request never reached its handler) is
      * logged by the router with its path */
-    di_http_end(r, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK);
+    if (q->r)
+        di_http_end(q->r, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK);
+    talloc_free(q);
 }
 
 static int destructor(di_mhd *m)
@@ -165,6 +240,10 @@ int di_mhd_start(void *mem, di_http *h, const di_mhd_options *o, di_mhd **out)
         return DI_ENOMEM;
     struct MHD_OptionItem opts[] = {
         { MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)di_mhd_completed, h },
+        { MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)di_mhd_uri, h },
+        { MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+          (intptr_t)(o->per_address ? o->per_address : DI_MHD_PER_ADDRESS),
+          NULL },
         { MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)o->timeout_s, NULL },
         { sa ? MHD_OPTION_SOCK_ADDR : MHD_OPTION_END, 0, (void *)sa },
         { o->threads ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END,
@@ -172,12 +251,13 @@ int di_mhd_start(void *mem, di_http *h, const di_mhd_options *o, di_mhd **out)
         { MHD_OPTION_END, 0, NULL },
     };
     /* compact: drop the END placeholders in the middle */
-    struct MHD_OptionItem list[5];
+    enum { NOPTS = sizeof opts / sizeof opts[0] };
+    struct MHD_OptionItem list[NOPTS];
     size_t n = 0;
-    for (size_t i = 0; i < 4; i++)
+    for (size_t i = 0; i + 1 < NOPTS; i++)
         if (opts[i].option != MHD_OPTION_END)
             list[n++] = opts[i];
-    list[n] = opts[4];
+    list[n] = opts[NOPTS - 1];
     m->daemon = MHD_start_daemon(flags, o->port, NULL, NULL, di_mhd_access, h,
                                  MHD_OPTION_ARRAY, list, MHD_OPTION_END);
     if (!m->daemon) {
