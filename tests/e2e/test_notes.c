@@ -15,8 +15,10 @@
  * postgres reads WORKDIR/pg.conninfo (tests/pg.sh) and skips (77) without
  * it.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <libpq-fe.h>
+#include <netinet/in.h>
 #include <sqlite3.h>
 #include <stdatomic.h>
 #include <poll.h>
@@ -25,6 +27,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -282,6 +286,101 @@ static void test_idempotency_key(void)
     talloc_free(b);
     CU_ASSERT_EQUAL(call("POST", "/notes", ALICE "Idempotency-Key: a b\r\n",
                          note, NULL), 400);
+}
+
+/* What the notes server refuses at the door (found against it): paths and
+ * queries that decode to NUL, '/' or control characters, ids and paging
+ * that are not canonical numbers, JSON bodies that are not UTF-8 or carry
+ * something after the value; a 401 says how to authenticate. */
+static void test_refused_at_the_door(void)
+{
+    static const struct { const char *path; int status; } gets[] = {
+        { "/notes/1%00abc", 400 }, { "/notes%2F1", 400 }, { "/notes/%0a", 400 },
+        { "/notes/%1b%5b31m", 400 }, { "/notes/+1", 404 }, { "/notes/01", 404 },
+        { "/notes/%201", 404 }, { "/notes/1x", 404 }, { "/notes?limit", 400 },
+        { "/notes?limit=1%00x", 400 }, { "/notes?limit=+5", 400 },
+        { "/notes?limit=05", 400 }, { "/notes?limit=5", 200 },
+    };
+    for (size_t i = 0; i < sizeof gets / sizeof gets[0]; i++) {
+        int st = call("GET", gets[i].path, ALICE, NULL, NULL);
+        CU_ASSERT_EQUAL(st, gets[i].status);
+        if (st != gets[i].status)
+            fprintf(stderr, "\n  GET %s: %d, wanted %d\n", gets[i].path, st,
+                    gets[i].status);
+    }
+    char *b;
+    CU_ASSERT_EQUAL(call("POST", "/notes", ALICE, "{\"title\":\"\xff\"}", &b),
+                    400);
+    CU_ASSERT_STRING_EQUAL(b, "{\"error\":\"body:1:11: invalid UTF-8 (byte "
+                              "0xff) in a string: the text must be UTF-8\"}");
+    talloc_free(b);
+    CU_ASSERT_EQUAL(call("POST", "/notes", ALICE, "{\"title\":\"t\"} x", &b),
+                    400);
+    CU_ASSERT_PTR_NOT_NULL(strstr(b, "body:1:15: expected the end of the "
+                                     "document"));
+    talloc_free(b);
+    CU_ASSERT_EQUAL(call("POST", "/notes", ALICE, "\xef\xbb\xbf{\"title\":"
+                         "\"with a byte order mark\"}", NULL), 201);
+    t_resp r;
+    CU_ASSERT_EQUAL_FATAL(t_http(port, "GET", "/notes", NULL, NULL, &r), 0);
+    CU_ASSERT_EQUAL(r.status, 401);
+    T_HEADER_IS(&r, "WWW-Authenticate", "Bearer");
+    t_resp_free(&r);
+}
+
+/* 1,500 connections from one address that send half a request and wait:
+ * a client from another address is still answered within a second. */
+static void test_idle_clients_lock_nobody_out(void)
+{
+    enum { IDLE = 1500 };
+    struct rlimit rl;
+    getrlimit(RLIMIT_NOFILE, &rl);
+    if (rl.rlim_max < IDLE + 64) {
+        printf("\n  SKIP: this process may open %llu files, not the %d the "
+               "test needs ", (unsigned long long)rl.rlim_max, IDLE + 64);
+        return;
+    }
+    if (rl.rlim_cur < IDLE + 64) {
+        rl.rlim_cur = IDLE + 64;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    int *fds = malloc(IDLE * sizeof *fds), opened = 0;
+    for (int i = 0; i < IDLE; i++) {
+        fds[i] = t_http_send_raw(port, "GET /notes HTTP/1.1\r\nHost: x\r\n");
+        opened += fds[i] >= 0;
+    }
+    /* from 127.0.0.2: another address, on loopback still */
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in me = { .sin_family = AF_INET }, to = me;
+    me.sin_addr.s_addr = htonl(0x7f000002);
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    to.sin_port = htons(port);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int ok = fd >= 0 && bind(fd, (struct sockaddr *)&me, sizeof me) == 0 &&
+             connect(fd, (struct sockaddr *)&to, sizeof to) == 0;
+    static const char req[] = "GET /health HTTP/1.1\r\nHost: x\r\n"
+                              "Connection: close\r\n\r\n";
+    char got[64] = "";
+    if (ok && write(fd, req, sizeof req - 1) == (ssize_t)(sizeof req - 1)) {
+        struct pollfd pf = { fd, POLLIN, 0 };
+        if (poll(&pf, 1, 5000) > 0 && read(fd, got, sizeof got - 1) < 0)
+            got[0] = '\0';
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
+                (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+    if (fd >= 0)
+        close(fd);
+    for (int i = 0; i < IDLE; i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
+    free(fds);
+    CU_ASSERT_EQUAL(opened, IDLE);
+    CU_ASSERT_EQUAL(strncmp(got, "HTTP/1.1 200", 12), 0);
+    CU_ASSERT(ms < 1000);
+    printf("\n  %d idle connections from 127.0.0.1; 127.0.0.2 answered in "
+           "%.1f ms ", opened, ms);
 }
 
 /* 8 clients x 500 requests: create, read, list, update in turn. */
@@ -859,6 +958,9 @@ int main(int argc, char **argv)
         { "--debug: X-DI-Memory, X-DI-Trace", test_memory_header },
         { "a failed import rolls back", test_failed_import_rolls_back },
         { "Idempotency-Key: retries write once", test_idempotency_key },
+        { "refused at the door: paths, numbers, bodies; 401 says Bearer",
+          test_refused_at_the_door },
+        { "1,500 idle clients lock nobody out", test_idle_clients_lock_nobody_out },
         { "8 clients x 500 requests, consistent", test_load },
         { "a COMMIT that fails answers 500, logged; nothing saved",
           test_commit_failure_answers_500 },
