@@ -208,6 +208,7 @@ static int parse_body(di_http_req *r, cJSON **out)
 static int note_id(di_http_req *r, int64_t *id)
 {
     long long v;
+    *id = 0;
     if (di_http_param_int(r, "id", 1, INT64_MAX, &v))
         return send_error(r, 404, "no note '%s'", di_http_param(r, "id"));
     *id = v;

@@ -10,8 +10,8 @@ secs=${1:-600}
 bash tests/deps.sh
 cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
       -DDI_SANITIZE=address -DDI_FUZZ=ON -DDI_BUILD_EXAMPLES=OFF >/dev/null
-cmake --build build-fuzz -j"$(nproc)" --target fuzz_config fuzz_params >/dev/null
-for t in config params; do
+cmake --build build-fuzz -j"$(nproc)" --target fuzz_config fuzz_params fuzz_http fuzz_json >/dev/null
+for t in config params http json; do
   mkdir -p "build-fuzz/corpus/$t"
   echo "== fuzz_$t for ${secs}s =="
   (cd build-fuzz && ./tests/fuzz/fuzz_$t -max_total_time="$secs" -timeout=10 \
