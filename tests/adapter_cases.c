@@ -16,6 +16,7 @@
 int t_adapter_begins_when_complete;
 int t_adapter_sees_client_gone;
 int t_adapter_sees_header_nul;
+int t_adapter_serves_idle;
 static t_start_fn start_fn;
 static t_stop_fn stop_fn;
 static di_container *c;
@@ -475,6 +476,39 @@ static void test_eof_mid_body(void)
         expect_end(b, DI_EABANDONED, 0, 0);
 }
 
+/* 1,500 connections from 127.0.0.1 send half a request and wait; a client
+ * from 127.0.0.2 is answered at once: well within the 1 s timeout that
+ * would free the server anyway (without the per-address limit,
+ * libmicrohttpd answers it only then, after 970 ms). */
+static void test_idle_clients_lock_nobody_out(void)
+{
+    if (!t_adapter_serves_idle) {
+        printf("\n  SKIP: civetweb gives each connection a worker thread "
+               "until its request is read or it times out (see civetweb.h) ");
+        return;
+    }
+    enum { IDLE = 1500 };
+    snap b = now();
+    int opened;
+    double ms;
+    int status = t_idle_then_request(port, IDLE, "GET /hello HTTP/1.1\r\n"
+                                     "Host: x\r\n", "/fail", &opened, &ms);
+    if (status == -2) {
+        printf("\n  SKIP: this process may not open the %d files the test "
+               "needs ", IDLE * 2 + 64);
+        return;
+    }
+    CU_ASSERT_EQUAL(opened, IDLE);
+    CU_ASSERT_EQUAL(status, 500);
+    CU_ASSERT(ms < 250);
+    /* only the one request began, and it ended */
+    CU_ASSERT_TRUE(t_wait_for(&ended, b.ended + 1, 5000));
+    quiet();
+    CU_ASSERT_EQUAL(atomic_load(&ended), b.ended + 1);
+    printf("\n  %d idle connections from 127.0.0.1; 127.0.0.2 answered in "
+           "%.1f ms ", opened, ms);
+}
+
 int t_adapter_run(const char *suite, t_start_fn start, t_stop_fn stop)
 {
     start_fn = start;
@@ -491,6 +525,7 @@ int t_adapter_run(const char *suite, t_start_fn start, t_stop_fn stop)
         { "a client that stops reading: committed, undelivered", test_stalled_reader },
         { "timeout mid-body: abandoned", test_timeout_mid_body },
         { "EOF mid-body: abandoned", test_eof_mid_body },
+        { "1,500 idle clients lock nobody out", test_idle_clients_lock_nobody_out },
         CU_TEST_INFO_NULL,
     };
     return t_run_with(suite, suite_init, suite_clean, tests);

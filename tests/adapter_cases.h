@@ -32,6 +32,12 @@ extern int t_adapter_sees_client_gone;
  * the adapter sees it. */
 extern int t_adapter_sees_header_nul;
 
+/* Set when idle clients cannot lock others out: libmicrohttpd closes a
+ * client address's connections beyond its limit, libevent serves every
+ * connection from one loop. civetweb gives each connection one of its
+ * worker threads until the request is read or its timeout passes. */
+extern int t_adapter_serves_idle;
+
 /* Run the cases as the CUnit suite `suite`; returns the exit status. */
 int t_adapter_run(const char *suite, t_start_fn start, t_stop_fn stop);
 

@@ -7,11 +7,13 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <talloc.h>
@@ -131,4 +133,56 @@ int t_wait_for(atomic_int *counter, int want, int ms)
         nanosleep(&ts, NULL);
     }
     return atomic_load(counter) >= want;
+}
+
+int t_idle_then_request(uint16_t port, int idle, const char *half,
+                        const char *path, int *opened, double *ms)
+{
+    struct rlimit rl;
+    getrlimit(RLIMIT_NOFILE, &rl);
+    rlim_t need = (rlim_t)idle * 2 + 64; /* the server may be this process */
+    if (rl.rlim_max < need)
+        return -2;
+    if (rl.rlim_cur < need) {
+        rl.rlim_cur = need;
+        /* refused under valgrind, which fixes the limit at start */
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            return -2;
+    }
+    int *fds = malloc((size_t)idle * sizeof *fds);
+    *opened = 0;
+    for (int i = 0; fds && i < idle; i++) {
+        fds[i] = t_http_send_raw(port, half);
+        *opened += fds[i] >= 0;
+    }
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in me = { .sin_family = AF_INET }, to = me;
+    me.sin_addr.s_addr = htonl(0x7f000002);
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    to.sin_port = htons(port);
+    char *req = talloc_asprintf(NULL, "GET %s HTTP/1.1\r\nHost: x\r\n"
+                                "Connection: close\r\n\r\n", path);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int ok = req && fd >= 0 &&
+             bind(fd, (struct sockaddr *)&me, sizeof me) == 0 &&
+             connect(fd, (struct sockaddr *)&to, sizeof to) == 0;
+    char got[64] = "";
+    if (ok && write(fd, req, strlen(req)) == (ssize_t)strlen(req)) {
+        struct pollfd pf = { fd, POLLIN, 0 };
+        if (poll(&pf, 1, 5000) > 0 && read(fd, got, sizeof got - 1) < 0)
+            got[0] = '\0';
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    *ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
+          (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+    talloc_free(req);
+    if (fd >= 0)
+        close(fd);
+    for (int i = 0; fds && i < idle; i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
+    free(fds);
+    int status = 0;
+    return sscanf(got, "HTTP/1.%*d %d", &status) == 1 ? status : 0;
 }

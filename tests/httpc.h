@@ -40,6 +40,14 @@ int t_http_send_raw(uint16_t port, const char *raw);
 /* Close a socket with a reset (SO_LINGER 0): the peer sees the client vanish. */
 void t_http_reset(int fd);
 
+/* Open `idle` connections from 127.0.0.1 that send `half` (a request's
+ * first lines, never finished), then send "GET path" from 127.0.0.2 and
+ * time its answer (up to 5 s). Returns the answer's status (0: none), or
+ * -2 when this process may not open that many files (the caller prints a
+ * SKIP). *opened: how many idle connections were made; *ms: the wait. */
+int t_idle_then_request(uint16_t port, int idle, const char *half,
+                        const char *path, int *opened, double *ms);
+
 /* Wait until *counter reaches want (polling, up to ms); 1 if it did. */
 int t_wait_for(atomic_int *counter, int want, int ms);
 

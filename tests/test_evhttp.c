@@ -22,6 +22,7 @@ static void stop(void *s) { di_evhttp_stop(s); }
 
 int main(void)
 {
+    t_adapter_serves_idle = 1;
     t_adapter_begins_when_complete = 1;
     t_adapter_sees_client_gone = 1;
     return t_adapter_run("evhttp", start, stop);

@@ -21,6 +21,7 @@ static void stop(void *m) { di_mhd_stop(m); }
 
 int main(void)
 {
+    t_adapter_serves_idle = 1;
     t_adapter_sees_client_gone = 1;
     return t_adapter_run("mhd", start, stop);
 }

@@ -26,6 +26,12 @@
  * router) a path with an encoded NUL or '/'; civetweb refuses a NUL in a
  * header itself.
  *
+ * Each connection holds one of the worker threads until its request has
+ * been read and answered, or timeout_s (30 s by default) passes: as many
+ * idle clients as there are threads keep every other client waiting that
+ * long, and civetweb 1.15 has no per-address limit. Face the internet with
+ * a proxy in front, or use the libmicrohttpd or libevent adapter.
+ *
  * To use your own mg_context, register di_civetweb_handler for "/" with the
  * router as its callback data, and set "decode_url" to "no" (so that the
  * router sees the path as the client sent it).

@@ -22,6 +22,11 @@
  * router) a path or query with an encoded NUL, '/' in a segment or a
  * control character. A NUL inside a header value cannot be seen: libevent
  * ends the value there before the adapter gets it.
+ * Idle or slow clients hold a file descriptor each, not a thread: one
+ * loop serves every connection, so they lock nobody out while the process
+ * may open more files (RLIMIT_NOFILE) than there are clients; a connection
+ * idle for timeout_s (30 s by default) is closed. libevent 2.1 has no hook
+ * between accept and the request, so there is no per-address limit.
  * The loop thread blocks SIGPIPE, so that writing to a client that left
  * fails instead of killing the process. With an event loop of your own, do
  * that (or ignore SIGPIPE) and set evhttp_set_max_body_size(http,
@@ -49,11 +54,16 @@ DI_BEGIN_DECLS
 
 typedef struct di_evhttp di_evhttp;
 
+/* Seconds a connection may stay idle, by default. */
+#define DI_EVHTTP_TIMEOUT 30
+
 /* Server options. Unset fields are zero. */
 typedef struct di_evhttp_options {
     uint16_t port;        /* 0: a free port, see di_evhttp_port() */
     const char *address;  /* address to bind, NULL: "0.0.0.0" */
-    unsigned timeout_s;   /* connection timeout in seconds, 0: libevent's */
+    unsigned timeout_s;   /* idle connection timeout in seconds (reading a
+                             request, writing its answer, keep-alive),
+                             0: DI_EVHTTP_TIMEOUT */
 } di_evhttp_options;
 
 /*

@@ -24,8 +24,9 @@
  * router) a path or query with an encoded NUL, '/' in a segment or a
  * control character. A NUL inside a header value cannot be seen:
  * libmicrohttpd 0.9.75 ends the value there before the adapter gets it.
- * Each client address may hold at most per_address connections, so that
- * idle or slow clients from one address cannot lock the others out.
+ * Each client address may hold at most per_address connections (64 by
+ * default), so that idle or slow clients from one address cannot lock the
+ * others out; a connection idle for timeout_s (30 s by default) is closed.
  *
  * To run your own daemon instead, pass di_mhd_access as the access handler,
  * di_mhd_completed as MHD_OPTION_NOTIFY_COMPLETED and di_mhd_uri as
@@ -50,6 +51,9 @@ typedef struct di_mhd di_mhd;
 /* Connections one client address may hold at once, by default: slow or
  * idle clients from one address cannot take every connection. */
 #define DI_MHD_PER_ADDRESS 64
+/* Seconds a connection may stay idle, by default: it bounds how long a
+ * client may take to send its headers and body, and keep-alive. */
+#define DI_MHD_TIMEOUT 30
 
 typedef struct di_mhd_options {
     uint16_t port;        /* 0: a free port, see di_mhd_port() */
@@ -57,7 +61,7 @@ typedef struct di_mhd_options {
     unsigned threads;     /* 0: a thread per connection; n: a pool of n */
     unsigned timeout_s;   /* idle connection timeout in seconds (it also
                              bounds how long a client may take to send its
-                             headers), 0: none */
+                             headers), 0: DI_MHD_TIMEOUT */
     unsigned per_address; /* connections per client address, 0:
                              DI_MHD_PER_ADDRESS; more are closed at once */
 } di_mhd_options;

@@ -216,8 +216,8 @@ int di_evhttp_start(void *mem, di_http *h, const di_evhttp_options *o,
         talloc_free(s);
         return DI_ENOMEM;
     }
-    if (o->timeout_s)
-        evhttp_set_timeout(s->http, (int)o->timeout_s);
+    evhttp_set_timeout(s->http,
+                       (int)(o->timeout_s ? o->timeout_s : DI_EVHTTP_TIMEOUT));
     /* a larger body is refused by libevent (413) before it is read */
     evhttp_set_max_body_size(s->http, DI_HTTP_BODY_MAX);
     evhttp_set_gencb(s->http, di_evhttp_handler, h);
