@@ -1,9 +1,10 @@
 /*
  * config.c — applying a JSON configuration through the public API.
  *
- * Three passes: the text is checked (json.c: line:column errors) and parsed
- * by cJSON; its shape is checked against the schema, every problem with its
- * JSON path, before anything changes; then plugins are loaded and scopes,
+ * Four passes: the text is checked (json.c: line:column errors) and parsed
+ * by cJSON; environment references in its string values are replaced;
+ * its shape is checked against the schema, every problem with its JSON
+ * path, before anything changes; then plugins are loaded and scopes,
  * providers and consumers registered with di_plugin_load(), di_level(),
  * di_instantiate() and di_consumer_add() — the same calls a program makes.
  */
@@ -97,7 +98,105 @@ static const char *sub(cfg *cf, const char *path, const char *key)
     return checked(cf, di__json_path(cf->tmp, path, key));
 }
 
-/* ---- pass 2: shape ---- */
+/* ---- pass 2: environment references ---- */
+
+/* Where a value sits: the chain up to the root, for its JSON path, built
+ * only when there is something to report. */
+typedef struct at {
+    const struct at *up;
+    const cJSON *node;
+    size_t index;       /* in an array */
+} at;
+
+static const char *path_at(cfg *cf, const at *a)
+{
+    if (!a->up)
+        return "";
+    const char *up = path_at(cf, a->up);
+    if (cJSON_IsArray(a->up->node))
+        return checked(cf, talloc_asprintf(cf->tmp, "%s[%zu]", up, a->index));
+    return sub(cf, up, a->node->string);
+}
+
+static bool name_char(char ch, bool first)
+{
+    return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+           ch == '_' || (!first && ch >= '0' && ch <= '9');
+}
+
+/* s with each ${NAME} and ${NAME:-default} replaced by the variable's
+ * value, or the default when it is unset or empty; "$${" stands for "${".
+ * Returns the new text on cf->tmp, s itself when it has no reference, or
+ * NULL after reporting what is wrong at a's path. */
+static const char *expand(cfg *cf, const char *s, const at *a)
+{
+    if (!strstr(s, "${"))
+        return s;
+    char *out = talloc_strdup(cf->tmp, "");
+    const char *p = s;
+    while (out && *p) {
+        const char *ref = strstr(p, "${");
+        if (!ref)
+            return checked(cf, talloc_strdup_append(out, p));
+        if (ref > p && ref[-1] == '$') {        /* "$${": a literal "${" */
+            out = talloc_strndup_append(out, p, (size_t)(ref - 1 - p));
+            out = talloc_strdup_append(out, "${");
+            p = ref + 2;
+            continue;
+        }
+        out = talloc_strndup_append(out, p, (size_t)(ref - p));
+        const char *name = ref + 2, *e = name;
+        while (name_char(*e, e == name))
+            e++;
+        const char *def = NULL, *close = e;
+        if (e[0] == ':' && e[1] == '-') {
+            def = e + 2;
+            close = strchr(def, '}');
+        }
+        if (e == name || !close || *close != '}') {
+            const char *end = strchr(ref, '}');
+            int n = end ? (int)(end + 1 - ref) : (int)strlen(ref);
+            problem(cf, DI_ECONFIG, path_at(cf, a), "'%.*s': a reference is "
+                    "${NAME} or ${NAME:-default}, NAME of letters, digits and "
+                    "'_' (write $${ for a literal ${)", n > 60 ? 60 : n, ref);
+            return NULL;
+        }
+        char *var = talloc_strndup(cf->tmp, name, (size_t)(e - name));
+        const char *val = var ? secure_getenv(var) : NULL;
+        if (!var) {
+            cf->nomem = true;
+            return NULL;
+        }
+        if (def && (!val || !*val)) {
+            out = talloc_strndup_append(out, def, (size_t)(close - def));
+        } else if (val) {
+            out = talloc_strdup_append(out, val);
+        } else {
+            problem(cf, DI_ECONFIG, path_at(cf, a), "environment variable "
+                    "'%s' is not set, and ${%s} gives no default (write "
+                    "${%s:-default} for one)", var, var, var);
+            return NULL;
+        }
+        p = close + 1;
+    }
+    return checked(cf, out);
+}
+
+/* Replace the references in every string value below node (not in keys). */
+static void expand_all(cfg *cf, cJSON *node, const at *a)
+{
+    if (cJSON_IsString(node)) {
+        const char *v = expand(cf, node->valuestring, a);
+        if (v && v != node->valuestring && !cJSON_SetValuestring(node, v))
+            cf->nomem = true;
+        return;
+    }
+    size_t i = 0;
+    for (cJSON *ch = node->child; ch; ch = ch->next, i++)
+        expand_all(cf, ch, &(at){ .up = a, .node = ch, .index = i });
+}
+
+/* ---- pass 3: shape ---- */
 
 static bool want(cfg *cf, const cJSON *j, const char *path, const char *type,
                  bool ok)
@@ -218,7 +317,7 @@ static void shape(cfg *cf, const cJSON *root)
             shape_consumer(cf, p, sub(cf, "consumers", p->string));
 }
 
-/* ---- pass 3: apply ---- */
+/* ---- pass 4: apply ---- */
 
 /* A relative path from the config, made relative to its directory. */
 static const char *relative(cfg *cf, const char *p)
@@ -396,7 +495,9 @@ static int load(di_container *c, const char *text, size_t len,
     if (rc == DI_ECONFIG) {
         di__reg_error(c, rc, "%s:%s", origin, err);
     } else if (!rc) {
-        shape(&cf, root);
+        expand_all(&cf, root, &(at){ .node = root });
+        if (!cf.errs.head)
+            shape(&cf, root);
         rc = cf.nomem ? DI_ENOMEM : cf.errs.head ? DI_ECONFIG : apply(&cf, root);
         if (cf.nomem)
             rc = DI_ENOMEM;

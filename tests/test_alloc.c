@@ -147,7 +147,8 @@ static const char *config_text(void *mem)
         "    \"visits\": { \"use\": \"demo.counter\", \"params\": "
         "{ \"start\": 10, \"step\": 2 } },\n"
         "    \"hello\": { \"use\": \"demo.greeter\", \"deps\": "
-        "{ \"counter\": \"visits\" }, \"params\": { \"greeting\": \"hi\" } } },\n"
+        "{ \"counter\": \"visits\" }, \"params\": { \"greeting\": "
+        "\"${DI_TEST_GREETING} ${DI_TEST_NONE:-there}\" } } },\n"
         "  \"consumers\": { \"GET /hello\": { \"needs\": [\"hello\"] } } }",
         T_PLUGIN_DIR);
 }
@@ -155,6 +156,7 @@ static const char *config_text(void *mem)
 static void test_config_with_plugin(void)
 {
     long n = 1;
+    setenv("DI_TEST_GREETING", "hi", 1); /* the environment is read too */
     for (;; n++) {
         size_t base = talloc_total_blocks(NULL);
         void *root = talloc_new(NULL);
@@ -180,6 +182,7 @@ static void test_config_with_plugin(void)
             void *hello;
             T_OK(di_scope_begin(c, NULL, "request", NULL, &s));
             T_OK(di_resolve(s, "GET /hello", &hello, 1));
+            CU_ASSERT_STRING_EQUAL(hello, "hi there #10");
             T_OK(di_scope_end(s, 0));
         }
         T_OK(di_container_free(c));

@@ -232,6 +232,102 @@ static void test_byte_order_mark(void)
     t_fixture_done(c, root);
 }
 
+/* A config wired with `greeting`; the greeting the consumer then gets
+ * ("" when the load failed). */
+static const char *greet(di_container *c, void *mem, const char *greeting)
+{
+    char *json = talloc_asprintf(mem,
+        "{ \"plugins\": [ \"demo\" ], \"providers\": {\n"
+        "  \"visits\": { \"use\": \"demo.counter\", \"lifetime\": "
+        "\"request\" },\n"
+        "  \"hello\": { \"use\": \"demo.greeter\", \"lifetime\": "
+        "\"request\", \"deps\": { \"counter\": \"visits\" },\n"
+        "    \"params\": { \"greeting\": \"%s\" } } },\n"
+        "  \"consumers\": { \"GET /hello\": { \"level\": \"request\", "
+        "\"needs\": [ \"hello\" ] } } }", greeting);
+    if (di_config_load_string(c, json, "env.json") ||
+        di_container_seal(c))
+        return "";
+    di_scope *req;
+    void *out[1];
+    const char *got = "";
+    T_OK(di_scope_begin(c, NULL, "request", NULL, &req));
+    if (di_resolve_key(req, di_consumer_key(c, "GET /hello"), out, 1) == 0)
+        got = talloc_strdup(mem, out[0]);
+    T_OK(di_scope_end(req, 0));
+    return got;
+}
+
+/* Strings take values from the environment: ${NAME}, ${NAME:-default}
+ * (used when NAME is unset or empty), $${ for a literal ${; a variable
+ * that is unset with no default, or a malformed reference, is an error
+ * at its JSON path and registers nothing. */
+static void test_environment(void)
+{
+    void *tmp = talloc_new(NULL);
+    setenv("DI_TEST_WHO", "hi", 1);
+    setenv("DI_TEST_EMPTY", "", 1);
+    unsetenv("DI_TEST_UNSET");
+    static const struct { const char *in, *want; } ok[] = {
+        { "${DI_TEST_WHO}", "hi #0" },
+        { "<${DI_TEST_WHO}|${DI_TEST_WHO}>", "<hi|hi> #0" },
+        { "${DI_TEST_UNSET:-hello there}", "hello there #0" },
+        { "${DI_TEST_EMPTY:-was empty}", "was empty #0" },
+        { "[${DI_TEST_EMPTY}]", "[] #0" },
+        { "$${DI_TEST_WHO} costs $5", "${DI_TEST_WHO} costs $5 #0" },
+        { "no reference: $ {x} $x", "no reference: $ {x} $x #0" },
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        void *root;
+        di_container *c = fixture(&root);
+        CU_ASSERT_STRING_EQUAL(greet(c, tmp, ok[i].in), ok[i].want);
+        t_fixture_done(c, root);
+    }
+    static const struct { const char *in, *msg; } bad[] = {
+        { "${DI_TEST_UNSET}", "env.json: providers.hello.params.greeting: "
+          "environment variable 'DI_TEST_UNSET' is not set, and "
+          "${DI_TEST_UNSET} gives no default (write ${DI_TEST_UNSET:-default}"
+          " for one)" },
+        { "x ${DI_TEST_WHO", "env.json: providers.hello.params.greeting: "
+          "'${DI_TEST_WHO': a reference is ${NAME} or ${NAME:-default}, NAME "
+          "of letters, digits and '_' (write $${ for a literal ${)" },
+        { "${1X}", "env.json: providers.hello.params.greeting: '${1X}': a "
+          "reference is ${NAME} or ${NAME:-default}, NAME of letters, digits "
+          "and '_' (write $${ for a literal ${)" },
+        { "${DI_TEST_WHO:default}", "env.json: providers.hello.params."
+          "greeting: '${DI_TEST_WHO:default}': a reference is ${NAME} or "
+          "${NAME:-default}, NAME of letters, digits and '_' (write $${ for a "
+          "literal ${)" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        void *root;
+        di_container *c = fixture(&root);
+        CU_ASSERT_STRING_EQUAL(greet(c, tmp, bad[i].in), "");
+        CU_ASSERT_TRUE(t_msg_is(di_container_error(c), bad[i].msg));
+        CU_ASSERT_PTR_NULL(di_error_next(di_container_error(c)));
+        /* nothing was registered: the same names load afterwards */
+        CU_ASSERT_STRING_EQUAL(greet(c, tmp, "again"), "again #0");
+        t_fixture_done(c, root);
+    }
+    /* every problem at once, with array indexes in the paths */
+    void *root;
+    di_container *c = fixture(&root);
+    CU_ASSERT_EQUAL(di_config_load_string(c, "{ \"plugins\": [ \"demo\", "
+        "\"${DI_TEST_UNSET}\" ], \"scopes\": { \"job\": \"${DI_TEST_NO}"
+        "\" } }", "two.json"), DI_ECONFIG);
+    const di_error *e = di_container_error(c);
+    CU_ASSERT_TRUE(t_msg_is(e, "two.json: plugins[1]: environment variable "
+        "'DI_TEST_UNSET' is not set, and ${DI_TEST_UNSET} gives no default "
+        "(write ${DI_TEST_UNSET:-default} for one)"));
+    CU_ASSERT_TRUE(t_msg_is(di_error_next(e), "two.json: scopes.job: "
+        "environment variable 'DI_TEST_NO' is not set, and ${DI_TEST_NO} "
+        "gives no default (write ${DI_TEST_NO:-default} for one)"));
+    t_fixture_done(c, root);
+    unsetenv("DI_TEST_WHO");
+    unsetenv("DI_TEST_EMPTY");
+    talloc_free(tmp);
+}
+
 /* Relative plugin paths are relative to the config file's directory. */
 static void test_relative_paths(void)
 {
@@ -266,6 +362,7 @@ int main(void)
         { "strings, limits, unreadable files, sealed", test_strings_and_limits },
         { "relative paths start at the config", test_relative_paths },
         { "a byte order mark changes nothing", test_byte_order_mark },
+        { "strings from the environment: ${NAME:-default}", test_environment },
         CU_TEST_INFO_NULL,
     };
     return t_run("config", tests);

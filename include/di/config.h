@@ -50,6 +50,20 @@
  * Relative paths in plugin_dirs and plugins are relative to the config
  * file's directory (for a string: to the working directory, explicitly).
  *
+ * Environment. Any string value (not a key) may take text from the
+ * environment, so that secrets and connection strings stay out of the
+ * file: "${DATABASE_URL}" is the variable's value, "${PORT:-8080}" the
+ * value or, when the variable is unset or empty, the text after ":-" (up
+ * to the first '}'). A NAME is letters, digits and '_', not starting with
+ * a digit; "$${" writes a literal "${", and any other '$' is itself. A
+ * variable that is unset with no default, or a malformed reference, is an
+ * error at the value's JSON path ("app.json: providers.db.params.conninfo:
+ * environment variable 'DATABASE_URL' is not set, and ${DATABASE_URL}
+ * gives no default ..."), found with the shape errors: nothing is
+ * registered. Values are read with secure_getenv() (none in a setuid
+ * program), when the config is loaded; the result is a string still (a
+ * param read as an integer must be written as a JSON number).
+ *
  * Errors. Malformed JSON: "app.json:3:14: expected ',' or '}' after an object
  * member, got '\"'". Semantic errors: the JSON path, "app.json: providers.db
  * .lifetme: unknown field (did you mean 'lifetime'?)". Every semantic problem

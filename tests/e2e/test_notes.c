@@ -872,19 +872,12 @@ int main(int argc, char **argv)
     export_bin = argv[2];
     backend = argv[3];
     work = argv[4];
-    snprintf(config, sizeof config, "%s/e2e-%s-%d.json", work, backend,
-             (int)getpid());
-    FILE *f = fopen(config, "w");
-    if (!f)
-        return 2;
     if (strcmp(backend, "postgres") == 0) {
         char path[512], conninfo[512] = "";
         snprintf(path, sizeof path, "%s/pg.conninfo", work);
         FILE *ci = fopen(path, "r");
         if (!ci || !fgets(conninfo, sizeof conninfo, ci)) {
             printf("SKIP: no PostgreSQL server for the e2e test\n");
-            fclose(f);
-            remove(config);
             if (ci)
                 fclose(ci);
             return 77;
@@ -892,16 +885,21 @@ int main(int argc, char **argv)
         fclose(ci);
         conninfo[strcspn(conninfo, "\n")] = '\0';
         snprintf(pg_conninfo, sizeof pg_conninfo, "%s", conninfo);
-        char params[700];
-        snprintf(params, sizeof params, "\"conninfo\": \"%s\", \"size\": 8",
-                 conninfo);
-        t_notes_config(f, "postgres", params);
+        /* the shipped config, its connection string from the environment
+         * (the server and the export job inherit it) */
+        snprintf(config, sizeof config, "%s", NOTES_DIR "/notes-postgres.json");
+        setenv("DATABASE_URL", conninfo, 1);
         db[0] = '\0';
     } else {
+        snprintf(config, sizeof config, "%s/e2e-%s-%d.json", work, backend,
+                 (int)getpid());
+        FILE *f = fopen(config, "w");
+        if (!f)
+            return 2;
         snprintf(db, sizeof db, "%s/e2e-%d.db", work, (int)getpid());
         sqlite_config(f, db);
+        fclose(f);
     }
-    fclose(f);
     /* WRAPPER... NOTES --config CONFIG --port 0 --quiet --debug */
     char **av = calloc((size_t)argc + 8, sizeof *av);
     int n = 0;
@@ -940,9 +938,10 @@ int main(int argc, char **argv)
     char suite[64];
     snprintf(suite, sizeof suite, "notes e2e (%s)", backend);
     int rc = t_run_with(suite, suite_init, suite_clean, tests);
-    remove(config);
-    if (*db)
+    if (*db) {
+        remove(config);
         t_remove_sqlite(db);
+    }
     free(av);
     return rc;
 }
