@@ -1,5 +1,5 @@
 #!/bin/sh
-# check_cli.sh DI DATA PLUGINS WORK — the di tool: exit codes and output of
+# check_cli.sh DI DATA PLUGINS WORK — the diwire tool: exit codes and output of
 # every verb, --help, and the DOT it prints rendered by Graphviz.
 set -u
 DI=$1 DATA=$2 PLUGINS=$3 WORK=$4
@@ -77,7 +77,7 @@ has "GET /hello (consumer, level request)"
 has "    visits (singleton, type counter, kind demo.counter)"
 
 run 1 "$DI" why app.json nobody --plugin-dir "$PLUGINS"
-has "di why: 'nobody' is neither a provider nor a consumer of app.json, and nothing needs it"
+has "diwire why: 'nobody' is neither a provider nor a consumer of app.json, and nothing needs it"
 
 run 1 "$DI" plugins "$PLUGINS"
 has "demo 1.2.3 (ABI 1.0) $PLUGINS/demo.so"
@@ -87,19 +87,19 @@ has "refused: plugin $PLUGINS/bad_magic.so: not a libdi plugin: bad magic cookie
 
 for verb in check graph why plugins; do
     run 0 "$DI" $verb --help
-    grep -q "^usage: di $verb" "$out" || { echo "FAIL: $verb --help"; fails=$((fails + 1)); }
+    grep -q "^usage: diwire $verb" "$out" || { echo "FAIL: $verb --help"; fails=$((fails + 1)); }
 done
 run 0 "$DI" --help
-has "usage: di <command> [arguments]"
+has "usage: diwire <command> [arguments]"
 run 2 "$DI" frobnicate
-has "di: unknown command 'frobnicate'"
+has "diwire: unknown command 'frobnicate'"
 run 2 "$DI" check
-has "di: missing CONFIG"
+has "diwire: missing CONFIG"
 run 2 "$DI" check app.json --bogus
-has "di: unknown option '--bogus'"
+has "diwire: unknown option '--bogus'"
 run 2 "$DI"
 
-# `di check` runs in CI on changes nobody reviewed yet: a config naming a
+# `diwire check` runs in CI on changes nobody reviewed yet: a config naming a
 # plugin directory of its own never gets code of its choice to run (the
 # marked shared object's constructor would write the mark).
 MARKED=$WORK/marked
@@ -112,18 +112,18 @@ run 1 "$DI" check "$evil" --plugin-dir "$PLUGINS"
 unset DI_TEST_MARK
 has "$evil: plugin_dirs[0]: '$MARKED': a configuration may not add plugin directories (the program allows it with di_plugin_allow_config_dirs())"
 if [ -e "$mark" ]; then
-    echo "FAIL: di check ran code from a directory the config named"
+    echo "FAIL: diwire check ran code from a directory the config named"
     fails=$((fails + 1))
 fi
 rm -f "$evil" "$mark"
 
-# Graphviz renders what `di graph` prints (valid and broken graphs).
+# Graphviz renders what `diwire graph` prints (valid and broken graphs).
 if command -v dot >/dev/null 2>&1; then
     for cfg in app graph_errors sets; do
         "$DI" graph $cfg.json --plugin-dir "$PLUGINS" 2>/dev/null |
             dot -Tsvg >"$WORK/$cfg.svg" 2>"$WORK/dot.err"
         if ! grep -q "<svg" "$WORK/$cfg.svg" || [ -s "$WORK/dot.err" ]; then
-            echo "FAIL: dot -Tsvg on di graph $cfg.json"; cat "$WORK/dot.err"
+            echo "FAIL: dot -Tsvg on diwire graph $cfg.json"; cat "$WORK/dot.err"
             fails=$((fails + 1))
         fi
     done

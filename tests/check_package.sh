@@ -2,7 +2,7 @@
 # check_package.sh BUILD_DIR SOURCE_DIR — install libdi to a temporary
 # prefix, then build and run an outside program twice: with pkg-config
 # (plain cc ... -ldi) and with CMake's find_package(di CONFIG); and run the
-# installed di tool. The outside programs are built with DI_CC and
+# installed diwire tool. The outside programs are built with DI_CC and
 # DI_SAN_FLAGS when set (a sanitizer build's compiler and flags).
 set -euo pipefail
 build=$1
@@ -32,6 +32,17 @@ for a in mhd civetweb evhttp; do
   echo "package: di-$a links through its .pc file"
 done
 
-# the di tool is installed and finds the library through its RPATH
-"$tmp/prefix/bin/di" --version | grep -q "^di [0-9]" || { echo "package: bin/di does not run"; exit 1; }
-echo "package: pkg-config and find_package(di) builds both ran; bin/di runs"
+# the diwire tool is installed and finds the library through its RPATH
+"$tmp/prefix/bin/diwire" --version | grep -q "^diwire [0-9]" || { echo "package: bin/diwire does not run"; exit 1; }
+# the man pages are installed and render without a warning
+for m in man1/diwire.1 man3/libdi.3; do
+  page=$(find "$tmp/prefix" -path "*/man/$m")
+  [ -n "$page" ] || { echo "package: $m not installed"; exit 1; }
+  if command -v groff >/dev/null; then
+    warn=$(groff -man -Tutf8 -ww -z "$page" 2>&1)
+    [ -z "$warn" ] || { echo "package: $m: $warn"; exit 1; }
+  else
+    echo "SKIP: groff not found: $m not rendered"
+  fi
+done
+echo "package: pkg-config and find_package(di) builds both ran; bin/diwire runs; man pages installed"

@@ -44,7 +44,7 @@
  *                (di_set_declare) and adds the members in order
  *                (di_set_add), after the providers.
  *   consumers    name → { level, needs (array of dependency names) }: lets a
- *                config describe consumers for `di check` and `di why`; a
+ *                config describe consumers for `diwire check` and `diwire why`; a
  *                host finds them with di_consumer_key() and attaches
  *                behaviour by name.
  * Relative paths in plugin_dirs and plugins are relative to the config

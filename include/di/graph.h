@@ -1,8 +1,8 @@
 /*
  * di/graph.h — the dependency graph, for people and tools.
  *
- * Exports the container's graph as JSON (for tools such as `di why`) and as
- * Graphviz DOT (`di graph app.json --dot | dot -Tsvg > graph.svg`).
+ * Exports the container's graph as JSON (for tools such as `diwire why`) and as
+ * Graphviz DOT (`diwire graph app.json --dot | dot -Tsvg > graph.svg`).
  *
  * Works on a sealed container, and on an unsealed one: then the seal checks
  * are run (without sealing) and their problems are part of the output — the

@@ -44,7 +44,7 @@ DI_BEGIN_DECLS
 /*
  * di_check_fn — validate a provider's params when it is instantiated, before
  * anything is created, so that a bad config fails at start-up (and in
- * `di check`) rather than at the first request. Read params with params.h;
+ * `diwire check`) rather than at the first request. Read params with params.h;
  * return 0, or a negative code with a message (di_fail() or a failing
  * accessor). b->mem is a scratch chunk freed after the call; b->deps and
  * b->scope are NULL.
@@ -63,7 +63,7 @@ typedef struct di_kind_desc {
     di_check_fn check;        /* optional: params validation at instantiation */
     void *data;               /* b->data for create, dispose and check */
     size_t size;              /* size of b->mem for create (see provider.h) */
-    const char *summary;      /* one line for `di plugins` and graphs, or NULL */
+    const char *summary;      /* one line for `diwire plugins` and graphs, or NULL */
 } di_kind_desc;
 
 /*

@@ -11,9 +11,9 @@
 #include "export.h"
 
 #define DI_VERSION_MAJOR 0
-#define DI_VERSION_MINOR 1
+#define DI_VERSION_MINOR 2
 #define DI_VERSION_PATCH 0
-#define DI_VERSION_STRING "0.1.0"
+#define DI_VERSION_STRING "0.2.0"
 
 /* One integer for comparisons: 0xMMmmpp. */
 #define DI_VERSION_NUMBER \

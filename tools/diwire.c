@@ -1,13 +1,14 @@
 /*
- * di — check, draw and explain libdi configurations.
+ * diwire — libdi's command-line tool: check, draw and explain libdi configurations.
  *
- *   di check CONFIG            exit 0 if the graph is valid, 1 listing every
+ *   diwire check CONFIG        exit 0 if the graph is valid, 1 listing every
  *                              problem (for CI pipelines)
- *   di graph CONFIG [--json|--dot]
- *   di why CONFIG NAME         every path from a consumer to NAME, and what
+ *   diwire graph CONFIG [--json|--dot]
+ *   diwire why CONFIG NAME     every path from a consumer to NAME, and what
  *                              NAME needs
- *   di plugins DIR...          the plugins in DIRs, their kinds and versions
+ *   diwire plugins DIR...      the plugins in DIRs, their kinds and versions
  *
+ * (Not "di": Debian ships a package of that name with /usr/bin/di.)
  * The tool only uses libdi's public API: it loads the config into a fresh
  * container, tries to seal it, and reads the graph back as JSON. Kinds the
  * application registers in C are unknown to it; put them in plugins to check
@@ -29,7 +30,7 @@
 #define EXIT_USAGE 2
 
 static const char usage_main[] =
-    "usage: di <command> [arguments]\n"
+    "usage: diwire <command> [arguments]\n"
     "\n"
     "Commands:\n"
     "  check CONFIG              check a configuration and its graph\n"
@@ -37,35 +38,37 @@ static const char usage_main[] =
     "  why CONFIG NAME           explain who needs NAME and what it needs\n"
     "  plugins DIR...            list the plugins in directories\n"
     "\n"
-    "Run 'di <command> --help' for a command's options.\n"
+    "Run 'diwire <command> --help' for a command's options.\n"
     "Exit status: 0 success, 1 problems found, 2 usage error.\n";
 
 static const char usage_check[] =
-    "usage: di check CONFIG [--plugin-dir DIR]...\n"
+    "usage: diwire check CONFIG [--plugin-dir DIR]...\n"
     "\n"
     "Load CONFIG (JSON) into a fresh container and seal it. Prints every\n"
     "problem (config errors with file:line:column or JSON path, graph errors\n"
     "with their dependency path) and exits 1; prints a summary and exits 0\n"
     "when the graph is valid. --plugin-dir adds a plugin directory: plugins\n"
-    "are loaded from those only (a config's own plugin_dirs are refused, so\n"
-    "checking an untrusted config runs no code of its choosing).\n";
+    "are loaded from those and then the system plugin directory only (a\n"
+    "config's own plugin_dirs are refused, so checking an untrusted config\n"
+    "runs no code of its choosing). Strings may read the environment\n"
+    "(${NAME:-default}): set what the config needs.\n";
 
 static const char usage_graph[] =
-    "usage: di graph CONFIG [--dot|--json] [--plugin-dir DIR]...\n"
+    "usage: diwire graph CONFIG [--dot|--json] [--plugin-dir DIR]...\n"
     "\n"
     "Print the dependency graph of CONFIG: Graphviz DOT (the default; render\n"
-    "with 'di graph app.json | dot -Tsvg > graph.svg') or JSON. A graph with\n"
+    "with 'diwire graph app.json | dot -Tsvg > graph.svg') or JSON. A graph with\n"
     "errors is still printed, its missing nodes and failing paths in red, and\n"
     "the exit status is 1.\n";
 
 static const char usage_why[] =
-    "usage: di why CONFIG NAME [--plugin-dir DIR]...\n"
+    "usage: diwire why CONFIG NAME [--plugin-dir DIR]...\n"
     "\n"
     "Explain NAME (a provider or consumer of CONFIG): every dependency path\n"
     "from a consumer to it, and the tree of what it needs.\n";
 
 static const char usage_plugins[] =
-    "usage: di plugins DIR...\n"
+    "usage: diwire plugins DIR...\n"
     "\n"
     "Load every *.so in each DIR as a libdi plugin and list its name,\n"
     "version, ABI and kinds, or the reason it was refused (exit status 1\n"
@@ -105,17 +108,17 @@ static int parse(int argc, char **argv, const char *usage, int positional,
         } else if (formats && strcmp(a, "--dot") == 0) {
             o->json = false;
         } else if (a[0] == '-' && a[1]) {
-            fprintf(stderr, "di: unknown option '%s'\n\n%s", a, usage);
+            fprintf(stderr, "diwire: unknown option '%s'\n\n%s", a, usage);
             return EXIT_USAGE;
         } else if (npos < positional) {
             *pos[npos++] = a;
         } else {
-            fprintf(stderr, "di: unexpected argument '%s'\n\n%s", a, usage);
+            fprintf(stderr, "diwire: unexpected argument '%s'\n\n%s", a, usage);
             return EXIT_USAGE;
         }
     }
     if (npos < positional) {
-        fprintf(stderr, "di: missing %s\n\n%s", npos == 0 ? "CONFIG" : "NAME",
+        fprintf(stderr, "diwire: missing %s\n\n%s", npos == 0 ? "CONFIG" : "NAME",
                 usage);
         return EXIT_USAGE;
     }
@@ -139,6 +142,7 @@ static di_container *load(void *mem, const opts *o, FILE *out,
         return NULL;
     for (int i = 0; i < o->ndirs; i++)
         di_plugin_dir(c, o->dirs[i]);
+    di_plugin_dir(c, di_plugin_system_dir()); /* the shipped plugins */
     int rc = di_config_load_file(c, o->config);
     if (rc) {
         *problems += di_error_count(di_container_error(c));
@@ -185,7 +189,7 @@ static int begin(run_t *r, int argc, char **argv, const char *usage,
     r->mem = talloc_new(NULL);
     r->c = r->mem ? load(r->mem, &r->o, report, &r->problems) : NULL;
     if (!r->c) {
-        fprintf(stderr, "di: out of memory\n");
+        fprintf(stderr, "diwire: out of memory\n");
         talloc_free(r->mem);
         return EXIT_PROBLEMS;
     }
@@ -224,7 +228,7 @@ static int cmd_graph(int argc, char **argv)
     char *text = NULL;
     if (r.o.json ? di_graph_json(r.c, r.mem, &text)
                  : di_graph_dot(r.c, r.mem, &text)) {
-        fprintf(stderr, "di: out of memory\n");
+        fprintf(stderr, "diwire: out of memory\n");
         talloc_free(r.mem);
         return EXIT_PROBLEMS;
     }
@@ -356,7 +360,7 @@ static int cmd_why(int argc, char **argv)
     size_t problems = r.problems;
     cJSON *g = graph_of(r.c);
     if (!g) {
-        fprintf(stderr, "di: out of memory\n");
+        fprintf(stderr, "diwire: out of memory\n");
         talloc_free(mem);
         return EXIT_PROBLEMS;
     }
@@ -367,7 +371,7 @@ static int cmd_why(int argc, char **argv)
     cJSON_ArrayForEach(e, cJSON_GetObjectItem(g, "edges"))
         wanted |= strcmp(str_or(e, "to", ""), o.name) == 0;
     if (!cons && !prov && !wanted) {
-        fprintf(stderr, "di why: '%s' is neither a provider nor a consumer of "
+        fprintf(stderr, "diwire why: '%s' is neither a provider nor a consumer of "
                 "%s, and nothing needs it\n", o.name, o.config);
         cJSON_Delete(g);
         talloc_free(mem);
@@ -449,7 +453,7 @@ static int list_plugin(const char *path)
 static int cmd_plugins(int argc, char **argv)
 {
     if (argc == 0) {
-        fprintf(stderr, "di: missing DIR\n\n%s", usage_plugins);
+        fprintf(stderr, "diwire: missing DIR\n\n%s", usage_plugins);
         return EXIT_USAGE;
     }
     for (int i = 0; i < argc; i++)
@@ -461,7 +465,7 @@ static int cmd_plugins(int argc, char **argv)
     for (int i = 0; i < argc; i++) {
         DIR *d = opendir(argv[i]);
         if (!d) {
-            fprintf(stderr, "di plugins: cannot open directory '%s'\n", argv[i]);
+            fprintf(stderr, "diwire plugins: cannot open directory '%s'\n", argv[i]);
             status = EXIT_PROBLEMS;
             continue;
         }
@@ -504,7 +508,7 @@ int main(int argc, char **argv)
         return 0;
     }
     if (strcmp(cmd, "--version") == 0) {
-        printf("di %s\n", di_version(NULL, NULL, NULL));
+        printf("diwire %s\n", di_version(NULL, NULL, NULL));
         return 0;
     }
     static const struct {
@@ -515,6 +519,6 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
         if (strcmp(cmd, cmds[i].name) == 0)
             return cmds[i].fn(argc - 2, argv + 2);
-    fprintf(stderr, "di: unknown command '%s'\n\n%s", cmd, usage_main);
+    fprintf(stderr, "diwire: unknown command '%s'\n\n%s", cmd, usage_main);
     return EXIT_USAGE;
 }
