@@ -17,8 +17,8 @@
  *     di_scope_trace() on ev->scope returns the complete trace.
  *
  * When tracing is off (the default), the request path tests one byte per
- * create and dispose: the request_3 benchmark shows no difference (README,
- * Benchmarks). When it is on, each traced call reads the clock twice and
+ * create and dispose: 22 instructions of about 1,390 on the request_3
+ * benchmark (docs/benchmarks.md). When it is on, each traced call reads the clock twice and
  * each create formats its path (tens of nanoseconds plus an allocation):
  * a debugging aid, not a production default.
  *
