@@ -57,7 +57,36 @@ static int refuse(di_container *c, const char *file, const char *fmt, ...)
     return DI_EPLUGIN;
 }
 
-const char *di_plugin_system_dir(void) { return DI_PLUGIN_SYSTEM_DIR; }
+/* "<libdir>/di/plugins" beside the libdi.so this code runs from, so that an
+ * installation moved to another prefix finds its own plugins; the path
+ * compiled in when that is not a directory (the static library, a build
+ * tree). */
+static char system_dir[PATH_MAX];
+
+static void find_system_dir(void)
+{
+    snprintf(system_dir, sizeof system_dir, "%s", DI_PLUGIN_SYSTEM_DIR);
+    Dl_info info;
+    char self[PATH_MAX], dir[PATH_MAX];
+    struct stat st;
+    if (!dladdr((void *)di_plugin_system_dir, &info) || !info.dli_fname ||
+        !realpath(info.dli_fname, self))
+        return;
+    char *slash = strrchr(self, '/');
+    if (!slash || !strstr(slash, "libdi.so"))
+        return;                 /* linked statically into a program */
+    *slash = '\0';
+    if (snprintf(dir, sizeof dir, "%s/di/plugins", self) < (int)sizeof dir &&
+        stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
+        memcpy(system_dir, dir, sizeof dir);
+}
+
+const char *di_plugin_system_dir(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, find_system_dir);
+    return system_dir;
+}
 
 static int plugin_dir(di_container *c, const char *dir)
 {

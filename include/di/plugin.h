@@ -17,6 +17,10 @@
  *
  * Build it with -shared -fPIC and without linking libdi is fine (the host
  * process provides libdi's symbols). Its kinds register as "demo.counter".
+ * A host linked with libdi.a must export those symbols to its plugins:
+ * link it with -Wl,--export-dynamic and the whole archive
+ * (-Wl,--whole-archive libdi.a -Wl,--no-whole-archive); otherwise a plugin
+ * is refused as "undefined symbol: di_...". See docs/plugins.md.
  *
  * Loading (di_plugin_load(), or "plugins" in a config) checks, in order, and
  * refuses with a reason naming the file: the file exists; a plugin given by
@@ -134,9 +138,13 @@ DI_EXPORT int di_plugin_dir(di_container *c, const char *dir);
 DI_EXPORT int di_plugin_allow_config_dirs(di_container *c, const char *root);
 
 /*
- * di_plugin_system_dir — where libdi's own plugins (sqlite, postgres) were
- * installed: "<libdir>/di/plugins" of the installation prefix. Not searched
- * unless added: di_plugin_dir(c, di_plugin_system_dir()).
+ * di_plugin_system_dir — where libdi's own plugins (sqlite, postgres) are
+ * installed: "<libdir>/di/plugins" beside the libdi.so in use, so an
+ * installation moved to another prefix still finds its own (the same
+ * directory as `pkg-config --variable=plugindir di`); the installation
+ * prefix's when that directory does not exist or libdi is linked
+ * statically. Not searched unless added: di_plugin_dir(c,
+ * di_plugin_system_dir()). Returns a static string, never NULL.
  */
 DI_EXPORT const char *di_plugin_system_dir(void);
 

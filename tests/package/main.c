@@ -13,6 +13,10 @@ static int make_answer(const di_build *b, void **out)
 
 int main(int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], "plugindir") == 0) {
+        puts(di_plugin_system_dir());
+        return 0;
+    }
     di_container *c;
     di_scope *s;
     int *v = NULL;
