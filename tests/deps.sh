@@ -7,7 +7,7 @@ need=(gcc g++ clang libclang-rt-14-dev make cmake pkg-config valgrind
       libtalloc-dev libcjson-dev libcunit1-dev graphviz
       libmicrohttpd-dev libcivetweb-dev libevent-dev libsqlite3-dev
       libpq-dev postgresql-15 curl python3-fastapi wrk groff-base
-      abigail-tools)
+      abigail-tools dpkg-dev debhelper)
 missing=()
 for p in "${need[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \
