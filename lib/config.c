@@ -28,22 +28,8 @@ typedef struct cfg {
     bool nomem;         /* an allocation failed: the load fails DI_ENOMEM */
 } cfg;
 
-/* Append "origin: msg" with its JSON path. */
-static void push(cfg *cf, int code, const char *path, const char *msg)
-{
-    if (di__err_add(&cf->errs, code, path, "%s", msg) == DI_ENOMEM) {
-        cf->nomem = true;
-        return;
-    }
-    struct di_error *e = cf->errs.tail;
-    char *m = talloc_asprintf(e, "%s: %s", cf->origin, msg);
-    if (m) {
-        talloc_free(e->message);
-        e->message = m;
-    }
-}
-
-/* A problem at a JSON path: "origin: path: reason". */
+/* A problem at a JSON path: "origin: path: reason" (the error's path is
+ * the JSON path, its reason the reason). */
 static void problem(cfg *cf, int code, const char *path, const char *fmt, ...)
     DI_PRINTF(4, 5);
 static void problem(cfg *cf, int code, const char *path, const char *fmt, ...)
@@ -52,25 +38,33 @@ static void problem(cfg *cf, int code, const char *path, const char *fmt, ...)
     va_start(ap, fmt);
     char *reason = talloc_vasprintf(cf->tmp, fmt, ap);
     va_end(ap);
-    char *msg = !reason ? NULL : *path ? talloc_asprintf(cf->tmp, "%s: %s",
-                                                          path, reason)
-                                       : reason;
-    if (msg)
-        push(cf, code, path, msg);
-    else
+    if (!reason ||
+        di__err_add_at(&cf->errs, code, path, "%s", reason) == DI_ENOMEM) {
         cf->nomem = true;
+        return;
+    }
+    struct di_error *e = cf->errs.tail;
+    char *m = talloc_asprintf(e, "%s: %s", cf->origin, e->message);
+    if (!m) {
+        cf->nomem = true;
+        return;
+    }
+    talloc_free(e->message == e->reason ? NULL : e->message);
+    e->message = m;
 }
 
-/* The error a public call just left on the container, with the path in
- * front unless the message starts with it already. */
+/* The error a public call just left on the container, at its own JSON path
+ * (a kind's params name theirs) or else at path. */
 static void from_container(cfg *cf, int rc, const char *path)
 {
     const di_error *e = di_container_error(cf->c);
-    const char *m = e ? di_error_message(e) : di_strerror(rc);
-    if (path && strncmp(m, path, strlen(path)) == 0)
-        push(cf, rc, path, m);
-    else
-        problem(cf, rc, path ? path : "", "%s", m);
+    if (!e) {
+        problem(cf, rc, path ? path : "", "%s", di_strerror(rc));
+        return;
+    }
+    bool own = path && strncmp(di_error_path(e), path, strlen(path)) == 0;
+    problem(cf, rc, own ? di_error_path(e) : path ? path : "", "%s",
+            own ? di_error_reason(e) : di_error_message(e));
 }
 
 static const char *type_of(const cJSON *j)

@@ -99,10 +99,11 @@ DI__HOT int di_resolve_key(di_scope *s, int key, void **out, size_t n)
         return DI_EINVAL;
     }
     if (!((c->levels[s->level].ancestors >> cn->level) & 1)) {
-        char *path = di__path_str(&f);
-        di__scope_fail(s, DI_ESCOPE, path ? path : cn->name, "'%s' runs in "
-                       "'%s' scopes, asked from a '%s' scope", cn->name,
-                       c->levels[cn->level].name, c->levels[s->level].name);
+        di__path *path = di__frame_path(NULL, &f);
+        di__scope_fail_path(s, DI_ESCOPE, path ? path : &(di__path){ 0 },
+                            "'%s' runs in '%s' scopes, asked from a '%s' "
+                            "scope", cn->name, c->levels[cn->level].name,
+                            c->levels[s->level].name);
         talloc_free(path);
         return DI_ESCOPE;
     }

@@ -165,18 +165,33 @@ const di_error *di_container_error(const di_container *c)
 }
 
 /* Before seal, on the registering thread: replace the last error. */
-void di__reg_error(di_container *c, int code, const char *fmt, ...)
+static void reg_error(di_container *c, int code, const char *at,
+                      const char *fmt, va_list ap)
 {
-    va_list ap;
-    va_start(ap, fmt);
-    struct di_error *e = di__err_vnew(c, code, NULL, fmt, ap);
-    va_end(ap);
+    struct di_error *e = di__err_make(c, code, NULL, at, fmt, ap);
     if (!e)
         e = &di__oom;
     if (c->reg_error)
         di__err_free(c->reg_error);
     c->reg_error = e;
     atomic_store_explicit(&c->last, e, memory_order_release);
+}
+
+void di__reg_error(di_container *c, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    reg_error(c, code, NULL, fmt, ap);
+    va_end(ap);
+}
+
+void di__reg_error_at(di_container *c, int code, const char *at,
+                      const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    reg_error(c, code, at, fmt, ap);
+    va_end(ap);
 }
 
 int di__nomem(di_container *c, const char *fn, int rc)

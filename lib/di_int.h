@@ -55,12 +55,27 @@
 
 /* ---- errors (error.c) ---- */
 
+/* An error is data: its code, what went wrong (reason), where (a
+ * dependency path as names, each with an optional note such as its level,
+ * or a location of another kind such as a JSON path), and the message
+ * made of them. Nothing reads a message back. */
 struct di_error {
     int code;
-    char *message; /* "path: reason" */
-    char *path;    /* "" when none */
+    char *message;      /* "path: reason" (the reason alone without a path) */
+    char *path;         /* names joined by " → ", or the location; "" */
+    char *reason;
+    const char **names; /* the dependency path, nnames of them */
+    size_t nnames;
     struct di_error *next;
 };
+
+/* A dependency path being reported: names[0..n), notes[i] (or notes NULL)
+ * written after a name in brackets, "a (singleton) → b (request)". */
+typedef struct di__path {
+    const char *const *names;
+    const char *const *notes;
+    size_t n;
+} di__path;
 
 /* A list being collected (seal problems, dispose failures). */
 typedef struct di__errlist {
@@ -69,14 +84,24 @@ typedef struct di__errlist {
     size_t count;
 } di__errlist;
 
-/* Append a problem; path may be NULL. Returns code (or DI_ENOMEM). */
-int di__err_add(di__errlist *l, int code, const char *path, const char *fmt,
-                ...) DI_PRINTF(4, 5);
-/* A single error allocated on mem (NULL: top-level). NULL on ENOMEM. */
-struct di_error *di__err_vnew(void *mem, int code, const char *path,
+/* An error on mem (NULL: top-level) at path p (NULL or empty: none), or
+ * else at the location `at` (a JSON path, ...; NULL: none). NULL on
+ * ENOMEM. */
+struct di_error *di__err_make(void *mem, int code, const di__path *p,
+                              const char *at, const char *fmt, va_list ap);
+/* The same at a path of one name (NULL: none). */
+struct di_error *di__err_vnew(void *mem, int code, const char *name,
                               const char *fmt, va_list ap);
-struct di_error *di__err_new(void *mem, int code, const char *path,
-                             const char *fmt, ...) DI_PRINTF(4, 5);
+/* Append a problem at a path of one name (NULL: none), at path p, or at a
+ * location. Each returns code (or DI_ENOMEM). */
+int di__err_add(di__errlist *l, int code, const char *name, const char *fmt,
+                ...) DI_PRINTF(4, 5);
+int di__err_add_path(di__errlist *l, int code, const di__path *p,
+                     const char *fmt, ...) DI_PRINTF(4, 5);
+int di__err_add_at(di__errlist *l, int code, const char *at, const char *fmt,
+                   ...) DI_PRINTF(4, 5);
+/* A copy of e alone (not its list) on mem: ENOMEM gives NULL. */
+struct di_error *di__err_copy(void *mem, const struct di_error *e);
 /* A static DI_ENOMEM error ("out of memory"), stored where a report could
  * not be allocated; di__err_free() frees any stored error but this one. */
 extern struct di_error di__oom;
@@ -399,7 +424,10 @@ typedef struct di__buildctx {
     di__stack *pending;         /* root builds: transients built for it */
     char *msg;                  /* di_fail() message (talloc, top-level), or
                                    NULL; whoever set up the context frees it */
+    const char *why, *at;       /* its reason, and where in the params
+                                   (di_fail_at; else NULL): msg's children */
 } di__buildctx;
+
 
 struct di_scope {
     di_container *c;
@@ -465,6 +493,9 @@ void di__container_report_fmt(di_container *c, int code, const char *fmt, ...)
     DI_PRINTF(3, 4);
 void di__reg_error(di_container *c, int code, const char *fmt, ...)
     DI_PRINTF(3, 4);
+/* The same, at a location (a JSON path: "providers.db.use"). */
+void di__reg_error_at(di_container *c, int code, const char *at,
+                      const char *fmt, ...) DI_PRINTF(4, 5);
 void di__reg_error_list(di_container *c, struct di_error *head);
 /* rc, reported as "fn: out of memory" when it is DI_ENOMEM (the message
  * falls back to the static one when even that cannot be allocated). */
@@ -481,9 +512,11 @@ int di__parse_deps(di_container *c, void *mem, const char *owner,
 bool di__valid_name(const char *s, bool provider);
 int di__level_find(const di_container *c, const char *name);
 
-/* scope error (scope.c) */
-void di__scope_fail(di_scope *s, int code, const char *path, const char *fmt,
+/* The scope's error (scope.c): at a path of one name (or none), or at p. */
+void di__scope_fail(di_scope *s, int code, const char *name, const char *fmt,
                     ...) DI_PRINTF(4, 5);
+void di__scope_fail_path(di_scope *s, int code, const di__path *p,
+                         const char *fmt, ...) DI_PRINTF(4, 5);
 /* push onto a teardown stack; mem: the scope that owns it, or NULL (a
  * singleton's pending stack) */
 int di__stack_grow_push(di_scope *mem, di__stack *st,
@@ -646,6 +679,9 @@ void di__trace_end(di_scope *s);
 void di__live_unpin(struct di__pin *p);
 /* resolve.c: "a → b → c" for a frame chain (talloc, top-level), or NULL */
 char *di__path_str(const di__frame *f);
+/* The frames from the root to f as a path, its names on mem (NULL when out
+ * of memory). */
+di__path *di__frame_path(void *mem, const di__frame *f);
 /* consumer.c: the path by which consumer key's plan first asks for the
  * provider named provider ("GET /notes → repo → session"; talloc,
  * top-level), or NULL when its plan has no such entry (a transient, an

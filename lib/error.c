@@ -37,7 +37,19 @@ const char *di_strerror(int code)
 int di_error_code(const di_error *e) { return e ? e->code : DI_OK; }
 const char *di_error_message(const di_error *e) { return e ? e->message : ""; }
 const char *di_error_path(const di_error *e) { return e ? e->path : ""; }
+const char *di_error_reason(const di_error *e) { return e ? e->reason : ""; }
 const di_error *di_error_next(const di_error *e) { return e ? e->next : NULL; }
+size_t di_error_path_len(const di_error *e) { return e ? e->nnames : 0; }
+
+const char *di_error_path_name(const di_error *e, size_t i)
+{
+    return e && i < e->nnames ? e->names[i] : NULL;
+}
+
+const char *di_error_provider(const di_error *e)
+{
+    return e && e->nnames ? e->names[e->nnames - 1] : "";
+}
 
 size_t di_error_count(const di_error *e)
 {
@@ -49,7 +61,8 @@ size_t di_error_count(const di_error *e)
 
 /* What is reported when the report itself cannot be allocated. */
 static char oom_message[] = "out of memory", oom_path[] = "";
-struct di_error di__oom = { DI_ENOMEM, oom_message, oom_path, NULL };
+struct di_error di__oom = { DI_ENOMEM, oom_message, oom_path, oom_message,
+                            NULL, 0, NULL };
 
 void di__err_free(struct di_error *e)
 {
@@ -57,45 +70,81 @@ void di__err_free(struct di_error *e)
         talloc_free(e);
 }
 
-struct di_error *di__err_vnew(void *mem, int code, const char *path,
-                              const char *fmt, va_list ap)
+/* Set e's path from p's names (copied) and notes. */
+static bool set_path(struct di_error *e, const di__path *p)
+{
+    e->names = talloc_array(e, const char *, p->n);
+    e->path = talloc_strdup(e, "");
+    for (size_t i = 0; i < p->n && e->names && e->path; i++) {
+        e->names[i] = talloc_strdup(e->names, p->names[i]);
+        const char *note = p->notes ? p->notes[i] : NULL;
+        e->path = talloc_asprintf_append(e->path, "%s%s%s%s%s",
+                                         i ? DI__ARROW : "", p->names[i],
+                                         note ? " (" : "", note ? note : "",
+                                         note ? ")" : "");
+        if (!e->names[i])
+            return false;
+    }
+    e->nnames = p->n;
+    return e->names && e->path;
+}
+
+static bool set_message(struct di_error *e)
+{
+    e->message = *e->path ? talloc_asprintf(e, "%s: %s", e->path, e->reason)
+                          : e->reason;
+    return e->message != NULL;
+}
+
+struct di_error *di__err_make(void *mem, int code, const di__path *p,
+                              const char *at, const char *fmt, va_list ap)
 {
     struct di_error *e = talloc_zero(mem, struct di_error);
     if (!e)
         return NULL;
     e->code = code;
-    e->path = talloc_strdup(e, path ? path : "");
-    char *reason = talloc_vasprintf(e, fmt, ap);
-    if (!e->path || !reason)
-        goto fail;
-    e->message = path && *path ? talloc_asprintf(e, "%s: %s", path, reason)
-                               : reason;
-    if (!e->message)
-        goto fail;
-    return e;
-fail:
+    e->reason = talloc_vasprintf(e, fmt, ap);
+    bool ok = e->reason != NULL;
+    if (ok && p && p->n)
+        ok = set_path(e, p);
+    else if (ok)
+        ok = (e->path = talloc_strdup(e, at ? at : "")) != NULL;
+    if (ok && set_message(e))
+        return e;
     talloc_free(e);
     return NULL;
 }
 
-struct di_error *di__err_new(void *mem, int code, const char *path,
-                             const char *fmt, ...)
+struct di_error *di__err_vnew(void *mem, int code, const char *name,
+                              const char *fmt, va_list ap)
 {
-    va_list ap;
-    va_start(ap, fmt);
-    struct di_error *e = di__err_vnew(mem, code, path, fmt, ap);
-    va_end(ap);
-    return e;
+    di__path p = { &name, NULL, name && *name ? 1 : 0 };
+    return di__err_make(mem, code, &p, NULL, fmt, ap);
 }
 
-int di__err_add(di__errlist *l, int code, const char *path, const char *fmt,
-                ...)
+struct di_error *di__err_copy(void *mem, const struct di_error *e)
 {
-    va_list ap;
-    va_start(ap, fmt);
-    struct di_error *e = di__err_vnew(l->head ? (void *)l->head : l->mem, code,
-                                  path, fmt, ap);
-    va_end(ap);
+    struct di_error *copy = talloc_zero(mem, struct di_error);
+    if (!copy)
+        return NULL;
+    copy->code = e->code;
+    copy->nnames = e->nnames;
+    bool ok = (copy->reason = talloc_strdup(copy, e->reason)) &&
+              (copy->path = talloc_strdup(copy, e->path)) &&
+              (copy->message = talloc_strdup(copy, e->message)) &&
+              (copy->names = talloc_array(copy, const char *,
+                                          e->nnames ? e->nnames : 1));
+    for (size_t i = 0; ok && i < e->nnames; i++)
+        ok = (copy->names[i] = talloc_strdup(copy->names, e->names[i]));
+    if (ok)
+        return copy;
+    talloc_free(copy);
+    return NULL;
+}
+
+/* Append e (NULL: out of memory) to l. */
+static int append(di__errlist *l, int code, struct di_error *e)
+{
     if (!e)
         return DI_ENOMEM;
     if (l->tail) {
@@ -106,4 +155,37 @@ int di__err_add(di__errlist *l, int code, const char *path, const char *fmt,
     l->tail = e;
     l->count++;
     return code;
+}
+
+/* The list's members hang off its head. */
+#define LIST_MEM(l) ((l)->head ? (void *)(l)->head : (l)->mem)
+
+int di__err_add(di__errlist *l, int code, const char *name, const char *fmt,
+                ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    struct di_error *e = di__err_vnew(LIST_MEM(l), code, name, fmt, ap);
+    va_end(ap);
+    return append(l, code, e);
+}
+
+int di__err_add_path(di__errlist *l, int code, const di__path *p,
+                     const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    struct di_error *e = di__err_make(LIST_MEM(l), code, p, NULL, fmt, ap);
+    va_end(ap);
+    return append(l, code, e);
+}
+
+int di__err_add_at(di__errlist *l, int code, const char *at, const char *fmt,
+                   ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    struct di_error *e = di__err_make(LIST_MEM(l), code, NULL, at, fmt, ap);
+    va_end(ap);
+    return append(l, code, e);
 }

@@ -15,61 +15,11 @@
 typedef struct graph {
     di_container *c;
     void *tmp;
-    struct di_error *problems;
-    /* each problem's path as names: paths[i][0..npath[i]) */
-    const char ***paths;
-    size_t *npath;
-    size_t nproblems;
+    struct di_error *problems; /* each with its path as names */
     /* missing provider names (required deps with no provider) */
     const char **missing;
     size_t nmissing;
 } graph;
-
-static bool is_node(const di_container *c, const char *s)
-{
-    return di__names_find(&c->pnames, s) >= 0 ||
-           di__names_find(&c->cnames, s) >= 0;
-}
-
-/* "name (level)" -> "name" when that is what the element means. */
-static const char *strip_level(graph *g, const char *el)
-{
-    size_t n = strlen(el);
-    if (is_node(g->c, el) || n < 4 || el[n - 1] != ')')
-        return el;
-    const char *open = strrchr(el, '(');
-    if (!open || open == el || open[-1] != ' ')
-        return el;
-    char *name = talloc_strndup(g->tmp, el, (size_t)(open - el - 1));
-    return name && is_node(g->c, name) ? name : el;
-}
-
-static int split_path(graph *g, const char *path, const char ***out, size_t *n)
-{
-    size_t cap = 4;
-    const char **v = talloc_array(g->tmp, const char *, cap);
-    *n = 0;
-    if (!v)
-        return DI_ENOMEM;
-    const char *arrow = DI__ARROW;
-    size_t alen = strlen(arrow);
-    for (const char *p = path; *p;) {
-        const char *e = strstr(p, arrow);
-        size_t len = e ? (size_t)(e - p) : strlen(p);
-        char *el = talloc_strndup(g->tmp, p, len);
-        if (!el)
-            return DI_ENOMEM;
-        if (*n == cap) {
-            cap *= 2;
-            if (!(v = talloc_realloc(g->tmp, v, const char *, cap)))
-                return DI_ENOMEM;
-        }
-        v[(*n)++] = strip_level(g, el);
-        p += len + (e ? alen : 0);
-    }
-    *out = v;
-    return 0;
-}
 
 static int add_missing(graph *g, const char *name)
 {
@@ -97,15 +47,6 @@ static int graph_init(graph *g, di_container *c)
         if (rc)
             return rc;
     }
-    g->nproblems = di_error_count(g->problems);
-    g->paths = talloc_zero_array(g->tmp, const char **, g->nproblems + 1);
-    g->npath = talloc_zero_array(g->tmp, size_t, g->nproblems + 1);
-    if (!g->paths || !g->npath)
-        return DI_ENOMEM;
-    size_t i = 0;
-    for (const struct di_error *e = g->problems; e; e = e->next, i++)
-        if (split_path(g, e->path, &g->paths[i], &g->npath[i]))
-            return DI_ENOMEM;
     for (uint32_t p = 0; p < c->nprov; p++)
         for (uint32_t k = 0; k < di__prov(c, p)->ndeps; k++) {
             const di__dep *d = &di__prov(c, p)->deps[k];
@@ -124,10 +65,10 @@ static int graph_init(graph *g, di_container *c)
 /* Does some problem's path go from -> to? */
 static bool failing(const graph *g, const char *from, const char *to)
 {
-    for (size_t i = 0; i < g->nproblems; i++)
-        for (size_t k = 0; k + 1 < g->npath[i]; k++)
-            if (strcmp(g->paths[i][k], from) == 0 &&
-                strcmp(g->paths[i][k + 1], to) == 0)
+    for (const struct di_error *e = g->problems; e; e = e->next)
+        for (size_t k = 0; k + 1 < e->nnames; k++)
+            if (strcmp(e->names[k], from) == 0 &&
+                strcmp(e->names[k + 1], to) == 0)
                 return true;
     return false;
 }
@@ -259,8 +200,8 @@ static bool json_problems(const graph *g, cJSON *root)
         TRY(add(o, "error", cJSON_CreateString(di_strerror(e->code))));
         TRY(add(o, "message", cJSON_CreateString(e->message)));
         TRY(path = add(o, "path", cJSON_CreateArray()));
-        for (size_t k = 0; k < g->npath[i]; k++)
-            TRY(add(path, NULL, cJSON_CreateString(g->paths[i][k])));
+        for (size_t k = 0; k < e->nnames; k++)
+            TRY(add(path, NULL, cJSON_CreateString(e->names[k])));
     }
     return true;
 }

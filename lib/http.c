@@ -787,8 +787,7 @@ static void settle_failure(di_http_req *r, const route *rt, int rc)
     if (e && di_error_code(e) != rc)
         e = NULL;
     const char *msg = e ? di_error_message(e) : NULL;
-    const char *reason = msg && *di_error_path(e)
-                             ? msg + strlen(di_error_path(e)) + 2 : msg;
+    const char *reason = e ? di_error_reason(e) : NULL;
     if (status && status < 500) {
         respond_error(r, status, reason ? reason : status_text(status));
         return;
@@ -907,15 +906,6 @@ static void replace_answer(di_http_req *r, int status, const char *msg)
     respond_error(r, status, msg);
 }
 
-/* The message of e without its path. */
-static const char *reason_of(const di_error *e)
-{
-    const char *msg = di_error_message(e), *path = di_error_path(e);
-    size_t n = strlen(path);
-    return n && strncmp(msg, path, n) == 0 && msg[n] == ':' ? msg + n + 2
-                                                            : msg;
-}
-
 /* Log why r's settle failed (rc): each dispose failure with the dependency
  * path that built its instance when the route's plan has it. */
 static void log_settle(di_http_req *r, int rc)
@@ -931,10 +921,10 @@ static void log_settle(di_http_req *r, int rc)
     if (r->rt && key < 0)
         key = di__names_find(&r->scope->c->cnames, r->rt->name);
     for (; e; e = di_error_next(e)) {
-        const char *prov = di_error_path(e);
+        const char *prov = di_error_provider(e);
         char *path = *prov ? di__consumer_path(r->scope->c, key, prov) : NULL;
         log_line(h, "di_http: %s %s: not saved: %s%s%s", r->method, r->path,
-                 path ? path : prov, *prov ? ": " : "", reason_of(e));
+                 path ? path : prov, *prov ? ": " : "", di_error_reason(e));
         talloc_free(path);
     }
 }

@@ -115,9 +115,12 @@ static int unknown_kind(di_container *c, void *tmp, const char *at,
     }
     if (!names || !list)
         return DI_ENOMEM;
-    di__reg_error(c, DI_ENOTFOUND, "%s.use: unknown kind '%s'%s (kinds: %s; "
-                  "load the plugin that provides it)", at, kind,
-                  di__suggest(tmp, kind, names), list);
+    char *use = talloc_asprintf(tmp, "%s.use", at);
+    if (!use)
+        return DI_ENOMEM;
+    di__reg_error_at(c, DI_ENOTFOUND, use, "unknown kind '%s'%s (kinds: %s; "
+                     "load the plugin that provides it)", kind,
+                     di__suggest(tmp, kind, names), list);
     return DI_ENOTFOUND;
 }
 
@@ -138,24 +141,25 @@ static int map_roles(di_container *c, void *tmp, const char *at,
         while (i < k->nroles && strcmp(k->deps[i].name, map[m].role) != 0)
             i++;
         const char *name = map[m].name ? map[m].name : "";
+        char *role_at = talloc_asprintf(tmp, "%s.deps.%s", at, map[m].role);
+        if (!role_at)
+            return DI_ENOMEM;
         if (i == k->nroles) {
             char *list = role_list(tmp, k);
             if (!list)
                 return DI_ENOMEM;
-            di__reg_error(c, DI_EINVAL, "%s.deps.%s: kind '%s' has no role "
-                          "'%s'%s (roles: %s)", at, map[m].role, k->name,
-                          map[m].role, di__suggest(tmp, map[m].role, names),
-                          list);
+            di__reg_error_at(c, DI_EINVAL, role_at, "kind '%s' has no role "
+                             "'%s'%s (roles: %s)", k->name, map[m].role,
+                             di__suggest(tmp, map[m].role, names), list);
             return DI_EINVAL;
         }
         if (mapped[i]) {
-            di__reg_error(c, DI_EINVAL, "%s.deps.%s: role mapped twice", at,
-                          map[m].role);
+            di__reg_error_at(c, DI_EINVAL, role_at, "role mapped twice");
             return DI_EINVAL;
         }
         if (!di__valid_name(name[0] == '?' ? name + 1 : name, true)) {
-            di__reg_error(c, DI_EINVAL, "%s.deps.%s: '%s' is not a provider "
-                          "name", at, map[m].role, name);
+            di__reg_error_at(c, DI_EINVAL, role_at, "'%s' is not a provider "
+                             "name", name);
             return DI_EINVAL;
         }
         mapped[i] = name;
@@ -195,10 +199,11 @@ static int run_check(di_container *c, void *tmp, const char *at,
     if (rc > 0)
         rc = DI_EPROVIDER;
     if (rc && bc.msg)
-        di__reg_error(c, rc, "%s", bc.msg);
+        di__reg_error_at(c, rc, bc.at ? bc.at : at, "%s",
+                         bc.at ? bc.why : bc.msg);
     else if (rc)
-        di__reg_error(c, rc, "%s: kind '%s' refused its params (%s)", at,
-                      k->name, di_strerror(rc));
+        di__reg_error_at(c, rc, at, "kind '%s' refused its params (%s)",
+                         k->name, di_strerror(rc));
     talloc_free(bc.msg);
     return rc;
 }
@@ -229,9 +234,9 @@ int di_instantiate(di_container *c, const di_instance_desc *d)
     const di__kind *k = &c->kinds[ki];
     const char *lifetime = d->lifetime ? d->lifetime : k->lifetime;
     if (!lifetime) {
-        di__reg_error(c, DI_EINVAL, "%s: kind '%s' has no default lifetime: "
-                      "give one (\"singleton\", \"transient\" or a level)", at,
-                      k->name);
+        di__reg_error_at(c, DI_EINVAL, at, "kind '%s' has no default "
+                         "lifetime: give one (\"singleton\", \"transient\" or "
+                         "a level)", k->name);
         rc = DI_EINVAL;
         goto out;
     }
@@ -244,7 +249,7 @@ int di_instantiate(di_container *c, const di_instance_desc *d)
     rc = base ? di__params_parse(tmp, d->params, base, &params, &perr)
               : DI_ENOMEM;
     if (rc == DI_ECONFIG)
-        di__reg_error(c, rc, "%s: %s", base, perr);
+        di__reg_error_at(c, rc, base, "%s", perr);
     if (rc || (rc = run_check(c, tmp, at, k, d->name, params)))
         goto out;
     di_provider_desc pd = { .name = d->name, .type = k->type,

@@ -123,20 +123,20 @@ static int lookup(const di_build *b, const di_params *in, const char *key,
     const di_params *v = in;
     if (key) {
         if (in->type != DI__POBJ)
-            return di_fail(b, DI_ETYPE, "%s: expected object, got %s",
-                           in->path, type_name(in->type));
+            return di_fail_at(b, DI_ETYPE, in->path, "expected object, "
+                               "got %s", type_name(in->type));
         v = member(in, key);
         if (!v) {
             char *at = di__json_path(NULL, in->path, key);
-            int rc = di_fail(b, DI_ENOTFOUND, "%s: missing, expected %s",
-                             at ? at : key, want_name);
+            int rc = di_fail_at(b, DI_ENOTFOUND, at ? at : key,
+                                 "missing, expected %s", want_name);
             talloc_free(at);
             return rc;
         }
     }
     if (v->type != want)
-        return di_fail(b, DI_ETYPE, "%s: expected %s, got %s", v->path,
-                       want_name, type_name(v->type));
+        return di_fail_at(b, DI_ETYPE, v->path, "expected %s, got %s",
+                           want_name, type_name(v->type));
     *out = v;
     return 0;
 }
@@ -170,11 +170,11 @@ int di_param_int(const di_build *b, const di_params *in, const char *key,
         return rc;
     /* 2^63 is exactly representable; anything at or past it is out */
     if (v->num != floor(v->num))
-        return di_fail(b, DI_ETYPE, "%s: expected integer, got %g", v->path,
-                       v->num);
+        return di_fail_at(b, DI_ETYPE, v->path, "expected integer, got %g",
+                           v->num);
     if (v->num >= 9223372036854775808.0 || v->num < -9223372036854775808.0)
-        return di_fail(b, DI_ETYPE, "%s: expected integer, got %g (out of "
-                       "range)", v->path, v->num);
+        return di_fail_at(b, DI_ETYPE, v->path, "expected integer, got %g "
+                           "(out of range)", v->num);
     *out = (int64_t)v->num;
     return 0;
 }

@@ -40,6 +40,26 @@ char *di__path_str(const di__frame *f)
 static int fail(di_scope *s, int code, const di__frame *f, const char *fmt, ...)
     DI_PRINTF(4, 5);
 
+di__path *di__frame_path(void *mem, const di__frame *f)
+{
+    size_t n = 0;
+    for (const di__frame *p = f; p; p = p->up)
+        n++;
+    di__path *path = talloc_zero(mem, di__path);
+    const char **v = path ? talloc_array(path, const char *, n ? n : 1)
+                          : NULL;
+    if (!v) {
+        talloc_free(path);
+        return NULL;
+    }
+    for (const di__frame *p = f; p; p = p->up)
+        v[--n] = p->name;
+    path->names = v;
+    for (const di__frame *p = f; p; p = p->up)
+        path->n++;
+    return path;
+}
+
 static int fail(di_scope *s, int code, const di__frame *f, const char *fmt, ...)
 {
     char buf[768];
@@ -47,25 +67,55 @@ static int fail(di_scope *s, int code, const di__frame *f, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
-    char *path = di__path_str(f);
-    di__scope_fail(s, code, path ? path : "", "%s", buf);
+    di__path *path = di__frame_path(NULL, f);
+    if (path)
+        di__scope_fail_path(s, code, path, "%s", buf);
+    else
+        di__scope_fail(s, DI_ENOMEM, NULL, "out of memory");
     talloc_free(path);
     return code;
 }
 
-int di_fail(const di_build *b, int code, const char *fmt, ...)
+/* Record a create's (or check's) failure: the reason, and where in its
+ * params (at, or NULL); msg is both as one line for those who report it
+ * as text. */
+static int failed(const di_build *b, int code, const char *at,
+                  const char *fmt, va_list ap)
 {
     if (code >= 0)
         code = DI_EPROVIDER;
     if (!b || !b->di__state || !fmt)
         return code;
     di__buildctx *bc = b->di__state;
-    va_list ap;
-    va_start(ap, fmt);
-    char *msg = talloc_vasprintf(NULL, fmt, ap);
-    va_end(ap);
+    char *why = talloc_vasprintf(NULL, fmt, ap);
+    char *msg = why && at ? talloc_asprintf(NULL, "%s: %s", at, why) : why;
+    if (msg && msg != why && !talloc_steal(msg, why))
+        msg = NULL;
+    if (!msg)
+        talloc_free(why);
     talloc_free(bc->msg);
     bc->msg = msg; /* NULL when out of memory: the code alone is reported */
+    bc->why = msg ? why : NULL;
+    bc->at = msg && at ? talloc_strdup(msg, at) : NULL;
+    return code;
+}
+
+int di_fail(const di_build *b, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    code = failed(b, code, NULL, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+int di_fail_at(const di_build *b, int code, const char *at, const char *fmt,
+                ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    code = failed(b, code, at, fmt, ap);
+    va_end(ap);
     return code;
 }
 

@@ -42,16 +42,31 @@ static di_scope *spare_take(const di_container *c, int l)
     return s;
 }
 
-void di__scope_fail(di_scope *s, int code, const char *path, const char *fmt,
+static void scope_failed(di_scope *s, struct di_error *e)
+{
+    if (s->err)
+        di__err_free(s->err);
+    s->err = e ? e : &di__oom;
+}
+
+void di__scope_fail(di_scope *s, int code, const char *name, const char *fmt,
                     ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    struct di_error *e = di__err_vnew(s, code, path, fmt, ap);
+    struct di_error *e = di__err_vnew(s, code, name, fmt, ap);
     va_end(ap);
-    if (s->err)
-        di__err_free(s->err);
-    s->err = e ? e : &di__oom;
+    scope_failed(s, e);
+}
+
+void di__scope_fail_path(di_scope *s, int code, const di__path *p,
+                         const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    struct di_error *e = di__err_make(s, code, p, NULL, fmt, ap);
+    va_end(ap);
+    scope_failed(s, e);
 }
 
 int di__stack_grow_push(di_scope *mem, di__stack *st, int32_t prov,

@@ -60,9 +60,58 @@ static bool encloses(const di_container *c, int outer, int inner)
 
 static void nomem(seal_t *st) { st->failed_alloc = true; }
 
-#define PROBLEM(st, code, path, ...) \
-    do { if (di__err_add(&(st)->errs, code, path, __VA_ARGS__) == DI_ENOMEM) \
+/* A problem at a path of one name (or none). */
+#define PROBLEM(st, code, name, ...) \
+    do { if (di__err_add(&(st)->errs, code, name, __VA_ARGS__) == DI_ENOMEM) \
              nomem(st); } while (0)
+
+/* A dependency path being built on st->tmp: names, and the notes written
+ * after them (levels), or NULL. */
+typedef struct spath {
+    const char **names, **notes;
+    size_t n, cap;
+    bool bad;              /* an allocation failed */
+} spath;
+
+static void sp_add(seal_t *st, spath *p, const char *name, const char *note)
+{
+    if (p->bad)
+        return;
+    if (p->n == p->cap) {
+        size_t cap = p->cap ? p->cap * 2 : 8;
+        const char **nn = talloc_realloc(st->tmp, p->names, const char *, cap);
+        const char **no = nn ? talloc_realloc(st->tmp, p->notes, const char *,
+                                              cap) : NULL;
+        if (nn)
+            p->names = nn;
+        if (!no) {
+            p->bad = true;
+            return;
+        }
+        p->notes = no;
+        p->cap = cap;
+    }
+    p->names[p->n] = name;
+    p->notes[p->n++] = note;
+}
+
+/* The path as text, as a message shows it (for a problem's reason). */
+static char *sp_str(seal_t *st, const spath *p)
+{
+    char *s = p->bad ? NULL : talloc_strdup(st->tmp, "");
+    for (size_t i = 0; s && i < p->n; i++)
+        s = talloc_asprintf_append(s, "%s%s%s%s%s", i ? DI__ARROW : "",
+                                   p->names[i], p->notes[i] ? " (" : "",
+                                   p->notes[i] ? p->notes[i] : "",
+                                   p->notes[i] ? ")" : "");
+    return s;
+}
+
+/* A problem at the path p. */
+#define PROBLEM_AT(st, code, p, ...) \
+    do { if ((p)->bad || di__err_add_path(&(st)->errs, code, \
+             &(di__path){ (p)->names, (p)->notes, (p)->n }, __VA_ARGS__) == \
+             DI_ENOMEM) nomem(st); } while (0)
 
 /* ---- levels ---- */
 
@@ -94,21 +143,17 @@ static void seal_levels(seal_t *st)
         }
         if (cyclic) {
             /* report once, from the lowest-numbered level of the cycle */
-            char *path = talloc_strdup(st->tmp, c->levels[i].name);
-            for (int k = c->levels[i].parent; k != (int)i && path;
+            spath path = { 0 };
+            sp_add(st, &path, c->levels[i].name, NULL);
+            for (int k = c->levels[i].parent; k != (int)i;
                  k = c->levels[k].parent) {
                 if (k < (int)i)
                     min = false;
-                path = talloc_asprintf_append(path, DI__ARROW "%s",
-                                              c->levels[k].name);
+                sp_add(st, &path, c->levels[k].name, NULL);
             }
-            if (path)
-                path = talloc_asprintf_append(path, DI__ARROW "%s",
-                                              c->levels[i].name);
-            if (!path)
-                nomem(st);
-            else if (min)
-                PROBLEM(st, DI_ELEVEL, path, "scope levels form a cycle");
+            sp_add(st, &path, c->levels[i].name, NULL);
+            if (min)
+                PROBLEM_AT(st, DI_ELEVEL, &path, "scope levels form a cycle");
             continue;
         }
         if (at != 0)
@@ -204,30 +249,26 @@ static int set_levels(seal_t *st)
 
 static bool seal_from(seal_t *st);
 
-/* "consumer → a → b → name": the first chain that reaches provider i (the
- * first call finds them all). NULL when out of memory. */
-static char *path_to(seal_t *st, int32_t i)
+/* Add "consumer → a → b → name" to p: the first chain that reaches
+ * provider i (the first call finds them all). */
+static void path_to(seal_t *st, int32_t i, spath *p)
 {
     di_container *c = st->c;
-    if (!st->from && !seal_from(st))
-        return NULL;
-    uint32_t n = 0;
-    for (int32_t k = i; k >= 0; k = st->from[k])
-        n++;
-    const char **names = talloc_array(st->tmp, const char *, n + 1);
-    if (!names)
-        return NULL;
-    uint32_t j = n + 1;
+    if (!st->from && !seal_from(st)) {
+        p->bad = true;
+        return;
+    }
+    size_t n = 0, start = p->n;
     int32_t k = i;
     for (; k >= 0; k = st->from[k])
-        names[--j] = di__prov(c, k)->name;
+        n++;
     if (k <= -2)
-        names[--j] = c->cons[-k - 2].name;
-    char *s = talloc_strdup(st->tmp, names[j]);
-    for (uint32_t m = j + 1; m <= n && s; m++)
-        s = talloc_asprintf_append(s, DI__ARROW "%s", names[m]);
-    talloc_free(names);
-    return s;
+        sp_add(st, p, c->cons[-k - 2].name, NULL);
+    for (size_t m = 0; m < n; m++)
+        sp_add(st, p, NULL, NULL);
+    size_t j = p->n;
+    for (k = i; k >= 0 && !p->bad && j > start; k = st->from[k])
+        p->names[--j] = di__prov(c, k)->name;
 }
 
 #define UNSEEN INT32_MIN
@@ -291,14 +332,13 @@ static void check_missing(seal_t *st, const char *owner, int32_t owner_prov,
         di__dep *d = &deps[k]; /* its target was looked up already */
         if (d->target >= 0 || d->optional)
             continue;
-        char *base = owner_prov >= 0 ? path_to(st, owner_prov)
-                                     : talloc_strdup(st->tmp, owner);
-        char *path = base ? talloc_asprintf(st->tmp, "%s" DI__ARROW "%s",
-                                            base, d->name) : NULL;
-        if (!path)
-            nomem(st);
+        spath path = { 0 };
+        if (owner_prov >= 0)
+            path_to(st, owner_prov, &path);
         else
-            PROBLEM(st, DI_ENOTFOUND, path, "no provider '%s'", d->name);
+            sp_add(st, &path, owner, NULL);
+        sp_add(st, &path, d->name, NULL);
+        PROBLEM_AT(st, DI_ENOTFOUND, &path, "no provider '%s'", d->name);
     }
 }
 
@@ -312,16 +352,15 @@ static void check_types(seal_t *st, const char *owner, di__dep *deps, uint32_t n
         const char *has = di__prov(c, d->target)->type;
         if (has && strcmp(has, d->type) == 0)
             continue;
-        char *path = talloc_asprintf(st->tmp, "%s" DI__ARROW "%s", owner,
-                                     d->name);
-        if (!path)
-            nomem(st);
-        else if (has)
-            PROBLEM(st, DI_ETYPE, path, "'%s' wants '%s' of type '%s', but it "
-                    "provides type '%s'", owner, d->name, d->type, has);
+        spath path = { 0 };
+        sp_add(st, &path, owner, NULL);
+        sp_add(st, &path, d->name, NULL);
+        if (has)
+            PROBLEM_AT(st, DI_ETYPE, &path, "'%s' wants '%s' of type '%s', but "
+                       "it provides type '%s'", owner, d->name, d->type, has);
         else
-            PROBLEM(st, DI_ETYPE, path, "'%s' wants '%s' of type '%s', but it "
-                    "has no type tag", owner, d->name, d->type);
+            PROBLEM_AT(st, DI_ETYPE, &path, "'%s' wants '%s' of type '%s', but "
+                       "it has no type tag", owner, d->name, d->type);
     }
 }
 
@@ -341,18 +380,13 @@ static void report_cycle(seal_t *st, const dfs_t *d, uint32_t sp, int32_t v,
                          const char *entry)
 {
     di_container *c = st->c;
-    char *path = talloc_strdup(st->tmp, entry ? entry : "");
-    for (uint32_t k = 0; k < sp && path; k++)
-        path = talloc_asprintf_append(path, "%s%s", k || entry ? DI__ARROW
-                                                               : "",
-                                      di__prov(c, d->stk[k])->name);
-    if (path)
-        path = talloc_asprintf_append(path, DI__ARROW "%s",
-                                      di__prov(c, v)->name);
-    if (!path)
-        nomem(st);
-    else
-        PROBLEM(st, DI_ECYCLE, path, "dependency cycle");
+    spath path = { 0 };
+    if (entry)
+        sp_add(st, &path, entry, NULL);
+    for (uint32_t k = 0; k < sp; k++)
+        sp_add(st, &path, di__prov(c, d->stk[k])->name, NULL);
+    sp_add(st, &path, di__prov(c, v)->name, NULL);
+    PROBLEM_AT(st, DI_ECYCLE, &path, "dependency cycle");
 }
 
 /* Walk from provider r (entered from the consumer entry, or NULL);
@@ -444,20 +478,17 @@ static int need_of(seal_t *st, int32_t q)
 }
 
 /* "a (lvl) → b (transient) → ... → z (lvl)": follow the witnesses. */
-static char *level_path(seal_t *st, const char *owner, int owner_level,
-                        int32_t q)
+static void level_path(seal_t *st, const char *owner, int owner_level,
+                       int32_t q, spath *p)
 {
     di_container *c = st->c;
-    char *s = talloc_asprintf(st->tmp, "%s (%s)", owner,
-                              lvl_name(c, owner_level));
-    for (uint32_t guard = 0; s && q >= 0 && guard <= c->nprov; guard++) {
-        s = talloc_asprintf_append(s, DI__ARROW "%s (%s)", di__prov(c, q)->name,
-                                   lvl_name(c, di__prov(c, q)->level));
+    sp_add(st, p, owner, lvl_name(c, owner_level));
+    for (uint32_t guard = 0; q >= 0 && guard <= c->nprov; guard++) {
+        sp_add(st, p, di__prov(c, q)->name, lvl_name(c, di__prov(c, q)->level));
         if (di__prov(c, q)->level != DI__TRANSIENT || st->wit[q] < 0)
             break;
         q = di__prov(c, q)->deps[st->wit[q]].target;
     }
-    return s;
 }
 
 /* Post-order over transients with an explicit stack. */
@@ -513,9 +544,11 @@ static void seal_transients(seal_t *st)
                 }
                 int m = combine(c, r2, n);
                 if (m == CONFLICT) {
-                    char *a = level_path(st, p->name, DI__TRANSIENT,
-                                         p->deps[w].target);
-                    char *b = level_path(st, p->name, DI__TRANSIENT, v);
+                    spath pa = { 0 }, pb = { 0 };
+                    level_path(st, p->name, DI__TRANSIENT, p->deps[w].target,
+                               &pa);
+                    level_path(st, p->name, DI__TRANSIENT, v, &pb);
+                    char *a = sp_str(st, &pa), *b = sp_str(st, &pb);
                     if (!a || !b)
                         nomem(st);
                     else
@@ -559,23 +592,22 @@ static void report_level_edge(seal_t *st, const char *owner, int at,
                               int32_t q, bool consumer, int n)
 {
     di_container *c = st->c;
-    char *path = level_path(st, owner, at, q);
-    if (!path)
-        return nomem(st);
+    spath path = { 0 };
+    level_path(st, owner, at, q, &path);
     int32_t z = q; /* the provider whose level is the problem */
     for (uint32_t g = 0; di__prov(c, z)->level == DI__TRANSIENT && st->wit[z] >= 0 &&
                          g <= c->nprov; g++)
         z = di__prov(c, z)->deps[st->wit[z]].target;
     if (encloses(c, at, n) && !consumer)
-        PROBLEM(st, DI_ECAPTIVE, path, "captive dependency: '%s' lives in "
+        PROBLEM_AT(st, DI_ECAPTIVE, &path, "captive dependency: '%s' lives in "
                 "'%s' and would keep '%s' from '%s' alive past its scope",
                 owner, lvl_name(c, at), di__prov(c, z)->name, lvl_name(c, n));
     else if (consumer)
-        PROBLEM(st, DI_ESCOPE, path, "'%s' runs in '%s' scopes, which cannot "
+        PROBLEM_AT(st, DI_ESCOPE, &path, "'%s' runs in '%s' scopes, which cannot "
                 "see '%s' (it lives in '%s')", owner, lvl_name(c, at),
                 di__prov(c, z)->name, lvl_name(c, n));
     else
-        PROBLEM(st, DI_ESCOPE, path, "level '%s' cannot see level '%s' of "
+        PROBLEM_AT(st, DI_ESCOPE, &path, "level '%s' cannot see level '%s' of "
                 "'%s'", lvl_name(c, at), lvl_name(c, n), di__prov(c, z)->name);
 }
 
@@ -814,9 +846,12 @@ static int compile(seal_t *st)
 
 static void copy_problems(seal_t *st)
 {
-    for (const di_error *e = st->c->problems.head; e; e = e->next)
-        PROBLEM(st, e->code, e->path, "%s", e->message + strlen(e->path) +
-                (*e->path ? 2 : 0));
+    for (const di_error *e = st->c->problems.head; e; e = e->next) {
+        di__path p = { (const char *const *)e->names, NULL, e->nnames };
+        if (di__err_add_path(&st->errs, e->code, &p, "%s", e->reason) ==
+            DI_ENOMEM)
+            nomem(st);
+    }
 }
 
 /* Point every provider dependency at its target, and pack the graph: the

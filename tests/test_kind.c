@@ -293,10 +293,19 @@ static int port_check(const di_build *b)
     int rc = di_param_int(b, NULL, "port", &port);
     if (rc)
         return rc;
-    if (port < 1 || port > 65535)
-        return di_fail(b, DI_EINVAL, "providers.%s.params.port: %lld is not a "
-                       "TCP port", b->name, (long long)port);
+    if (port < 1 || port > 65535) {
+        char at[128];
+        snprintf(at, sizeof at, "%s.port", di_params_path(b->params));
+        return di_fail_at(b, DI_EINVAL, at, "%lld is not a TCP port",
+                          (long long)port);
+    }
     return 0;
+}
+
+/* A check that says no in words only: reported at the provider. */
+static int plain_check(const di_build *b)
+{
+    return di_fail(b, DI_EINVAL, "not today");
 }
 
 static void test_check_hook(void)
@@ -310,9 +319,21 @@ static void test_check_hook(void)
     CU_ASSERT_EQUAL(di_instantiate(c, &(di_instance_desc){
         .name = "http", .kind = "listener", .params = "{\"port\": 70000}" }),
         DI_EINVAL);
-    CU_ASSERT_TRUE(t_msg_is(di_container_error(c),
-                            "providers.http.params.port: 70000 is not a TCP "
-                            "port"));
+    const di_error *e = di_container_error(c);
+    CU_ASSERT_TRUE(t_msg_is(e, "providers.http.params.port: 70000 is not a "
+                            "TCP port"));
+    /* the place and the reason are apart: a configuration reports them */
+    CU_ASSERT_STRING_EQUAL(di_error_path(e), "providers.http.params.port");
+    CU_ASSERT_STRING_EQUAL(di_error_reason(e), "70000 is not a TCP port");
+    CU_ASSERT_EQUAL(di_error_path_len(e), 0);
+    T_OK(di_kind_register(c, &(di_kind_desc){
+        .name = "plain", .lifetime = "singleton", .create = all_create,
+        .check = plain_check }));
+    CU_ASSERT_EQUAL(di_instantiate(c, &(di_instance_desc){
+        .name = "p", .kind = "plain" }), DI_EINVAL);
+    e = di_container_error(c);
+    CU_ASSERT_TRUE(t_msg_is(e, "providers.p: not today"));
+    CU_ASSERT_STRING_EQUAL(di_error_reason(e), "not today");
     CU_ASSERT_EQUAL(di_instantiate(c, &(di_instance_desc){
         .name = "http", .kind = "listener", .params = "{\"port\": \"80\"}" }),
         DI_ETYPE);

@@ -69,11 +69,41 @@ DI_EXPORT int di_error_code(const di_error *e);
 DI_EXPORT const char *di_error_message(const di_error *e);
 
 /*
- * di_error_path — the dependency path alone ("GET /notes → current_user →
- * session"), or "" when the error has no path. Names are joined by " → "
- * (UTF-8 arrow). e may be NULL. Owned by the error; never NULL.
+ * di_error_path — where the error is, as text: the dependency path
+ * ("GET /notes → current_user → session"; names joined by " → ", the UTF-8
+ * arrow, a level in brackets where it matters: "cache (singleton) → user
+ * (request)"), or for a configuration the JSON path
+ * ("providers.db.params.size"), or "" when the error has no place. The
+ * message is this, ": ", and the reason (a configuration's message starts
+ * with the file's name as well). e may be NULL. Owned by the error; never
+ * NULL.
  */
 DI_EXPORT const char *di_error_path(const di_error *e);
+
+/*
+ * di_error_reason — what went wrong, without where: "no provider 'session'"
+ * for the message "GET /notes → session: no provider 'session'". e may be
+ * NULL (then ""). Owned by the error; never NULL.
+ */
+DI_EXPORT const char *di_error_reason(const di_error *e);
+
+/*
+ * di_error_path_len, di_error_path_name — the dependency path as names,
+ * from the consumer (or provider) where it starts to the one the error is
+ * about: names only, without levels or arrows. An error with no dependency
+ * path (a configuration's JSON path, a misuse) has 0 names.
+ * di_error_path_name returns NULL for i >= di_error_path_len(e). The
+ * strings are owned by the error.
+ */
+DI_EXPORT size_t di_error_path_len(const di_error *e);
+DI_EXPORT const char *di_error_path_name(const di_error *e, size_t i);
+
+/*
+ * di_error_provider — the provider (or consumer) the error is about: the
+ * last name of its dependency path ("session" above; for a dispose that
+ * failed, its provider), or "" when it has none. Owned by the error.
+ */
+DI_EXPORT const char *di_error_provider(const di_error *e);
 
 /*
  * di_error_next — the next problem in a list (seal, teardown), or NULL.

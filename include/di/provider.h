@@ -185,6 +185,17 @@ DI_EXPORT int di_override_value(di_container *c, const char *name,
 DI_EXPORT int di_fail(const di_build *b, int code, const char *fmt, ...)
     DI_PRINTF(3, 4);
 
+/*
+ * di_fail_at — di_fail() for a problem at a place in the params: at is its
+ * JSON path (di_params_path() of the node, with ".key" for a member), fmt
+ * the reason alone. The message reads "at: reason"; a configuration's
+ * report keeps the two as the error's path and reason
+ * (di_error_path(), di_error_reason()), so a kind's check should use this
+ * for every params problem. at may be NULL (then it is di_fail()).
+ */
+DI_EXPORT int di_fail_at(const di_build *b, int code, const char *at,
+                         const char *fmt, ...) DI_PRINTF(4, 5);
+
 DI_END_DECLS
 
 #endif /* DI_PROVIDER_H */

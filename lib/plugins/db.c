@@ -19,11 +19,12 @@ int di__db_int(const di_build *b, const di_params *in, const char *key,
     int rc = di_param_int(b, in, key, out);
     if (rc)
         return rc;
-    if (*out < lo || *out > hi)
-        return di_fail(b, DI_EINVAL, "%s.%s: %lld is out of range (%lld to "
-                       "%lld)", di_params_path(in ? in : b->params), key,
-                       (long long)*out, (long long)lo, (long long)hi);
-    return 0;
+    if (*out >= lo && *out <= hi)
+        return 0;
+    char at[512];
+    snprintf(at, sizeof at, "%s.%s", di_params_path(in ? in : b->params), key);
+    return di_fail_at(b, DI_EINVAL, at, "%lld is out of range (%lld to %lld)",
+                      (long long)*out, (long long)lo, (long long)hi);
 }
 
 static int pool_params(const di_build *b, int64_t *size, int64_t *timeout)
@@ -108,8 +109,10 @@ static int begin_sql(const di_build *b, const char **sql)
         snprintf(list + strlen(list), sizeof list - strlen(list), "%s'%s'",
                  m == ops->modes ? "" : ", ", m->name);
     }
-    return di_fail(b, DI_EINVAL, "%s.begin: expected one of %s, got '%.60s'",
-                   di_params_path(b->params), list, want);
+    char at[512];
+    snprintf(at, sizeof at, "%s.begin", di_params_path(b->params));
+    return di_fail_at(b, DI_EINVAL, at, "expected one of %s, got '%.60s'",
+                      list, want);
 }
 
 int di__db_session_check(const di_build *b)

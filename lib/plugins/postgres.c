@@ -26,8 +26,9 @@ static int pg_check(const di_build *b, const di_params *params)
     char *err = NULL;
     PQconninfoOption *o = PQconninfoParse(conninfo, &err);
     if (!o) {
-        rc = di_fail(b, DI_EINVAL, "%s.conninfo: %s", di_params_path(params),
-                     err ? err : "cannot parse");
+        char at[512];
+        snprintf(at, sizeof at, "%s.conninfo", di_params_path(params));
+        rc = di_fail_at(b, DI_EINVAL, at, "%s", err ? err : "cannot parse");
         PQfreemem(err);
         return rc;
     }

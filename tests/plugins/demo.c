@@ -27,9 +27,11 @@ static int counter_check(const di_build *b)
     if (di_param_has(b, NULL, "step") &&
         (rc = di_param_int(b, NULL, "step", &v)))
         return rc;
-    if (di_param_has(b, NULL, "step") && v == 0)
-        return di_fail(b, DI_EINVAL, "providers.%s.params.step: must not be 0",
-                       b->name);
+    if (di_param_has(b, NULL, "step") && v == 0) {
+        char at[128];
+        snprintf(at, sizeof at, "%s.step", di_params_path(b->params));
+        return di_fail_at(b, DI_EINVAL, at, "must not be 0");
+    }
     return 0;
 }
 
