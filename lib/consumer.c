@@ -3,7 +3,7 @@
  */
 #include <string.h>
 
-#include "di_int.h"
+#include "scope.h"
 
 static int consumer_add(di_container *c, const di_consumer_desc *d)
 {

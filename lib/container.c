@@ -22,11 +22,11 @@ static int container_destructor(di_container *c)
         container_teardown(c, NULL);
     pthread_cond_destroy(&c->cond);
     pthread_mutex_destroy(&c->lock);
-    if (c->plugins) {
+    if (c->release_plugins) {
         /* instances may hold talloc destructors that live in a plugin:
          * free them all before the plugins may be closed */
         talloc_free_children(c);
-        di__plugins_release(c);
+        c->release_plugins(c);
     }
     return 0;
 }
@@ -258,11 +258,7 @@ static int container_teardown(di_container *c, int *disposed_rc)
 {
     c->tearing_down = true;
     di__errlist fails = { 0 };
-    /* what the root scopes hold (transients got from a singleton's kept
-     * b->scope) first: it may need the singletons */
-    int rc = di__roots_end(c, &fails);
-    if (di__dispose_stack(c, NULL, &c->root, DI_SUCCESS, &fails))
-        rc = DI_EDISPOSE;
+    int rc = c->teardown ? c->teardown(c, &fails) : 0;
     if (fails.head)
         di__container_report(c, fails.head);
     if (disposed_rc)

@@ -196,6 +196,16 @@ typedef struct di__frame {
     const char *name;
 } di__frame;
 
+/* What tracing (trace.c) does for a create, a dispose (s NULL: a
+ * singleton's) and a scope's end: the call, timed and recorded. */
+typedef struct di__tracer {
+    int (*create)(di_scope *s, int32_t prov, const di__frame *f,
+                  const di_build *b, void **out);
+    int (*dispose)(di_container *c, di_scope *s, int32_t prov,
+                   const di_build *b, void *inst, int outcome);
+    void (*end)(di_scope *s);
+} di__tracer;
+
 /* Where a compiled step finds an instance, as seen from a scope of the
  * consumer's level: n >= 0 is that scope's slot n, n < 0 the container's
  * known[-1 - n] (a value, a built singleton, or the NULL of a missing
@@ -340,10 +350,22 @@ typedef struct di__plugin_ref {
 #define DI__PSHIFT 8
 #define DI__PCHUNK (1u << DI__PSHIFT)
 
+struct di__pin; /* live.c */
+
 struct di_container {
     uint64_t serial;   /* unique in the process, never reused (spare scopes) */
     bool sealed;
     bool tearing_down;
+    /* what higher layers registered for the container's end: scope.c, when
+     * it makes the first root scope, the disposes of what the root scopes
+     * and the singletons hold; plugin.c, when a plugin is first used, the
+     * release of the plugins (after all memory that may hold their code) */
+    int (*teardown)(di_container *c, di__errlist *fails);
+    void (*release_plugins)(di_container *c);
+    /* live.c, when the container becomes a generation of a di_live: let
+     * go of the pin a scope begun by di_live_begin holds (scope.c calls it
+     * when such a scope is freed) */
+    void (*unpin)(struct di__pin *pin);
     /* the provider records, by key: see di__prov() */
     di__provider **pchunk;
     uint32_t nprov, capprov, npchunk;
@@ -392,7 +414,11 @@ struct di_container {
     /* below which a configuration may add plugin directories, or NULL:
      * none (di_plugin_allow_config_dirs) */
     const char *config_dirs_root;
-    /* tracing (trace.c): set before seal */
+    /* tracing (trace.c): set before seal, with the tracer that scope.c and
+     * resolve.c call instead of the plain create and dispose when the scope
+     * (or, for a singleton, the container) traces: the untraced path pays
+     * one test */
+    const struct di__tracer *tracer;
     bool trace_on;
     di_trace_fn trace_fn;
     void *trace_data;
@@ -512,36 +538,6 @@ int di__parse_deps(di_container *c, void *mem, const char *owner,
 bool di__valid_name(const char *s, bool provider);
 int di__level_find(const di_container *c, const char *name);
 
-/* The scope's error (scope.c): at a path of one name (or none), or at p. */
-void di__scope_fail(di_scope *s, int code, const char *name, const char *fmt,
-                    ...) DI_PRINTF(4, 5);
-void di__scope_fail_path(di_scope *s, int code, const di__path *p,
-                         const char *fmt, ...) DI_PRINTF(4, 5);
-/* push onto a teardown stack; mem: the scope that owns it, or NULL (a
- * singleton's pending stack) */
-int di__stack_grow_push(di_scope *mem, di__stack *st,
-                        int32_t prov, uint32_t mark, void *inst, void *imem);
-/* Fields are stored one by one: a struct built on the stack and copied in
- * whole would be read back with wider loads than it was written with, and
- * stall on store forwarding. */
-static inline int di__stack_push(di_scope *mem, di__stack *st,
-                                 int32_t prov, uint32_t mark, void *inst,
-                                 void *imem)
-{
-    if (st->n < st->cap) {
-        di__entry *d = &st->e[st->n++];
-        d->prov = prov;
-        d->mark = mark;
-        d->inst = inst;
-        d->mem = imem;
-        return 0;
-    }
-    return di__stack_grow_push(mem, st, prov, mark, inst, imem);
-}
-int di__dispose_range(di_container *c, di_scope *s, di__stack *st,
-                      uint32_t from, int outcome, di__errlist *fails);
-int di__dispose_stack(di_container *c, di_scope *s, di__stack *st, int outcome,
-                      di__errlist *fails);
 
 /* Per-thread spare blocks (spare.c). The block a request frees at its end —
  * a top-level scope, an HTTP request — is kept instead, emptied of its
@@ -593,17 +589,7 @@ static inline void *di__spare_take(int kind, uint64_t tag)
 }
 #endif
 
-/* scope.c: this thread's root scope of c — level DI__ROOT, no parent, alive
- * as long as c: the scope in which singletons are built and that their
- * creates get as b->scope, so that nothing of a request can reach them.
- * NULL when out of memory. */
-di_scope *di__root_scope(di_container *c);
-/* scope.c: end c's root scopes (container free, before the singletons). */
-int di__roots_end(di_container *c, di__errlist *fails);
 
-/* scope.c: di_scope_put() for the provider with that key (found by name;
- * -1: none), the name for its errors */
-int di__scope_put_key(di_scope *s, int key, const char *name, void *value);
 
 /* The container whose create or dispose runs on this thread, if any: a
  * create or dispose must not free it (container.c refuses with DI_EBUSY). */
@@ -632,33 +618,6 @@ size_t di__open_count(const di_container *c);
  * or kept as a spare block). */
 enum { DI__OPEN = 0, DI__SETTLED = 1, DI__ENDED = 2 };
 
-/* scope.c: DI_ESTALE for a scope that is not open, with the reason kept on
- * it when it is settled (its memory is still there). */
-int di__scope_closed(di_scope *s);
-
-/* 0 for a scope whose memory may be read: open or settled; DI_EINVAL for
- * NULL, DI_ESTALE for an ended one (debug builds: for anything not a live
- * scope). */
-static inline int di__check_scope_read(const di_scope *s)
-{
-    if (!s)
-        return DI_EINVAL;
-#ifdef DI_DEBUG
-    if (!di__open_has(s))
-        return DI_ESTALE;
-#endif
-    return s->ended == DI__ENDED ? DI_ESTALE : 0;
-}
-
-/* 0 for an open scope, that may be resolved from; as above, and DI_ESTALE
- * for a settled one too. */
-static inline int di__check_scope(di_scope *s)
-{
-    int rc = di__check_scope_read(s);
-    if (rc)
-        return rc;
-    return __builtin_expect(s->ended != DI__OPEN, 0) ? di__scope_closed(s) : 0;
-}
 
 /* kinds (kind.c) */
 int di__kind_find(const di_container *c, const char *name);
@@ -666,18 +625,7 @@ int di__kind_add(di_container *c, const di_kind_desc *d, int32_t plugin,
                  const char *prefix);
 /* provider.c: register (or override) a provider made from a kind; params
  * move to the provider on success. */
-/* trace.c: a create or dispose call, timed and recorded; used instead of
- * the plain call only when the scope (or, for s NULL, the container)
- * traces, so that the untraced path pays one test */
-int di__traced_create(di_scope *s, int32_t prov, const di__frame *f,
-                      const di_build *b, void **out);
-int di__traced_dispose(di_container *c, di_scope *s, int32_t prov,
-                       const di_build *b, void *inst, int outcome);
-void di__trace_end(di_scope *s);
-/* live.c: a scope begun by di_live_begin ended: release its generation
- * (may free that container) */
-void di__live_unpin(struct di__pin *p);
-/* resolve.c: "a → b → c" for a frame chain (talloc, top-level), or NULL */
+/* error.c: "a → b → c" for a frame chain (talloc, top-level), or NULL */
 char *di__path_str(const di__frame *f);
 /* The frames from the root to f as a path, its names on mem (NULL when out
  * of memory). */
@@ -702,8 +650,6 @@ bool di__plugin_dir_allowed(const di_container *c, const char *dir);
 /* plugins (plugin.c): di_plugin_load() for a configuration's "plugins": a
  * path must lead into a plugin directory too. */
 int di__plugin_load_config(di_container *c, const char *what);
-/* plugins (plugin.c): release the container's plugins (container free). */
-void di__plugins_release(di_container *c);
 /* graph (seal.c): run the seal checks without sealing; problems on mem */
 int di__seal_check(di_container *c, void *mem, struct di_error **problems);
 

@@ -1,5 +1,6 @@
 /*
- * error.c — error codes, error details and lists of them.
+ * error.c — error codes, error details and lists of them, and di_fail():
+ * how a create, dispose or check gives the reason for its failure.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -57,6 +58,95 @@ size_t di_error_count(const di_error *e)
     for (; e; e = e->next)
         n++;
     return n;
+}
+
+/* ---- dependency paths of a resolution's frames ---- */
+
+char *di__path_str(const di__frame *f)
+{
+    size_t n = 0;
+    for (const di__frame *p = f; p; p = p->up)
+        n++;
+    const char **v = talloc_array(NULL, const char *, n ? n : 1);
+    if (!v)
+        return NULL;
+    size_t i = n;
+    for (const di__frame *p = f; p; p = p->up)
+        v[--i] = p->name;
+    char *s = talloc_strdup(NULL, n ? v[0] : "");
+    for (i = 1; i < n && s; i++) {
+        char *longer = talloc_asprintf_append(s, DI__ARROW "%s", v[i]);
+        if (!longer) /* s is left as it was: free it */
+            talloc_free(s);
+        s = longer;
+    }
+    talloc_free(v);
+    return s;
+}
+
+di__path *di__frame_path(void *mem, const di__frame *f)
+{
+    size_t n = 0;
+    for (const di__frame *p = f; p; p = p->up)
+        n++;
+    di__path *path = talloc_zero(mem, di__path);
+    const char **v = path ? talloc_array(path, const char *, n ? n : 1)
+                          : NULL;
+    if (!v) {
+        talloc_free(path);
+        return NULL;
+    }
+    for (const di__frame *p = f; p; p = p->up)
+        v[--n] = p->name;
+    path->names = v;
+    for (const di__frame *p = f; p; p = p->up)
+        path->n++;
+    return path;
+}
+
+/* ---- di_fail ---- */
+
+/* Record a create's (or check's) failure: the reason, and where in its
+ * params (at, or NULL); msg is both as one line for those who report it
+ * as text. */
+static int failed(const di_build *b, int code, const char *at,
+                  const char *fmt, va_list ap)
+{
+    if (code >= 0)
+        code = DI_EPROVIDER;
+    if (!b || !b->di__state || !fmt)
+        return code;
+    di__buildctx *bc = b->di__state;
+    char *why = talloc_vasprintf(NULL, fmt, ap);
+    char *msg = why && at ? talloc_asprintf(NULL, "%s: %s", at, why) : why;
+    if (msg && msg != why && !talloc_steal(msg, why))
+        msg = NULL;
+    if (!msg)
+        talloc_free(why);
+    talloc_free(bc->msg);
+    bc->msg = msg; /* NULL when out of memory: the code alone is reported */
+    bc->why = msg ? why : NULL;
+    bc->at = msg && at ? talloc_strdup(msg, at) : NULL;
+    return code;
+}
+
+int di_fail(const di_build *b, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    code = failed(b, code, NULL, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+int di_fail_at(const di_build *b, int code, const char *at, const char *fmt,
+                ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    code = failed(b, code, at, fmt, ap);
+    va_end(ap);
+    return code;
 }
 
 /* What is reported when the report itself cannot be allocated. */

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "di_int.h"
+#include "scope.h"
 
 typedef struct route {
     const char *method;

@@ -72,7 +72,7 @@ static int free_gen(di__gen *g)
     return di_container_free(g->c);
 }
 
-void di__live_unpin(di__pin *p)
+static void di__live_unpin(di__pin *p)
 {
     di__gen *g = p->g;
     atomic_fetch_sub(&p->n, 1);
@@ -101,6 +101,7 @@ static di__gen *new_gen(di_live *l, di_container *c)
     for (int i = 0; i < SHARDS; i++)
         g->pins[i].g = g;
     g->c = c;
+    c->unpin = di__live_unpin; /* its scopes begun here hold a pin */
     g->next = l->all;
     l->all = g;
     return g;

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "di_int.h"
+#include "scope.h"
 
 /* One provider's line. */
 typedef struct line {

@@ -161,3 +161,20 @@ int di__names_put_h(void *mem, di__names *m, const char *name, uint32_t h,
     *sl = (struct di__name_slot){ pre, h, index };
     return 0;
 }
+
+/* One pass: the length and the characters together. */
+bool di__valid_name(const char *s, bool provider)
+{
+    if (!*s || (provider && s[0] == '?'))
+        return false;
+    size_t n = 0, len = strnlen(s, DI_NAME_MAX + 1);
+    if (len > DI_NAME_MAX)
+        return false;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p += n) {
+        if (*p < 0x20 || *p == 0x7f || (provider && *p == ':'))
+            return false;
+        if (!(n = di__utf8_len(p, len - (size_t)(p - (const unsigned char *)s))))
+            return false; /* names are UTF-8: they end up in JSON and DOT */
+    }
+    return true;
+}

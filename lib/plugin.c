@@ -514,9 +514,12 @@ static int so_init(di_container *c, const char *file, di__plugin_so *so)
     return refuse(c, file, "init refused: %s", *why ? why : "no reason given");
 }
 
+static void plugins_release(di_container *c);
+
 static int attach(di_container *c, const char *file, di__plugin_so *so)
 {
     const di_plugin_desc *d = so->desc;
+    c->release_plugins = plugins_release;
     if (!c->plugins) {
         /* top-level: released after the container's memory (see above) */
         c->plugins = talloc_zero_array(NULL, di__plugin_ref, 1);
@@ -615,7 +618,9 @@ int di__plugin_load_config(di_container *c, const char *what)
     return di__nomem(c, "di_plugin_load", plugin_load(c, what, true));
 }
 
-void di__plugins_release(di_container *c)
+/* c's plugins, released when c is freed (registered as its
+ * release_plugins): a plugin closes when no container uses it. */
+static void plugins_release(di_container *c)
 {
     if (!c->plugins)
         return;

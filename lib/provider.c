@@ -6,23 +6,6 @@
 
 #include "di_int.h"
 
-/* One pass: the length and the characters together. */
-bool di__valid_name(const char *s, bool provider)
-{
-    if (!*s || (provider && s[0] == '?'))
-        return false;
-    size_t n = 0, len = strnlen(s, DI_NAME_MAX + 1);
-    if (len > DI_NAME_MAX)
-        return false;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p += n) {
-        if (*p < 0x20 || *p == 0x7f || (provider && *p == ':'))
-            return false;
-        if (!(n = di__utf8_len(p, len - (size_t)(p - (const unsigned char *)s))))
-            return false; /* names are UTF-8: they end up in JSON and DOT */
-    }
-    return true;
-}
-
 /* "?name:type" -> dep, its strings written at *w (advanced). The spec has
  * been measured: *w has room for it. 0 or DI_EINVAL. */
 static int parse_into(const char *spec, di__dep *d, char **w)

@@ -21,7 +21,7 @@
 #include <stdarg.h>
 #include <string.h>
 
-#include "di_int.h"
+#include "scope.h"
 
 static int scope_destructor(di_scope *s);
 
@@ -117,7 +117,7 @@ DI__HOT int di__dispose_range(di_container *c, di_scope *s, di__stack *st,
             s->busy++;
         void *inst = e.inst == DI__NULLINST ? NULL : e.inst;
         int r = __builtin_expect(s ? s->tracing : c->trace_on, 0)
-                    ? di__traced_dispose(c, s, e.prov, &b, inst, outcome)
+                    ? c->tracer->dispose(c, s, e.prov, &b, inst, outcome)
                     : p->dispose(&b, inst, outcome);
         if (s)
             s->busy--;
@@ -178,7 +178,7 @@ static int settle(di_scope *s, int outcome, di__errlist *fails)
         s->stack.n = held;
     }
     if (s->tracing)
-        di__trace_end(s);
+        s->c->tracer->end(s);
     return rc;
 }
 
@@ -219,7 +219,7 @@ static int scope_destructor(di_scope *s)
     }
     release(s);
     if (s->pin)
-        di__live_unpin(s->pin);
+        s->c->unpin(s->pin);
     return 0;
 }
 
@@ -271,6 +271,19 @@ static di_scope *root_new(di_container *c)
     return s;
 }
 
+static int roots_end(di_container *c, di__errlist *fails);
+
+/* c's teardown: what the root scopes hold (transients got from a
+ * singleton's kept b->scope) first, as it may need the singletons; then the
+ * singletons, in reverse creation order, with the success outcome. */
+static int teardown(di_container *c, di__errlist *fails)
+{
+    int rc = roots_end(c, fails);
+    if (di__dispose_stack(c, NULL, &c->root, DI_SUCCESS, fails))
+        rc = DI_EDISPOSE;
+    return rc;
+}
+
 di_scope *di__root_scope(di_container *c)
 {
     if (my_root.serial == c->serial && my_root.s)
@@ -282,6 +295,8 @@ di_scope *di__root_scope(di_container *c)
             s = c->roots[i].s;
     if (!s)
         s = root_new(c);
+    if (s)
+        c->teardown = teardown; /* singletons are built in root scopes */
     pthread_mutex_unlock(&c->lock);
     if (s) {
         my_root.serial = c->serial;
@@ -290,7 +305,8 @@ di_scope *di__root_scope(di_container *c)
     return s;
 }
 
-int di__roots_end(di_container *c, di__errlist *fails)
+/* End c's root scopes (container free, before the singletons). */
+static int roots_end(di_container *c, di__errlist *fails)
 {
     int rc = 0;
     for (uint32_t i = c->nroots; i-- > 0;) {
@@ -412,9 +428,10 @@ DI__HOT int di_scope_begin(di_container *c, di_scope *parent, const char *level,
 __attribute__((noinline)) static int end_pinned(di_scope *s, int rc)
 {
     struct di__pin *pin = s->pin;
+    void (*unpin)(struct di__pin *) = s->c->unpin; /* the container stays */
     if (!s->spare_ok || !spare_keep(s))
         talloc_free(s); /* ended: its destructor does nothing */
-    di__live_unpin(pin);
+    unpin(pin);
     return rc;
 }
 

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "di_int.h"
+#include "scope.h"
 
 typedef struct di__trec {
     int32_t prov;
@@ -69,7 +69,7 @@ static di__trec *record(di_scope *s)
     return &t->r[t->n++];
 }
 
-int di__traced_create(di_scope *s, int32_t prov, const di__frame *f,
+static int traced_create(di_scope *s, int32_t prov, const di__frame *f,
                       const di_build *b, void **out)
 {
     di_container *c = s->c;
@@ -92,7 +92,7 @@ int di__traced_create(di_scope *s, int32_t prov, const di__frame *f,
     return rc;
 }
 
-int di__traced_dispose(di_container *c, di_scope *s, int32_t prov,
+static int traced_dispose(di_container *c, di_scope *s, int32_t prov,
                        const di_build *b, void *inst, int outcome)
 {
     uint64_t t0 = now();
@@ -110,7 +110,7 @@ int di__traced_dispose(di_container *c, di_scope *s, int32_t prov,
     return rc;
 }
 
-void di__trace_end(di_scope *s)
+static void trace_end(di_scope *s)
 {
     const di_scope *was = ending;
     ending = s;
@@ -125,6 +125,9 @@ int di_trace_enable(di_container *c, di_trace_fn fn, void *data)
         return DI_EINVAL;
     if (di__closed(c, "di_trace_enable", "tracing"))
         return DI_ESEALED;
+    static const di__tracer tracer = { traced_create, traced_dispose,
+                                       trace_end };
+    c->tracer = &tracer;
     c->trace_on = true;
     c->trace_fn = fn;
     c->trace_data = data;
