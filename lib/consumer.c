@@ -98,7 +98,7 @@ DI__HOT int di_resolve_key(di_scope *s, int key, void **out, size_t n)
                        cn->ndeps);
         return DI_EINVAL;
     }
-    if (!((c->levels[s->level].ancestors >> cn->level) & 1)) {
+    if (!di__encloses(c, cn->level, s->level)) {
         di__path *path = di__frame_path(NULL, &f);
         di__scope_fail_path(s, DI_ESCOPE, path ? path : &(di__path){ 0 },
                             "'%s' runs in '%s' scopes, asked from a '%s' "

@@ -102,8 +102,9 @@ int di_container_new(void *mem, di_container **out)
  * for one by name on every request; the first byte rules most out. */
 int di__level_find(const di_container *c, const char *name)
 {
-    /* last to first: the root ("root", which "request" shares a first
-     * letter with) is never begun, so di_scope_begin() compares once */
+    /* last to first: the root level ("singleton") is never begun, and
+     * "request" or a level the server added comes after it, so the level
+     * asked for is found at the first or second compare */
     for (uint32_t i = c->nlevels; i-- > 0;)
         if (c->levels[i].name[0] == name[0] &&
             strcmp(c->levels[i].name, name) == 0)

@@ -50,6 +50,11 @@
 #define DI__TRANSIENT (-1)
 #define DI__UNRESOLVED (-2)
 
+/* The most dependencies a provider may have for a consumer's plan to
+ * build it (seal compiles no plan step for more; the plan's builder keeps
+ * that many on its stack); create() takes any number on its own path. */
+#define DI__PLAN_DEPS 8
+
 /* Post-seal errors kept before the oldest is freed. */
 #define DI__POSTERR_KEEP 64
 
@@ -372,8 +377,8 @@ struct di_container {
     /* by key, beside the records: the provider's lifetime (its index in
      * lifetimes), or DI__LT_VALUE for a value; seal's level pass reads
      * this, 4 bytes a provider, instead of the records */
-    uint32_t *plt;
-    uint32_t capplt;
+    uint32_t *lifetime_of;
+    uint32_t caplifetime;
     uint32_t nsets;                   /* sets declared (set.c) */
     di__consumer *cons;
     uint32_t ncons, capcons;
@@ -436,6 +441,14 @@ struct di_container {
     struct di__root { pthread_t thread; di_scope *s; } *roots;
     uint32_t nroots;
 };
+
+/* Is level outer level inner itself or one that encloses it? (A scope of
+ * level inner can see what lives at outer; an instance at inner may keep
+ * one from outer.) */
+static inline bool di__encloses(const di_container *c, int outer, int inner)
+{
+    return (c->levels[inner].ancestors >> outer) & 1;
+}
 
 /* Provider i's record (0 <= i < c->nprov). */
 static inline di__provider *di__prov(const di_container *c, int32_t i)
@@ -605,7 +618,7 @@ int di__resolve_dep(di_scope *s, const di__dep *d, const di__frame *up,
  * NULL instance); what was built so far stays cached. */
 #define DI__FALLBACK 1
 int di__resolve_plan(di_scope *s, const di__consumer *cn, void **out);
-/* debug builds: the process-wide set of open scopes (live.c) */
+/* debug builds: the process-wide set of open scopes (stale.c) */
 #ifdef DI_DEBUG
 int di__open_add(const di_scope *s);
 void di__open_del(const di_scope *s);

@@ -199,7 +199,7 @@ nomem:
     return DI_ENOMEM;
 }
 
-/* What c->plt keeps for p (see di_int.h). */
+/* What c->lifetime_of keeps for p (see di_int.h). */
 static uint32_t packed_lt(const di__provider *p)
 {
     return p->kind == DI__VALUE ? DI__LT_VALUE : p->lt;
@@ -236,13 +236,13 @@ static int check_desc(di_container *c, const char *fn, const di_provider_desc *d
  * the packed array's capacity, a power of two, is always met here. */
 static int grow_records(di_container *c)
 {
-    if (c->nprov == c->capplt) {
-        uint32_t cap = c->capplt ? c->capplt * 2 : 16;
-        uint32_t *nl = talloc_realloc(c, c->plt, uint32_t, cap);
+    if (c->nprov == c->caplifetime) {
+        uint32_t cap = c->caplifetime ? c->caplifetime * 2 : 16;
+        uint32_t *nl = talloc_realloc(c, c->lifetime_of, uint32_t, cap);
         if (!nl)
             return DI_ENOMEM;
-        c->plt = nl;
-        c->capplt = cap;
+        c->lifetime_of = nl;
+        c->caplifetime = cap;
     }
     uint32_t k = c->nprov >> DI__PSHIFT;
     if (k == c->npchunk) {
@@ -295,7 +295,7 @@ static int add_to(di_container *c, const char *fn, const di_provider_desc *d,
         talloc_free(p.mem);
         return DI_ENOMEM;
     }
-    c->plt[c->nprov] = packed_lt(&p);
+    c->lifetime_of[c->nprov] = packed_lt(&p);
     c->nsets += p.set;
     *di__prov(c, (int32_t)c->nprov++) = p;
     return 0;
@@ -330,7 +330,7 @@ static int replace_in(di_container *c, const char *fn,
         return DI_ENOMEM;
     }
     talloc_free(di__prov(c, i)->mem);
-    c->plt[i] = packed_lt(&p);
+    c->lifetime_of[i] = packed_lt(&p);
     *di__prov(c, i) = p;
     return 0;
 }

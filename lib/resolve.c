@@ -37,11 +37,6 @@ static int fail(di_scope *s, int code, const di__frame *f, const char *fmt, ...)
 }
 
 
-static bool encloses(const di_container *c, int outer, int inner)
-{
-    return (c->levels[inner].ancestors >> outer) & 1;
-}
-
 static int ensure(di_scope *s, int32_t pi, const di__frame *up, void **out);
 
 /* The instance a create chain on s builds for, when it asks: the nearest
@@ -70,7 +65,7 @@ misplaced(di_scope *s, const char *owner, int at, int32_t q,
     di_container *c = s->c;
     const di__provider *p = di__prov(c, q);
     di__frame f = { up, p->name };
-    if (owner && encloses(c, at, p->level))
+    if (owner && di__encloses(c, at, p->level))
         return fail(s, DI_ECAPTIVE, &f, "captive dependency: '%s' lives in "
                     "'%s' and would keep '%s' from '%s' alive past its scope",
                     owner, c->levels[at].name, p->name,
@@ -110,11 +105,12 @@ static void unwind(di_scope *s, di__stack *st, uint32_t mark, int code)
     st->n = w;
 }
 
-/* Call a create from one of four call sites, chosen by site. A plan's
- * steps pass their index, so each of a consumer's creates keeps a call site
- * of its own whose target the CPU's indirect branch predictor learns, where
- * one shared site would see the targets alternate and miss each time (16 ns
- * of 184 on the request_3 benchmark). The asm statements after the calls
+/* Call a create from one of four call sites, chosen by site: the caller
+ * passes the provider's key, so providers registered one after another (as
+ * a consumer's usually are) get call sites of their own, whose targets the
+ * CPU's indirect branch predictor learns, where one shared site would see
+ * the targets alternate and miss each time (16 ns of 184 on request_3 when
+ * it was added; docs/benchmarks.md). The asm statements after the calls
  * keep the compiler from merging the four back into one. */
 static inline int call_create(di_create_fn fn, const di_build *b, void **out,
                               uint32_t site)
@@ -246,14 +242,15 @@ static int build(di_scope *s, di_scope *home, di__stack *pending, int32_t pi,
     di__frame f = { up, p->name };
     di__stack *st = home ? &home->stack : pending;
     uint32_t mark = st->n;
-    void *local[8], **dv = local;
+    void *local[DI__PLAN_DEPS], **dv = local;
     int rc = 0;
     /* the instance lives at home's level, a transient too: what it keeps
      * must live at least as long (seal checks the edges it can see; an
      * instance asked for from a create is checked here) */
     int16_t at = home ? home->level : DI__ROOT;
     uint64_t outlives = c->levels[at].ancestors;
-    if (p->ndeps > 8 && !(dv = talloc_array(NULL, void *, p->ndeps)))
+    if (p->ndeps > DI__PLAN_DEPS &&
+        !(dv = talloc_array(NULL, void *, p->ndeps)))
         return fail(s, DI_ENOMEM, &f, "out of memory");
     for (uint32_t k = 0; k < p->ndeps; k++) {
         int32_t x = p->deps[k].src;
@@ -307,7 +304,7 @@ DI__HOT int di__resolve_plan(di_scope *s, const di__consumer *cn, void **out)
         rc = DI__FALLBACK;
         if (!st->build)
             goto done;
-        void *dv[8];
+        void *dv[DI__PLAN_DEPS]; /* seal compiled no step with more */
         const di__src *src = &cn->srcs[st->dep0];
         for (uint32_t k = 0; k < st->ndeps; k++) {
             void *v = source(s, src[k]);
@@ -525,7 +522,7 @@ static int get_for(di_scope *s, int32_t key, const di__frame *up, void **out)
         return build(s, cur ? cur->home : s, cur ? cur->pending : NULL, key,
                      up, out);
     int16_t at = !cur ? 0 : cur->home ? cur->home->level : DI__ROOT;
-    if (cur && p->kind != DI__VALUE && !encloses(c, p->level, at))
+    if (cur && p->kind != DI__VALUE && !di__encloses(c, p->level, at))
         return misplaced(s, owner_of(s), at, key, up);
     return ensure(s, key, up, out);
 }

@@ -53,11 +53,6 @@ static const char *lvl_name(const di_container *c, int l)
     return l >= 0 ? c->levels[l].name : "?";
 }
 
-static bool encloses(const di_container *c, int outer, int inner)
-{
-    return (c->levels[inner].ancestors >> outer) & 1;
-}
-
 static void nomem(seal_t *st) { st->failed_alloc = true; }
 
 /* A problem at a path of one name (or none). */
@@ -214,10 +209,10 @@ static int16_t set_level(seal_t *st, uint32_t i, uint8_t *state)
             transient = true;
         else if (ml < DI__ROOT)
             unresolved = true;
-        else if (encloses(c, lv, ml)) {
+        else if (di__encloses(c, lv, ml)) {
             lv = ml;
             at = t;
-        } else if (!encloses(c, ml, lv)) {
+        } else if (!di__encloses(c, ml, lv)) {
             PROBLEM(st, DI_ESCOPE, p->name, "set '%s': member '%s' lives in "
                     "'%s' and member '%s' in '%s': no scope holds both",
                     p->name, di__prov(c, at)->name, lvl_name(c, lv),
@@ -461,9 +456,9 @@ static bool seal_cycles(seal_t *st)
 /* The deeper of two levels when one encloses the other, else CONFLICT. */
 static int combine(const di_container *c, int a, int b)
 {
-    if (encloses(c, a, b))
+    if (di__encloses(c, a, b))
         return b;
-    if (encloses(c, b, a))
+    if (di__encloses(c, b, a))
         return a;
     return CONFLICT;
 }
@@ -570,7 +565,8 @@ static void seal_transients(seal_t *st)
     }
 }
 
-/* Can an asker living at level `at` depend on provider q? */
+/* Report that owner, living at level `at`, cannot depend on provider q,
+ * which needs level n: a captive dependency, or a level it cannot see. */
 static void report_level_edge(seal_t *st, const char *owner, int at,
                               int32_t q, bool consumer, int n);
 
@@ -582,7 +578,7 @@ static void check_level_edge(seal_t *st, int32_t who, int at, int32_t q)
     if (at < 0 || q < 0)
         return;
     int n = need_of(st, q);
-    if (n < 0 || encloses(c, n, at))
+    if (n < 0 || di__encloses(c, n, at))
         return;
     report_level_edge(st, who >= 0 ? di__prov(c, who)->name : c->cons[-2 - who].name,
                       at, q, who < 0, n);
@@ -598,7 +594,7 @@ static void report_level_edge(seal_t *st, const char *owner, int at,
     for (uint32_t g = 0; di__prov(c, z)->level == DI__TRANSIENT && st->wit[z] >= 0 &&
                          g <= c->nprov; g++)
         z = di__prov(c, z)->deps[st->wit[z]].target;
-    if (encloses(c, at, n) && !consumer)
+    if (di__encloses(c, at, n) && !consumer)
         PROBLEM_AT(st, DI_ECAPTIVE, &path, "captive dependency: '%s' lives in "
                 "'%s' and would keep '%s' from '%s' alive past its scope",
                 owner, lvl_name(c, at), di__prov(c, z)->name, lvl_name(c, n));
@@ -644,7 +640,7 @@ static int compile_steps(di_container *c, di__consumer *cn)
     for (uint32_t j = 0; j < cn->nplan; j++) {
         const di__provider *p = di__prov(c, cn->plan[j]);
         if (p->level == cn->level && p->kind == DI__CREATE) {
-            if (p->ndeps > 8)
+            if (p->ndeps > DI__PLAN_DEPS)
                 return 0;
             nsrc += p->ndeps;
         }
@@ -913,7 +909,7 @@ static int resolve_targets(seal_t *st)
             st->any_missing |= t < 0 && !d->optional;
             st->any_typed |= d->type != NULL;
             chk |= at >= 0 && (tl == DI__TRANSIENT ||
-                               (tl >= 0 && !encloses(c, tl, at)));
+                               (tl >= 0 && !di__encloses(c, tl, at)));
         }
         st->chk[i] = chk;
         st->any_chk |= chk;
@@ -954,7 +950,7 @@ static int analyse(seal_t *st)
     /* the levels from the packed lifetimes, not the records (which the
      * targets pass reads next, and sets p->level from these) */
     for (uint32_t i = 0; i < c->nprov; i++) {
-        int16_t l = c->plt[i] == DI__LT_VALUE ? DI__ROOT : ltl[c->plt[i]];
+        int16_t l = c->lifetime_of[i] == DI__LT_VALUE ? DI__ROOT : ltl[c->lifetime_of[i]];
         if (l == UNKNOWN)
             l = lifetime_level(st, di__prov(c, i)->name, di__prov(c, i)->lifetime,
                                false);
