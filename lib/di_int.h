@@ -361,16 +361,8 @@ struct di_container {
     uint64_t serial;   /* unique in the process, never reused (spare scopes) */
     bool sealed;
     bool tearing_down;
-    /* what higher layers registered for the container's end: scope.c, when
-     * it makes the first root scope, the disposes of what the root scopes
-     * and the singletons hold; plugin.c, when a plugin is first used, the
-     * release of the plugins (after all memory that may hold their code) */
-    int (*teardown)(di_container *c, di__errlist *fails);
-    void (*release_plugins)(di_container *c);
-    /* live.c, when the container becomes a generation of a di_live: let
-     * go of the pin a scope begun by di_live_begin holds (scope.c calls it
-     * when such a scope is freed) */
-    void (*unpin)(struct di__pin *pin);
+
+    /* ---- registry: filled before seal, read-only after ---- */
     /* the provider records, by key: see di__prov() */
     di__provider **pchunk;
     uint32_t nprov, capprov, npchunk;
@@ -390,25 +382,6 @@ struct di_container {
     di__names ltnames;
     const char **lifetimes;
     uint32_t nlt;
-    di__errlist problems;             /* registration problems kept for seal */
-    struct di_error *reg_error;       /* the last registration/seal error */
-    _Atomic(struct di_error *) last;  /* what di_container_error() returns */
-    struct di_error *ring[DI__POSTERR_KEEP]; /* post-seal reports (locked) */
-    uint32_t ringpos;
-    /* runtime */
-    di__single *singles;
-    uint32_t nsingles;
-    di__fast *fast;                   /* by key (seal) */
-    /* by key: what a lookup with no create running may return at once — a
-     * value (seal) or a built singleton (published with release order);
-     * NULL otherwise, and for a value or singleton that is NULL (those take
-     * the slow path). One more entry, always DI__NULLINST, is the source of
-     * a missing optional dependency. */
-    _Atomic(void *) *known;
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    di__stack root;                   /* singleton teardown stack (locked) */
-    atomic_int builders;              /* singleton builds/disposes running */
     /* kinds and plugins */
     di__kind *kinds;
     uint32_t nkinds;
@@ -427,19 +400,45 @@ struct di_container {
     bool trace_on;
     di_trace_fn trace_fn;
     void *trace_data;
-    /* http.c: the router that wired this container, the consumer key of
-     * each of its routes (by route index) and the key of its request
-     * provider, recorded as they were registered, so that a request looks
-     * up no name */
-    const void *http_owner;
-    int32_t *http_keys;
-    uint32_t nhttp_keys;
-    int32_t http_req_key;
+
+    /* ---- compiled by seal ---- */
+    di__fast *fast;                   /* by key */
+    /* by key: what a lookup with no create running may return at once — a
+     * value (seal) or a built singleton (published with release order);
+     * NULL otherwise, and for a value or singleton that is NULL (those take
+     * the slow path). One more entry, always DI__NULLINST, is the source of
+     * a missing optional dependency. */
+    _Atomic(void *) *known;
+    di__single *singles;              /* each singleton's state (runtime) */
+    uint32_t nsingles;
+
+    /* ---- runtime, after seal ---- */
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    di__stack root;                   /* singleton teardown stack (locked) */
+    atomic_int builders;              /* singleton builds/disposes running */
     /* scope.c: the root scopes, one for each thread that built a singleton
      * (what a singleton's create gets as b->scope); freed with the
      * container, settled before its singletons are disposed. Locked. */
     struct di__root { pthread_t thread; di_scope *s; } *roots;
     uint32_t nroots;
+    /* what higher layers registered for the container's end: scope.c, when
+     * it makes the first root scope, the disposes of what the root scopes
+     * and the singletons hold; plugin.c, when a plugin is first used, the
+     * release of the plugins (after all memory that may hold their code) */
+    int (*teardown)(di_container *c, di__errlist *fails);
+    void (*release_plugins)(di_container *c);
+    /* live.c, when the container becomes a generation of a di_live: let
+     * go of the pin a scope begun by di_live_begin holds (scope.c calls it
+     * when such a scope is freed) */
+    void (*unpin)(struct di__pin *pin);
+
+    /* ---- diagnostics ---- */
+    di__errlist problems;             /* registration problems kept for seal */
+    struct di_error *reg_error;       /* the last registration/seal error */
+    _Atomic(struct di_error *) last;  /* what di_container_error() returns */
+    struct di_error *ring[DI__POSTERR_KEEP]; /* post-seal reports (locked) */
+    uint32_t ringpos;
 };
 
 /* Is level outer level inner itself or one that encloses it? (A scope of

@@ -28,8 +28,33 @@ typedef struct route {
     const char *level;
 } route;
 
+/* What a router recorded when it wired a container: the consumer key of
+ * each route (by route index) and the key of the request's provider, so
+ * that a request looks up no name. Allocated on the container: it goes
+ * with it. */
+typedef struct wiring {
+    int32_t req_key;
+    uint32_t nkeys;
+    int32_t *keys;
+} wiring;
+
+/* The containers a router wired, newest first, by serial (containers come
+ * and go under a di_live; a serial is never reused), at most WIRINGS of
+ * them: a request on an older one looks its keys up by name. Published
+ * whole, as di_http_wire() runs while requests read it; a table it
+ * replaced stays with the router (some 70 bytes) until the router is
+ * freed, as a request may still be reading it. */
+enum { WIRINGS = 4 };
+typedef struct wirings {
+    uint32_t n;
+    struct { uint64_t serial; wiring *w; } e[WIRINGS];
+} wirings;
+typedef struct wiring_table { _Atomic(const wirings *) now; } wiring_table;
+
 struct di_http {
     di_container *c;
+    wiring_table *wired;   /* a block of its own: di_http_wire() takes a
+                              const router */
     di_live *live;         /* requests begin on its current container */
     route *routes;
     uint32_t nroutes;
@@ -74,6 +99,7 @@ struct di_http_req {
     bool delivered;
     int client_fd;         /* -1: unknown */
     const route *rt;       /* the matched route, or NULL */
+    const wiring *w;       /* what h recorded for the scope's container */
     int outcome;           /* what the scope was settled with */
     int status;
     char *ctype;
@@ -146,26 +172,53 @@ static bool is_param(const char *seg)
     return n >= 3 && seg[0] == '{' && seg[n - 1] == '}';
 }
 
-/* Record on c that h wires it: the key of the request's provider. */
+/* What h recorded for c, or NULL. */
+static wiring *wiring_of(const di_http *h, const di_container *c)
+{
+    const wirings *t = atomic_load_explicit(&h->wired->now,
+                                            memory_order_acquire);
+    for (uint32_t i = 0; t && i < t->n; i++)
+        if (t->e[i].serial == c->serial)
+            return t->e[i].w;
+    return NULL;
+}
+
+/* Record that h wires c: the key of the request's provider, and room for
+ * the routes' keys. Out of memory, nothing is recorded (requests on c
+ * then look their keys up by name). */
 static void wired(const di_http *h, di_container *c)
 {
-    c->http_owner = h;
-    c->http_req_key = di__names_find(&c->pnames, DI_HTTP_REQUEST);
-    c->nhttp_keys = 0;
+    wiring *w = talloc_zero(c, wiring);
+    wirings *t = w ? talloc_zero(h->wired, wirings) : NULL;
+    if (!t) {
+        talloc_free(w);
+        return;
+    }
+    w->req_key = di__names_find(&c->pnames, DI_HTTP_REQUEST);
+    const wirings *was = atomic_load_explicit(&h->wired->now,
+                                              memory_order_acquire);
+    t->e[0].serial = c->serial;
+    t->e[0].w = w;
+    t->n = 1;
+    for (uint32_t i = 0; was && i < was->n && t->n < WIRINGS; i++)
+        if (was->e[i].serial != c->serial)
+            t->e[t->n++] = was->e[i];
+    atomic_store_explicit(&h->wired->now, t, memory_order_release);
 }
 
 /* Record the key of route i, the consumer just added to c (if the keys
  * before it are there: a route without one is resolved by name). */
-static void route_key(di_container *c, uint32_t i)
+static void route_key(const di_http *h, di_container *c, uint32_t i)
 {
-    if (i != c->nhttp_keys)
+    wiring *w = wiring_of(h, c);
+    if (!w || i != w->nkeys)
         return;
-    int32_t *k = talloc_realloc(c, c->http_keys, int32_t, i + 1);
+    int32_t *k = talloc_realloc(w, w->keys, int32_t, i + 1);
     if (!k)
         return;
     k[i] = (int32_t)c->ncons - 1;
-    c->http_keys = k;
-    c->nhttp_keys = i + 1;
+    w->keys = k;
+    w->nkeys = i + 1;
 }
 
 /* The spare request this thread keeps for h goes with it (other threads'
@@ -189,6 +242,11 @@ int di_http_new(void *mem, di_container *c, di_http **out)
     if (!h)
         return DI_ENOMEM;
     h->c = c;
+    h->wired = talloc_zero(h, wiring_table);
+    if (!h->wired) {
+        talloc_free(h);
+        return DI_ENOMEM;
+    }
     talloc_set_destructor(h, router_destructor);
     wired(h, c);
     *out = h;
@@ -233,7 +291,7 @@ int di_http_wire(const di_http *h, di_container *c)
         rc = di_consumer_add(c, &(di_consumer_desc){
             .name = r->name, .level = r->level, .deps = r->deps });
         if (!rc)
-            route_key(c, i);
+            route_key(h, c, i);
     }
     return rc;
 }
@@ -304,7 +362,7 @@ int di_http_route(di_http *h, const di_http_route_desc *d)
         talloc_free(mem);
         return rc;
     }
-    route_key(h->c, h->nroutes);
+    route_key(h, h->c, h->nroutes);
     r->ndeps = n;
     r->handler = d->handler;
     r->data = d->data;
@@ -470,9 +528,10 @@ static int http_begin(di_http *h, const char *method, const char *target,
     if (!rc) {
         /* the key recorded when this router wired the scope's container */
         const di_container *c = r->scope->c;
-        rc = di__scope_put_key(r->scope, c->http_owner == h ? c->http_req_key
-                                         : di__names_find(&c->pnames,
-                                                          DI_HTTP_REQUEST),
+        r->w = wiring_of(h, c);
+        rc = di__scope_put_key(r->scope, r->w ? r->w->req_key
+                                              : di__names_find(&c->pnames,
+                                                               DI_HTTP_REQUEST),
                                DI_HTTP_REQUEST, r);
     }
     if (rc) {
@@ -806,9 +865,8 @@ static void settle_failure(di_http_req *r, const route *rt, int rc)
  * when this router wired it), or -1 to resolve it by name. */
 static int route_consumer(const di_http_req *r, const route *rt)
 {
-    const di_container *c = r->scope->c;
     uint32_t i = (uint32_t)(rt - r->h->routes);
-    return c->http_owner == r->h && i < c->nhttp_keys ? c->http_keys[i] : -1;
+    return r->w && i < r->w->nkeys ? r->w->keys[i] : -1;
 }
 
 /* Match the route, resolve its dependencies, run the handler, and set the
