@@ -105,6 +105,14 @@ static void unwind(di_scope *s, di__stack *st, uint32_t mark, int code)
     st->n = w;
 }
 
+/* Tracing's create, out of the way of the untraced path. */
+__attribute__((noinline, cold)) static int traced_create(
+    di_container *c, di_scope *s, int32_t prov, const di__frame *f,
+    const di_build *b, void **out)
+{
+    return c->tracer->create(s, prov, f, b, out);
+}
+
 /* Call a create from one of four call sites, chosen by site: the caller
  * passes the provider's key, so providers registered one after another (as
  * a consumer's usually are) get call sites of their own, whose targets the
@@ -205,7 +213,7 @@ create_one(di_scope *s, di_scope *home, di__stack *st, const di__provider *p,
     if (away)
         away->busy++;
     int rc = __builtin_expect(s->tracing, 0)
-                 ? c->tracer->create(s, pi, f, &b, &inst)
+                 ? traced_create(c, s, pi, f, &b, &inst)
                  : call_create(p->create, &b, &inst, (uint32_t)pi);
     if (away)
         away->busy--;

@@ -69,6 +69,20 @@ void di__scope_fail_path(di_scope *s, int code, const di__path *p,
     scope_failed(s, e);
 }
 
+/* Tracing's calls, out of the way of the untraced path (its code shape
+ * is measured: docs/benchmarks.md). */
+__attribute__((noinline, cold)) static int traced_dispose(
+    di_container *c, di_scope *s, int32_t prov, const di_build *b, void *inst,
+    int outcome)
+{
+    return c->tracer->dispose(c, s, prov, b, inst, outcome);
+}
+
+__attribute__((noinline, cold)) static void traced_end(di_scope *s)
+{
+    s->c->tracer->end(s);
+}
+
 int di__stack_grow_push(di_scope *mem, di__stack *st, int32_t prov,
                         uint32_t mark, void *inst, void *imem)
 {
@@ -117,7 +131,7 @@ DI__HOT int di__dispose_range(di_container *c, di_scope *s, di__stack *st,
             s->busy++;
         void *inst = e.inst == DI__NULLINST ? NULL : e.inst;
         int r = __builtin_expect(s ? s->tracing : c->trace_on, 0)
-                    ? c->tracer->dispose(c, s, e.prov, &b, inst, outcome)
+                    ? traced_dispose(c, s, e.prov, &b, inst, outcome)
                     : p->dispose(&b, inst, outcome);
         if (s)
             s->busy--;
@@ -178,7 +192,7 @@ static int settle(di_scope *s, int outcome, di__errlist *fails)
         s->stack.n = held;
     }
     if (s->tracing)
-        s->c->tracer->end(s);
+        traced_end(s);
     return rc;
 }
 
