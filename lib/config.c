@@ -375,7 +375,7 @@ static int apply_provider(cfg *cf, const cJSON *p, const char *path)
     const cJSON *params = cJSON_GetObjectItemCaseSensitive(p, "params");
     const cJSON *life = cJSON_GetObjectItemCaseSensitive(p, "lifetime");
     int n = deps ? cJSON_GetArraySize(deps) : 0;
-    di_role_map *map = talloc_zero_array(cf->tmp, di_role_map, (size_t)n + 1);
+    di_role_map *map = talloc_zero_array(cf->tmp, di_role_map, di__count((size_t)n + 1));
     char *text = params ? cJSON_PrintUnformatted(params) : NULL;
     if (!map || (params && !text)) {
         cJSON_free(text);
@@ -405,7 +405,7 @@ static int apply_consumer(cfg *cf, const cJSON *p, const char *path)
     const cJSON *level = cJSON_GetObjectItemCaseSensitive(p, "level");
     const cJSON *needs = cJSON_GetObjectItemCaseSensitive(p, "needs");
     int n = needs ? cJSON_GetArraySize(needs) : 0;
-    const char **deps = talloc_zero_array(cf->tmp, const char *, (size_t)n + 1);
+    const char **deps = talloc_zero_array(cf->tmp, const char *, di__count((size_t)n + 1));
     if (!deps)
         return DI_ENOMEM;
     int i = 0;

@@ -7,6 +7,7 @@
 
 #include <pthread.h>
 #include <stdarg.h>
+#include <limits.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -49,6 +50,19 @@
 #define DI__ROOT 0
 #define DI__TRANSIENT (-1)
 #define DI__UNRESOLVED (-2)
+
+/* A provider's key: its index among the container's providers, an int as
+ * the public API's keys are (di_key()); -1 where there is none (a missing
+ * dependency's target). One type wherever a key is kept or passed. */
+typedef int32_t di__key;
+
+/* A count for talloc's array calls, which take an unsigned: a count too
+ * large for one becomes UINT_MAX, which talloc refuses (NULL), never a
+ * smaller allocation than asked for. */
+static inline unsigned di__count(size_t n)
+{
+    return n > UINT_MAX ? UINT_MAX : (unsigned)n;
+}
 
 /* The most dependencies a provider may have for a consumer's plan to
  * build it (seal compiles no plan step for more; the plan's builder keeps
@@ -449,8 +463,15 @@ static inline bool di__encloses(const di_container *c, int outer, int inner)
     return (c->levels[inner].ancestors >> outer) & 1;
 }
 
+/* The number of providers, as a key: registration keeps it below
+ * INT32_MAX. */
+static inline di__key di__nkeys(const di_container *c)
+{
+    return (di__key)c->nprov;
+}
+
 /* Provider i's record (0 <= i < c->nprov). */
-static inline di__provider *di__prov(const di_container *c, int32_t i)
+static inline di__provider *di__prov(const di_container *c, di__key i)
 {
     return &c->pchunk[(uint32_t)i >> DI__PSHIFT][(uint32_t)i & (DI__PCHUNK - 1)];
 }

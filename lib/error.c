@@ -67,7 +67,7 @@ char *di__path_str(const di__frame *f)
     size_t n = 0;
     for (const di__frame *p = f; p; p = p->up)
         n++;
-    const char **v = talloc_array(NULL, const char *, n ? n : 1);
+    const char **v = talloc_array(NULL, const char *, di__count(n ? n : 1));
     if (!v)
         return NULL;
     size_t i = n;
@@ -90,7 +90,7 @@ di__path *di__frame_path(void *mem, const di__frame *f)
     for (const di__frame *p = f; p; p = p->up)
         n++;
     di__path *path = talloc_zero(mem, di__path);
-    const char **v = path ? talloc_array(path, const char *, n ? n : 1)
+    const char **v = path ? talloc_array(path, const char *, di__count(n ? n : 1))
                           : NULL;
     if (!v) {
         talloc_free(path);
@@ -163,7 +163,7 @@ void di__err_free(struct di_error *e)
 /* Set e's path from p's names (copied) and notes. */
 static bool set_path(struct di_error *e, const di__path *p)
 {
-    e->names = talloc_array(e, const char *, p->n);
+    e->names = talloc_array(e, const char *, di__count(p->n ? p->n : 1));
     e->path = talloc_strdup(e, "");
     for (size_t i = 0; i < p->n && e->names && e->path; i++) {
         e->names[i] = talloc_strdup(e->names, p->names[i]);
@@ -223,7 +223,7 @@ struct di_error *di__err_copy(void *mem, const struct di_error *e)
               (copy->path = talloc_strdup(copy, e->path)) &&
               (copy->message = talloc_strdup(copy, e->message)) &&
               (copy->names = talloc_array(copy, const char *,
-                                          e->nnames ? e->nnames : 1));
+                                          di__count(e->nnames ? e->nnames : 1)));
     for (size_t i = 0; ok && i < e->nnames; i++)
         ok = (copy->names[i] = talloc_strdup(copy->names, e->names[i]));
     if (ok)

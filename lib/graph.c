@@ -27,7 +27,7 @@ static int add_missing(graph *g, const char *name)
         if (strcmp(g->missing[i], name) == 0)
             return 0;
     const char **m = talloc_realloc(g->tmp, g->missing, const char *,
-                                    g->nmissing + 1);
+                                    di__count(g->nmissing + 1));
     if (!m)
         return DI_ENOMEM;
     g->missing = m;
@@ -47,7 +47,7 @@ static int graph_init(graph *g, di_container *c)
         if (rc)
             return rc;
     }
-    for (uint32_t p = 0; p < c->nprov; p++)
+    for (di__key p = 0; p < di__nkeys(c); p++)
         for (uint32_t k = 0; k < di__prov(c, p)->ndeps; k++) {
             const di__dep *d = &di__prov(c, p)->deps[k];
             if (d->target < 0 && !d->optional && add_missing(g, d->name))
@@ -148,7 +148,7 @@ static bool json_nodes(const graph *g, cJSON *root)
     const di_container *c = g->c;
     cJSON *arr, *edges;
     TRY(arr = add(root, "providers", cJSON_CreateArray()));
-    for (uint32_t i = 0; i < c->nprov; i++) {
+    for (di__key i = 0; i < di__nkeys(c); i++) {
         const di__provider *p = di__prov(c, i);
         cJSON *o;
         TRY(o = add(arr, NULL, cJSON_CreateObject()));
@@ -179,7 +179,7 @@ static bool json_nodes(const graph *g, cJSON *root)
                     cJSON_CreateString(di__prov(c, cn->plan[k])->name)));
     }
     TRY(edges = add(root, "edges", cJSON_CreateArray()));
-    for (uint32_t i = 0; i < c->nprov; i++)
+    for (di__key i = 0; i < di__nkeys(c); i++)
         TRY(json_edges(g, edges, di__prov(c, i)->name, false, di__prov(c, i)->deps,
                        di__prov(c, i)->ndeps));
     for (uint32_t i = 0; i < c->ncons; i++)
@@ -285,14 +285,14 @@ static const char *esc(dot *d, const char *s)
     return o;
 }
 
-static void dot_provider(dot *d, uint32_t i, const char *indent)
+static void dot_provider(dot *d, di__key i, const char *indent)
 {
     const di__provider *p = di__prov(d->g->c, i);
     const char *what = p->kind_name ? esc(d, p->kind_name)
                        : p->kind == DI__VALUE ? "value"
                        : p->kind == DI__EXTERN ? "external"
                        : p->set ? "set" : NULL;
-    emit(d, "%sp%u [label=\"%s", indent, i, esc(d, p->name));
+    emit(d, "%sp%d [label=\"%s", indent, i, esc(d, p->name));
     if (p->type || what)
         emit(d, "\\n%s%s%s", p->type ? esc(d, p->type) : "",
              p->type && what ? " \xc2\xb7 " : "", what ? what : "");
@@ -317,7 +317,7 @@ static void dot_level(dot *d, int l, unsigned depth)
     d->done[l] = true;
     emit(d, "%.*ssubgraph cluster_l%d {\n%slabel=\"%s\";\n", (int)w, indent, l,
          indent, esc(d, c->levels[l].name));
-    for (uint32_t i = 0; i < c->nprov; i++)
+    for (di__key i = 0; i < di__nkeys(c); i++)
         if (di__prov(c, i)->level == l)
             dot_provider(d, i, indent);
     for (uint32_t i = 0; i < c->ncons; i++)
@@ -337,7 +337,7 @@ static int missing_index(const graph *g, const char *name)
     return -1;
 }
 
-static void dot_edges(dot *d, const char *from_id, uint32_t from,
+static void dot_edges(dot *d, const char *from_id, di__key from,
                       const char *from_name, const di__dep *deps, uint32_t n)
 {
     for (uint32_t k = 0; k < n; k++) {
@@ -346,9 +346,9 @@ static void dot_edges(dot *d, const char *from_id, uint32_t from,
             continue;
         bool bad = failing(d->g, from_name, dep->name) || dep->target < 0;
         if (dep->target >= 0)
-            emit(d, "  %s%u -> p%d", from_id, from, dep->target);
+            emit(d, "  %s%d -> p%d", from_id, from, dep->target);
         else
-            emit(d, "  %s%u -> m%d", from_id, from,
+            emit(d, "  %s%d -> m%d", from_id, from,
                  missing_index(d->g, dep->name));
         const char *sep = " [";
         if (*from_id == 'p' && di__prov(d->g->c, from)->set) { /* member order */
@@ -388,17 +388,17 @@ static int graph_dot(di_container *c, void *mem, char **out)
         if (!d.done[l])
             dot_level(&d, (int)l, 0); /* not under the root: level errors */
     bool transients = false;
-    for (uint32_t i = 0; i < c->nprov; i++)
+    for (di__key i = 0; i < di__nkeys(c); i++)
         transients |= di__prov(c, i)->level == DI__TRANSIENT;
     if (transients) {
         emit(&d, "  subgraph cluster_transient {\n    label=\"transient\";\n"
              "    style=dashed;\n");
-        for (uint32_t i = 0; i < c->nprov; i++)
+        for (di__key i = 0; i < di__nkeys(c); i++)
             if (di__prov(c, i)->level == DI__TRANSIENT)
                 dot_provider(&d, i, "    ");
         emit(&d, "  }\n");
     }
-    for (uint32_t i = 0; i < c->nprov; i++)
+    for (di__key i = 0; i < di__nkeys(c); i++)
         if (di__prov(c, i)->level < DI__TRANSIENT) /* unknown lifetime */
             dot_provider(&d, i, "  ");
     for (uint32_t i = 0; i < c->ncons; i++)
@@ -407,11 +407,11 @@ static int graph_dot(di_container *c, void *mem, char **out)
     for (size_t i = 0; i < g.nmissing; i++)
         emit(&d, "  m%zu [label=\"%s\\n(missing)\", color=red, fontcolor=red, "
              "style=\"rounded,dashed\"];\n", i, esc(&d, g.missing[i]));
-    for (uint32_t i = 0; i < c->nprov; i++)
+    for (di__key i = 0; i < di__nkeys(c); i++)
         dot_edges(&d, "p", i, di__prov(c, i)->name, di__prov(c, i)->deps,
                   di__prov(c, i)->ndeps);
     for (uint32_t i = 0; i < c->ncons; i++)
-        dot_edges(&d, "c", i, c->cons[i].name, c->cons[i].deps,
+        dot_edges(&d, "c", (di__key)i, c->cons[i].name, c->cons[i].deps,
                   c->cons[i].ndeps);
     emit(&d, "}\n");
     if (!rc && d.s)

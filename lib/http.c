@@ -451,7 +451,7 @@ static int parse_query(di_http_req *r, const char *q)
         size_t len = amp ? (size_t)(amp - q) : strlen(q);
         const char *eq = memchr(q, '=', len);
         if (len) {
-            kv *nq = talloc_realloc(r, r->query, kv, r->nquery + 1);
+            kv *nq = talloc_realloc(r, r->query, kv, di__count(r->nquery + 1));
             if (!nq)
                 return DI_ENOMEM;
             r->query = nq;
@@ -590,7 +590,7 @@ int di_http_append_body(di_http_req *r, const void *data, size_t len)
         drop_body(r);
         return 0;
     }
-    char *nb = talloc_realloc(r, r->body, char, r->blen + len + 1);
+    char *nb = talloc_realloc(r, r->body, char, di__count(r->blen + len + 1));
     if (!nb) {
         r->body_lost = true;
         drop_body(r);
@@ -726,7 +726,7 @@ int di_http_add_header(di_http_req *r, const char *name, const char *value)
     if (!r || !name || !*name || !value || strpbrk(name, "\r\n:") ||
         strpbrk(value, "\r\n"))
         return DI_EINVAL;
-    kv *nh = talloc_realloc(r, r->headers, kv, r->nheaders + 1);
+    kv *nh = talloc_realloc(r, r->headers, kv, di__count(r->nheaders + 1));
     if (!nh)
         return DI_ENOMEM;
     r->headers = nh;

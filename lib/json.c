@@ -294,7 +294,7 @@ static int object(jc *j, unsigned depth)
             break;
         if (n == cap) {
             cap = cap ? cap * 2 : 8;
-            jkey *nk = talloc_realloc(j->mem, keys, jkey, cap);
+            jkey *nk = talloc_realloc(j->mem, keys, jkey, di__count(cap));
             if (!nk) {
                 rc = DI_ENOMEM;
                 break;

@@ -30,9 +30,9 @@ static int convert(void *mem, const cJSON *j, const char *path, di_params *out)
         bool obj = cJSON_IsObject(j);
         out->type = obj ? DI__POBJ : DI__PARR;
         out->n = (size_t)cJSON_GetArraySize(j);
-        out->items = talloc_zero_array(mem, di_params, out->n ? out->n : 1);
+        out->items = talloc_zero_array(mem, di_params, di__count(out->n ? out->n : 1));
         out->keys = obj ? talloc_zero_array(mem, const char *,
-                                            out->n ? out->n : 1) : NULL;
+                                            di__count(out->n ? out->n : 1)) : NULL;
         if (!out->items || (obj && !out->keys))
             return DI_ENOMEM;
         size_t i = 0;

@@ -74,9 +74,9 @@ static void sp_add(seal_t *st, spath *p, const char *name, const char *note)
         return;
     if (p->n == p->cap) {
         size_t cap = p->cap ? p->cap * 2 : 8;
-        const char **nn = talloc_realloc(st->tmp, p->names, const char *, cap);
+        const char **nn = talloc_realloc(st->tmp, p->names, const char *, di__count(cap));
         const char **no = nn ? talloc_realloc(st->tmp, p->notes, const char *,
-                                              cap) : NULL;
+                                              di__count(cap)) : NULL;
         if (nn)
             p->names = nn;
         if (!no) {
@@ -187,7 +187,7 @@ static int16_t lifetime_level(seal_t *st, const char *owner, const char *name,
 /* A set lives at the innermost level among its members' (set.h); a
  * transient member makes it transient. state: 0 not seen, 1 in progress
  * (a cycle through sets: the cycle check reports it), 2 done. */
-static int16_t set_level(seal_t *st, uint32_t i, uint8_t *state)
+static int16_t set_level(seal_t *st, di__key i, uint8_t *state)
 {
     di_container *c = st->c;
     di__provider *p = di__prov(c, i);
@@ -204,7 +204,7 @@ static int16_t set_level(seal_t *st, uint32_t i, uint8_t *state)
                                      p->deps[k].hash);
         if (t < 0)
             continue; /* missing: reported with its path */
-        int16_t ml = set_level(st, (uint32_t)t, state);
+        int16_t ml = set_level(st, t, state);
         if (ml == DI__TRANSIENT)
             transient = true;
         else if (ml < DI__ROOT)
@@ -230,7 +230,7 @@ static int set_levels(seal_t *st)
 {
     di_container *c = st->c;
     uint8_t *state = NULL;
-    for (uint32_t i = 0; i < c->nprov; i++) {
+    for (di__key i = 0; i < di__nkeys(c); i++) {
         if (!di__prov(c, i)->set)
             continue;
         if (!state && !(state = talloc_zero_array(st->tmp, uint8_t, c->nprov)))
@@ -283,7 +283,7 @@ static bool seal_from(seal_t *st)
         return false;
     }
     uint32_t head = 0, tail = 0;
-    for (uint32_t i = 0; i < c->nprov; i++)
+    for (di__key i = 0; i < di__nkeys(c); i++)
         st->from[i] = UNSEEN;
     for (uint32_t ci = 0; ci < c->ncons; ci++)
         for (uint32_t k = 0; k < c->cons[ci].ndeps; k++) {
@@ -311,7 +311,7 @@ static bool seal_from(seal_t *st)
         st->from[i] = SELF;
         queue[tail++] = (int32_t)i;
     }
-    for (uint32_t i = 0; i < c->nprov; i++)
+    for (di__key i = 0; i < di__nkeys(c); i++)
         if (st->from[i] == SELF)
             st->from[i] = -1;
     talloc_free(queue);
@@ -445,7 +445,7 @@ static bool seal_cycles(seal_t *st)
             if (t >= 0 && !d.color[t])
                 found |= dfs_from(st, &d, t, c->cons[j].name);
         }
-    for (uint32_t r = 0; r < c->nprov; r++)
+    for (di__key r = 0; r < di__nkeys(c); r++)
         if (!d.color[r])
             found |= dfs_from(st, &d, (int32_t)r, NULL);
     return found;
@@ -500,7 +500,7 @@ static void seal_transients(seal_t *st)
     uint32_t *next = talloc_array(st->tmp, uint32_t, c->nprov);
     if (c->nprov && (!stk || !next))
         return nomem(st);
-    for (uint32_t i = 0; i < c->nprov; i++) {
+    for (di__key i = 0; i < di__nkeys(c); i++) {
         st->req[i] = -1;
         st->wit[i] = -1;
     }
@@ -785,7 +785,7 @@ static int compile_start(seal_t *st)
 
 /* Provider i's slot, pool share, packed entry and value (its level is
  * final); from the targets pass, in provider order. */
-static inline void compile_one(seal_t *st, uint32_t i, di__provider *p)
+static inline void compile_one(seal_t *st, di__key i, di__provider *p)
 {
     di_container *c = st->c;
     if (p->level == DI__TRANSIENT) {
@@ -867,18 +867,18 @@ static int resolve_targets(seal_t *st)
     const di__names *m = &c->pnames;
     size_t cap = (size_t)c->nprov * 4 + 16; /* edges: grown when more */
     st->off = talloc_array(st->tmp, uint32_t, c->nprov + 1);
-    st->adj = talloc_array(st->tmp, int32_t, cap);
+    st->adj = talloc_array(st->tmp, int32_t, di__count(cap));
     st->chk = talloc_array(st->tmp, uint8_t, c->nprov + 1);
     if (!st->off || !st->adj || !st->chk)
         return DI_ENOMEM;
     uint32_t n = 0;
-    for (uint32_t i = 0; i < c->nprov; i++) {
-        if (i + 2 * AHEAD < c->nprov && di__prov(c, i + 2 * AHEAD)->ndeps) {
+    for (di__key i = 0; i < di__nkeys(c); i++) {
+        if (i + 2 * AHEAD < di__nkeys(c) && di__prov(c, i + 2 * AHEAD)->ndeps) {
             const di__provider *q = di__prov(c, i + 2 * AHEAD);
             __builtin_prefetch(q->deps);
             __builtin_prefetch((const char *)q->deps + 64);
         }
-        if (m->slots && i + AHEAD < c->nprov) {
+        if (m->slots && i + AHEAD < di__nkeys(c)) {
             const di__provider *q = di__prov(c, i + AHEAD);
             for (uint32_t k = 0; k < q->ndeps; k++)
                 __builtin_prefetch(&m->slots[q->deps[k].hash & m->mask]);
@@ -889,7 +889,7 @@ static int resolve_targets(seal_t *st)
             compile_one(st, i, p);
         if (n + p->ndeps > cap) {
             cap = (n + p->ndeps) * 2;
-            int32_t *na = talloc_realloc(st->tmp, st->adj, int32_t, cap);
+            int32_t *na = talloc_realloc(st->tmp, st->adj, int32_t, di__count(cap));
             if (!na)
                 return DI_ENOMEM;
             st->adj = na;
@@ -949,7 +949,7 @@ static int analyse(seal_t *st)
     }
     /* the levels from the packed lifetimes, not the records (which the
      * targets pass reads next, and sets p->level from these) */
-    for (uint32_t i = 0; i < c->nprov; i++) {
+    for (di__key i = 0; i < di__nkeys(c); i++) {
         int16_t l = c->lifetime_of[i] == DI__LT_VALUE ? DI__ROOT : ltl[c->lifetime_of[i]];
         if (l == UNKNOWN)
             l = lifetime_level(st, di__prov(c, i)->name, di__prov(c, i)->lifetime,
@@ -971,16 +971,16 @@ static int analyse(seal_t *st)
     for (uint32_t i = 0; i < c->ncons; i++)
         check_missing(st, c->cons[i].name, -1, c->cons[i].deps,
                       c->cons[i].ndeps);
-    for (uint32_t i = 0; st->any_missing && i < c->nprov; i++)
+    for (di__key i = 0; st->any_missing && i < di__nkeys(c); i++)
         check_missing(st, di__prov(c, i)->name, (int32_t)i, di__prov(c, i)->deps,
                       di__prov(c, i)->ndeps);
     bool cyclic = seal_cycles(st);
     seal_transients(st);
     if (st->failed_alloc) /* the later checks read what these computed */
         return DI_ENOMEM;
-    for (uint32_t i = 0; st->any_typed && i < c->nprov; i++)
+    for (di__key i = 0; st->any_typed && i < di__nkeys(c); i++)
         check_types(st, di__prov(c, i)->name, di__prov(c, i)->deps, di__prov(c, i)->ndeps);
-    for (uint32_t i = 0; st->any_chk && i < c->nprov; i++) {
+    for (di__key i = 0; st->any_chk && i < di__nkeys(c); i++) {
         if (!st->chk[i])
             continue;
         for (uint32_t k = st->off[i]; k < st->off[i + 1]; k++)

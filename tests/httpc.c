@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <limits.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <stdatomic.h>
@@ -71,7 +72,8 @@ int t_http(uint16_t port, const char *method, const char *path,
     for (;;) {
         if (len + 1 >= cap) {
             cap *= 2;
-            char *nb = talloc_realloc(NULL, buf, char, cap);
+            char *nb = cap < UINT_MAX ? talloc_realloc(NULL, buf, char,
+                                                       (unsigned)cap) : NULL;
             if (!nb)
                 break;
             buf = nb;

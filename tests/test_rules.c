@@ -153,14 +153,14 @@ static bool generate(graph *g, unsigned *seed)
         p->set = i > 1 && rand_r(seed) % 6 == 0;
         p->dyn = -1;
         int most = i < MAXD ? i : MAXD;
-        p->ndeps = most ? (int)(rand_r(seed) % (unsigned)(most + 1)) : 0;
+        p->ndeps = most ? (int)((unsigned)rand_r(seed) % (unsigned)(most + 1)) : 0;
         if (p->set && !p->ndeps)
             p->ndeps = 1;
         if (p->set && p->ndeps == 1 && i > 1)
             p->ndeps = 2;
         int k = 0;
         for (int tries = 0; k < p->ndeps && tries < 20; tries++) {
-            int d = (int)(rand_r(seed) % (unsigned)i), seen = 0;
+            int d = (int)((unsigned)rand_r(seed) % (unsigned)i), seen = 0;
             for (int j = 0; j < k; j++) /* distinct: each dependency once */
                 seen |= p->deps[j] == d;
             if (!seen && (p->set || outer(lifetime_of(g, d), p->lifetime)))
@@ -179,8 +179,8 @@ static bool generate(graph *g, unsigned *seed)
             cand[nc++] = i;
     if (!nc)
         return false;
-    g->dyn_from = cand[rand_r(seed) % (unsigned)nc];
-    g->dyn_to = (int)(rand_r(seed) % (unsigned)g->dyn_from);
+    g->dyn_from = cand[(unsigned)rand_r(seed) % (unsigned)nc];
+    g->dyn_to = (int)((unsigned)rand_r(seed) % (unsigned)g->dyn_from);
     g->consumer_level = 1 + (int)(rand_r(seed) % 3);
     return true;
 }

@@ -19,6 +19,7 @@
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <stdbool.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -471,13 +472,14 @@ static int cmd_plugins(int argc, char **argv)
         }
         void *mem = talloc_new(NULL);
         char **names = NULL;
-        size_t n = 0;
+        unsigned n = 0; /* talloc counts are unsigned */
         struct dirent *de;
         while ((de = readdir(d))) {
             size_t len = strlen(de->d_name);
             if (len < 4 || strcmp(de->d_name + len - 3, ".so") != 0)
                 continue;
-            char **nn = talloc_realloc(mem, names, char *, n + 1);
+            char **nn = n < UINT_MAX ? talloc_realloc(mem, names, char *, n + 1)
+                                     : NULL;
             if (!nn)
                 break;
             names = nn;

@@ -117,7 +117,7 @@ static int pg_list(notes_repo *r, void *mem, int64_t owner, int64_t offset,
     if (!res)
         return DI_EPROVIDER;
     *n = (size_t)PQntuples(res);
-    *out = talloc_zero_array(mem, note, *n + 1);
+    *out = talloc_zero_array(mem, note, (unsigned)*n + 1); /* at most the limit, 100 */
     for (size_t i = 0; *out && i < *n; i++)
         row(mem, res, (int)i, &(*out)[i]);
     PQclear(res);

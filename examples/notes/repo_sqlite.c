@@ -126,7 +126,7 @@ static int sq_list(notes_repo *r, void *mem, int64_t owner, int64_t offset,
                  offset);
     if (!st)
         return fail(r);
-    *out = talloc_zero_array(mem, note, (size_t)limit + 1);
+    *out = talloc_zero_array(mem, note, (unsigned)limit + 1); /* 1 to 100 */
     *n = 0;
     int s;
     while (*out && (s = sqlite3_step(st)) == SQLITE_ROW)

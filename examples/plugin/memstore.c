@@ -13,6 +13,7 @@
  */
 #include <di.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 #include <talloc.h>
 
@@ -58,9 +59,11 @@ static int store_check(const di_build *b)
     if (di_param_has(b, NULL, "capacity") &&
         (rc = di_param_int(b, NULL, "capacity", &cap)))
         return rc;
+    char at[256];
+    snprintf(at, sizeof at, "%s.capacity", di_params_path(b->params));
     if (cap < 1 || cap > 1000000)
-        return di_fail(b, DI_EINVAL, "providers.%s.params.capacity: %lld is "
-                       "out of range (1 to 1000000)", b->name, (long long)cap);
+        return di_fail_at(b, DI_EINVAL, at, "%lld is out of range (1 to "
+                          "1000000)", (long long)cap);
     if (!di_param_has(b, NULL, "seed"))
         return 0;
     if ((rc = di_param_object(b, NULL, "seed", &seed)))
@@ -71,8 +74,8 @@ static int store_check(const di_build *b)
             return rc;
     }
     return (int64_t)di_params_count(seed) > cap
-               ? di_fail(b, DI_EINVAL, "providers.%s.params.seed: more entries "
-                         "than capacity", b->name)
+               ? di_fail_at(b, DI_EINVAL, di_params_path(seed), "more entries "
+                            "than capacity")
                : 0;
 }
 
@@ -85,8 +88,8 @@ static int store_create(const di_build *b, void **out)
     int64_t cap = 16;
     if (di_param_has(b, NULL, "capacity"))
         di_param_int(b, NULL, "capacity", &cap);
-    st->cap = (size_t)cap;
-    st->items = talloc_zero_array(b->mem, entry, st->cap);
+    st->cap = (size_t)cap;  /* 1 to 1000000: the check said so */
+    st->items = talloc_zero_array(b->mem, entry, (unsigned)st->cap);
     if (!st->items || pthread_mutex_init(&st->lock, NULL) != 0)
         return di_fail(b, DI_ENOMEM, "cannot allocate %zu entries", st->cap);
     const di_params *seed;

@@ -11,8 +11,9 @@
 
 int di__pool_init(di__pool *p, void *mem, size_t n, unsigned timeout_ms)
 {
-    p->conns = talloc_zero_array(mem, void *, n);
-    p->busy = talloc_zero_array(mem, bool, n);
+    /* n is a pool's size, 1 to 1024 (checked with its params) */
+    p->conns = talloc_zero_array(mem, void *, (unsigned)n);
+    p->busy = talloc_zero_array(mem, bool, (unsigned)n);
     p->n = n;
     p->in_use = 0;
     p->timeout_ms = timeout_ms;

@@ -84,10 +84,10 @@ bench_result bench_run_timed(const bench_timed *t)
     bench_stats(di, reps, &res.di_med, &res.di_min, &res.di_max);
     bench_stats(hand, reps, &res.hand_med, &res.hand_min, &res.hand_max);
     res.met = true;
-    if (t->max_ns) {
+    if (t->max_ns > 0) {
         res.met = res.di_med <= t->max_ns;
         snprintf(res.target, sizeof res.target, "<= %g ns", t->max_ns);
-    } else if (t->max_ratio) {
+    } else if (t->max_ratio > 0) {
         res.met = res.ratio <= t->max_ratio;
         snprintf(res.target, sizeof res.target, "ratio <= %g", t->max_ratio);
     }
