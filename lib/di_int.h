@@ -171,7 +171,7 @@ static inline void di__names_prefetch(const di__names *m, uint32_t hash)
 typedef struct di__dep {
     const char *name;  /* interned, without '?' and ':type' */
     const char *type;  /* expected type or NULL */
-    int32_t target;    /* provider index, or -1 when missing (seal) */
+    di__key target;    /* provider key, or -1 when missing (seal) */
     uint32_t hash;     /* di__hash(name), computed once at registration */
     bool optional;
     /* (seal) where its instance is when it exists: < 0, the container's
@@ -218,9 +218,9 @@ typedef struct di__frame {
 /* What tracing (trace.c) does for a create, a dispose (s NULL: a
  * singleton's) and a scope's end: the call, timed and recorded. */
 typedef struct di__tracer {
-    int (*create)(di_scope *s, int32_t prov, const di__frame *f,
+    int (*create)(di_scope *s, di__key prov, const di__frame *f,
                   const di_build *b, void **out);
-    int (*dispose)(di_container *c, di_scope *s, int32_t prov,
+    int (*dispose)(di_container *c, di_scope *s, di__key prov,
                    const di_build *b, void *inst, int outcome);
     void (*end)(di_scope *s);
 } di__tracer;
@@ -234,7 +234,7 @@ typedef int32_t di__src;
 /* One entry of a consumer's compiled plan. */
 typedef struct di__step {
     di__src at;       /* where its instance is (NULL there: not built yet) */
-    int32_t prov;
+    di__key prov;
     uint16_t ndeps;   /* build steps: how many sources at srcs[dep0] */
     uint8_t build;    /* 1: build it into the scope when missing; 0: it must
                          exist already (a singleton's first use, an external
@@ -295,7 +295,7 @@ typedef struct di__fast {
 
 /* One instance on a teardown stack. */
 typedef struct di__entry {
-    int32_t prov;
+    di__key prov;
     uint32_t mark;  /* stack height when its build began (scopes only) */
     void *inst;
     void *mem;

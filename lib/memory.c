@@ -10,7 +10,7 @@
 
 /* One provider's line. */
 typedef struct line {
-    int32_t prov;
+    di__key prov;
     size_t instances, bytes, blocks;
 } line;
 

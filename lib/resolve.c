@@ -37,7 +37,7 @@ static int fail(di_scope *s, int code, const di__frame *f, const char *fmt, ...)
 }
 
 
-static int ensure(di_scope *s, int32_t pi, const di__frame *up, void **out);
+static int ensure(di_scope *s, di__key pi, const di__frame *up, void **out);
 
 /* The instance a create chain on s builds for, when it asks: the nearest
  * create running that is not a transient's (its name), or NULL when only
@@ -107,7 +107,7 @@ static void unwind(di_scope *s, di__stack *st, uint32_t mark, int code)
 
 /* Tracing's create, out of the way of the untraced path. */
 __attribute__((noinline, cold)) static int traced_create(
-    di_container *c, di_scope *s, int32_t prov, const di__frame *f,
+    di_container *c, di_scope *s, di__key prov, const di__frame *f,
     const di_build *b, void **out)
 {
     return c->tracer->create(s, prov, f, b, out);
@@ -166,7 +166,7 @@ create_failed(di_scope *s, void *mem, char *msg, int rc, const di__frame *f,
 /* A built instance that could not be recorded for teardown (out of
  * memory): dispose it at once with that failure and free it. */
 __attribute__((noinline, cold)) static int
-create_unrecorded(di_scope *s, int32_t pi, uint32_t mark, void *stored,
+create_unrecorded(di_scope *s, di__key pi, uint32_t mark, void *stored,
                   void *mem, const di__frame *f)
 {
     di__entry e = { pi, mark, stored, mem };
@@ -185,7 +185,7 @@ create_unrecorded(di_scope *s, int32_t pi, uint32_t mark, void *stored,
  * once for all its steps; otherwise each create does both. */
 static inline __attribute__((always_inline)) int
 create_one(di_scope *s, di_scope *home, di__stack *st, const di__provider *p,
-           int32_t pi, const di__frame *f, void *const *dv, uint32_t mark,
+           di__key pi, const di__frame *f, void *const *dv, uint32_t mark,
            void **out, const bool plan)
 {
     di_container *c = s->c;
@@ -242,7 +242,7 @@ create_one(di_scope *s, di_scope *home, di__stack *st, const di__provider *p,
 
 /* Build provider pi into home (a scope) or, for the root, onto pending:
  * its dependencies first (recursively), then the instance. */
-static int build(di_scope *s, di_scope *home, di__stack *pending, int32_t pi,
+static int build(di_scope *s, di_scope *home, di__stack *pending, di__key pi,
                  const di__frame *up, void **out)
 {
     di_container *c = s->c;
@@ -384,7 +384,7 @@ static void pass_error(di_scope *s, di_scope *rs)
  * busy meanwhile (it cannot be ended under the build) and its trace
  * records the creates. */
 static int build_singleton(di_scope *s, di_scope *rs, di__stack *pending,
-                           int32_t pi, const di__frame *up, void **inst)
+                           di__key pi, const di__frame *up, void **inst)
 {
     if (s == rs)
         return build(rs, NULL, pending, pi, up, inst);
@@ -397,7 +397,7 @@ static int build_singleton(di_scope *s, di_scope *rs, di__stack *pending,
     return rc;
 }
 
-static int singleton(di_scope *s, int32_t pi, const di__frame *up, void **out)
+static int singleton(di_scope *s, di__key pi, const di__frame *up, void **out)
 {
     di_container *c = s->c;
     const di__provider *p = di__prov(c, pi);
@@ -484,7 +484,7 @@ static int singleton(di_scope *s, int32_t pi, const di__frame *up, void **out)
 
 /* The instance of a non-transient provider, from the nearest enclosing scope
  * of its level, built there if needed. */
-static int ensure(di_scope *s, int32_t pi, const di__frame *up, void **out)
+static int ensure(di_scope *s, di__key pi, const di__frame *up, void **out)
 {
     di_container *c = s->c;
     const di__provider *p = di__prov(c, pi);
@@ -521,7 +521,7 @@ static int ensure(di_scope *s, int32_t pi, const di__frame *up, void **out)
  * what it gets is for the instance being built, which lives at its home's
  * level (the root for a singleton): a transient is built there, and
  * anything else must live at least as long — seal's rule, at run time. */
-static int get_for(di_scope *s, int32_t key, const di__frame *up, void **out)
+static int get_for(di_scope *s, di__key key, const di__frame *up, void **out)
 {
     di_container *c = s->c;
     const di__provider *p = di__prov(c, key);
@@ -555,7 +555,7 @@ int di__resolve_dep(di_scope *s, const di__dep *d, const di__frame *up,
 }
 
 /* di_get and friends, after the arguments were checked. */
-static int get(di_scope *s, int key, const char *type, void **out)
+static int get(di_scope *s, di__key key, const char *type, void **out)
 {
     di_container *c = s->c;
     const di__provider *p = di__prov(c, key);
@@ -582,7 +582,7 @@ static int check_get(di_scope *s, void **out)
 }
 
 /* Everything but the fast path: checks, errors, building. */
-__attribute__((noinline)) static int get_key_slow(di_scope *s, int key,
+__attribute__((noinline)) static int get_key_slow(di_scope *s, di__key key,
                                                   void **out)
 {
     int rc = check_get(s, out);
@@ -612,7 +612,7 @@ __attribute__((noinline)) static int get_key_slow(di_scope *s, int key,
 #ifndef DI_DEBUG
 /* An instance that exists — a singleton, or one of this scope's level —
  * for a scope with no create running; false when the slow path must do it. */
-static inline bool fast_get(di_scope *s, int key, void **out)
+static inline bool fast_get(di_scope *s, di__key key, void **out)
 {
     void *v = atomic_load_explicit(&s->known[key], memory_order_acquire);
     if (__builtin_expect(v != NULL, 1)) { /* never DI__NULLINST below the sentinel */
@@ -653,7 +653,7 @@ static int lookup(di_scope *s, const char *fn, const char *name, void **out)
         di__scope_fail(s, DI_EINVAL, NULL, "%s: name must not be NULL", fn);
         return DI_EINVAL;
     }
-    int key = di__names_find(&s->c->pnames, name);
+    di__key key = di__names_find(&s->c->pnames, name);
     if (key < 0) {
         di__frame f = { s->cur ? s->cur->frame : NULL, name };
         return fail(s, DI_ENOTFOUND, &f, "no provider '%s'", name);
@@ -664,7 +664,7 @@ static int lookup(di_scope *s, const char *fn, const char *name, void **out)
 __attribute__((noinline)) static int get_slow(di_scope *s, const char *name,
                                              void **out)
 {
-    int key = lookup(s, "di_get", name, out);
+    di__key key = lookup(s, "di_get", name, out);
     return key < 0 ? key : get(s, key, NULL, out);
 }
 
@@ -672,7 +672,7 @@ DI__HOT int di_get(di_scope *s, const char *name, void **out)
 {
 #ifndef DI_DEBUG
     if (__builtin_expect(s && out && name && s->open_keys, 1)) {
-        int key = di__names_find(&s->c->pnames, name);
+        di__key key = di__names_find(&s->c->pnames, name);
         if (key >= 0 && fast_get(s, key, out))
             return 0;
     }
@@ -682,7 +682,7 @@ DI__HOT int di_get(di_scope *s, const char *name, void **out)
 
 int di_get_typed(di_scope *s, const char *name, const char *type, void **out)
 {
-    int key = lookup(s, "di_get_typed", name, out);
+    di__key key = lookup(s, "di_get_typed", name, out);
     if (key < 0)
         return key;
     if (!type) {

@@ -72,7 +72,7 @@ void di__scope_fail_path(di_scope *s, int code, const di__path *p,
 /* Tracing's calls, out of the way of the untraced path (its code shape
  * is measured: docs/benchmarks.md). */
 __attribute__((noinline, cold)) static int traced_dispose(
-    di_container *c, di_scope *s, int32_t prov, const di_build *b, void *inst,
+    di_container *c, di_scope *s, di__key prov, const di_build *b, void *inst,
     int outcome)
 {
     return c->tracer->dispose(c, s, prov, b, inst, outcome);
@@ -83,7 +83,7 @@ __attribute__((noinline, cold)) static void traced_end(di_scope *s)
     s->c->tracer->end(s);
 }
 
-int di__stack_grow_push(di_scope *mem, di__stack *st, int32_t prov,
+int di__stack_grow_push(di_scope *mem, di__stack *st, di__key prov,
                         uint32_t mark, void *inst, void *imem)
 {
     /* a scope's stack starts in its block, after the slots */
@@ -542,7 +542,7 @@ di_scope *di_scope_parent(const di_scope *s) { return s ? s->parent : NULL; }
 
 di_container *di_scope_container(const di_scope *s) { return s ? s->c : NULL; }
 
-int di__scope_put_key(di_scope *s, int key, const char *name, void *value)
+int di__scope_put_key(di_scope *s, di__key key, const char *name, void *value)
 {
     int rc = di__check_scope(s);
     if (rc)

@@ -20,12 +20,12 @@ void di__scope_fail_path(di_scope *s, int code, const di__path *p,
 /* push onto a teardown stack; mem: the scope that owns it, or NULL (a
  * singleton's pending stack) */
 int di__stack_grow_push(di_scope *mem, di__stack *st,
-                        int32_t prov, uint32_t mark, void *inst, void *imem);
+                        di__key prov, uint32_t mark, void *inst, void *imem);
 /* Fields are stored one by one: a struct built on the stack and copied in
  * whole would be read back with wider loads than it was written with, and
  * stall on store forwarding. */
 static inline int di__stack_push(di_scope *mem, di__stack *st,
-                                 int32_t prov, uint32_t mark, void *inst,
+                                 di__key prov, uint32_t mark, void *inst,
                                  void *imem)
 {
     if (st->n < st->cap) {
@@ -51,7 +51,7 @@ di_scope *di__root_scope(di_container *c);
 
 /* scope.c: di_scope_put() for the provider with that key (found by name;
  * -1: none), the name for its errors */
-int di__scope_put_key(di_scope *s, int key, const char *name, void *value);
+int di__scope_put_key(di_scope *s, di__key key, const char *name, void *value);
 
 /* scope.c: DI_ESTALE for a scope that is not open, with the reason kept on
  * it when it is settled (its memory is still there). */

@@ -652,7 +652,7 @@ static int compile_steps(di_container *c, di__consumer *cn)
         goto nomem;
     nsrc = 0;
     for (uint32_t j = 0; j < cn->nplan; j++) {
-        int32_t pi = cn->plan[j];
+        di__key pi = cn->plan[j];
         const di__provider *p = di__prov(c, pi);
         di__step *st = &steps[j];
         *st = (di__step){ .prov = pi, .dep0 = nsrc };

@@ -10,7 +10,7 @@
 #include "scope.h"
 
 typedef struct di__trec {
-    int32_t prov;
+    di__key prov;
     int16_t level;
     int rc;
     char *path;
@@ -40,7 +40,7 @@ static const char *level_name(const di_container *c, int l)
     return l >= 0 ? c->levels[l].name : l == DI__TRANSIENT ? "transient" : "?";
 }
 
-static void hook(di_container *c, int what, const di_scope *s, int32_t prov,
+static void hook(di_container *c, int what, const di_scope *s, di__key prov,
                  const char *level, const char *path, uint64_t ns, int rc)
 {
     if (!c->trace_fn)
@@ -69,7 +69,7 @@ static di__trec *record(di_scope *s)
     return &t->r[t->n++];
 }
 
-static int traced_create(di_scope *s, int32_t prov, const di__frame *f,
+static int traced_create(di_scope *s, di__key prov, const di__frame *f,
                       const di_build *b, void **out)
 {
     di_container *c = s->c;
@@ -92,7 +92,7 @@ static int traced_create(di_scope *s, int32_t prov, const di__frame *f,
     return rc;
 }
 
-static int traced_dispose(di_container *c, di_scope *s, int32_t prov,
+static int traced_dispose(di_container *c, di_scope *s, di__key prov,
                        const di_build *b, void *inst, int outcome)
 {
     uint64_t t0 = now();
