@@ -96,6 +96,7 @@ DI_EXPORT const char *di_error_reason(const di_error *e);
  * strings are owned by the error.
  */
 DI_EXPORT size_t di_error_path_len(const di_error *e);
+/* di_error_path_name — name i of that path (0: where it starts), or NULL. */
 DI_EXPORT const char *di_error_path_name(const di_error *e, size_t i);
 
 /*

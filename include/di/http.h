@@ -200,6 +200,8 @@ DI_EXPORT const char *di_http_header(const di_http_req *r, const char *name);
  */
 DI_EXPORT int di_http_param_int(const di_http_req *r, const char *name,
                                 long long lo, long long hi, long long *out);
+/* di_http_query_int — the same for query argument name, def when it is
+ * absent ("?n" with no '=' is present and empty: refused). */
 DI_EXPORT int di_http_query_int(const di_http_req *r, const char *name,
                                 long long lo, long long hi, long long def,
                                 long long *out);
