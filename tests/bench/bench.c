@@ -4,6 +4,9 @@
  *   bench [--smoke] [--only NAME]
  *   bench --seal-run PROVIDERS libdi|hand   (one seal run, nothing printed:
  *                                            seal_instr.sh counts it)
+ *   bench --op-run CASE libdi|hand OPS      (OPS operations of a timed case,
+ *                                            nothing printed: op_instr.sh
+ *                                            counts them)
  *
  * Prints an aligned table, then one JSON line per case (prefixed "json: "
  * so they can be grepped and kept). Exits 0 when every target is met, 1
@@ -112,6 +115,42 @@ static void json_num(const char *key, double v, bool comma)
         printf("\"%s\":%.3f%s", key, v, comma ? "," : "");
 }
 
+static const bench_timed *const timed[] = {
+    &bench_call_floor, &bench_singleton_key, &bench_singleton_name,
+    &bench_request_3, &bench_aspnetcore, &bench_complex,
+};
+
+/* The measured region of --op-run, by name for callgrind's
+ * --toggle-collect=bench_ops: n operations of one side of a case. */
+__attribute__((noinline)) uint64_t bench_ops(uint64_t (*run)(uint64_t),
+                                             uint64_t n);
+__attribute__((noinline)) uint64_t bench_ops(uint64_t (*run)(uint64_t),
+                                             uint64_t n)
+{
+    return run(n);
+}
+
+/* --op-run CASE libdi|hand OPS: set the case up, run OPS operations of one
+ * side inside bench_ops(), tear down; prints nothing (tests/bench/
+ * op_instr.sh counts the instructions of two run lengths). */
+static int op_run(const char *name, bool hand, uint64_t n)
+{
+    for (size_t i = 0; i < sizeof timed / sizeof timed[0]; i++) {
+        if (strcmp(timed[i]->name, name) != 0)
+            continue;
+        if (timed[i]->setup)
+            timed[i]->setup();
+        volatile uint64_t sum = bench_ops(hand ? timed[i]->run_hand
+                                               : timed[i]->run_di, n);
+        (void)sum;
+        if (timed[i]->teardown)
+            timed[i]->teardown();
+        return 0;
+    }
+    fprintf(stderr, "bench: no timed case '%s'\n", name);
+    return 2;
+}
+
 int main(int argc, char **argv)
 {
     const char *only = NULL;
@@ -126,18 +165,21 @@ int main(int argc, char **argv)
                   strcmp(argv[i + 2], "hand") == 0)) {
             bench_seal_once(atoi(argv[i + 1]), argv[i + 2][0] == 'h');
             return 0;
+        } else if (strcmp(argv[i], "--op-run") == 0 && i + 3 < argc &&
+                   atoll(argv[i + 3]) > 0 &&
+                   (strcmp(argv[i + 2], "libdi") == 0 ||
+                    strcmp(argv[i + 2], "hand") == 0)) {
+            return op_run(argv[i + 1], argv[i + 2][0] == 'h',
+                          (uint64_t)atoll(argv[i + 3]));
         } else {
             fprintf(stderr, "usage: bench [--smoke] [--only CASE] | "
-                    "--seal-run PROVIDERS libdi|hand\n");
+                    "--seal-run PROVIDERS libdi|hand | "
+                    "--op-run CASE libdi|hand OPS\n");
             return 2;
         }
     }
     bench_result r[16];
     int n = 0;
-    const bench_timed *timed[] = { &bench_call_floor, &bench_singleton_key,
-                                   &bench_singleton_name,
-                                   &bench_request_3, &bench_aspnetcore,
-                                   &bench_complex };
     for (size_t i = 0; i < sizeof timed / sizeof timed[0]; i++)
         if (!only || strcmp(only, timed[i]->name) == 0)
             r[n++] = bench_run_timed(timed[i]);
