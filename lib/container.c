@@ -158,6 +158,16 @@ int di_key(const di_container *c, const char *name)
     return i < 0 ? DI_ENOTFOUND : i;
 }
 
+int di_level_key(const di_container *c, const char *level)
+{
+    if (!c || !level)
+        return DI_EINVAL;
+    if (!c->sealed)
+        return DI_ENOTSEALED;
+    int l = di__level_find(c, level);
+    return l <= DI__ROOT ? DI_ENOTFOUND : l;
+}
+
 const di_error *di_container_error(const di_container *c)
 {
     if (!c)

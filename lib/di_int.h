@@ -68,6 +68,9 @@ static inline unsigned di__count(size_t n)
  * build it (seal compiles no plan step for more; the plan's builder keeps
  * that many on its stack); create() takes any number on its own path. */
 #define DI__PLAN_DEPS 8
+/* The most entries a consumer's plan may have to be compiled: the plan's
+ * runner keeps one pointer per entry on its stack. */
+#define DI__PLAN_STEPS 256
 
 /* Post-seal errors kept before the oldest is freed. */
 #define DI__POSTERR_KEEP 64
@@ -193,7 +196,7 @@ typedef struct di__provider {
     int16_t level;  /* DI__ROOT, a level, DI__TRANSIENT (seal) */
     bool set;       /* a multi-binding: deps are its members (set.c) */
     uint32_t ndeps;
-    uint32_t slot;  /* slot within its level (root: singleton index) */
+    uint32_t slot;  /* singletons: its index in c->singles */
     di__dep *deps;
     size_t size;
     void *value;
@@ -225,15 +228,16 @@ typedef struct di__tracer {
     void (*end)(di_scope *s);
 } di__tracer;
 
-/* Where a compiled step finds an instance, as seen from a scope of the
- * consumer's level: n >= 0 is that scope's slot n, n < 0 the container's
- * known[-1 - n] (a value, a built singleton, or the NULL of a missing
- * optional dependency). */
+/* Where a compiled step finds a dependency, as seen from a scope of the
+ * consumer's level: n >= 0 is entry n of the plan (earlier than the step:
+ * found or built by then), n < 0 the container's known[-1 - n] (a value, a
+ * built singleton, or the NULL of a missing optional dependency). */
 typedef int32_t di__src;
 
 /* One entry of a consumer's compiled plan. */
 typedef struct di__step {
-    di__src at;       /* where its instance is (NULL there: not built yet) */
+    di__src at;       /* < 0: known[-1 - at] (NULL there: not built yet);
+                         else its instance is looked up in the scope */
     di__key prov;
     uint16_t ndeps;   /* build steps: how many sources at srcs[dep0] */
     uint8_t build;    /* 1: build it into the scope when missing; 0: it must
@@ -273,25 +277,52 @@ typedef struct di__level {
     int16_t parent;      /* -1 for the root */
     uint16_t depth;
     uint64_t ancestors;  /* bit i set: level i is this level or encloses it */
-    uint32_t nslots;     /* providers of this level */
-    uint32_t stack_cap;  /* entries of a scope's inline teardown stack */
-    size_t block;        /* bytes of one scope block of this level */
-    unsigned pool_objects; /* instances a scope's pool is sized for */
-    size_t pool_bytes;     /* ... and their bytes */
+    uint32_t nslots;     /* providers of this level (the root: singletons) */
+    /* How a new scope of this level is sized (a di__shape): the most
+     * instances and instance bytes a scope of it has held, seeded at seal
+     * from the largest consumer plan of the level and raised when a scope
+     * ends having held more. A hint, read and raised without a lock. It
+     * depends on what scopes resolve, never on how many providers the
+     * level has. */
+    _Atomic uint64_t shape;
 } di__level;
+
+/* A scope block's sizes, packed in 64 bits so that a level's can be read
+ * and raised atomically: room for `objs` instances (teardown entries and
+ * talloc pool objects), `bytes` of instance memory in the pool, and an
+ * instance table of 1 << tbits positions (at least twice objs). */
+typedef struct di__shape {
+    uint32_t objs, bytes, tbits;
+} di__shape;
+#define DI__SHAPE_OBJS_MAX 256u         /* beyond: the stack and table grow */
+#define DI__SHAPE_BYTES_MAX (32u << 10) /* beyond: talloc allocates outside */
+#define DI__TAB_MIN_BITS 2u
+
+static inline di__shape di__shape_of(uint64_t v)
+{
+    return (di__shape){ (uint32_t)(v & 0xffff), (uint32_t)(v >> 16),
+                        (uint32_t)(v >> 56) };
+}
+
+/* The shape for objs instances of bytes bytes, capped. */
+static inline uint64_t di__shape_make(uint32_t objs, uint32_t bytes)
+{
+    if (objs > DI__SHAPE_OBJS_MAX)
+        objs = DI__SHAPE_OBJS_MAX;
+    if (bytes > DI__SHAPE_BYTES_MAX)
+        bytes = DI__SHAPE_BYTES_MAX;
+    uint32_t bits = DI__TAB_MIN_BITS;
+    while ((1u << bits) < 2 * objs)
+        bits++;
+    return (uint64_t)objs | (uint64_t)bytes << 16 | (uint64_t)bits << 56;
+}
 
 /* What di_get_key() needs of a provider, packed (compiled at seal). */
 typedef struct di__fast {
     int16_t level;
     uint8_t kind;
-    uint32_t slot;
+    uint32_t slot;   /* singletons: index in c->singles */
 } di__fast;
-
-/* Teardown entries a scope block holds beyond one per slot of its level. */
-#define DI__INLINE_EXTRA 3
-/* Transient instances a scope's pool and inline teardown stack have room
- * for, when the graph has transients. */
-#define DI__POOL_TRANSIENTS 8
 
 /* One instance on a teardown stack. */
 typedef struct di__entry {
@@ -512,7 +543,17 @@ struct di_scope {
     di__buildctx *cur;           /* innermost create running for this scope
                                     (non-NULL: the scope is busy too) */
     struct di_error *err;
-    di__stack stack;             /* starts in the block, after the slots */
+    di__stack stack;             /* starts in the block, after the table */
+    /* the instances of this scope's level held here (externals put
+     * included), by provider key: open addressing over their positions on
+     * the stack (+1; 0: free), at most half full (di__scope_find) */
+    uint32_t *tab;
+    uint32_t tmask;              /* positions - 1 */
+    uint32_t ninst;              /* entries in tab */
+    uint8_t tshift;              /* 32 - log2(positions) */
+    uint32_t bytes;              /* instance bytes created here (the
+                                    level's shape learns from it) */
+    uint64_t shape;              /* what its block was made for (di__shape) */
     struct di__tlog *trace;      /* its trace, made at the first record */
     di_scope *asker;             /* a root scope, while it builds a
                                     singleton: the scope that asked for it
@@ -524,11 +565,28 @@ struct di_scope {
 
 /* ---- hot-path helpers ---- */
 
-/* A scope's instance slots: in its block, right after the header. */
-#define di__slots(s) ((void **)((s) + 1))
+/* Where key k's search starts in a table of 32 - shift bits (Fibonacci
+ * hashing: consecutive keys, as a level's providers mostly are, spread). */
+static inline uint32_t di__tab_home(di__key k, uint8_t shift)
+{
+    return ((uint32_t)k * 0x9E3779B1u) >> shift;
+}
+
+/* Provider key k's instance held in scope s (DI__NULLINST for a NULL one),
+ * or NULL when s holds none. */
+static inline void *di__scope_find(const di_scope *s, di__key k)
+{
+    uint32_t h = di__tab_home(k, s->tshift);
+    for (uint32_t i; (i = s->tab[h]) != 0; h = (h + 1) & s->tmask) {
+        const di__entry *e = &s->stack.e[i - 1];
+        if (e->prov == k)
+            return e->inst;
+    }
+    return NULL;
+}
 
 /* The existing instance of provider t as seen from scope s: a built
- * singleton, or the slot of the nearest enclosing scope of t's level; NULL
+ * singleton, or the one held by the nearest enclosing scope of t's level; NULL
  * when it must go through ensure() (not built yet, a value, a transient, an
  * external not put). DI__NULLINST stands for a NULL instance. */
 static inline void *di__existing(const di_scope *s, int32_t t)
@@ -540,7 +598,7 @@ static inline void *di__existing(const di_scope *s, int32_t t)
         return atomic_load_explicit(&s->known[t], memory_order_acquire);
     for (const di_scope *h = s; h; h = h->parent)
         if (h->level == f.level)
-            return di__slots(h)[f.slot];
+            return di__scope_find(h, t);
     return NULL;
 }
 

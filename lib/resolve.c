@@ -74,9 +74,11 @@ misplaced(di_scope *s, const char *owner, int at, int32_t q,
                 c->levels[at].name, c->levels[p->level].name, p->name);
 }
 
-/* Undo a failed build: dispose (with the failure) and free the transients
- * made for it, top-down; keep every cached instance and what it owns. */
-static void unwind(di_scope *s, di__stack *st, uint32_t mark, int code)
+/* Undo a failed build on st (home's stack, or a root build's pending one):
+ * dispose (with the failure) and free the transients made for it,
+ * top-down; keep every cached instance and what it owns. */
+static void unwind(di_scope *s, di_scope *home, di__stack *st, uint32_t mark,
+                   int code)
 {
     di_container *c = s->c;
     bool any = false;
@@ -103,6 +105,8 @@ static void unwind(di_scope *s, di__stack *st, uint32_t mark, int code)
             st->e[w++] = st->e[i];
         }
     st->n = w;
+    if (home) /* what it holds moved down */
+        di__tab_rebuild(home);
 }
 
 /* Tracing's create, out of the way of the untraced path. */
@@ -228,11 +232,14 @@ create_one(di_scope *s, di_scope *home, di__stack *st, const di__provider *p,
     if (__builtin_expect(bc.msg != NULL, 0)) /* di_fail(), then success */
         talloc_free(bc.msg);
     void *stored = inst ? inst : DI__NULLINST;
-    if (__builtin_expect(di__stack_push(home, st, pi, mark, stored, mem), 0))
+    bool cached = home && p->level != DI__TRANSIENT;
+    if (__builtin_expect((cached && di__tab_reserve(home)) ||
+                         di__stack_push(home, st, pi, mark, stored, mem), 0))
         return create_unrecorded(s, pi, mark, stored, mem, f);
     if (home) {
-        if (p->level != DI__TRANSIENT)
-            di__slots(home)[p->slot] = stored;
+        if (cached)
+            di__tab_put(home, pi, st->n - 1);
+        home->bytes += (uint32_t)p->size;
         if (p->dispose)
             home->disposes = 1;
     }
@@ -286,17 +293,10 @@ static int build(di_scope *s, di_scope *home, di__stack *pending, di__key pi,
     if (!rc)
         rc = create_one(s, home, st, p, pi, &f, dv, mark, out, false);
     if (rc)
-        unwind(s, st, mark, rc);
+        unwind(s, home, st, mark, rc);
     if (dv != local)
         talloc_free(dv);
     return rc;
-}
-
-/* The instance at compiled source x for scope s (NULL: none yet). */
-static inline void *source(const di_scope *s, di__src x)
-{
-    return x >= 0 ? di__slots(s)[x]
-                  : atomic_load_explicit(&s->known[-1 - x], memory_order_acquire);
 }
 
 DI__HOT int di__resolve_plan(di_scope *s, const di__consumer *cn, void **out)
@@ -305,18 +305,35 @@ DI__HOT int di__resolve_plan(di_scope *s, const di__consumer *cn, void **out)
     di_container *calling = NULL;
     bool creating = false;
     int rc = 0;
+    /* each entry's instance once found or built (seal caps the plan's
+     * length); while the scope's table holds only what this plan put
+     * there, an entry of the plan cannot be in it yet: no lookup */
+    void *got[DI__PLAN_STEPS];
+    uint32_t mine = 0;
     for (uint32_t i = 0; i < cn->nplan; i++) {
         const di__step *st = &cn->steps[i];
-        if (source(s, st->at))
+        void *v = st->at < 0
+                      ? atomic_load_explicit(&s->known[-1 - st->at],
+                                             memory_order_acquire)
+                  : s->ninst == mine ? NULL
+                                     : di__scope_find(s, st->prov);
+        if (v) {
+            got[i] = UNWRAP(v);
             continue;
+        }
         rc = DI__FALLBACK;
         if (!st->build)
             goto done;
         void *dv[DI__PLAN_DEPS]; /* seal compiled no step with more */
         const di__src *src = &cn->srcs[st->dep0];
         for (uint32_t k = 0; k < st->ndeps; k++) {
-            void *v = source(s, src[k]);
-            if (!v)
+            di__src x = src[k];
+            if (x >= 0) {
+                dv[k] = got[x];
+                continue;
+            }
+            v = atomic_load_explicit(&s->known[-1 - x], memory_order_acquire);
+            if (!v) /* a NULL value */
                 goto done;
             dv[k] = UNWRAP(v);
         }
@@ -326,11 +343,11 @@ DI__HOT int di__resolve_plan(di_scope *s, const di__consumer *cn, void **out)
             di__calling = c;
             s->open_keys = 0;
         }
-        void *inst;
         rc = create_one(s, s, &s->stack, di__prov(c, st->prov), st->prov,
-                        &cn->frames[i], dv, s->stack.n, &inst, true);
+                        &cn->frames[i], dv, s->stack.n, &got[i], true);
         if (rc)
             goto done;
+        mine++;
     }
 done:
     if (creating) {
@@ -340,8 +357,13 @@ done:
     if (rc)
         return rc;
     for (uint32_t i = 0; i < cn->ndeps; i++) {
-        void *v = source(s, cn->out[i]);
-        if (!v) /* an external not put, a NULL singleton */
+        di__src x = cn->out[i];
+        if (x >= 0) {
+            out[i] = got[x];
+            continue;
+        }
+        void *v = atomic_load_explicit(&s->known[-1 - x], memory_order_acquire);
+        if (!v) /* a NULL value or singleton, a missing optional one */
             return DI__FALLBACK;
         out[i] = UNWRAP(v);
     }
@@ -503,7 +525,7 @@ static int ensure(di_scope *s, di__key pi, const di__frame *up, void **out)
                     "scope", p->name, c->levels[p->level].name,
                     c->levels[s->level].name);
     }
-    void *v = di__slots(h)[p->slot];
+    void *v = di__scope_find(h, pi);
     if (v) {
         *out = UNWRAP(v);
         return 0;
@@ -600,7 +622,7 @@ __attribute__((noinline)) static int get_key_slow(di_scope *s, di__key key,
             v = atomic_load_explicit(&c->singles[p->slot].value,
                                      memory_order_acquire);
         else if (p->level == s->level)
-            v = di__slots(s)[p->slot];
+            v = di__scope_find(s, key);
         if (v) {
             *out = UNWRAP(v);
             return 0;
@@ -622,7 +644,7 @@ static inline bool fast_get(di_scope *s, di__key key, void **out)
     di__fast f = s->fast[key];
     if (f.level != s->level || f.kind == DI__VALUE)
         return false;
-    if (!(v = di__slots(s)[f.slot]))
+    if (!(v = di__scope_find(s, key)))
         return false;
     *out = UNWRAP(v);
     return true;

@@ -2,12 +2,17 @@
  * scope.c — scopes: beginning, and ending in two steps: settle (every
  * dispose, in reverse creation order, with the outcome) and free.
  *
- * A scope is one talloc block: the di_scope header, the slot array of its
- * level and an initial teardown stack, sized at seal. Instances' memory is
+ * A scope is one talloc block: the di_scope header, its instance table, an
+ * initial teardown stack and a talloc pool for the instances, sized by its
+ * level's shape (di__level.shape): what scopes of the level have held, not
+ * how many providers the level has — a scope that resolves nothing costs
+ * the same in a container of 3 providers or of 10,000. Instances' memory is
  * allocated as talloc children of the block, so talloc frees it in reverse
- * creation order after every dispose has run. Child scopes (non-root
- * parents) are linked to their parent so that a parent always ends its live
- * children first.
+ * creation order after every dispose has run; a scope that holds more than
+ * its block was made for grows its stack and table as talloc children and
+ * teaches its level a larger shape for the next. Child scopes (non-root
+ * parents) are linked to their parent so that a parent always ends its
+ * live children first.
  *
  * Spare blocks. A top-level scope's block (begun with no parent and no
  * talloc parent) is not freed when the scope ends: its children are, which
@@ -15,10 +20,11 @@
  * for the next scope of the same container and level begun on this thread. A
  * thread keeps at most one spare; it is freed when the thread exits, when
  * its container is freed on this thread, or when this thread begins a scope
- * the spare does not fit. (Debug builds keep none: a reused block would hide
+ * the spare does not fit (another level, or its level's shape grew). (Debug builds keep none: a reused block would hide
  * the use of an ended scope.)
  */
 #include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "scope.h"
@@ -31,15 +37,95 @@ static bool spare_keep(di_scope *s)
     return di__spare_keep(DI__SPARE_SCOPE, s, s->c->serial);
 }
 
-/* This thread's spare when it fits a scope of c's level l, else NULL. */
-static di_scope *spare_take(const di_container *c, int l)
+/* This thread's spare when it fits a scope of c's level l of that shape,
+ * else NULL. */
+static di_scope *spare_take(const di_container *c, int l, uint64_t shape)
 {
     di_scope *s = di__spare_take(DI__SPARE_SCOPE, c->serial);
-    if (s && s->level != l) {
+    if (s && (s->level != l || s->shape != shape)) {
         talloc_free(s); /* ended: its destructor does nothing */
         return NULL;
     }
     return s;
+}
+
+/* Bytes of a scope block's table and of its whole fixed part. */
+static inline size_t tab_bytes(di__shape z)
+{
+    return sizeof(uint32_t) << z.tbits;
+}
+
+static inline size_t block_bytes(di__shape z)
+{
+    return sizeof(di_scope) + tab_bytes(z) + z.objs * sizeof(di__entry);
+}
+
+/* The teardown stack's storage inside s's block. */
+static inline di__entry *stack_inline(const di_scope *s)
+{
+    return (di__entry *)((char *)(s + 1) + tab_bytes(di__shape_of(s->shape)));
+}
+
+/* s's header zeroed and its table empty, for its block's shape. */
+static void scope_init(di_scope *s, di_container *c, int16_t level,
+                       uint64_t shape)
+{
+    di__shape z = di__shape_of(shape);
+    memset(s, 0, sizeof *s + tab_bytes(z));
+    s->c = c;
+    s->fast = c->fast;
+    s->known = c->known;
+    s->open_keys = c->nprov;
+    s->level = level;
+    s->tracing = c->trace_on;
+    s->shape = shape;
+    s->tab = (uint32_t *)(s + 1);
+    s->tmask = (1u << z.tbits) - 1;
+    s->tshift = (uint8_t)(32 - z.tbits);
+    s->stack.e = stack_inline(s);
+    s->stack.cap = z.objs;
+}
+
+int di__tab_grow(di_scope *s)
+{
+    uint32_t n = (s->tmask + 1) * 2;
+    uint32_t *t = talloc_zero_array(s, uint32_t, n);
+    if (!t)
+        return DI_ENOMEM;
+    if (s->tab != (uint32_t *)(s + 1))
+        talloc_free(s->tab);
+    s->tab = t;
+    s->tmask = n - 1;
+    s->tshift--;
+    di__tab_rebuild(s);
+    return 0;
+}
+
+void di__tab_rebuild(di_scope *s)
+{
+    memset(s->tab, 0, (s->tmask + 1) * sizeof *s->tab);
+    s->ninst = 0;
+    for (uint32_t i = 0; i < s->stack.n; i++)
+        if (s->fast[s->stack.e[i].prov].level != DI__TRANSIENT)
+            di__tab_put(s, s->stack.e[i].prov, i);
+}
+
+/* s held more than its block was made for: raise its level's shape so
+ * that the next scope's block has room for as much. */
+__attribute__((noinline, cold)) static void learn(di_scope *s)
+{
+    _Atomic uint64_t *shape = &s->c->levels[s->level].shape;
+    uint64_t cur = atomic_load_explicit(shape, memory_order_relaxed);
+    for (;;) {
+        di__shape z = di__shape_of(cur);
+        uint64_t want = di__shape_make(s->stack.n > z.objs ? s->stack.n : z.objs,
+                                       s->bytes > z.bytes ? s->bytes : z.bytes);
+        if (want == cur ||
+            atomic_compare_exchange_weak_explicit(shape, &cur, want,
+                                                  memory_order_relaxed,
+                                                  memory_order_relaxed))
+            return;
+    }
 }
 
 static void scope_failed(di_scope *s, struct di_error *e)
@@ -86,10 +172,8 @@ __attribute__((noinline, cold)) static void traced_end(di_scope *s)
 int di__stack_grow_push(di_scope *mem, di__stack *st, di__key prov,
                         uint32_t mark, void *inst, void *imem)
 {
-    /* a scope's stack starts in its block, after the slots */
-    di__entry *inl = mem ? (di__entry *)(di__slots(mem) +
-                                         mem->c->levels[mem->level].nslots)
-                         : NULL;
+    /* a scope's stack starts in its block, after the table */
+    di__entry *inl = mem ? stack_inline(mem) : NULL;
     if (st->n == st->cap) {
         /* leave the inline storage for room enough for the usual
          * transients at once: one growth per scope, not a doubling each */
@@ -255,25 +339,19 @@ static _Thread_local struct { uint64_t serial; di_scope *s; } my_root DI__TLS;
 /* A new root scope for c, under c. Locked. */
 static di_scope *root_new(di_container *c)
 {
-    uint32_t nslots = c->levels[DI__ROOT].nslots;
-    /* slots are never filled (singletons live in c->singles); the fast
-     * paths only find them empty */
-    size_t bytes = sizeof(di_scope) + (nslots ? nslots : 1) * sizeof(void *);
+    /* its table stays empty (singletons live in c->singles); the stack
+     * holds the transients got through it, and starts empty */
+    uint64_t shape = di__shape_make(0, 0);
     struct di__root *r = talloc_realloc(c, c->roots, struct di__root,
                                         c->nroots + 1);
     if (!r)
         return NULL;
     c->roots = r;
-    di_scope *s = talloc_named_const(c, bytes, "di_root_scope");
+    di_scope *s = talloc_named_const(c, block_bytes(di__shape_of(shape)),
+                                     "di_root_scope");
     if (!s)
         return NULL;
-    memset(s, 0, bytes);
-    s->c = c;
-    s->fast = c->fast;
-    s->known = c->known;
-    s->open_keys = c->nprov;
-    s->level = DI__ROOT;
-    s->tracing = c->trace_on;
+    scope_init(s, c, DI__ROOT, shape);
 #ifdef DI_DEBUG
     if (di__open_add(s)) {
         talloc_free(s);
@@ -348,78 +426,107 @@ static int begin_nomem(di_container *c, di_scope *parent)
     return DI_ENOMEM;
 }
 
-DI__HOT int di_scope_begin(di_container *c, di_scope *parent, const char *level,
-                   void *mem, di_scope **out)
+/* How a level was asked for, for a message: 'name' (asked is the name
+ * given, or NULL for a key), or "key N" for a key that is no level's. */
+static const char *level_label(char *buf, size_t n, const di_container *c,
+                               const char *asked, int key)
 {
-    if (out)
-        *out = NULL;
-    if (!c || !level || !out) {
-        if (parent && !di__check_scope(parent))
-            di__scope_fail(parent, DI_EINVAL, NULL, "di_scope_begin: the "
-                           "container, level and out must not be NULL");
-        return DI_EINVAL;
-    }
+    if (asked)
+        snprintf(buf, n, "'%s'", asked);
+    else if (key >= 0 && (uint32_t)key < c->nlevels)
+        snprintf(buf, n, "'%s'", c->levels[key].name);
+    else
+        snprintf(buf, n, "key %d", key);
+    return buf;
+}
+
+/* A level that cannot be begun where it was asked (l: its index, or -1
+ * for none; asked, key: the name or key it was asked by, for the message). */
+__attribute__((noinline, cold)) static int bad_level(di_container *c,
+                                                      di_scope *parent,
+                                                      const char *fn, int l,
+                                                      const char *asked,
+                                                      int key)
+{
+    char name[DI_NAME_MAX + 3];
+    level_label(name, sizeof name, c, asked, key);
+    const char *why = l < 0   ? "is not a declared level"
+                      : l == 0 ? "is the root: it cannot be begun"
+                               : "must be begun under a scope of its "
+                                 "parent level";
+    const char *pre = l > 0 ? " '" : "";
+    const char *up = l > 0 ? c->levels[c->levels[l].parent].name : "";
+    const char *post = l > 0 ? "'" : "";
+    if (parent)
+        di__scope_fail(parent, DI_ELEVEL, NULL, "%s: level %s %s%s%s%s (asked "
+                       "under a '%s' scope)", fn, name, why, pre, up, post,
+                       c->levels[parent->level].name);
+    else
+        di__container_report_fmt(c, DI_ELEVEL, "%s: level %s %s%s%s%s (asked "
+                                 "under the root)", fn, name, why, pre, up,
+                                 post);
+    return DI_ELEVEL;
+}
+
+__attribute__((noinline, cold)) static int not_sealed(di_container *c,
+                                                       const char *fn, int l,
+                                                       const char *asked)
+{
+    char name[DI_NAME_MAX + 3];
+    di__reg_error(c, DI_ENOTSEALED, "%s(%s): seal the container first", fn,
+                  level_label(name, sizeof name, c, asked, l));
+    return DI_ENOTSEALED;
+}
+
+/* A caller's NULL: reported on the parent when there is a usable one. */
+__attribute__((noinline, cold)) static int begin_null(di_scope *parent,
+                                                       const char *fn,
+                                                       const char *what)
+{
+    if (parent && !di__check_scope(parent))
+        di__scope_fail(parent, DI_EINVAL, NULL, "%s: %s must not be NULL",
+                       fn, what);
+    return DI_EINVAL;
+}
+
+/* di_scope_begin and di_scope_begin_key, once the level is known by its
+ * index l (-1: none); asked: the name given (NULL for a key), for errors. */
+static inline __attribute__((always_inline)) int
+begin(di_container *c, di_scope *parent, int l, const char *fn,
+      const char *asked, int key, void *mem, di_scope **out)
+{
     if (parent) {
         int rc = di__check_scope(parent);
         if (rc)
             return rc;
     }
-    if (!c->sealed) {
-        di__reg_error(c, DI_ENOTSEALED, "di_scope_begin('%s'): seal the "
-                      "container first", level);
-        return DI_ENOTSEALED;
-    }
-    int l = di__level_find(c, level);
-    int want = parent ? parent->level : DI__ROOT;
-    if (l <= 0 || c->levels[l].parent != want) {
-        const char *why = l < 0   ? "is not a declared level"
-                          : l == 0 ? "is the root: it cannot be begun"
-                                   : "must be begun under a scope of its "
-                                     "parent level";
-        if (parent)
-            di__scope_fail(parent, DI_ELEVEL, NULL, "di_scope_begin: level "
-                           "'%s' %s%s%s (asked under a '%s' scope)", level,
-                           why, l > 0 ? " '" : "",
-                           l > 0 ? c->levels[c->levels[l].parent].name : "",
-                           c->levels[want].name);
-        else
-            di__container_report_fmt(c, DI_ELEVEL, "di_scope_begin: level "
-                                     "'%s' %s%s%s%s (asked under the root)",
-                                     level, why, l > 0 ? " '" : "",
-                                     l > 0 ? c->levels[c->levels[l].parent].name
-                                           : "",
-                                     l > 0 ? "'" : "");
-        return DI_ELEVEL;
-    }
-    const di__level *lv = &c->levels[l];
+    if (__builtin_expect(!c->sealed, 0))
+        return not_sealed(c, fn, key, asked);
+    if (__builtin_expect(l <= 0 || c->levels[l].parent !=
+                                       (parent ? parent->level : DI__ROOT), 0))
+        return bad_level(c, parent, fn, l, asked, key);
+    di__level *lv = &c->levels[l];
     bool top = !mem && !parent;
     if (!mem && parent)
         mem = parent;
-    /* one allocation: the header, the slots, the teardown stack, and a talloc
-     * pool with room for the instances of this level (sized at seal), so
-     * building them costs no malloc and ending the scope one free */
-    di_scope *s = top ? spare_take(c, l) : NULL;
+    /* one allocation: the header, the table, the teardown stack, and a
+     * talloc pool with room for the instances scopes of this level hold,
+     * so building them costs no malloc and ending the scope one free */
+    uint64_t shape = atomic_load_explicit(&lv->shape, memory_order_relaxed);
+    di_scope *s = top ? spare_take(c, l, shape) : NULL;
     if (!s) {
-        s = lv->pool_objects
-                ? _talloc_pooled_object(mem, lv->block, "di_scope",
-                                        lv->pool_objects, lv->pool_bytes)
-                : talloc_named_const(mem, lv->block, "di_scope");
+        di__shape z = di__shape_of(shape);
+        s = z.objs ? _talloc_pooled_object(mem, block_bytes(z), "di_scope",
+                                           z.objs, z.bytes)
+                   : talloc_named_const(mem, block_bytes(z), "di_scope");
         if (!s)
             return begin_nomem(c, parent);
         talloc_set_destructor(s, scope_destructor);
     }
     /* the teardown stack's entries are written when pushed */
-    memset(s, 0, sizeof *s + lv->nslots * sizeof(void *));
-    s->c = c;
-    s->fast = c->fast;
-    s->known = c->known;
-    s->open_keys = c->nprov;
+    scope_init(s, c, (int16_t)l, shape);
     s->parent = parent;
-    s->level = (int16_t)l;
     s->spare_ok = top;
-    s->tracing = c->trace_on;
-    s->stack.e = (di__entry *)(di__slots(s) + lv->nslots);
-    s->stack.cap = lv->stack_cap;
 #ifdef DI_DEBUG
     if (di__open_add(s)) {
         s->ended = DI__ENDED; /* nothing to tear down */
@@ -433,6 +540,30 @@ DI__HOT int di_scope_begin(di_container *c, di_scope *parent, const char *level,
     }
     *out = s;
     return 0;
+}
+
+int di_scope_begin(di_container *c, di_scope *parent, const char *level,
+                   void *mem, di_scope **out)
+{
+    if (out)
+        *out = NULL;
+    if (!c || !level || !out)
+        return begin_null(parent, "di_scope_begin",
+                          "the container, level and out");
+    int l = di__level_find(c, level);
+    return begin(c, parent, l, "di_scope_begin", level, l, mem, out);
+}
+
+DI__HOT int di_scope_begin_key(di_container *c, di_scope *parent, int level,
+                               void *mem, di_scope **out)
+{
+    if (out)
+        *out = NULL;
+    if (!c || !out)
+        return begin_null(parent, "di_scope_begin_key",
+                          "the container and out");
+    int l = (uint32_t)level < c->nlevels ? level : -1;
+    return begin(c, parent, l, "di_scope_begin_key", NULL, level, mem, out);
 }
 
 /* The end of a scope begun by di_live_begin: its container is unpinned
@@ -452,6 +583,9 @@ __attribute__((noinline)) static int end_pinned(di_scope *s, int rc)
 /* Release s (settled) and free its block, or keep it as the spare. */
 static inline int finish(di_scope *s, int rc)
 {
+    di__shape z = di__shape_of(s->shape);
+    if (__builtin_expect(s->stack.n > z.objs || s->bytes > z.bytes, 0))
+        learn(s);
     release(s);
     if (__builtin_expect(s->pin != NULL, 0))
         return end_pinned(s, rc);
@@ -561,12 +695,20 @@ int di__scope_put_key(di_scope *s, di__key key, const char *name, void *value)
                        s->c->levels[s->level].name);
         return DI_ESCOPE;
     }
-    if (di__slots(s)[p->slot]) {
+    if (di__scope_find(s, key)) {
         di__scope_fail(s, DI_EEXIST, name, "di_scope_put: '%s' is already "
                        "set in this scope", name);
         return DI_EEXIST;
     }
-    di__slots(s)[p->slot] = value ? value : DI__NULLINST;
+    /* held like a built instance (no memory of its own, no dispose), so
+     * that lookups find it in one place */
+    if (di__tab_reserve(s) ||
+        di__stack_push(s, &s->stack, key, s->stack.n,
+                       value ? value : DI__NULLINST, NULL)) {
+        di__scope_fail(s, DI_ENOMEM, name, "di_scope_put: out of memory");
+        return DI_ENOMEM;
+    }
+    di__tab_put(s, key, s->stack.n - 1);
     return 0;
 }
 

@@ -38,6 +38,25 @@ static inline int di__stack_push(di_scope *mem, di__stack *st,
     }
     return di__stack_grow_push(mem, st, prov, mark, inst, imem);
 }
+/* A scope's instance table (di__scope_find). Room for one more entry:
+ * 0, or DI_ENOMEM when the table had to grow and could not. */
+int di__tab_grow(di_scope *s);
+static inline int di__tab_reserve(di_scope *s)
+{
+    return 2 * (s->ninst + 1) <= s->tmask + 1 ? 0 : di__tab_grow(s);
+}
+/* Record that s's stack entry pos holds provider k's instance (room was
+ * reserved). */
+static inline void di__tab_put(di_scope *s, di__key k, uint32_t pos)
+{
+    uint32_t h = di__tab_home(k, s->tshift);
+    while (s->tab[h])
+        h = (h + 1) & s->tmask;
+    s->tab[h] = pos + 1;
+    s->ninst++;
+}
+/* Fill s's table afresh from its stack (after entries moved). */
+void di__tab_rebuild(di_scope *s);
 int di__dispose_range(di_container *c, di_scope *s, di__stack *st,
                       uint32_t from, int outcome, di__errlist *fails);
 int di__dispose_stack(di_container *c, di_scope *s, di__stack *st, int outcome,

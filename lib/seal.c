@@ -37,8 +37,6 @@ typedef struct seal {
      * compiling rides on the targets pass, which reads the same records */
     bool compiling;
     uint32_t nslots[DI_LEVEL_MAX];
-    bool transients;       /* the graph has transients */
-    size_t transient_size; /* the largest transient's */
     int16_t *lvl;    /* each provider's level, packed: passes that follow
                         edges to random providers read this, not the records */
     int16_t *req;    /* transients: the deepest level they need, CONFLICT */
@@ -610,8 +608,10 @@ static void report_level_edge(seal_t *st, const char *owner, int at,
 /* ---- compilation ---- */
 
 /* The source of dependency target t for a scope of level l, or false when
- * it has none there (a transient, an intermediate level). */
-static bool source_of(const di_container *c, int32_t t, int16_t l, di__src *out)
+ * it has none there (a transient, an intermediate level); at[t]: its entry
+ * in the plan being compiled. */
+static bool source_of(const di_container *c, int32_t t, int16_t l,
+                      const int32_t *at, di__src *out)
 {
     if (t < 0) {
         *out = -1 - (int32_t)c->nprov; /* the NULL sentinel */
@@ -624,19 +624,22 @@ static bool source_of(const di_container *c, int32_t t, int16_t l, di__src *out)
     }
     if (p->level != l)
         return false;
-    *out = (di__src)p->slot;
+    *out = at[t];
     return true;
 }
 
 /* Compile consumer cn's plan into steps for scopes of its level; leaves
- * cn->compiled false when something in it has no fixed source there. */
-static int compile_steps(di_container *c, di__consumer *cn)
+ * cn->compiled false when something in it has no fixed source there or the
+ * plan is too long. at: each plan entry's index, by provider key. */
+static int compile_steps(di_container *c, di__consumer *cn, const int32_t *at)
 {
     uint32_t nsrc = 0;
     cn->compiled = false;
     TALLOC_FREE(cn->steps); /* an earlier seal attempt's */
     TALLOC_FREE(cn->srcs);
     TALLOC_FREE(cn->out);
+    if (cn->nplan > DI__PLAN_STEPS)
+        return 0;
     for (uint32_t j = 0; j < cn->nplan; j++) {
         const di__provider *p = di__prov(c, cn->plan[j]);
         if (p->level == cn->level && p->kind == DI__CREATE) {
@@ -656,18 +659,18 @@ static int compile_steps(di_container *c, di__consumer *cn)
         const di__provider *p = di__prov(c, pi);
         di__step *st = &steps[j];
         *st = (di__step){ .prov = pi, .dep0 = nsrc };
-        if (!source_of(c, pi, cn->level, &st->at))
+        if (!source_of(c, pi, cn->level, at, &st->at))
             goto unfit;
         if (p->level != cn->level || p->kind != DI__CREATE)
             continue;
         st->build = 1;
         st->ndeps = (uint16_t)p->ndeps;
         for (uint32_t k = 0; k < p->ndeps; k++)
-            if (!source_of(c, p->deps[k].target, cn->level, &srcs[nsrc++]))
+            if (!source_of(c, p->deps[k].target, cn->level, at, &srcs[nsrc++]))
                 goto unfit;
     }
     for (uint32_t k = 0; k < cn->ndeps; k++)
-        if (!source_of(c, cn->deps[k].target, cn->level, &out[k]))
+        if (!source_of(c, cn->deps[k].target, cn->level, at, &out[k]))
             goto unfit;
     cn->steps = steps;
     cn->srcs = srcs;
@@ -757,7 +760,7 @@ static int compile_plans(seal_t *st)
                 cn->plan_up[j] >= 0 ? &cn->frames[cn->plan_up[j]] : &cn->top,
                 di__prov(c, buf[j])->name };
         if (!transients) {
-            int rc = compile_steps(c, cn);
+            int rc = compile_steps(c, cn, at);
             if (rc)
                 return rc;
         }
@@ -769,10 +772,6 @@ static int compile_plans(seal_t *st)
 static int compile_start(seal_t *st)
 {
     di_container *c = st->c;
-    for (uint32_t l = 0; l < c->nlevels; l++) {
-        c->levels[l].pool_objects = 0;
-        c->levels[l].pool_bytes = 0;
-    }
     talloc_free(c->fast);
     talloc_free(c->known);
     c->fast = talloc_array(c, di__fast, c->nprov ? c->nprov : 1);
@@ -783,25 +782,45 @@ static int compile_start(seal_t *st)
     return 0;
 }
 
-/* Provider i's slot, pool share, packed entry and value (its level is
+/* Provider i's singleton index, packed entry and value (its level is
  * final); from the targets pass, in provider order. */
 static inline void compile_one(seal_t *st, di__key i, di__provider *p)
 {
     di_container *c = st->c;
-    if (p->level == DI__TRANSIENT) {
-        st->transients = true;
-        if (p->size > st->transient_size)
-            st->transient_size = p->size;
-    }
+    p->slot = 0;
     if (p->level >= 0 && p->kind != DI__VALUE)
         p->slot = st->nslots[p->level]++;
-    if (p->level > 0 && p->kind == DI__CREATE) {
-        c->levels[p->level].pool_objects++;
-        c->levels[p->level].pool_bytes += p->size;
-    }
     c->fast[i] = (di__fast){ p->level, (uint8_t)p->kind, p->slot };
     if (p->kind == DI__VALUE && p->value)
         atomic_init(&c->known[i], p->value);
+}
+
+/* The first shape of each level's scopes: room for the largest plan among
+ * the level's consumers (what a request that resolves one consumer
+ * holds); scopes that hold more teach their level a larger one (scope.c). */
+static void seed_shapes(di_container *c)
+{
+    uint32_t objs[DI_LEVEL_MAX] = { 0 }, bytes[DI_LEVEL_MAX] = { 0 };
+    for (uint32_t ci = 0; ci < c->ncons; ci++) {
+        const di__consumer *cn = &c->cons[ci];
+        uint32_t o = 0;
+        size_t b = 0;
+        for (uint32_t j = 0; j < cn->nplan; j++) {
+            const di__provider *p = di__prov(c, cn->plan[j]);
+            if (p->level == cn->level && p->kind != DI__VALUE) {
+                o++; /* an instance, or an external put there */
+                b += p->size;
+            }
+        }
+        if (cn->level > 0 && o > objs[cn->level])
+            objs[cn->level] = o;
+        if (cn->level > 0 && b > bytes[cn->level])
+            bytes[cn->level] = b > UINT32_MAX ? UINT32_MAX : (uint32_t)b;
+    }
+    for (uint32_t l = 0; l < c->nlevels; l++)
+        atomic_store_explicit(&c->levels[l].shape,
+                              di__shape_make(objs[l], bytes[l]),
+                              memory_order_relaxed);
 }
 
 /* After the checks passed: the levels' sizes, the consumers' plans, the
@@ -810,26 +829,12 @@ static int compile(seal_t *st)
 {
     di_container *c = st->c;
     const uint32_t *nslots = st->nslots;
-    bool transients = st->transients;
-    size_t transient_size = st->transient_size;
-    for (uint32_t l = 0; l < c->nlevels; l++) {
+    for (uint32_t l = 0; l < c->nlevels; l++)
         c->levels[l].nslots = nslots[l];
-        /* room on the inline teardown stack for the level's own instances
-         * and a few transients (more when the graph has transients); more
-         * spill to a talloc array */
-        c->levels[l].stack_cap = nslots[l] + (transients ? DI__POOL_TRANSIENTS
-                                                         : DI__INLINE_EXTRA);
-        c->levels[l].block = sizeof(di_scope) + nslots[l] * sizeof(void *) +
-                             c->levels[l].stack_cap * sizeof(di__entry);
-        /* with transients about, a scope's pool also has room for a few */
-        if (l > 0 && transients) {
-            c->levels[l].pool_objects += DI__POOL_TRANSIENTS;
-            c->levels[l].pool_bytes += DI__POOL_TRANSIENTS * transient_size;
-        }
-    }
     int rc = compile_plans(st);
     if (rc)
         return rc;
+    seed_shapes(c);
     talloc_free(c->singles);
     c->nsingles = nslots[DI__ROOT];
     c->singles = talloc_zero_array(c, di__single, c->nsingles ? c->nsingles : 1);

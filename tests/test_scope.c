@@ -426,6 +426,167 @@ static void test_begin_errors(void)
     done();
 }
 
+/* Levels by key: looked up once, begun with no name compared; the same
+ * rules and messages as by name. */
+static void test_begin_by_key(void)
+{
+    setup();
+    T_OK(di_level(c, "connection", "singleton"));
+    T_OK(di_level(c, "request", "connection"));
+    T_OK(t_provide(c, "a", "request", NULL, NULL));
+    CU_ASSERT_EQUAL(di_level_key(c, "request"), DI_ENOTSEALED);
+    di_scope *s = (di_scope *)1;
+    CU_ASSERT_EQUAL(di_scope_begin_key(c, NULL, 7, NULL, &s), DI_ENOTSEALED);
+    CU_ASSERT_PTR_NULL(s);
+    CU_ASSERT_TRUE(t_msg_is(di_container_error(c), "di_scope_begin_key(key "
+                            "7): seal the container first"));
+    T_OK(di_container_seal(c));
+    int conn = di_level_key(c, "connection"), req = di_level_key(c, "request");
+    CU_ASSERT_TRUE(conn > 0 && req > 0 && conn != req);
+    CU_ASSERT_EQUAL(di_level_key(c, "singleton"), DI_ENOTFOUND);
+    CU_ASSERT_EQUAL(di_level_key(c, "nope"), DI_ENOTFOUND);
+    CU_ASSERT_EQUAL(di_level_key(c, NULL), DI_EINVAL);
+    CU_ASSERT_EQUAL(di_level_key(NULL, "request"), DI_EINVAL);
+    /* a key that is no level's, the root's, one begun in the wrong place */
+    CU_ASSERT_EQUAL(di_scope_begin_key(c, NULL, 99, NULL, &s), DI_ELEVEL);
+    CU_ASSERT_TRUE(t_msg_is(di_container_error(c), "di_scope_begin_key: "
+                            "level key 99 is not a declared level (asked "
+                            "under the root)"));
+    CU_ASSERT_EQUAL(di_scope_begin_key(c, NULL, 0, NULL, &s), DI_ELEVEL);
+    CU_ASSERT_TRUE(t_msg_is(di_container_error(c), "di_scope_begin_key: "
+                            "level 'singleton' is the root: it cannot be "
+                            "begun (asked under the root)"));
+    CU_ASSERT_EQUAL(di_scope_begin_key(c, NULL, req, NULL, &s), DI_ELEVEL);
+    CU_ASSERT_TRUE(t_msg_is(di_container_error(c), "di_scope_begin_key: "
+                            "level 'request' must be begun under a scope of "
+                            "its parent level 'connection' (asked under the "
+                            "root)"));
+    di_scope *cs, *rs;
+    T_OK(di_scope_begin_key(c, NULL, conn, NULL, &cs));
+    CU_ASSERT_EQUAL(di_scope_begin_key(c, cs, conn, NULL, &s), DI_ELEVEL);
+    CU_ASSERT_TRUE(t_msg_is(di_scope_error(cs), "di_scope_begin_key: level "
+                            "'connection' must be begun under a scope of its "
+                            "parent level 'singleton' (asked under a "
+                            "'connection' scope)"));
+    CU_ASSERT_EQUAL(di_scope_begin(c, cs, "connection", NULL, &s), DI_ELEVEL);
+    CU_ASSERT_TRUE(t_msg_is(di_scope_error(cs), "di_scope_begin: level "
+                            "'connection' must be begun under a scope of its "
+                            "parent level 'singleton' (asked under a "
+                            "'connection' scope)"));
+    CU_ASSERT_EQUAL(di_scope_begin_key(NULL, cs, req, NULL, &s), DI_EINVAL);
+    CU_ASSERT_TRUE(t_msg_is(di_scope_error(cs), "di_scope_begin_key: the "
+                            "container and out must not be NULL"));
+    T_OK(di_scope_begin_key(c, cs, req, NULL, &rs));
+    void *v;
+    T_OK(di_get(rs, "a", &v));
+    CU_ASSERT_STRING_EQUAL(di_scope_level(rs), "request");
+    T_OK(di_scope_end(cs, 0)); /* its child first, abandoned */
+    char want[32];
+    snprintf(want, sizeof want, "+a -a:%d", DI_EABANDONED);
+    CU_ASSERT_STRING_EQUAL(tlog(), want);
+    done();
+}
+
+/* A request provider that counts its creates in the int at b->data. */
+static int counted(const di_build *b, void **out)
+{
+    (*(int *)b->data)++;
+    *out = b->mem;
+    return 0;
+}
+
+/* n request providers r0..r<n-1> of 8 bytes, and a consumer of r0 and r1. */
+static void many_providers(int n, int *creates)
+{
+    char name[16];
+    for (int i = 0; i < n; i++) {
+        snprintf(name, sizeof name, "r%d", i);
+        T_OK(di_provide(c, &(di_provider_desc){ .name = name,
+            .lifetime = "request", .create = counted, .data = creates,
+            .size = 8 }));
+    }
+    T_OK(t_consumer(c, "GET /r", "request", "r0", "r1", NULL));
+    T_OK(di_container_seal(c));
+}
+
+/* Bytes and blocks of a scope begun under a talloc parent (never a kept
+ * block), after resolving its consumer when resolve. */
+static void scope_size(bool resolve, size_t *bytes, size_t *blocks)
+{
+    void *owner = talloc_new(NULL);
+    di_scope *s;
+    void *out[2];
+    T_OK(di_scope_begin(c, NULL, "request", owner, &s));
+    if (resolve)
+        T_OK(di_resolve(s, "GET /r", out, 2));
+    *bytes = talloc_total_size(s);
+    *blocks = talloc_total_blocks(s);
+    T_OK(di_scope_end(s, 0));
+    talloc_free(owner);
+}
+
+/* A scope costs what it holds: the same in a container of 3 request
+ * providers and of 10,000, empty or with the same two instances. */
+static void test_scope_size_is_use(void)
+{
+    int creates = 0;
+    size_t bytes[2][2], blocks[2][2];
+    for (int k = 0; k < 2; k++) {
+        setup();
+        many_providers(k ? 10000 : 3, &creates);
+        scope_size(false, &bytes[k][0], &blocks[k][0]);
+        scope_size(true, &bytes[k][1], &blocks[k][1]);
+        done();
+    }
+    CU_ASSERT_EQUAL(bytes[1][0], bytes[0][0]);
+    CU_ASSERT_EQUAL(blocks[1][0], blocks[0][0]);
+    CU_ASSERT_EQUAL(bytes[1][1], bytes[0][1]);
+    CU_ASSERT_EQUAL(blocks[1][1], blocks[0][1]);
+    CU_ASSERT_EQUAL(blocks[0][1], blocks[0][0] + 2); /* the two instances */
+    CU_ASSERT_TRUE(bytes[0][0] < 1024);
+    CU_ASSERT_EQUAL(creates, 4);
+}
+
+/* A scope that holds more than its level's scopes did grows (its table
+ * and stack as extra blocks), finds each instance once, and teaches the
+ * level: the next scope's block has room for as much. */
+static void test_scope_learns(void)
+{
+    setup();
+    int creates = 0;
+    enum { N = 200 };
+    many_providers(N, &creates);
+    void *first[N];
+    size_t blocks[2];
+    for (int round = 0; round < 2; round++) {
+        void *owner = talloc_new(NULL);
+        di_scope *s;
+        char name[16];
+        T_OK(di_scope_begin(c, NULL, "request", owner, &s));
+        for (int i = 0; i < N; i++) {
+            snprintf(name, sizeof name, "r%d", i);
+            T_OK(di_get(s, name, &first[i]));
+        }
+        for (int i = 0; i < N; i++) { /* each built once, found again */
+            void *again;
+            snprintf(name, sizeof name, "r%d", i);
+            T_OK(di_get(s, name, &again));
+            CU_ASSERT_PTR_EQUAL(again, first[i]);
+            T_OK(di_get_key(s, di_key(c, name), &again));
+            CU_ASSERT_PTR_EQUAL(again, first[i]);
+        }
+        blocks[round] = talloc_total_blocks(s);
+        T_OK(di_scope_end(s, 0));
+        talloc_free(owner);
+    }
+    CU_ASSERT_EQUAL(creates, 2 * N);
+    /* the first grew a table and a stack of their own; the second had room
+     * for both in its block */
+    CU_ASSERT_EQUAL(blocks[0], 1 + N + 2);
+    CU_ASSERT_EQUAL(blocks[1], 1 + N);
+    done();
+}
+
 /* Host-supplied values: put after begin, resolved like any instance, never
  * disposed; seal checks them like providers. */
 static void test_external(void)
@@ -565,6 +726,9 @@ int main(void)
         { "re-entrant end and free are refused", test_reentrant_end },
         { "double end and use after end detected", test_double_end_detected },
         { "begin/end argument errors", test_begin_errors },
+        { "levels by key", test_begin_by_key },
+        { "a scope's size is what it holds, not its level's size", test_scope_size_is_use },
+        { "a scope that holds more grows and teaches its level", test_scope_learns },
         { "external values put by the host", test_external },
         { "external values are checked at seal", test_external_seal },
         { "scopes start empty; kept blocks go with container and thread", test_scopes_start_empty },

@@ -94,6 +94,16 @@ DI_EXPORT int di_container_sealed(const di_container *c);
 DI_EXPORT int di_key(const di_container *c, const char *name);
 
 /*
+ * di_level_key — the key of a scope level, for di_scope_begin_key(): a
+ * server that begins a scope per request looks its level up once.
+ *
+ * Returns the key (>= 1: the root "singleton" is never begun),
+ * DI_ENOTSEALED, DI_EINVAL or DI_ENOTFOUND (no such level, or the root).
+ * Keys are fixed at seal and valid for the container's life.
+ */
+DI_EXPORT int di_level_key(const di_container *c, const char *level);
+
+/*
  * di_container_error — the detail of the last failure reported on the
  * container: registration and seal problems (a list after a failed seal),
  * and, after seal, failures with no scope to hold them (di_scope_begin()

@@ -100,6 +100,14 @@ DI_EXPORT int di_scope_begin(di_container *c, di_scope *parent,
                              const char *level, void *mem, di_scope **out);
 
 /*
+ * di_scope_begin_key — di_scope_begin() with a level key from
+ * di_level_key(): no name compared. The same rules, returns and ownership;
+ * a key that is no level's is DI_ELEVEL.
+ */
+DI_EXPORT int di_scope_begin_key(di_container *c, di_scope *parent, int level,
+                                 void *mem, di_scope **out);
+
+/*
  * di_scope_settle — run the scope's disposes with the outcome; keep its
  * memory. The first of the two steps of ending a scope (see "Teardown").
  *

@@ -10,9 +10,16 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stddef.h>
+
+#include <di.h>
 
 /* A timed case: run_* do n operations and return a checksum (so nothing is
- * optimised away). */
+ * optimised away). run_hand is the hand-wired code with talloc per object
+ * (malloc and free per object); run_pool, for a request-shaped case, the
+ * same with one talloc pool per request, sized for its objects as a careful
+ * programmer would (talloc_pooled_object). The targets are against the
+ * faster of the two. */
 typedef struct bench_timed {
     const char *name;
     const char *what;        /* one op, in words */
@@ -20,8 +27,10 @@ typedef struct bench_timed {
     void (*teardown)(void);
     uint64_t (*run_di)(uint64_t n);
     uint64_t (*run_hand)(uint64_t n);
-    double max_ns;           /* target on libdi's median, 0: none */
-    double max_ratio;        /* target on the ratio, 0: none */
+    uint64_t (*run_pool)(uint64_t n); /* NULL: no pooled variant */
+    double max_ns;           /* target on libdi's median time, 0: none */
+    double max_instr;        /* target on libdi's instructions per op over
+                                the best baseline's (op_instr.sh), 0: none */
 } bench_timed;
 
 /* One result line (table + JSON). */
@@ -31,6 +40,8 @@ typedef struct bench_result {
     double di_med, di_min, di_max;
     double hand_med, hand_min, hand_max;  /* NAN when there is no baseline */
     double ratio;            /* NAN when not meaningful */
+    double ratio_min, ratio_max; /* the paired ratios' spread (timed cases;
+                                    else 0) */
     char target[32];         /* "<= 3 ns", "ratio <= 1.5", ... ("": none) */
     bool met;
 } bench_result;
@@ -50,16 +61,52 @@ void bench_stats(double *v, int n, double *med, double *min, double *max);
 void bench_ratio_stats(const double *a, const double *b, int n, double *med,
                        double *min, double *max);
 
-/* The cases (cases.c). */
+/* The cases (cases.c: the singletons, request_3, aspnetcore, complex;
+ * shapes.c: chain, fanout, transients, the empty scopes). */
 extern const bench_timed bench_call_floor, bench_singleton_key,
     bench_singleton_name,
-    bench_request_3, bench_aspnetcore, bench_complex;
+    bench_request_3, bench_aspnetcore, bench_complex,
+    bench_chain, bench_fanout, bench_transients, bench_empty_3,
+    bench_empty_10k;
 /* seal_<small>, seal_<large> and seal_scaling. */
 void bench_seal(int small, int large, bench_result out[3]);
 /* One seal run over the n-provider graph, drawn afresh, through libdi or
  * by hand: its milliseconds (seal_graph.h). Exits 2 when it fails. */
 double bench_seal_once(int n, bool hand);
 bench_result bench_threads(void);
-bench_result bench_memory(void);
+/* Real heap bytes per live scope (heap.c): one result per shape. */
+int bench_heap(bench_result *out, int max);
+/* A shape for the heap count: open_* leave one request open — a scope
+ * begun and resolved (close it with di_scope_end), or a talloc context
+ * holding the objects built by hand (talloc_free) — with per-object
+ * talloc or with a pool. The target: libdi at most plus bytes over the best
+ * hand-wired one, or times as many (0: none). */
+typedef struct bench_heap_shape {
+    const char *name;
+    void (*setup)(void);
+    void (*teardown)(void);
+    void *(*open_di)(void);
+    void *(*open_hand)(void);
+    void *(*open_pool)(void); /* NULL: none */
+    double plus, times;
+} bench_heap_shape;
+extern const bench_heap_shape bench_heap_request_3, bench_heap_chain,
+    bench_heap_fanout, bench_heap_empty_3, bench_heap_empty_10k;
+
+/* ---- shared by the cases ---- */
+
+/* Any object: keeps its dependencies. */
+typedef struct bench_obj { void *dep[6]; int64_t v; } bench_obj;
+int bench_make_obj(const di_build *b, void **out);
+/* A dispose that marks the object closed and counts it (bench_closed). */
+int bench_drop_obj(const di_build *b, void *inst, int outcome);
+extern _Thread_local uint64_t bench_closed;
+/* Exit 2 with the message when rc is not 0. */
+void bench_must(int rc, const char *what);
+/* Seal, or print every problem and exit 2. */
+void bench_seal_or_die(di_container *c);
+
+/* The measured region, by name for callgrind's --toggle-collect. */
+uint64_t bench_ops(uint64_t (*run)(uint64_t), uint64_t n);
 
 #endif

@@ -1,7 +1,9 @@
 /*
- * cases.c — the benchmark cases. Each builds the same objects twice: through
- * libdi, and by hand the way a careful C programmer would without it (the
- * same talloc calls, the same zeroing, the same dispose work).
+ * cases.c — the benchmark cases of the first suite: the singleton lookups,
+ * request_3, aspnetcore and complex, and the helpers every case shares.
+ * Each builds the same objects through libdi and by hand the way a careful
+ * C programmer would without it (the same zeroing and dispose work): with
+ * talloc per object, and for a request with one talloc pool sized for it.
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -20,13 +22,14 @@
 typedef struct config { int64_t value; } config;
 typedef struct session { config *cfg; int open; } session;
 typedef struct cuser { session *s; config *cfg; int64_t id; } cuser;
-typedef struct obj { void *dep[6]; int64_t v; } obj;
+typedef bench_obj obj;
 _Static_assert(sizeof(obj) == BENCH_GRAPH_OBJ_SIZE,
                "the seal graph's providers ask for an obj's size");
 
-/* sessions disposed; per thread, so that the threads case measures libdi
- * and not two cores fighting over one counter */
-static _Thread_local uint64_t closed;
+/* sessions and objects disposed; per thread, so that the threads case
+ * measures libdi and not two cores fighting over one counter */
+_Thread_local uint64_t bench_closed;
+#define closed bench_closed
 
 static int make_config(const di_build *b, void **out)
 {
@@ -63,8 +66,7 @@ static int make_user(const di_build *b, void **out)
     return 0;
 }
 
-/* Any object: keeps its dependencies. */
-static int make_obj(const di_build *b, void **out)
+int bench_make_obj(const di_build *b, void **out)
 {
     obj *o = b->mem;
     for (size_t i = 0; i < b->ndeps && i < 6; i++)
@@ -73,14 +75,25 @@ static int make_obj(const di_build *b, void **out)
     *out = o;
     return 0;
 }
+#define make_obj bench_make_obj
 
-static void must(int rc, const char *what)
+int bench_drop_obj(const di_build *b, void *inst, int outcome)
+{
+    (void)b;
+    (void)outcome;
+    ((obj *)inst)->v = 0;
+    closed++;
+    return 0;
+}
+
+void bench_must(int rc, const char *what)
 {
     if (rc) {
         fprintf(stderr, "bench: %s: %s\n", what, di_strerror(rc));
         exit(2);
     }
 }
+#define must bench_must
 
 /* Print what went wrong in c (a failed seal's problems, with their paths). */
 static void print_errors(di_container *c)
@@ -89,13 +102,14 @@ static void print_errors(di_container *c)
         fprintf(stderr, "bench: %s\n", di_error_message(e));
 }
 
-static void seal_or_die(di_container *c)
+void bench_seal_or_die(di_container *c)
 {
     if (di_container_seal(c)) {
         print_errors(c);
         exit(2);
     }
 }
+#define seal_or_die bench_seal_or_die
 
 /* ---- singleton_key, singleton_name ---- */
 
@@ -176,19 +190,20 @@ static uint64_t floor_di(uint64_t n)
 
 const bench_timed bench_call_floor = {
     "call_floor", "a call into libdi that reads one field (reference)",
-    setup_singleton, teardown_singleton, floor_di, global_hand, 0, 0 };
+    setup_singleton, teardown_singleton, floor_di, global_hand, NULL, 0, 0 };
 
 const bench_timed bench_singleton_key = {
     "singleton_key", "get an existing singleton by key", setup_singleton,
-    teardown_singleton, key_di, global_hand, 3, 0 };
+    teardown_singleton, key_di, global_hand, NULL, 3, 0 };
 const bench_timed bench_singleton_name = {
     "singleton_name", "get an existing singleton by name (16 bytes)", setup_singleton,
-    teardown_singleton, name_di, global_hand, 25, 0 };
+    teardown_singleton, name_di, global_hand, NULL, 25, 0 };
 
 /* ---- request_3 ---- */
 
 static di_container *c3;
 static int consumer3;
+static int request3; /* the level key */
 
 static di_container *build_request_3(void)
 {
@@ -217,6 +232,7 @@ static void setup_request_3(void)
 {
     c3 = build_request_3();
     consumer3 = di_consumer_key(c3, "GET /me");
+    request3 = di_level_key(c3, "request");
     hand_config = talloc_zero(NULL, config);
     hand_config->value = 42;
 }
@@ -233,7 +249,7 @@ static uint64_t request_3_di_on(di_container *c, int key, uint64_t n)
     for (uint64_t i = 0; i < n; i++) {
         di_scope *s;
         void *deps[3];
-        di_scope_begin(c, NULL, "request", NULL, &s);
+        di_scope_begin_key(c, NULL, request3, NULL, &s);
         di_resolve_key(s, key, deps, 3);
         sum += (uint64_t)((cuser *)deps[2])->id + (uint64_t)((config *)deps[0])->value;
         di_scope_end(s, 0);
@@ -268,15 +284,73 @@ static uint64_t request_3_hand(uint64_t n)
     return sum;
 }
 
+/* The same with one pool per request, sized for its two objects: the
+ * request's own struct holds what the handler gets. */
+typedef struct req3 { session *s; cuser *u; } req3;
+
+static uint64_t request_3_pool(uint64_t n)
+{
+    uint64_t sum = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        req3 *req = talloc_pooled_object(NULL, req3, 2,
+                                         sizeof(session) + sizeof(cuser));
+        session *s = req->s = talloc_zero(req, session);
+        s->cfg = hand_config;
+        s->open = 1;
+        cuser *u = req->u = talloc_zero(req, cuser);
+        u->s = s;
+        u->cfg = hand_config;
+        u->id = 7;
+        sum += (uint64_t)u->id + (uint64_t)hand_config->value;
+        s->open = 0; /* dispose */
+        closed++;
+        talloc_free(req);
+    }
+    return sum;
+}
+
+/* One request_3 left open, for the heap count (heap.c). */
+static void *request_3_open_di(void)
+{
+    di_scope *s;
+    void *deps[3];
+    must(di_scope_begin_key(c3, NULL, request3, NULL, &s), "begin");
+    must(di_resolve_key(s, consumer3, deps, 3), "resolve");
+    return s;
+}
+
+static void *request_3_open_hand(void)
+{
+    void *req = talloc_new(NULL);
+    session *s = talloc_zero(req, session);
+    cuser *u = talloc_zero(req, cuser);
+    u->s = s;
+    return req;
+}
+
+static void *request_3_open_pool(void)
+{
+    req3 *req = talloc_pooled_object(NULL, req3, 2,
+                                     sizeof(session) + sizeof(cuser));
+    req->s = talloc_zero(req, session);
+    req->u = talloc_zero(req, cuser);
+    req->u->s = req->s;
+    return req;
+}
+
+const bench_heap_shape bench_heap_request_3 = {
+    "request_3", setup_request_3, teardown_request_3, request_3_open_di,
+    request_3_open_hand, request_3_open_pool, 256, 0 };
+
 const bench_timed bench_request_3 = {
     "request_3", "a request scope: config, session (dispose), current_user",
-    setup_request_3, teardown_request_3, request_3_di, request_3_hand, 0,
-    1.5 };
+    setup_request_3, teardown_request_3, request_3_di, request_3_hand,
+    request_3_pool, 0, 1.25 };
 
 /* ---- aspnetcore: controller <- 5 transients <- (1 singleton, 5 scoped) ---- */
 
 static di_container *ca;
-static int controller_key;
+static int controller_key, request_a;
 static obj *hand_single[5];
 
 static void setup_aspnetcore(void)
@@ -315,6 +389,7 @@ static void setup_aspnetcore(void)
         .size = sizeof(obj) }), "controller");
     seal_or_die(ca);
     controller_key = di_key(ca, "controller");
+    request_a = di_level_key(ca, "request");
     for (int i = 0; i < 5; i++)
         hand_single[i] = talloc_zero(NULL, obj);
 }
@@ -332,7 +407,7 @@ static uint64_t aspnetcore_di(uint64_t n)
     for (uint64_t i = 0; i < n; i++) {
         di_scope *s;
         obj *o;
-        di_scope_begin(ca, NULL, "request", NULL, &s);
+        di_scope_begin_key(ca, NULL, request_a, NULL, &s);
         di_get_key(s, controller_key, (void **)&o);
         sum += (uint64_t)o->v;
         di_scope_end(s, 0);
@@ -340,28 +415,49 @@ static uint64_t aspnetcore_di(uint64_t n)
     return sum;
 }
 
+/* The request's objects by hand on ctx (a context or a pool): the
+ * controller. */
+static obj *aspnetcore_build(void *ctx)
+{
+    obj *scoped[5], *t[5];
+    for (int k = 0; k < 5; k++) {
+        scoped[k] = talloc_zero(ctx, obj);
+        scoped[k]->v = 1;
+    }
+    for (int k = 0; k < 5; k++) {
+        t[k] = talloc_zero(ctx, obj);
+        t[k]->dep[0] = hand_single[k];
+        for (int j = 0; j < 5; j++)
+            t[k]->dep[j + 1] = scoped[j];
+        t[k]->v = 1;
+    }
+    obj *ctl = talloc_zero(ctx, obj);
+    for (int k = 0; k < 5; k++)
+        ctl->dep[k] = t[k];
+    ctl->v = 1;
+    return ctl;
+}
+
 static uint64_t aspnetcore_hand(uint64_t n)
 {
     uint64_t sum = 0;
     for (uint64_t i = 0; i < n; i++) {
         void *req = talloc_new(NULL);
-        obj *scoped[5], *t[5];
-        for (int k = 0; k < 5; k++) {
-            scoped[k] = talloc_zero(req, obj);
-            scoped[k]->v = 1;
-        }
-        for (int k = 0; k < 5; k++) {
-            t[k] = talloc_zero(req, obj);
-            t[k]->dep[0] = hand_single[k];
-            for (int j = 0; j < 5; j++)
-                t[k]->dep[j + 1] = scoped[j];
-            t[k]->v = 1;
-        }
-        obj *ctl = talloc_zero(req, obj);
-        for (int k = 0; k < 5; k++)
-            ctl->dep[k] = t[k];
-        ctl->v = 1;
-        sum += (uint64_t)ctl->v;
+        sum += (uint64_t)aspnetcore_build(req)->v;
+        talloc_free(req);
+    }
+    return sum;
+}
+
+typedef struct reqa { obj *controller; } reqa;
+
+static uint64_t aspnetcore_pool(uint64_t n)
+{
+    uint64_t sum = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        reqa *req = talloc_pooled_object(NULL, reqa, 11, 11 * sizeof(obj));
+        req->controller = aspnetcore_build(req);
+        sum += (uint64_t)req->controller->v;
         talloc_free(req);
     }
     return sum;
@@ -369,13 +465,13 @@ static uint64_t aspnetcore_hand(uint64_t n)
 
 const bench_timed bench_aspnetcore = {
     "aspnetcore", "scope; controller <- 5 transients <- 1 singleton + 5 scoped",
-    setup_aspnetcore, teardown_aspnetcore, aspnetcore_di, aspnetcore_hand, 0,
-    1.5 };
+    setup_aspnetcore, teardown_aspnetcore, aspnetcore_di, aspnetcore_hand,
+    aspnetcore_pool, 0, 1.25 };
 
 /* ---- complex: 3 singletons + 3 transients (each needing a singleton) ---- */
 
 static di_container *cx;
-static int complex_key;
+static int complex_key, request_x;
 static obj *hand_cs[6];
 
 static void setup_complex(void)
@@ -403,6 +499,7 @@ static void setup_complex(void)
         .size = sizeof(obj) }), "complex");
     seal_or_die(cx);
     complex_key = di_key(cx, "complex");
+    request_x = di_level_key(cx, "request");
     for (int i = 0; i < 6; i++)
         hand_cs[i] = talloc_zero(NULL, obj);
 }
@@ -420,7 +517,7 @@ static uint64_t complex_di(uint64_t n)
     for (uint64_t i = 0; i < n; i++) {
         di_scope *s;
         obj *o;
-        di_scope_begin(cx, NULL, "request", NULL, &s);
+        di_scope_begin_key(cx, NULL, request_x, NULL, &s);
         di_get_key(s, complex_key, (void **)&o);
         sum += (uint64_t)o->v;
         di_scope_end(s, 0);
@@ -428,24 +525,43 @@ static uint64_t complex_di(uint64_t n)
     return sum;
 }
 
+static obj *complex_build(void *ctx)
+{
+    obj *t[3];
+    for (int k = 0; k < 3; k++) {
+        t[k] = talloc_zero(ctx, obj);
+        t[k]->dep[0] = hand_cs[3 + k];
+        t[k]->v = 1;
+    }
+    obj *o = talloc_zero(ctx, obj);
+    for (int k = 0; k < 3; k++) {
+        o->dep[k] = hand_cs[k];
+        o->dep[3 + k] = t[k];
+    }
+    o->v = 1;
+    return o;
+}
+
 static uint64_t complex_hand(uint64_t n)
 {
     uint64_t sum = 0;
     for (uint64_t i = 0; i < n; i++) {
         void *req = talloc_new(NULL);
-        obj *t[3];
-        for (int k = 0; k < 3; k++) {
-            t[k] = talloc_zero(req, obj);
-            t[k]->dep[0] = hand_cs[3 + k];
-            t[k]->v = 1;
-        }
-        obj *o = talloc_zero(req, obj);
-        for (int k = 0; k < 3; k++) {
-            o->dep[k] = hand_cs[k];
-            o->dep[3 + k] = t[k];
-        }
-        o->v = 1;
-        sum += (uint64_t)o->v;
+        sum += (uint64_t)complex_build(req)->v;
+        talloc_free(req);
+    }
+    return sum;
+}
+
+typedef struct reqx { obj *o; } reqx;
+
+static uint64_t complex_pool(uint64_t n)
+{
+    uint64_t sum = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        reqx *req = talloc_pooled_object(NULL, reqx, 4, 4 * sizeof(obj));
+        req->o = complex_build(req);
+        sum += (uint64_t)req->o->v;
         talloc_free(req);
     }
     return sum;
@@ -453,7 +569,8 @@ static uint64_t complex_hand(uint64_t n)
 
 const bench_timed bench_complex = {
     "complex", "scope; transient <- 3 singletons + 3 transients (<- singleton)",
-    setup_complex, teardown_complex, complex_di, complex_hand, 0, 1.5 };
+    setup_complex, teardown_complex, complex_di, complex_hand, complex_pool,
+    0, 1.25 };
 
 /* ---- seal ---- */
 
@@ -604,39 +721,5 @@ bench_result bench_threads(void)
         fprintf(stderr, "threads: libdi %.0f request_3/s per thread on 2 "
                 "threads; hand-wired code gets %.0f %% of 1 thread's per "
                 "thread on this machine\n", ops2, res.hand_med);
-    return res;
-}
-
-/* ---- memory ---- */
-
-bench_result bench_memory(void)
-{
-    setup_request_3();
-    di_scope *s;
-    void *deps[3];
-    must(di_scope_begin(c3, NULL, "request", NULL, &s), "begin");
-    must(di_resolve_key(s, consumer3, deps, 3), "resolve");
-    size_t di_bytes = talloc_total_size(s);
-    size_t di_blocks = talloc_total_blocks(s);
-    di_scope_end(s, 0);
-    void *req = talloc_new(NULL);
-    session *hs = talloc_zero(req, session);
-    cuser *hu = talloc_zero(req, cuser);
-    hu->s = hs;
-    size_t hand_bytes = talloc_total_size(req);
-    size_t hand_blocks = talloc_total_blocks(req);
-    talloc_free(req);
-    teardown_request_3();
-    bench_result res = { .name = "memory", .unit = "bytes",
-                         .di_med = (double)di_bytes, .hand_med = (double)hand_bytes,
-                         .target = "<= hand + 256" };
-    res.di_min = res.di_max = res.di_med;
-    res.hand_min = res.hand_max = res.hand_med;
-    res.ratio = res.di_med / res.hand_med;
-    res.met = di_bytes <= hand_bytes + 256;
-    if (!bench_smoke)
-        fprintf(stderr, "memory: libdi %zu bytes in %zu talloc blocks, by hand "
-                "%zu bytes in %zu blocks\n", di_bytes, di_blocks, hand_bytes,
-                hand_blocks);
     return res;
 }
