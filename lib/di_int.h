@@ -244,6 +244,7 @@ typedef struct di__step {
                          exist already (a singleton's first use, an external
                          not put: the general path answers) */
     uint32_t dep0;
+    const struct di__provider *p; /* its record (records never move) */
 } di__step;
 
 typedef struct di__consumer {

@@ -182,15 +182,12 @@ create_unrecorded(di_scope *s, di__key pi, uint32_t mark, void *stored,
 
 /* Create provider p (key pi; its dependencies dv are resolved) into home (a
  * scope) or, for the root, home NULL; record it on st (home's stack, or the
- * root build's pending one) for teardown, and in its slot. mark: the stack
- * height when its build began. On failure the error is on s, with the path
- * f. plan: called from a compiled plan on s (home == s, no create running),
- * which marks this thread's container as calling and closes s's fast path
- * once for all its steps; otherwise each create does both. */
-static inline __attribute__((always_inline)) int
-create_one(di_scope *s, di_scope *home, di__stack *st, const di__provider *p,
-           di__key pi, const di__frame *f, void *const *dv, uint32_t mark,
-           void **out, const bool plan)
+ * root build's pending one) for teardown, and in home's table. mark: the
+ * stack height when its build began. On failure the error is on s, with
+ * the path f. (A compiled plan's steps take plan_create() instead.) */
+static int create_one(di_scope *s, di_scope *home, di__stack *st,
+                      const di__provider *p, di__key pi, const di__frame *f,
+                      void *const *dv, uint32_t mark, void **out)
 {
     di_container *c = s->c;
     void *mem = talloc_named_const(home, p->size, p->name);
@@ -205,15 +202,12 @@ create_one(di_scope *s, di_scope *home, di__stack *st, const di__provider *p,
                    .params = p->params };
     void *inst = NULL;
     const struct di_error *err_before = s->err;
-    di_container *calling = NULL;
-    if (!plan) {
-        calling = di__calling;
-        di__calling = c;
-        s->open_keys = 0;
-    }
+    di_container *calling = di__calling;
+    di__calling = c;
+    s->open_keys = 0;
     s->cur = &bc;
     /* a child scope's create building into its parent keeps it busy */
-    di_scope *away = plan || home == s ? NULL : home;
+    di_scope *away = home == s ? NULL : home;
     if (away)
         away->busy++;
     int rc = __builtin_expect(s->tracing, 0)
@@ -222,19 +216,16 @@ create_one(di_scope *s, di_scope *home, di__stack *st, const di__provider *p,
     if (away)
         away->busy--;
     s->cur = bc.prev;
-    if (!plan) {
-        if (!bc.prev)
-            s->open_keys = c->nprov;
-        di__calling = calling;
-    }
+    if (!bc.prev)
+        s->open_keys = c->nprov;
+    di__calling = calling;
     if (__builtin_expect(rc != 0, 0))
         return create_failed(s, mem, bc.msg, rc, f, err_before);
     if (__builtin_expect(bc.msg != NULL, 0)) /* di_fail(), then success */
         talloc_free(bc.msg);
     void *stored = inst ? inst : DI__NULLINST;
     bool cached = home && p->level != DI__TRANSIENT;
-    if (__builtin_expect((cached && di__tab_reserve(home)) ||
-                         di__stack_push(home, st, pi, mark, stored, mem), 0))
+    if (__builtin_expect(di__stack_push(home, st, pi, mark, stored, mem), 0))
         return create_unrecorded(s, pi, mark, stored, mem, f);
     if (home) {
         if (cached)
@@ -291,12 +282,59 @@ static int build(di_scope *s, di_scope *home, di__stack *pending, di__key pi,
             break;
     }
     if (!rc)
-        rc = create_one(s, home, st, p, pi, &f, dv, mark, out, false);
+        rc = create_one(s, home, st, p, pi, &f, dv, mark, out);
     if (rc)
         unwind(s, home, st, mark, rc);
     if (dv != local)
         talloc_free(dv);
     return rc;
+}
+
+/* One step of a compiled plan on s (its own level, no create running):
+ * create p (key pi) with the dependencies already in b->deps, record it on
+ * s's stack and in its table. b and bc are the plan's, kept from step to
+ * step: only what differs is written here. On failure the error is on s,
+ * with the path f. */
+static inline __attribute__((always_inline)) int
+plan_create(di_scope *s, di_build *b, di__buildctx *bc, const di__provider *p,
+            di__key pi, const di__frame *f, void **out)
+{
+    void *mem = talloc_named_const(s, p->size, p->name);
+    if (!mem)
+        return fail(s, DI_ENOMEM, f, "out of memory");
+    if (p->size)
+        memset(mem, 0, p->size);
+    b->mem = mem;
+    b->ndeps = p->ndeps;
+    b->data = p->data;
+    b->name = p->name;
+    b->params = p->params;
+    bc->frame = f;
+    uint32_t mark = s->stack.n;
+    const struct di_error *err_before = s->err;
+    void *inst = NULL;
+    s->cur = bc;
+    int rc = __builtin_expect(s->tracing, 0)
+                 ? traced_create(s->c, s, pi, f, b, &inst)
+                 : call_create(p->create, b, &inst, (uint32_t)pi);
+    s->cur = NULL;
+    if (__builtin_expect(rc != 0 || bc->msg != NULL, 0)) {
+        char *msg = bc->msg;
+        bc->msg = NULL;
+        if (rc)
+            return create_failed(s, mem, msg, rc, f, err_before);
+        talloc_free(msg); /* di_fail(), then success */
+    }
+    void *stored = inst ? inst : DI__NULLINST;
+    if (__builtin_expect(di__stack_push(s, &s->stack, pi, mark, stored, mem),
+                         0))
+        return create_unrecorded(s, pi, mark, stored, mem, f);
+    di__tab_put(s, pi, s->stack.n - 1);
+    s->bytes += (uint32_t)p->size;
+    if (p->dispose)
+        s->disposes = 1;
+    *out = inst;
+    return 0;
 }
 
 DI__HOT int di__resolve_plan(di_scope *s, const di__consumer *cn, void **out)
@@ -310,6 +348,9 @@ DI__HOT int di__resolve_plan(di_scope *s, const di__consumer *cn, void **out)
      * there, an entry of the plan cannot be in it yet: no lookup */
     void *got[DI__PLAN_STEPS];
     uint32_t mine = 0;
+    void *dv[DI__PLAN_DEPS]; /* seal compiled no step with more */
+    di__buildctx bc = { .prev = NULL, .home = s, .pending = NULL, .msg = NULL };
+    di_build b = { .deps = dv, .scope = s, .di__state = &bc };
     for (uint32_t i = 0; i < cn->nplan; i++) {
         const di__step *st = &cn->steps[i];
         void *v = st->at < 0
@@ -324,7 +365,6 @@ DI__HOT int di__resolve_plan(di_scope *s, const di__consumer *cn, void **out)
         rc = DI__FALLBACK;
         if (!st->build)
             goto done;
-        void *dv[DI__PLAN_DEPS]; /* seal compiled no step with more */
         const di__src *src = &cn->srcs[st->dep0];
         for (uint32_t k = 0; k < st->ndeps; k++) {
             di__src x = src[k];
@@ -343,8 +383,8 @@ DI__HOT int di__resolve_plan(di_scope *s, const di__consumer *cn, void **out)
             di__calling = c;
             s->open_keys = 0;
         }
-        rc = create_one(s, s, &s->stack, di__prov(c, st->prov), st->prov,
-                        &cn->frames[i], dv, s->stack.n, &got[i], true);
+        rc = plan_create(s, &b, &bc, st->p, st->prov, &cn->frames[i],
+                         &got[i]);
         if (rc)
             goto done;
         mine++;

@@ -86,17 +86,20 @@ static void scope_init(di_scope *s, di_container *c, int16_t level,
     s->stack.cap = z.objs;
 }
 
-int di__tab_grow(di_scope *s)
+/* Give s's table at least n positions (a power of two): 0 or DI_ENOMEM. */
+static int tab_resize(di_scope *s, uint32_t n)
 {
-    uint32_t n = (s->tmask + 1) * 2;
-    uint32_t *t = talloc_zero_array(s, uint32_t, n);
+    uint32_t bits = 32u - s->tshift;
+    while ((1u << bits) < n)
+        bits++;
+    uint32_t *t = talloc_zero_array(s, uint32_t, 1u << bits);
     if (!t)
         return DI_ENOMEM;
     if (s->tab != (uint32_t *)(s + 1))
         talloc_free(s->tab);
     s->tab = t;
-    s->tmask = n - 1;
-    s->tshift--;
+    s->tmask = (1u << bits) - 1;
+    s->tshift = (uint8_t)(32 - bits);
     di__tab_rebuild(s);
     return 0;
 }
@@ -178,6 +181,10 @@ int di__stack_grow_push(di_scope *mem, di__stack *st, di__key prov,
         /* leave the inline storage for room enough for the usual
          * transients at once: one growth per scope, not a doubling each */
         uint32_t cap = st->cap * 2 > 16 ? st->cap * 2 : 16;
+        /* the table keeps two positions per entry the stack can hold */
+        if (mem && st == &mem->stack && mem->tmask + 1 < 2 * cap &&
+            tab_resize(mem, 2 * cap))
+            return DI_ENOMEM;
         di__entry *ne;
         if (st->e == inl) {
             ne = talloc_array(mem, di__entry, cap);
@@ -195,46 +202,64 @@ int di__stack_grow_push(di_scope *mem, di__stack *st, di__key prov,
     return 0;
 }
 
+/* A dispose that failed with r (or succeeded after a di_fail(), r 0):
+ * its failure appended to fails, the message freed; DI_EDISPOSE or 0. */
+__attribute__((noinline, cold)) static int dispose_failed(
+    const di__provider *p, struct di__buildctx *bc, int r, di__errlist *fails)
+{
+    char *msg = bc->msg;
+    bc->msg = NULL;
+    if (r == 0) {
+        talloc_free(msg);
+        return 0;
+    }
+    if (r > 0)
+        r = DI_EPROVIDER;
+    if (fails && msg)
+        di__err_add(fails, r, p->name, "%s", msg);
+    else if (fails)
+        di__err_add(fails, r, p->name, "dispose failed: %s", di_strerror(r));
+    talloc_free(msg);
+    return DI_EDISPOSE;
+}
+
 /* Dispose entries [from, st->n) in reverse order with the outcome, pop them.
- * The memory of each is not freed here. Failures are appended to fails. */
+ * The memory of each is not freed here. Failures are appended to fails.
+ * What every dispose shares (the container marked as calling, the scope
+ * busy, the build record and its context) is set once for the run. */
 DI__HOT int di__dispose_range(di_container *c, di_scope *s, di__stack *st,
                       uint32_t from, int outcome, di__errlist *fails)
 {
+    if (st->n <= from)
+        return 0;
     int rc = 0;
+    struct di__buildctx bc = { .prev = NULL, .msg = NULL };
+    di_build b = { .scope = s, .di__state = &bc };
+    di_container *calling = di__calling;
+    di__calling = c;
+    if (s)
+        s->busy++;
+    bool traced = __builtin_expect(s ? s->tracing : c->trace_on, 0);
     while (st->n > from) {
-        di__entry e = st->e[--st->n];
-        const di__provider *p = di__prov(c, e.prov);
-        if (!p->dispose)
+        const di__entry *e = &st->e[--st->n];
+        const di__provider *p = di__prov(c, e->prov);
+        di_dispose_fn fn = p->dispose;
+        if (!fn)
             continue;
-        struct di__buildctx bc = { .prev = NULL, .msg = NULL };
-        di_build b = { .mem = e.mem, .data = p->data, .name = p->name,
-                       .scope = s, .di__state = &bc, .params = p->params };
-        di_container *calling = di__calling;
-        di__calling = c;
-        if (s)
-            s->busy++;
-        void *inst = e.inst == DI__NULLINST ? NULL : e.inst;
-        int r = __builtin_expect(s ? s->tracing : c->trace_on, 0)
-                    ? traced_dispose(c, s, e.prov, &b, inst, outcome)
-                    : p->dispose(&b, inst, outcome);
-        if (s)
-            s->busy--;
-        di__calling = calling;
-        if (r == 0) {
-            if (bc.msg)
-                talloc_free(bc.msg);
-            continue;
-        }
-        if (r > 0)
-            r = DI_EPROVIDER;
-        rc = DI_EDISPOSE;
-        if (fails && bc.msg)
-            di__err_add(fails, r, p->name, "%s", bc.msg);
-        else if (fails)
-            di__err_add(fails, r, p->name, "dispose failed: %s",
-                        di_strerror(r));
-        talloc_free(bc.msg);
+        b.mem = e->mem;
+        b.data = p->data;
+        b.name = p->name;
+        b.params = p->params;
+        void *inst = e->inst == DI__NULLINST ? NULL : e->inst;
+        int r = traced ? traced_dispose(c, s, e->prov, &b, inst, outcome)
+                       : fn(&b, inst, outcome);
+        if (__builtin_expect(r != 0 || bc.msg != NULL, 0) &&
+            dispose_failed(p, &bc, r, fails))
+            rc = DI_EDISPOSE;
     }
+    if (s)
+        s->busy--;
+    di__calling = calling;
     return rc;
 }
 
@@ -651,8 +676,33 @@ int di_scope_free(di_scope *s)
     return finish(s, rc);
 }
 
+/* The end of the usual scope: open, top of its own tree (no parent, no
+ * child scopes), nothing running in it, not traced. settle() and finish()
+ * for that case, with nothing they test for the others. */
+static inline int end_plain(di_scope *s, int outcome)
+{
+    int rc = 0;
+    s->ended = DI__SETTLED;
+    s->open_keys = 0;
+    if (s->disposes) {
+        uint32_t held = s->stack.n;
+        di__errlist fails = { 0 };
+        rc = di__dispose_range(s->c, s, &s->stack, 0, outcome, &fails);
+        s->stack.n = held;
+        if (__builtin_expect(rc != 0, 0))
+            report(s->c, &fails);
+    }
+    return finish(s, rc);
+}
+
 DI__HOT int di_scope_end(di_scope *s, int outcome)
 {
+#ifndef DI_DEBUG /* debug builds check every scope against the open set */
+    if (__builtin_expect(s && s->ended == DI__OPEN && !s->parent &&
+                         !s->children && !s->busy && !s->cur && !s->tracing &&
+                         s->level != DI__ROOT, 1))
+        return end_plain(s, outcome);
+#endif
     int rc = di__check_scope_read(s);
     if (rc || (rc = busy(s, "di_scope_end")))
         return rc;
@@ -702,8 +752,7 @@ int di__scope_put_key(di_scope *s, di__key key, const char *name, void *value)
     }
     /* held like a built instance (no memory of its own, no dispose), so
      * that lookups find it in one place */
-    if (di__tab_reserve(s) ||
-        di__stack_push(s, &s->stack, key, s->stack.n,
+    if (di__stack_push(s, &s->stack, key, s->stack.n,
                        value ? value : DI__NULLINST, NULL)) {
         di__scope_fail(s, DI_ENOMEM, name, "di_scope_put: out of memory");
         return DI_ENOMEM;

@@ -17,8 +17,8 @@ void di__scope_fail(di_scope *s, int code, const char *name, const char *fmt,
                     ...) DI_PRINTF(4, 5);
 void di__scope_fail_path(di_scope *s, int code, const di__path *p,
                          const char *fmt, ...) DI_PRINTF(4, 5);
-/* push onto a teardown stack; mem: the scope that owns it, or NULL (a
- * singleton's pending stack) */
+/* push onto a teardown stack; mem: the scope that owns it (its stack), or
+ * NULL (a singleton's pending stack) */
 int di__stack_grow_push(di_scope *mem, di__stack *st,
                         di__key prov, uint32_t mark, void *inst, void *imem);
 /* Fields are stored one by one: a struct built on the stack and copied in
@@ -38,15 +38,10 @@ static inline int di__stack_push(di_scope *mem, di__stack *st,
     }
     return di__stack_grow_push(mem, st, prov, mark, inst, imem);
 }
-/* A scope's instance table (di__scope_find). Room for one more entry:
- * 0, or DI_ENOMEM when the table had to grow and could not. */
-int di__tab_grow(di_scope *s);
-static inline int di__tab_reserve(di_scope *s)
-{
-    return 2 * (s->ninst + 1) <= s->tmask + 1 ? 0 : di__tab_grow(s);
-}
-/* Record that s's stack entry pos holds provider k's instance (room was
- * reserved). */
+/* A scope's instance table (di__scope_find) has at least two positions
+ * for each entry its stack has room for (the block is made so, and the
+ * stack's growth grows it): after a push, a put always finds room.
+ * Record that s's stack entry pos holds provider k's instance. */
 static inline void di__tab_put(di_scope *s, di__key k, uint32_t pos)
 {
     uint32_t h = di__tab_home(k, s->tshift);

@@ -658,7 +658,7 @@ static int compile_steps(di_container *c, di__consumer *cn, const int32_t *at)
         di__key pi = cn->plan[j];
         const di__provider *p = di__prov(c, pi);
         di__step *st = &steps[j];
-        *st = (di__step){ .prov = pi, .dep0 = nsrc };
+        *st = (di__step){ .prov = pi, .dep0 = nsrc, .p = p };
         if (!source_of(c, pi, cn->level, at, &st->at))
             goto unfit;
         if (p->level != cn->level || p->kind != DI__CREATE)
