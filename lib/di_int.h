@@ -285,11 +285,11 @@ typedef struct di__level {
      * ends having held more. A hint, read and raised without a lock. It
      * depends on what scopes resolve, never on how many providers the
      * level has. */
-    _Atomic uint64_t shape;
+    _Atomic uint32_t shape;
 } di__level;
 
-/* A scope block's sizes, packed in 64 bits so that a level's can be read
- * and raised atomically: room for `objs` instances (teardown entries and
+/* A scope block's sizes, packed in 32 bits (a level's is read and raised
+ * atomically, a scope's header keeps its own): room for `objs` instances (teardown entries and
  * talloc pool objects), `bytes` of instance memory in the pool, and an
  * instance table of 1 << tbits positions (at least twice objs). */
 typedef struct di__shape {
@@ -299,14 +299,14 @@ typedef struct di__shape {
 #define DI__SHAPE_BYTES_MAX (32u << 10) /* beyond: talloc allocates outside */
 #define DI__TAB_MIN_BITS 2u
 
-static inline di__shape di__shape_of(uint64_t v)
+/* bits 0-8: objs, 9-12: tbits, 13-31: bytes */
+static inline di__shape di__shape_of(uint32_t v)
 {
-    return (di__shape){ (uint32_t)(v & 0xffff), (uint32_t)(v >> 16),
-                        (uint32_t)(v >> 56) };
+    return (di__shape){ v & 0x1ff, v >> 13, (v >> 9) & 0xf };
 }
 
 /* The shape for objs instances of bytes bytes, capped. */
-static inline uint64_t di__shape_make(uint32_t objs, uint32_t bytes)
+static inline uint32_t di__shape_make(uint32_t objs, uint32_t bytes)
 {
     if (objs > DI__SHAPE_OBJS_MAX)
         objs = DI__SHAPE_OBJS_MAX;
@@ -315,7 +315,7 @@ static inline uint64_t di__shape_make(uint32_t objs, uint32_t bytes)
     uint32_t bits = DI__TAB_MIN_BITS;
     while ((1u << bits) < 2 * objs)
         bits++;
-    return (uint64_t)objs | (uint64_t)bytes << 16 | (uint64_t)bits << 56;
+    return objs | bits << 9 | bytes << 13;
 }
 
 /* What di_get_key() needs of a provider, packed (compiled at seal). */
@@ -541,6 +541,9 @@ struct di_scope {
     uint8_t tracing;             /* its container traces (trace.c) */
     uint8_t disposes;            /* an instance with a dispose was pushed on
                                     its stack: the end must walk it */
+    uint8_t tshift;              /* its table: 32 - log2(positions) */
+    uint8_t top;                 /* begun with no parent scope and no
+                                    talloc parent */
     di__buildctx *cur;           /* innermost create running for this scope
                                     (non-NULL: the scope is busy too) */
     struct di_error *err;
@@ -551,10 +554,9 @@ struct di_scope {
     uint32_t *tab;
     uint32_t tmask;              /* positions - 1 */
     uint32_t ninst;              /* entries in tab */
-    uint8_t tshift;              /* 32 - log2(positions) */
     uint32_t bytes;              /* instance bytes created here (the
                                     level's shape learns from it) */
-    uint64_t shape;              /* what its block was made for (di__shape) */
+    uint32_t shape;              /* what its block was made for (di__shape) */
     struct di__tlog *trace;      /* its trace, made at the first record */
     di_scope *asker;             /* a root scope, while it builds a
                                     singleton: the scope that asked for it
@@ -647,6 +649,9 @@ typedef struct di__spares {
     void *block[DI__SPARE_KINDS];
     uint64_t tag[DI__SPARE_KINDS];
     bool registered; /* the thread-exit destructor is armed */
+    /* scope.c: the pooled scope block this thread made or took and has
+     * not got back (its one block worth keeping as the spare), or NULL */
+    const void *lent;
 } di__spares;
 extern _Thread_local di__spares di__spare DI__TLS;
 void di__spare_free(int kind);

@@ -14,13 +14,14 @@
  * parents) are linked to their parent so that a parent always ends its
  * live children first.
  *
- * Spare blocks. A top-level scope's block (begun with no parent and no
- * talloc parent) is not freed when the scope ends: its children are, which
- * empties its pool, and the block is kept as this thread's spare (spare.c)
- * for the next scope of the same container and level begun on this thread. A
- * thread keeps at most one spare; it is freed when the thread exits, when
- * its container is freed on this thread, or when this thread begins a scope
- * the spare does not fit (another level, or its level's shape grew). (Debug builds keep none: a reused block would hide
+ * Spare blocks. A top-level scope's block that is its thread's own (see
+ * own_block_free() below) is not freed when the scope ends: its children
+ * are, which empties its pool, and the block is kept as this thread's spare
+ * (spare.c) for the next scope of the same container and level begun on
+ * this thread. A thread keeps at most one spare; it is freed when the
+ * thread exits, when its container is freed on this thread, or when this
+ * thread begins a scope the spare does not fit (another level, or its
+ * level's shape grew). (Debug builds keep none: a reused block would hide
  * the use of an ended scope.)
  */
 #include <stdarg.h>
@@ -39,7 +40,7 @@ static bool spare_keep(di_scope *s)
 
 /* This thread's spare when it fits a scope of c's level l of that shape,
  * else NULL. */
-static di_scope *spare_take(const di_container *c, int l, uint64_t shape)
+static di_scope *spare_take(const di_container *c, int l, uint32_t shape)
 {
     di_scope *s = di__spare_take(DI__SPARE_SCOPE, c->serial);
     if (s && (s->level != l || s->shape != shape)) {
@@ -47,6 +48,50 @@ static di_scope *spare_take(const di_container *c, int l, uint64_t shape)
         return NULL;
     }
     return s;
+}
+
+/* Which blocks hold a talloc pool. A pool makes building instances cost
+ * no malloc, and reserves room for them: it pays on a block reused request
+ * after request. So a top-level scope's block holds one when it is its
+ * thread's own — the spare taken again, or made while the thread has no
+ * such block out (di__spares.lent) — and may be kept as the spare when the
+ * scope ends (spare_ok). Other top-level scopes open on the thread at the
+ * same time (an event loop's) get plain blocks: talloc allocates their
+ * instances one by one, and each costs what it holds. Scopes under a parent
+ * or a talloc context always hold a pool (they are never kept); so do all
+ * in debug builds, which keep no spares. */
+static inline bool own_block_free(void)
+{
+#ifndef DI_DEBUG
+    return di__spare.lent == NULL;
+#else
+    return true;
+#endif
+}
+
+/* s's block is this thread's own, out now. */
+static inline void lend(const di_scope *s)
+{
+#ifndef DI_DEBUG
+    di__spare.lent = s;
+#else
+    (void)s;
+#endif
+}
+
+/* s (ended) goes: kept as this thread's spare when it may be, else freed. */
+static inline void drop_block(di_scope *s)
+{
+#ifndef DI_DEBUG
+    if (di__spare.lent == s)
+        di__spare.lent = NULL;
+    else if (s->top && !s->spare_ok && !di__spare.block[DI__SPARE_SCOPE])
+        /* a plain block ends while the thread has no spare: its own one
+         * may have ended on another thread; make the next one its own */
+        di__spare.lent = NULL;
+#endif
+    if (!s->spare_ok || !spare_keep(s))
+        talloc_free(s); /* ended: its destructor does nothing */
 }
 
 /* Bytes of a scope block's table and of its whole fixed part. */
@@ -68,7 +113,7 @@ static inline di__entry *stack_inline(const di_scope *s)
 
 /* s's header zeroed and its table empty, for its block's shape. */
 static void scope_init(di_scope *s, di_container *c, int16_t level,
-                       uint64_t shape)
+                       uint32_t shape)
 {
     di__shape z = di__shape_of(shape);
     memset(s, 0, sizeof *s + tab_bytes(z));
@@ -117,11 +162,11 @@ void di__tab_rebuild(di_scope *s)
  * that the next scope's block has room for as much. */
 __attribute__((noinline, cold)) static void learn(di_scope *s)
 {
-    _Atomic uint64_t *shape = &s->c->levels[s->level].shape;
-    uint64_t cur = atomic_load_explicit(shape, memory_order_relaxed);
+    _Atomic uint32_t *shape = &s->c->levels[s->level].shape;
+    uint32_t cur = atomic_load_explicit(shape, memory_order_relaxed);
     for (;;) {
         di__shape z = di__shape_of(cur);
-        uint64_t want = di__shape_make(s->stack.n > z.objs ? s->stack.n : z.objs,
+        uint32_t want = di__shape_make(s->stack.n > z.objs ? s->stack.n : z.objs,
                                        s->bytes > z.bytes ? s->bytes : z.bytes);
         if (want == cur ||
             atomic_compare_exchange_weak_explicit(shape, &cur, want,
@@ -366,7 +411,7 @@ static di_scope *root_new(di_container *c)
 {
     /* its table stays empty (singletons live in c->singles); the stack
      * holds the transients got through it, and starts empty */
-    uint64_t shape = di__shape_make(0, 0);
+    uint32_t shape = di__shape_make(0, 0);
     struct di__root *r = talloc_realloc(c, c->roots, struct di__root,
                                         c->nroots + 1);
     if (!r)
@@ -537,13 +582,16 @@ begin(di_container *c, di_scope *parent, int l, const char *fn,
     /* one allocation: the header, the table, the teardown stack, and a
      * talloc pool with room for the instances scopes of this level hold,
      * so building them costs no malloc and ending the scope one free */
-    uint64_t shape = atomic_load_explicit(&lv->shape, memory_order_relaxed);
+    uint32_t shape = atomic_load_explicit(&lv->shape, memory_order_relaxed);
     di_scope *s = top ? spare_take(c, l, shape) : NULL;
+    bool own = s != NULL;
     if (!s) {
         di__shape z = di__shape_of(shape);
-        s = z.objs ? _talloc_pooled_object(mem, block_bytes(z), "di_scope",
-                                           z.objs, z.bytes)
-                   : talloc_named_const(mem, block_bytes(z), "di_scope");
+        own = top && own_block_free();
+        s = z.objs && (own || !top)
+                ? _talloc_pooled_object(mem, block_bytes(z), "di_scope",
+                                        z.objs, z.bytes)
+                : talloc_named_const(mem, block_bytes(z), "di_scope");
         if (!s)
             return begin_nomem(c, parent);
         talloc_set_destructor(s, scope_destructor);
@@ -551,7 +599,10 @@ begin(di_container *c, di_scope *parent, int l, const char *fn,
     /* the teardown stack's entries are written when pushed */
     scope_init(s, c, (int16_t)l, shape);
     s->parent = parent;
-    s->spare_ok = top;
+    s->top = top;
+    s->spare_ok = own;
+    if (own)
+        lend(s);
 #ifdef DI_DEBUG
     if (di__open_add(s)) {
         s->ended = DI__ENDED; /* nothing to tear down */
@@ -599,8 +650,7 @@ __attribute__((noinline)) static int end_pinned(di_scope *s, int rc)
 {
     struct di__pin *pin = s->pin;
     void (*unpin)(struct di__pin *) = s->c->unpin; /* the container stays */
-    if (!s->spare_ok || !spare_keep(s))
-        talloc_free(s); /* ended: its destructor does nothing */
+    drop_block(s);
     unpin(pin);
     return rc;
 }
@@ -614,8 +664,7 @@ static inline int finish(di_scope *s, int rc)
     release(s);
     if (__builtin_expect(s->pin != NULL, 0))
         return end_pinned(s, rc);
-    if (!s->spare_ok || !spare_keep(s))
-        talloc_free(s); /* ended: its destructor does nothing */
+    drop_block(s);
     return rc;
 }
 

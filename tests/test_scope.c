@@ -587,6 +587,48 @@ static void test_scope_learns(void)
     done();
 }
 
+static void *end_on_thread(void *arg)
+{
+    T_OK(di_scope_end(arg, 3));
+    return NULL;
+}
+
+/* Top-level scopes open at once on a thread (an event loop's): one block
+ * is the thread's own (kept for the next), the others are plain and freed;
+ * one ended on another thread. Each behaves the same, and nothing is left
+ * when the container goes. */
+static void test_scopes_at_once(void)
+{
+    talloc_enable_null_tracking();
+    size_t base = talloc_total_blocks(NULL);
+    setup();
+    T_OK(t_provide(c, "a", "request", NULL, NULL));
+    T_OK(t_provide(c, "b", "request", NULL, "a", NULL));
+    T_OK(di_container_seal(c));
+    for (int round = 0; round < 3; round++) {
+        di_scope *s[4];
+        tinst *b[4];
+        for (int i = 0; i < 4; i++) {
+            T_OK(di_scope_begin(c, NULL, "request", NULL, &s[i]));
+            T_OK(di_get(s[i], "b", (void **)&b[i]));
+            CU_ASSERT_PTR_NOT_NULL(b[i]->deps[0]);
+        }
+        for (int i = 1; i < 4; i++)
+            CU_ASSERT_PTR_NOT_EQUAL(b[i], b[0]);
+        tlog_reset();
+        pthread_t t; /* the thread's own block ends elsewhere */
+        CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, end_on_thread, s[0]), 0);
+        pthread_join(t, NULL);
+        for (int i = 3; i > 0; i--)
+            T_OK(di_scope_end(s[i], i));
+        CU_ASSERT_STRING_EQUAL(tlog(), "-b:3 -a:3 -b:3 -a:3 -b:2 -a:2 "
+                                       "-b:1 -a:1");
+    }
+    done();
+    CU_ASSERT_EQUAL(talloc_total_blocks(NULL), base);
+    talloc_disable_null_tracking();
+}
+
 /* Host-supplied values: put after begin, resolved like any instance, never
  * disposed; seal checks them like providers. */
 static void test_external(void)
@@ -729,6 +771,7 @@ int main(void)
         { "levels by key", test_begin_by_key },
         { "a scope's size is what it holds, not its level's size", test_scope_size_is_use },
         { "a scope that holds more grows and teaches its level", test_scope_learns },
+        { "top-level scopes open at once, one ended elsewhere", test_scopes_at_once },
         { "external values put by the host", test_external },
         { "external values are checked at seal", test_external_seal },
         { "scopes start empty; kept blocks go with container and thread", test_scopes_start_empty },
