@@ -191,10 +191,10 @@ typedef struct di__provider {
      * slots): with 100k providers the records are 13 MB, read from memory
      * on each pass, and one cache line a record is half the traffic of
      * two. The smallest, read together by the most passes, lead. */
-    int kind;
-    uint32_t lt;
-    int16_t level;  /* DI__ROOT, a level, DI__TRANSIENT (seal) */
+    uint8_t kind;   /* DI__CREATE, DI__VALUE, DI__EXTERN */
     bool set;       /* a multi-binding: deps are its members (set.c) */
+    int16_t level;  /* DI__ROOT, a level, DI__TRANSIENT (seal) */
+    uint32_t lt;    /* its lifetime: c->lifetimes[lt] */
     uint32_t ndeps;
     uint32_t slot;  /* singletons: its index in c->singles */
     di__dep *deps;
@@ -202,13 +202,15 @@ typedef struct di__provider {
     void *value;
     const char *name;
     const char *type;
-    const char *lifetime; /* interned: c->lifetimes[lt] */
     di_create_fn create;
     di_dispose_fn dispose;
     void *data;
     const di_params *params; /* kinds only: owned by mem */
     const char *kind_name;   /* kinds only */
-    void *mem;          /* owns the strings and deps above */
+    /* a talloc context for what a kind's or a set's provider adds (the
+     * kind's name and params, the set's members), else NULL; the strings
+     * and deps above are in the container's arena (di__arena_alloc) */
+    void *mem;
 } di__provider;
 
 /* One create (or dispose) call in progress: what di_fail() and dynamic
@@ -409,6 +411,10 @@ struct di_container {
     bool tearing_down;
 
     /* ---- registry: filled before seal, read-only after ---- */
+    /* what registration keeps of each provider (its name, type and
+     * dependencies) in chunks carved in turn, one talloc block for many:
+     * a talloc block each cost 96 bytes of header and a malloc */
+    struct { char *cur; size_t left, next; } arena;
     /* the provider records, by key: see di__prov() */
     di__provider **pchunk;
     uint32_t nprov, capprov, npchunk;
@@ -624,6 +630,10 @@ int di__nomem(di_container *c, const char *fn, int rc);
  * (name may be NULL) and return true; false while registration is open. */
 bool di__closed(di_container *c, const char *fn, const char *name);
 
+/* provider.c: n bytes (8-aligned) that live as long as c, from its arena;
+ * NULL when out of memory. Never freed alone: a replaced provider's stay
+ * until the container goes. */
+void *di__arena_alloc(di_container *c, size_t n);
 /* parse "?name:type" specs into deps on mem; 0, DI_EINVAL or DI_ENOMEM */
 int di__parse_dep(void *mem, const char *spec, di__dep *d);
 int di__parse_deps(di_container *c, void *mem, const char *owner,

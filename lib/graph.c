@@ -155,7 +155,7 @@ static bool json_nodes(const graph *g, cJSON *root)
         TRY(add(o, "name", cJSON_CreateString(p->name)));
         TRY(add(o, "type", str_or_null(p->type)));
         /* a set's lifetime is its members' (seal), not the placeholder */
-        const char *lifetime = !p->set                   ? p->lifetime
+        const char *lifetime = !p->set                   ? c->lifetimes[p->lt]
                                : p->level >= 0           ? c->levels[p->level].name
                                : p->level == DI__TRANSIENT ? "transient"
                                                          : NULL;

@@ -147,6 +147,28 @@ static int intern_lifetime(di_container *c, const char *lifetime)
 }
 
 /* Fill a provider record from a descriptor (or a value) on a fresh context. */
+void *di__arena_alloc(di_container *c, size_t n)
+{
+    n = (n + 7) & ~(size_t)7;
+    if (n > c->arena.left) {
+        /* chunks double from 4 KiB to 1 MiB: a small container stays
+         * small, a large one takes few blocks */
+        size_t size = c->arena.next ? c->arena.next : 4096;
+        c->arena.next = size < (1u << 20) ? size * 2 : size;
+        if (size < n)
+            size = n;
+        char *chunk = talloc_named_const(c, size, "di_arena");
+        if (!chunk)
+            return NULL;
+        c->arena.cur = chunk;
+        c->arena.left = size;
+    }
+    void *p = c->arena.cur;
+    c->arena.cur += n;
+    c->arena.left -= n;
+    return p;
+}
+
 static int make_provider(di_container *c, const di_provider_desc *d, bool value,
                          void *v, const extra *x, di__provider *p)
 {
@@ -163,23 +185,20 @@ static int make_provider(di_container *c, const di_provider_desc *d, bool value,
     int lt = intern_lifetime(c, lifetime);
     if (lt < 0)
         return lt;
-    char *blk = talloc_named_const(c, dl + nl + tl, "di_provider");
+    char *blk = di__arena_alloc(c, dl + nl + tl);
     if (!blk)
         return DI_ENOMEM;
-    p->mem = blk;
     p->name = memcpy(blk + dl, d->name, nl);
     p->type = d->type ? memcpy(blk + dl + nl, d->type, tl) : NULL;
-    p->lifetime = c->lifetimes[lt];
     p->lt = (uint32_t)lt;
     uint32_t bad;
     if (k && parse_into_block((di__dep *)blk, d->deps, k, &bad)) {
         report_malformed(c, p->name, d->deps, bad);
-        talloc_free(blk);
-        return DI_EINVAL;
+        return DI_EINVAL; /* the block stays in the arena */
     }
     p->deps = k ? (di__dep *)blk : NULL;
     p->ndeps = k;
-    p->kind = ext ? DI__EXTERN : value ? DI__VALUE : DI__CREATE;
+    p->kind = (uint8_t)(ext ? DI__EXTERN : value ? DI__VALUE : DI__CREATE);
     p->create = d->create;
     p->dispose = d->dispose;
     p->data = d->data;
@@ -187,6 +206,8 @@ static int make_provider(di_container *c, const di_provider_desc *d, bool value,
     p->size = d->size;
     p->level = DI__UNRESOLVED;
     p->set = x && x->set;
+    if (x && (x->kind || x->set) && !(p->mem = talloc_new(c)))
+        return DI_ENOMEM;
     if (x && x->kind) {
         p->kind_name = talloc_strdup(p->mem, x->kind);
         if (!p->kind_name)

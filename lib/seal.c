@@ -957,7 +957,7 @@ static int analyse(seal_t *st)
     for (di__key i = 0; i < di__nkeys(c); i++) {
         int16_t l = c->lifetime_of[i] == DI__LT_VALUE ? DI__ROOT : ltl[c->lifetime_of[i]];
         if (l == UNKNOWN)
-            l = lifetime_level(st, di__prov(c, i)->name, di__prov(c, i)->lifetime,
+            l = lifetime_level(st, di__prov(c, i)->name, c->lifetimes[di__prov(c, i)->lt],
                                false);
         st->lvl[i] = l;
     }

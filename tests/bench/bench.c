@@ -2,6 +2,8 @@
  * bench.c — the harness and the runner.
  *
  *   bench [--smoke] [--only NAME]
+ *   bench --seal-heap PROVIDERS             (heap bytes per provider held
+ *                                            once sealed, libdi and hand)
  *   bench --seal-run PROVIDERS libdi|hand   (one seal run, nothing printed:
  *                                            seal_instr.sh counts it)
  *   bench --op-run CASE libdi|hand OPS      (OPS operations of a timed case,
@@ -15,6 +17,7 @@
  */
 #define _GNU_SOURCE
 #include "bench.h"
+#include "seal_graph.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -188,7 +191,17 @@ int main(int argc, char **argv)
             bench_smoke = true;
         else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc)
             only = argv[++i];
-        else if (strcmp(argv[i], "--seal-run") == 0 && i + 2 < argc &&
+        else if (strcmp(argv[i], "--seal-heap") == 0 && i + 1 < argc &&
+                 atoi(argv[i + 1]) > 0) {
+            int np = atoi(argv[i + 1]);
+            bench_seal_once(np, false);
+            double d = (double)bench_seal_heap / np;
+            bench_seal_once(np, true);
+            double h = (double)bench_seal_heap / np;
+            printf("seal_heap %d providers: libdi %.0f bytes per provider, "
+                   "by hand %.0f\n", np, d, h);
+            return 0;
+        } else if (strcmp(argv[i], "--seal-run") == 0 && i + 2 < argc &&
                  atoi(argv[i + 1]) > 0 &&
                  (strcmp(argv[i + 2], "libdi") == 0 ||
                   strcmp(argv[i + 2], "hand") == 0)) {
@@ -205,7 +218,7 @@ int main(int argc, char **argv)
             return op_cases();
         } else {
             fprintf(stderr, "usage: bench [--smoke] [--only CASE] | "
-                    "--seal-run PROVIDERS libdi|hand | "
+                    "--seal-run PROVIDERS libdi|hand | --seal-heap PROVIDERS | "
                     "--op-run CASE libdi|hand|pool OPS | --op-cases\n");
             return 2;
         }

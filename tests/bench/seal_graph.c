@@ -1,6 +1,7 @@
 /*
  * seal_graph.c — the seal cases' graph and a timed run over it.
  */
+#include <malloc.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +45,14 @@ void bench_graph_free(bench_graph *g)
     free(g->deps);
 }
 
+size_t bench_seal_heap;
+
+size_t bench_heap_in_use(void)
+{
+    struct mallinfo2 m = mallinfo2();
+    return m.uordblks + m.hblkhd;
+}
+
 /* Never called: seal builds nothing. */
 static int unused_create(const di_build *b, void **out)
 {
@@ -54,6 +63,7 @@ static int unused_create(const di_build *b, void **out)
 double bench_seal_run(const bench_seal_api *api, const bench_graph *g,
                       double *seal_ms)
 {
+    size_t heap0 = bench_heap_in_use();
     uint64_t t0 = bench_now_ns();
     di_container *c;
     if (api->container_new(NULL, &c))
@@ -71,6 +81,7 @@ double bench_seal_run(const bench_seal_api *api, const bench_graph *g,
     uint64_t t1 = bench_now_ns();
     int rc = api->seal(c);
     uint64_t t2 = bench_now_ns();
+    bench_seal_heap = bench_heap_in_use() - heap0;
     if (rc && api->report)
         api->report(c);
     if (api->container_free(c))

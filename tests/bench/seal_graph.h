@@ -52,4 +52,10 @@ double bench_seal_run(const bench_seal_api *api, const bench_graph *g,
  * memory or the check found a problem (printed). */
 double bench_seal_run_hand(const bench_graph *g, double *check_ms);
 
+/* Real heap bytes the last run (either) held once sealed or checked:
+ * mallinfo2's bytes in use then, less before its container or registry
+ * was made (the graph's own strings are made before). */
+extern size_t bench_seal_heap;
+size_t bench_heap_in_use(void);
+
 #endif

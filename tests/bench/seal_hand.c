@@ -203,6 +203,7 @@ static int check(registry *r)
 
 double bench_seal_run_hand(const bench_graph *g, double *check_ms)
 {
+    size_t heap0 = bench_heap_in_use();
     uint64_t t0 = bench_now_ns();
     registry *r = talloc_zero(NULL, registry);
     if (!r)
@@ -215,6 +216,7 @@ double bench_seal_run_hand(const bench_graph *g, double *check_ms)
     uint64_t t1 = bench_now_ns();
     int problems = check(r);
     uint64_t t2 = bench_now_ns();
+    bench_seal_heap = bench_heap_in_use() - heap0;
     talloc_free(r);
     *check_ms = (double)(t2 - t1) / 1e6;
     return problems ? -1 : (double)(t2 - t0) / 1e6;
