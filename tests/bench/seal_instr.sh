@@ -1,14 +1,17 @@
 #!/bin/sh
 # seal_instr.sh DI_BENCH [--smoke] — the seal cases counted in instructions
-# instead of time: valgrind's callgrind counts what one run over the 10k
-# graph and one over the 100k graph execute (the container's creation, the
-# registrations and the seal, as the timed case measures: freeing it is not
-# counted), through libdi and through the hand-wired registry, and prints
-# their 100k/10k. A count does not depend on the machine's speed or its
-# caches, so it shows whether the work is linear where the time's
-# seal_scaling also measures the memory hierarchy. Prints a table row and
-# a "json: " line; judges nothing (the target is seal_scaling's); exits 77
-# (skip) without valgrind. --smoke: 1k and 5k providers.
+# instead of time: valgrind's callgrind counts what one run over the graph
+# of 1k, 10k, 100k and 1M providers executes (the container's creation,
+# the registrations and the seal, as the timed case measures: freeing it is
+# not counted), through libdi and through the hand-wired registry. A count
+# does not depend on the machine's speed or its caches, so it shows whether
+# the work is linear where the time also measures the memory hierarchy.
+# Targets: each size over the one before <= 10.5 (from 10k on), register +
+# seal at 1M <= 2,000 instructions per provider, and the heap held once
+# sealed at 1M <= 300 bytes per provider (di_bench --seal-heap). Prints a
+# table row and a "json: " line per size; exits 1 when a target is missed
+# (never with --smoke: 1k and 5k providers, nothing judged), 77 (skip)
+# without valgrind.
 set -u
 bench=$1
 smoke=${2:-}
@@ -16,7 +19,7 @@ if ! command -v valgrind >/dev/null 2>&1; then
     echo "SKIP: valgrind is not installed: no instruction counts"
     exit 77
 fi
-if [ "$smoke" = "--smoke" ]; then small=1000; large=5000; else small=10000; large=100000; fi
+if [ "$smoke" = "--smoke" ]; then sizes="1000 5000"; else sizes="1000 10000 100000 1000000"; fi
 
 # count N libdi|hand: instructions executed inside the timed calls
 count() {
@@ -36,21 +39,40 @@ count() {
     fi
     echo "$n"
 }
-ds=$(count $small libdi) || exit 1
-dl=$(count $large libdi) || exit 1
-hs=$(count $small hand) || exit 1
-hl=$(count $large hand) || exit 1
-dr=$(awk -v a="$dl" -v b="$ds" 'BEGIN {printf "%.2f", a / b}')
-hr=$(awk -v a="$hl" -v b="$hs" 'BEGIN {printf "%.2f", a / b}')
-ratio=$(awk -v a="$dr" -v b="$hr" 'BEGIN {printf "%.2f", a / b}')
-met=yes
-[ "$smoke" = "--smoke" ] && met="(smoke)"
-mega() { awk -v n="$1" 'BEGIN {printf "%.1f M", n / 1e6}'; }
-echo "seal_instr: libdi $(mega "$ds") instructions at $small providers," \
-     "$(mega "$dl") at $large; by hand $(mega "$hs") and $(mega "$hl")" >&2
-printf "%-16s %-8s %-26s %-26s %-7s %-16s %s\n" seal_instr "x" \
-    "$dr ($dr-$dr)" "$hr ($hr-$hr)" "$ratio" "-" "$met"
-printf 'json: {"case":"seal_instr","unit":"x","libdi":{"median":%s,"small":%s,"large":%s},"hand":{"median":%s,"small":%s,"large":%s},"ratio":%s,"target":"","met":true,"smoke":%s}\n' \
-    "$dr" "$ds" "$dl" "$hr" "$hs" "$hl" "$ratio" \
-    "$([ "$smoke" = --smoke ] && echo true || echo false)"
+
+fail=0
+printf '%-12s %12s %10s %12s %10s %9s %9s %s\n' providers libdi "per prov" \
+       hand "per prov" "x libdi" "x hand" met
+pd=""; ph=""
+for n in $sizes; do
+    d=$(count "$n" libdi) || exit 1
+    h=$(count "$n" hand) || exit 1
+    line=$(awk -v n="$n" -v d="$d" -v h="$h" -v pd="$pd" -v ph="$ph" \
+               -v smoke="$smoke" 'BEGIN {
+        xd = pd == "" ? 0 : d / pd; xh = ph == "" ? 0 : h / ph
+        met = "yes"
+        if (xd > 10.5 && n >= 10000) met = "NO"
+        if (n == 1000000 && d / n > 2000) met = "NO"
+        if (smoke == "--smoke") met = "(smoke)"
+        printf "%-12d %12d %10.0f %12d %10.0f %9s %9s %s\n", n, d, d / n, h,
+               h / n, xd ? sprintf("%.2f", xd) : "-",
+               xh ? sprintf("%.2f", xh) : "-", met
+        printf "json: {\"case\":\"seal_instr_%d\",\"unit\":\"instr\",\"libdi\":%d,\"hand\":%d,\"libdi_per_provider\":%.0f,\"scaling\":%.3f,\"hand_scaling\":%.3f,\"met\":%s,\"smoke\":%s}\n",
+               n, d, h, d / n, xd, xh, met == "NO" ? "false" : "true",
+               smoke == "--smoke" ? "true" : "false"
+    }')
+    echo "$line"
+    echo "$line" | grep -q ' NO$' && fail=1
+    pd=$d; ph=$h
+done
+if [ "$smoke" != "--smoke" ]; then
+    heap=$("$bench" --seal-heap 1000000) || exit 1
+    echo "$heap"
+    per=$(echo "$heap" | sed -n 's/.*libdi \([0-9]*\) bytes.*/\1/p')
+    if [ -z "$per" ] || [ "$per" -gt 300 ]; then
+        echo "seal_instr: heap per provider at 1M over 300 bytes: NO"
+        fail=1
+    fi
+    exit $fail
+fi
 exit 0
