@@ -638,12 +638,16 @@ void bench_seal(int small, int large, bench_result out[3])
         seal_pair(small, r % 2, &ts[r], &hs[r]);
         seal_pair(large, r % 2, &tl[r], &hl[r]);
     }
+    /* the target: libdi's 100k/10k no more than the hand-wired
+     * registry's in the same run (an absolute bound measured this
+     * machine's caches; the work's own scaling is counted in
+     * instructions by seal_instr.sh) */
     bench_result sc = { .name = "seal_scaling", .unit = "x",
-                        .target = "100k/10k <= 12" };
+                        .target = "<= hand's" };
     bench_ratio_stats(tl, ts, reps, &sc.di_med, &sc.di_min, &sc.di_max);
     bench_ratio_stats(hl, hs, reps, &sc.hand_med, &sc.hand_min, &sc.hand_max);
     sc.ratio = sc.di_med / sc.hand_med;
-    sc.met = sc.di_med <= 12;
+    sc.met = sc.di_med <= sc.hand_med;
     out[0] = seal_result(small, ts, hs, reps);
     out[1] = seal_result(large, tl, hl, reps);
     out[2] = sc;

@@ -54,10 +54,10 @@ for n in $sizes; do
         if (xd > 10.5 && n >= 10000) met = "NO"
         if (n == 1000000 && d / n > 2000) met = "NO"
         if (smoke == "--smoke") met = "(smoke)"
-        printf "%-12d %12d %10.0f %12d %10.0f %9s %9s %s\n", n, d, d / n, h,
+        printf "%-12d %12.0f %10.0f %12.0f %10.0f %9s %9s %s\n", n, d, d / n, h,
                h / n, xd ? sprintf("%.2f", xd) : "-",
                xh ? sprintf("%.2f", xh) : "-", met
-        printf "json: {\"case\":\"seal_instr_%d\",\"unit\":\"instr\",\"libdi\":%d,\"hand\":%d,\"libdi_per_provider\":%.0f,\"scaling\":%.3f,\"hand_scaling\":%.3f,\"met\":%s,\"smoke\":%s}\n",
+        printf "json: {\"case\":\"seal_instr_%d\",\"unit\":\"instr\",\"libdi\":%.0f,\"hand\":%.0f,\"libdi_per_provider\":%.0f,\"scaling\":%.3f,\"hand_scaling\":%.3f,\"met\":%s,\"smoke\":%s}\n",
                n, d, h, d / n, xd, xh, met == "NO" ? "false" : "true",
                smoke == "--smoke" ? "true" : "false"
     }')
