@@ -587,6 +587,15 @@ static void test_scope_learns(void)
     done();
 }
 
+/* A sealed container of request providers a and b (b needs a). */
+static void setup_ab(void)
+{
+    setup();
+    T_OK(t_provide(c, "a", "request", NULL, NULL));
+    T_OK(t_provide(c, "b", "request", NULL, "a", NULL));
+    T_OK(di_container_seal(c));
+}
+
 static void *end_on_thread(void *arg)
 {
     T_OK(di_scope_end(arg, 3));
@@ -601,10 +610,7 @@ static void test_scopes_at_once(void)
 {
     talloc_enable_null_tracking();
     size_t base = talloc_total_blocks(NULL);
-    setup();
-    T_OK(t_provide(c, "a", "request", NULL, NULL));
-    T_OK(t_provide(c, "b", "request", NULL, "a", NULL));
-    T_OK(di_container_seal(c));
+    setup_ab();
     for (int round = 0; round < 3; round++) {
         di_scope *s[4];
         tinst *b[4];
@@ -715,10 +721,7 @@ static void test_scopes_start_empty(void)
 {
     talloc_enable_null_tracking();
     size_t base = talloc_total_blocks(NULL);
-    setup();
-    T_OK(t_provide(c, "a", "request", NULL, NULL));
-    T_OK(t_provide(c, "b", "request", NULL, "a", NULL));
-    T_OK(di_container_seal(c));
+    setup_ab();
     for (int i = 0; i < 3; i++)
         one_request(i);
     CU_ASSERT_STRING_EQUAL(tlog(), "+a +b -b:0 -a:0 +a +b -b:1 -a:1 "
