@@ -725,6 +725,7 @@ int di_scope_free(di_scope *s)
     return finish(s, rc);
 }
 
+#ifndef DI_DEBUG /* debug builds check every scope against the open set */
 /* The end of the usual scope: open, top of its own tree (no parent, no
  * child scopes), nothing running in it, not traced. settle() and finish()
  * for that case, with nothing they test for the others. */
@@ -743,10 +744,11 @@ static inline int end_plain(di_scope *s, int outcome)
     }
     return finish(s, rc);
 }
+#endif
 
 DI__HOT int di_scope_end(di_scope *s, int outcome)
 {
-#ifndef DI_DEBUG /* debug builds check every scope against the open set */
+#ifndef DI_DEBUG
     if (__builtin_expect(s && s->ended == DI__OPEN && !s->parent &&
                          !s->children && !s->busy && !s->cur && !s->tracing &&
                          s->level != DI__ROOT, 1))
