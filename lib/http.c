@@ -62,6 +62,9 @@ struct di_http {
     void *log_ctx;
     di_http_end_fn on_end;
     void *end_ctx;
+    /* the key of c's "request" level once c is sealed (0 before: looked up
+     * at the first request that finds it sealed) */
+    _Atomic int req_level;
 };
 
 typedef struct kv { const char *k, *v; } kv;
@@ -473,6 +476,18 @@ static int parse_query(di_http_req *r, const char *q)
 
 /* ---- requests ---- */
 
+/* A top-level "request" scope of h's container, begun by its level key
+ * (no name compared per request) once the container is sealed; before,
+ * by name, which reports why it cannot. */
+static int begin_request(di_http *h, di_scope **out)
+{
+    int l = atomic_load_explicit(&h->req_level, memory_order_relaxed);
+    if (l <= 0 && (l = di_level_key(h->c, "request")) > 0)
+        atomic_store_explicit(&h->req_level, l, memory_order_relaxed);
+    return l > 0 ? di_scope_begin_key(h->c, NULL, l, NULL, out)
+                 : di_scope_begin(h->c, NULL, "request", NULL, out);
+}
+
 /* A request freed before di_http_end() still ends its scope: settled as
  * abandoned if it was not settled yet. */
 static int req_destructor(di_http_req *r)
@@ -524,7 +539,7 @@ static int http_begin(di_http *h, const char *method, const char *target,
      * request, see scope.h) and ends with the request */
     if (!rc)
         rc = h->live ? di_live_begin(h->live, "request", NULL, &r->scope)
-                     : di_scope_begin(h->c, NULL, "request", NULL, &r->scope);
+                     : begin_request(h, &r->scope);
     if (!rc) {
         /* the key recorded when this router wired the scope's container */
         const di_container *c = r->scope->c;
