@@ -153,13 +153,16 @@ typedef struct di__names {
 } di__names;
 
 uint32_t di__hash(const char *s);
+uint32_t di__hash_len(const char *s, size_t len); /* len: strlen(s) */
 int di__names_find(const di__names *m, const char *name);         /* index or -1 */
-int di__names_find_h(const di__names *m, const char *name, uint32_t hash);
+/* the same, with name's length and di__hash_len() known */
+int di__names_find_h(const di__names *m, const char *name, size_t len,
+                     uint32_t hash);
 /* Before first use: where the names of the map's entries are. */
 void di__names_init(di__names *m, di__name_at name_at, const void *owner);
 int di__names_put(void *mem, di__names *m, const char *name, int index); /* 0/ENOMEM */
-int di__names_put_h(void *mem, di__names *m, const char *name, uint32_t hash,
-                    int index);
+int di__names_put_h(void *mem, di__names *m, const char *name, size_t len,
+                    uint32_t hash, int index);
 /* Start loading the slot where a name of this hash would be: with many
  * names the map outgrows the cache, and the lookup that follows other work
  * then finds it there. */
@@ -177,6 +180,7 @@ typedef struct di__dep {
     di__key target;    /* provider key, or -1 when missing (seal) */
     uint32_t hash;     /* di__hash(name), computed once at registration */
     bool optional;
+    uint8_t len;       /* strlen(name) (at most DI_NAME_MAX) */
     /* (seal) where its instance is when it exists: < 0, the container's
      * known[-1 - src] (a value, a singleton, the NULL of a missing optional
      * one); else src == target, found through the scopes */
@@ -638,8 +642,12 @@ void *di__arena_alloc(di_container *c, size_t n);
 int di__parse_dep(void *mem, const char *spec, di__dep *d);
 int di__parse_deps(di_container *c, void *mem, const char *owner,
                    const char *const *specs, di__dep **out, uint32_t *n);
-/* a valid provider / level name? */
+/* a valid provider / level name? 1 to DI_NAME_MAX bytes of UTF-8 without
+ * control characters; a provider's (provider: true) does not start with
+ * '?' and has no ':' */
 bool di__valid_name(const char *s, bool provider);
+/* the same check, and the name's length: 0 when it is not valid */
+size_t di__name_len(const char *s, bool provider);
 int di__level_find(const di_container *c, const char *name);
 
 

@@ -49,10 +49,10 @@ static inline uint64_t prefix_of(const char *s, size_t len, bool *short_,
  * bytes, the last partial word read as the 8 bytes that end the string. A
  * 16-byte name hashes in about a third of the time a byte-at-a-time loop
  * takes; di_get() by name pays it on every call. */
-static inline uint32_t key_of(const char *s, uint64_t *pre, bool *fits)
+static inline uint32_t key_of(const char *s, size_t len, uint64_t *pre,
+                              bool *fits)
 {
     uint64_t h = 0x9e3779b97f4a7c15u, w;
-    size_t len = strlen(s);
     *pre = prefix_of(s, len, fits, &w);
     if (len >= 8) {
         h = (h ^ w) * 0xff51afd7ed558ccdu;
@@ -67,16 +67,27 @@ static inline uint32_t key_of(const char *s, uint64_t *pre, bool *fits)
         if (n)
             memcpy(&w, s + len - 8, 8);
     }
+    /* a multiply carries only upwards: fold the high half down and mix
+     * again, or the low bits that pick a slot would not see a short name's
+     * last bytes (names differing in their 7th byte clustered, 3.5 probes
+     * per insert at a million providers instead of 1.45) */
     h = (h ^ w ^ ((uint64_t)len << 56)) * 0xc4ceb9fe1a85ec53u;
+    h ^= h >> 32;
+    h *= 0xff51afd7ed558ccdu;
     h ^= h >> 29;
     return (uint32_t)h;
 }
 
-uint32_t di__hash(const char *s)
+uint32_t di__hash_len(const char *s, size_t len)
 {
     uint64_t pre;
     bool fits;
-    return key_of(s, &pre, &fits);
+    return key_of(s, len, &pre, &fits);
+}
+
+uint32_t di__hash(const char *s)
+{
+    return di__hash_len(s, strlen(s));
 }
 
 void di__names_init(di__names *m, di__name_at name_at, const void *owner)
@@ -111,28 +122,30 @@ int di__names_find(const di__names *m, const char *name)
         return -1;
     bool fits;
     uint64_t pre;
-    uint32_t h = key_of(name, &pre, &fits);
+    uint32_t h = key_of(name, strlen(name), &pre, &fits);
     return find(m, name, h, pre, fits);
 }
 
-int di__names_find_h(const di__names *m, const char *name, uint32_t h)
+int di__names_find_h(const di__names *m, const char *name, size_t len,
+                     uint32_t h)
 {
     if (!m->slots)
         return -1;
     bool fits;
-    uint64_t first, pre = prefix_of(name, strlen(name), &fits, &first);
+    uint64_t first, pre = prefix_of(name, len, &fits, &first);
     return find(m, name, h, pre, fits);
 }
 
 int di__names_put(void *mem, di__names *m, const char *name, int index)
 {
-    return di__names_put_h(mem, m, name, di__hash(name), index);
+    size_t len = strlen(name);
+    return di__names_put_h(mem, m, name, len, di__hash_len(name, len), index);
 }
 
 /* Insert or update; keeps the load factor at most 1/2. The names already in
  * m must be where name_at finds them; name itself need not be yet. */
-int di__names_put_h(void *mem, di__names *m, const char *name, uint32_t h,
-                    int index)
+int di__names_put_h(void *mem, di__names *m, const char *name, size_t len,
+                    uint32_t h, int index)
 {
     if (!m->slots || (m->count + 1) * 2 > m->mask + 1) {
         uint32_t cap = m->slots ? (m->mask + 1) * 2 : 16;
@@ -153,7 +166,7 @@ int di__names_put_h(void *mem, di__names *m, const char *name, uint32_t h,
         m->mask = cap - 1;
     }
     bool fits;
-    uint64_t first, pre = prefix_of(name, strlen(name), &fits, &first);
+    uint64_t first, pre = prefix_of(name, len, &fits, &first);
     struct di__name_slot *sl = &m->slots[h & m->mask];
     while (sl->prefix && !holds(m, sl, name, h, pre, fits))
         sl = &m->slots[(uint32_t)(sl - m->slots + 1) & m->mask];
@@ -162,19 +175,37 @@ int di__names_put_h(void *mem, di__names *m, const char *name, uint32_t h,
     return 0;
 }
 
-/* One pass: the length and the characters together. */
+/* One pass over s: its length, or 0 when it is not a valid name (see
+ * di__valid_name). Printable ASCII, by far the common case, is taken a
+ * byte at a time without decoding; anything from 0x80 up is decoded. */
+size_t di__name_len(const char *s, bool provider)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    if (!*p || (provider && *p == '?'))
+        return 0;
+    size_t i = 0;
+    for (;;) {
+        unsigned char ch = p[i];
+        if (ch >= 0x20 && ch < 0x7f) {
+            if (provider && ch == ':')
+                return 0;
+            i++;
+        } else if (!ch) {
+            return i <= DI_NAME_MAX ? i : 0;
+        } else if (ch == 0x7f || ch < 0x20) {
+            return 0;
+        } else { /* names are UTF-8: they end up in JSON and DOT */
+            size_t n = di__utf8_len(p + i, DI_NAME_MAX + 1 - i);
+            if (!n)
+                return 0;
+            i += n;
+        }
+        if (i > DI_NAME_MAX)
+            return 0;
+    }
+}
+
 bool di__valid_name(const char *s, bool provider)
 {
-    if (!*s || (provider && s[0] == '?'))
-        return false;
-    size_t n = 0, len = strnlen(s, DI_NAME_MAX + 1);
-    if (len > DI_NAME_MAX)
-        return false;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p += n) {
-        if (*p < 0x20 || *p == 0x7f || (provider && *p == ':'))
-            return false;
-        if (!(n = di__utf8_len(p, len - (size_t)(p - (const unsigned char *)s))))
-            return false; /* names are UTF-8: they end up in JSON and DOT */
-    }
-    return true;
+    return di__name_len(s, provider) != 0;
 }

@@ -30,7 +30,8 @@ static int parse_into(const char *spec, di__dep *d, char **w)
     d->name = name;
     if (!name[0] || name[0] == '?')
         return DI_EINVAL;
-    d->hash = di__hash(name);
+    d->len = (uint8_t)(o - 1 - name);
+    d->hash = di__hash_len(name, d->len);
     if (*p == ':') {
         size_t tn = strlen(p + 1);
         char *type = *w;
@@ -169,8 +170,9 @@ void *di__arena_alloc(di_container *c, size_t n)
     return p;
 }
 
-static int make_provider(di_container *c, const di_provider_desc *d, bool value,
-                         void *v, const extra *x, di__provider *p)
+static int make_provider(di_container *c, const di_provider_desc *d,
+                         size_t nlen, bool value, void *v, const extra *x,
+                         di__provider *p)
 {
     memset(p, 0, sizeof *p);
     bool ext = x && x->external;
@@ -181,7 +183,7 @@ static int make_provider(di_container *c, const di_provider_desc *d, bool value,
     while (d->deps && d->deps[k])
         k++;
     size_t dl = block_size(d->deps, k);
-    size_t nl = strlen(d->name) + 1, tl = d->type ? strlen(d->type) + 1 : 0;
+    size_t nl = nlen + 1, tl = d->type ? strlen(d->type) + 1 : 0;
     int lt = intern_lifetime(c, lifetime);
     if (lt < 0)
         return lt;
@@ -226,12 +228,14 @@ static uint32_t packed_lt(const di__provider *p)
     return p->kind == DI__VALUE ? DI__LT_VALUE : p->lt;
 }
 
+/* Whether d can be registered (an error on c if not), and the length of
+ * its name in *nlen. */
 static int check_desc(di_container *c, const char *fn, const di_provider_desc *d,
-                      bool value)
+                      bool value, size_t *nlen)
 {
     if (di__closed(c, fn, d && d->name ? d->name : "(null)"))
         return DI_ESEALED;
-    if (!d || !d->name || !di__valid_name(d->name, true)) {
+    if (!d || !d->name || !(*nlen = di__name_len(d->name, true))) {
         di__reg_error(c, DI_EINVAL, "%s: a provider needs a name of 1 to %d "
                       "bytes, not starting with '?', without ':' or control "
                       "characters", fn, DI_NAME_MAX);
@@ -292,19 +296,20 @@ static int add_to(di_container *c, const char *fn, const di_provider_desc *d,
      * instead of coming one after the other when they are measured */
     for (uint32_t k = 0; d && d->deps && k < 8 && d->deps[k]; k++)
         __builtin_prefetch(d->deps[k]);
-    int rc = check_desc(c, fn, d, value);
+    size_t nlen;
+    int rc = check_desc(c, fn, d, value, &nlen);
     if (rc)
         return rc;
     /* the name's slot loads while the record is made */
-    uint32_t h = di__hash(d->name);
+    uint32_t h = di__hash_len(d->name, nlen);
     di__names_prefetch(&c->pnames, h);
     if (c->nprov == c->capprov && grow_records(c))
         return DI_ENOMEM;
     di__provider p;
-    rc = make_provider(c, d, value, v, x, &p);
+    rc = make_provider(c, d, nlen, value, v, x, &p);
     if (rc)
         return rc;
-    if (di__names_find_h(&c->pnames, d->name, h) >= 0) {
+    if (di__names_find_h(&c->pnames, d->name, nlen, h) >= 0) {
         talloc_free(p.mem);
         di__reg_error(c, DI_EEXIST, "%s: a provider named '%s' is already "
                       "registered (use di_override to replace it)", fn, d->name);
@@ -312,7 +317,7 @@ static int add_to(di_container *c, const char *fn, const di_provider_desc *d,
                     "provider '%s' is registered twice", d->name);
         return DI_EEXIST;
     }
-    if (di__names_put_h(c, &c->pnames, p.name, h, (int)c->nprov)) {
+    if (di__names_put_h(c, &c->pnames, p.name, nlen, h, (int)c->nprov)) {
         talloc_free(p.mem);
         return DI_ENOMEM;
     }
@@ -326,7 +331,8 @@ static int replace_in(di_container *c, const char *fn,
                       const di_provider_desc *d, bool value, void *v,
                       const extra *x)
 {
-    int rc = check_desc(c, fn, d, value);
+    size_t nlen;
+    int rc = check_desc(c, fn, d, value, &nlen);
     if (rc)
         return rc;
     int i = di__names_find(&c->pnames, d->name);
@@ -343,7 +349,7 @@ static int replace_in(di_container *c, const char *fn,
         return DI_EINVAL;
     }
     di__provider p;
-    rc = make_provider(c, d, value, v, x, &p);
+    rc = make_provider(c, d, nlen, value, v, x, &p);
     if (rc)
         return rc;
     if (di__names_put(c, &c->pnames, p.name, i)) {

@@ -199,7 +199,7 @@ static int16_t set_level(seal_t *st, di__key i, uint8_t *state)
     bool transient = false, unresolved = false;
     for (uint32_t k = 0; k < p->ndeps; k++) {
         int32_t t = di__names_find_h(&c->pnames, p->deps[k].name,
-                                     p->deps[k].hash);
+                                     p->deps[k].len, p->deps[k].hash);
         if (t < 0)
             continue; /* missing: reported with its path */
         int16_t ml = set_level(st, t, state);
@@ -904,7 +904,7 @@ static int resolve_targets(seal_t *st)
         bool chk = false;
         for (uint32_t k = 0; k < p->ndeps; k++) {
             di__dep *d = &p->deps[k];
-            int32_t t = di__names_find_h(m, d->name, d->hash);
+            int32_t t = di__names_find_h(m, d->name, d->len, d->hash);
             int tl = t < 0 ? DI__ROOT : st->lvl[t];
             d->target = t;
             d->src = t < 0 ? -1 - (int32_t)c->nprov   /* the NULL sentinel */
@@ -969,6 +969,7 @@ static int analyse(seal_t *st)
         cn->level = lifetime_level(st, cn->name, cn->level_name, true);
         for (uint32_t k = 0; k < cn->ndeps; k++)
             cn->deps[k].target = di__names_find_h(&c->pnames, cn->deps[k].name,
+                                                  cn->deps[k].len,
                                                   cn->deps[k].hash);
     }
     if ((st->compiling && compile_start(st)) || resolve_targets(st))

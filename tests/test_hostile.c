@@ -205,6 +205,45 @@ static void test_names_not_utf8(void)
     t_fixture_done(c, root);
 }
 
+/* Names at the length limit: DI_NAME_MAX bytes are a name, one more is
+ * not, counted in bytes when the last character takes several; a
+ * dependency on the longest name finds it at seal. */
+static void test_name_limit(void)
+{
+    void *root;
+    di_container *c = fixture(&root);
+    char longest[DI_NAME_MAX + 1], over[DI_NAME_MAX + 2], wide[DI_NAME_MAX + 2];
+    memset(longest, 'n', DI_NAME_MAX);
+    longest[DI_NAME_MAX] = '\0';
+    memset(over, 'n', DI_NAME_MAX + 1);
+    over[DI_NAME_MAX + 1] = '\0';
+    memset(wide, 'n', DI_NAME_MAX - 1); /* then a 2-byte character: 256 */
+    memcpy(wide + DI_NAME_MAX - 1, "\xc3\xa9", 3);
+    const char *deps[] = { longest, NULL };
+    T_OK(di_provide(c, &(di_provider_desc){ .name = longest,
+        .lifetime = "request", .create = t_create }));
+    CU_ASSERT_EQUAL(di_provide(c, &(di_provider_desc){ .name = over,
+        .lifetime = "request", .create = t_create }), DI_EINVAL);
+    CU_ASSERT_EQUAL(di_provide(c, &(di_provider_desc){ .name = wide,
+        .lifetime = "request", .create = t_create }), DI_EINVAL);
+    CU_ASSERT_TRUE(ends_with(di_container_error(c), "without ':' or control "
+                             "characters"));
+    wide[DI_NAME_MAX - 2] = '\0'; /* 253 + 2 bytes: the limit exactly */
+    strcat(wide, "\xc3\xa9");
+    T_OK(di_provide(c, &(di_provider_desc){ .name = wide,
+        .lifetime = "request", .create = t_create, .deps = deps }));
+    T_OK(t_consumer(c, "GET /long", "request", wide, NULL));
+    T_OK(di_container_seal(c));
+    di_scope *s;
+    void *got;
+    T_OK(di_scope_begin(c, NULL, "request", NULL, &s));
+    T_OK(di_resolve(s, "GET /long", &got, 1));
+    CU_ASSERT_PTR_NOT_NULL(got);
+    T_OK(di_scope_end(s, 0));
+    di_scope_free(s);
+    t_fixture_done(c, root);
+}
+
 static void test_plugin_paths(void)
 {
     void *root, *tmp = talloc_new(NULL);
@@ -393,6 +432,7 @@ int main(void)
         { "a million providers", test_million_providers },
         { "a cycle through two plugins' kinds", test_cycle_through_plugins },
         { "names that are not UTF-8", test_names_not_utf8 },
+        { "names at the length limit", test_name_limit },
         { "plugin paths with .. or outside the directories", test_plugin_paths },
         { "no plugin from an implicit path", test_no_implicit_path },
         { "foreign code never runs: dirs, links, writable files",
