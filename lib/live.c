@@ -33,6 +33,10 @@ typedef struct di__pin {
 typedef struct di__gen {
     di__pin pins[SHARDS];
     di_container *c;
+    /* the key of the level last begun by name (0: none yet): a server
+     * begins the same one request after request, and then compares its
+     * name once instead of looking it up among the levels */
+    atomic_int level;
     atomic_int retired;    /* no longer current */
     atomic_int freed;      /* its container has been (is being) freed */
     struct di__gen *next;  /* all generations, newest first */
@@ -134,6 +138,21 @@ int di_live_new(void *mem, di_container *c, di_live **out)
     return 0;
 }
 
+/* A scope of the named level in g's container: by the cached key when the
+ * name is the cached level's, else by name (which reports a bad one), the
+ * key then cached. */
+static int begin_level(di__gen *g, const char *level, void *mem,
+                       di_scope **out)
+{
+    int k = atomic_load_explicit(&g->level, memory_order_relaxed);
+    if (k > 0 && level && strcmp(g->c->levels[k].name, level) == 0)
+        return di_scope_begin_key(g->c, NULL, k, mem, out);
+    int rc = di_scope_begin(g->c, NULL, level, mem, out);
+    if (rc == 0)
+        atomic_store_explicit(&g->level, (*out)->level, memory_order_relaxed);
+    return rc;
+}
+
 int di_live_begin(di_live *l, const char *level, void *mem, di_scope **out)
 {
     if (out)
@@ -149,7 +168,7 @@ int di_live_begin(di_live *l, const char *level, void *mem, di_scope **out)
             di__live_unpin(p);
             continue;
         }
-        int rc = di_scope_begin(g->c, NULL, level, mem, out);
+        int rc = begin_level(g, level, mem, out);
         if (rc) {
             di__live_unpin(p);
             return rc;

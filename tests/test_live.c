@@ -142,6 +142,11 @@ static void test_refused_and_busy(void)
     di_scope *bad;
     CU_ASSERT_EQUAL(di_live_begin(l, "nolevel", NULL, &bad), DI_ELEVEL);
     CU_ASSERT_PTR_NULL(bad);
+    /* (the level begun before is remembered by its key: other names and
+     * none are still looked up, and refused) */
+    CU_ASSERT_EQUAL(di_live_begin(l, "requesT", NULL, &bad), DI_ELEVEL);
+    CU_ASSERT_EQUAL(di_live_begin(l, NULL, NULL, &bad), DI_EINVAL);
+    CU_ASSERT_PTR_NULL(bad);
     CU_ASSERT_EQUAL(di_live_begin(NULL, "request", NULL, &bad), DI_EINVAL);
     /* the handle cannot go while a scope is pinned */
     CU_ASSERT_EQUAL(di_live_free(l), DI_EBUSY);
