@@ -1,7 +1,9 @@
 # http_common.sh — sourced by the http benchmarks: a work folder removed on
 # exit with the servers started in it, starting a server and reading its
 # port, and the notes config they run. Needs $build set; sets $work.
-if ! command -v wrk >/dev/null 2>&1; then
+# need_wrk=no: a script that does not drive wrk. HTTP_KEEP=DIR copies the
+# work folder there at exit (logs, databases, dumps).
+if [ "${need_wrk:-yes}" != no ] && ! command -v wrk >/dev/null 2>&1; then
     echo "SKIP: wrk is not installed: no http benchmark"
     exit 77
 fi
@@ -15,6 +17,7 @@ pids=""
 cleanup() {
     for p in $pids; do kill -TERM "$p" 2>/dev/null; done
     for p in $pids; do wait "$p" 2>/dev/null; done
+    [ -n "${HTTP_KEEP:-}" ] && cp -r "$work" "$HTTP_KEEP"
     rm -rf "$work"
 }
 trap cleanup EXIT

@@ -9,10 +9,9 @@
 # idle loop dropped out. Target: libdi's <= 1.01 x the hand-wired server's.
 # Prints a table row and a "json: " line; exits 1 when the target is
 # missed (never with --smoke: short batches, nothing judged), 77 (skip)
-# without valgrind, curl or the servers. Two runs differ by about 1,000
-# instructions per request (the servers' threads wake on their own):
-# batches of 500 and 1,000. HTTP_INSTR_KEEP=DIR copies the work folder
-# there (the callgrind dumps, to see where a request's instructions go).
+# without valgrind, curl or the servers. Two runs differ by about 1 %
+# (the servers' threads wake on their own): batches of 500 and 1,000. HTTP_KEEP=DIR keeps the work folder (the
+# callgrind dumps, to see where a request's instructions go).
 set -u
 build=$1
 smoke=${2:-}
@@ -22,22 +21,14 @@ for tool in valgrind callgrind_control curl; do
         exit 77
     fi
 done
-notes=$build/examples/notes/notes
+need_wrk=no
+. "$(dirname "$0")/http_common.sh"
 hand=$build/examples/notes/notes-handwired
-if [ ! -x "$notes" ] || [ ! -x "$hand" ]; then
-    echo "SKIP: the notes servers were not built"
+if [ ! -x "$hand" ]; then
+    echo "SKIP: the hand-wired notes server was not built"
     exit 77
 fi
 if [ "$smoke" = "--smoke" ]; then short=20; long=40; else short=500; long=1000; fi
-work=$(mktemp -d)
-pids=""
-cleanup() {
-    for p in $pids; do kill -TERM "$p" 2>/dev/null; done
-    for p in $pids; do wait "$p" 2>/dev/null; done
-    [ -n "${HTTP_INSTR_KEEP:-}" ] && { cp -r "$work" "$HTTP_INSTR_KEEP"; }
-    rm -rf "$work"
-}
-trap cleanup EXIT
 auth="Authorization: Bearer alice-token"
 
 # start NAME CMD...: run CMD under callgrind; sets $port and $pid
@@ -101,14 +92,7 @@ per_request() {
     echo $(( (l - s) / (long - short) ))
 }
 
-cat >"$work/di.json" <<JSON
-{ "plugins": ["sqlite"], "providers": {
-  "db": { "use": "sqlite.pool", "params": { "path": "$work/di.db", "size": 4, "busy_timeout_ms": 10000 } },
-  "session": { "use": "sqlite.session", "deps": { "pool": "db" } },
-  "read_session": { "use": "sqlite.session", "deps": { "pool": "db" }, "params": { "begin": "deferred" } },
-  "repo": { "use": "notes.sqlite_repo", "deps": { "session": "session" } },
-  "read_repo": { "use": "notes.sqlite_repo", "deps": { "session": "read_session" } } } }
-JSON
+notes_config "$work/di.json" "$work/di.db" deferred
 d=$(per_request di "$notes" --config "$work/di.json" --port 0 --quiet) || exit 1
 h=$(per_request hand "$hand" --db "$work/hand.db" --port 0) || exit 1
 awk -v d="$d" -v h="$h" -v smoke="$smoke" 'BEGIN {
