@@ -26,6 +26,7 @@
 #include "di/memory.h"
 #include "di/trace.h"
 #include "di/live.h"
+#include "di/async.h"
 #include "di/http.h"
 
 #endif /* DI_H */

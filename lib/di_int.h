@@ -196,7 +196,8 @@ typedef struct di__provider {
      * on each pass, and one cache line a record is half the traffic of
      * two. The smallest, read together by the most passes, lead. */
     uint8_t kind;   /* DI__CREATE, DI__VALUE, DI__EXTERN */
-    bool set;       /* a multi-binding: deps are its members (set.c) */
+    uint8_t set : 1;   /* a multi-binding: deps are its members (set.c) */
+    uint8_t async : 1; /* its create may answer DI_PENDING (seal, async.c) */
     int16_t level;  /* DI__ROOT, a level, DI__TRANSIENT (seal) */
     uint32_t lt;    /* its lifetime: c->lifetimes[lt] */
     uint32_t ndeps;
@@ -272,6 +273,7 @@ typedef struct di__consumer {
      * intermediate level, at most 8 dependencies each): steps parallel to
      * plan, the build steps' dependency sources, the consumer's outputs */
     bool compiled;
+    bool async;       /* resolved with di_resolve_async() (seal, async.c) */
     di__step *steps;
     di__src *srcs;
     di__src *out;
@@ -428,6 +430,10 @@ struct di_container {
     uint32_t *lifetime_of;
     uint32_t caplifetime;
     uint32_t nsets;                   /* sets declared (set.c) */
+    /* the names marked with di_async_provider() and di_async_consumer(),
+     * applied by seal (talloc string arrays on c, or NULL) */
+    const char **async_marks[2];
+    uint32_t nasync_marks[2];
     di__consumer *cons;
     uint32_t ncons, capcons;
     di__level *levels;
@@ -527,6 +533,11 @@ typedef struct di__buildctx {
                                    NULL; whoever set up the context frees it */
     const char *why, *at;       /* its reason, and where in the params
                                    (di_fail_at; else NULL): msg's children */
+    bool may_pend;              /* the create may answer DI_PENDING (an
+                                   asynchronous provider started by an
+                                   asynchronous resolution: async.c) */
+    struct di_pending *pending_create; /* the handle it took, or NULL */
+    bool pend_oom;              /* taking one failed: out of memory */
 } di__buildctx;
 
 
@@ -574,6 +585,38 @@ struct di_scope {
                                     kept busy) */
     struct di__pin *pin;         /* begun by di_live_begin: the pin it holds
                                     on its generation (live.c) */
+    struct di__async *async;     /* asynchronous resolutions waiting here
+                                    and creates pending here (async.c),
+                                    made at the first; NULL before */
+};
+
+/* Asynchronous resolution (async.c) on a scope: made at its first
+ * asynchronous resolution, or when a create homed in it is left pending.
+ * The lower files (resolve.c, scope.c) reach async.c through ops, which
+ * async.c sets. */
+struct di__job;
+struct di__async_ops {
+    /* resolve.c: the create of provider pi (for scope s, into home, its
+     * frame f, its memory *mem) took a pending handle (bc->pending_create)
+     * or tried to (bc->pend_oom), and returned rc. Returns DI_PENDING when it was left pending, else
+     * what to go on with as the create's result: 0 with *inst, or a
+     * failure (its message, if any, in bc->msg). *mem is NULL when the
+     * handle took the memory (left pending, or detached). */
+    int (*created)(di_scope *s, di_scope *home, di__key pi,
+                   const di__frame *f, void **mem, di__buildctx *bc, int rc,
+                   void **inst);
+    /* scope.c: s is settling (it is marked settled and busy): call back the
+     * resolutions waiting in it with DI_EABANDONED and cancel the creates
+     * pending in it. */
+    void (*abandon)(di_scope *s);
+};
+struct di__async {
+    const struct di__async_ops *ops;
+    struct di__job *jobs;          /* resolutions waiting in this scope */
+    struct di_pending *pendings;   /* creates pending whose instance lives
+                                      here */
+    struct di__job *running;       /* the resolution running on this scope
+                                      now (its creates may be left pending) */
 };
 
 /* ---- hot-path helpers ---- */

@@ -31,6 +31,7 @@ const char *di_strerror(int code)
     case DI_EABANDONED: return "scope abandoned";
     case DI_EPLUGIN: return "plugin refused";
     case DI_ECONFIG: return "bad configuration";
+    case DI_EASYNC: return "asynchronous provider where nothing can wait";
     default: return "unknown error";
     }
 }

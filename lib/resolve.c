@@ -156,10 +156,16 @@ __attribute__((noinline, cold)) static int
 create_failed(di_scope *s, void *mem, char *msg, int rc, const di__frame *f,
               const struct di_error *err_before)
 {
+    bool pend = rc == DI_PENDING;
     if (rc > 0)
         rc = DI_EPROVIDER;
     talloc_free(mem);
-    if (msg)
+    if (pend && !msg)
+        fail(s, rc, f, "the create answered DI_PENDING, but it can finish "
+             "later only as an asynchronous provider (di_async_provider) "
+             "resolved with di_resolve_async(), having taken a handle with "
+             "di_pending_take()");
+    else if (msg)
         fail(s, rc, f, "%s", msg);
     else if (s->err == err_before || di_error_code(s->err) != rc)
         fail(s, rc, f, "create failed: %s", di_strerror(rc));
@@ -197,6 +203,10 @@ static int create_one(di_scope *s, di_scope *home, di__stack *st,
         memset(mem, 0, p->size);
     di__buildctx bc = { .prev = s->cur, .frame = f, .home = home,
                         .pending = home ? NULL : st, .msg = NULL };
+    /* an asynchronous provider started by an asynchronous resolution,
+     * not from inside another create, may be left pending (async.h) */
+    if (__builtin_expect(p->async, 0))
+        bc.may_pend = !bc.prev && s->async && s->async->running;
     di_build b = { .mem = mem, .deps = dv, .ndeps = p->ndeps, .data = p->data,
                    .name = p->name, .scope = s, .di__state = &bc,
                    .params = p->params };
@@ -219,6 +229,12 @@ static int create_one(di_scope *s, di_scope *home, di__stack *st,
     if (!bc.prev)
         s->open_keys = c->nprov;
     di__calling = calling;
+    if (__builtin_expect(bc.may_pend, 0) &&
+        (bc.pending_create || bc.pend_oom)) {
+        rc = s->async->ops->created(s, home, pi, f, &mem, &bc, rc, &inst);
+        if (rc == DI_PENDING)
+            return rc;
+    }
     if (__builtin_expect(rc != 0, 0))
         return create_failed(s, mem, bc.msg, rc, f, err_before);
     if (__builtin_expect(bc.msg != NULL, 0)) /* di_fail(), then success */
@@ -283,7 +299,7 @@ static int build(di_scope *s, di_scope *home, di__stack *pending, di__key pi,
     }
     if (!rc)
         rc = create_one(s, home, st, p, pi, &f, dv, mark, out);
-    if (rc)
+    if (rc && rc != DI_PENDING) /* a pending create keeps what it was given */
         unwind(s, home, st, mark, rc);
     if (dv != local)
         talloc_free(dv);

@@ -337,6 +337,11 @@ static int settle(di_scope *s, int outcome, di__errlist *fails)
     for (di_scope *ch = s->children; ch; ch = ch->sibling) /* newest first */
         if (ch->ended == DI__OPEN && settle(ch, DI_EABANDONED, fails))
             rc = DI_EDISPOSE;
+    if (s->async) { /* before the disposes: what waits is called back */
+        s->busy++;
+        s->async->ops->abandon(s);
+        s->busy--;
+    }
     if (s->disposes) { /* else nothing to call: talloc frees the memory */
         uint32_t held = s->stack.n;
         if (di__dispose_stack(s->c, s, &s->stack, outcome, fails))
@@ -751,7 +756,7 @@ DI__HOT int di_scope_end(di_scope *s, int outcome)
 #ifndef DI_DEBUG
     if (__builtin_expect(s && s->ended == DI__OPEN && !s->parent &&
                          !s->children && !s->busy && !s->cur && !s->tracing &&
-                         s->level != DI__ROOT, 1))
+                         !s->async && s->level != DI__ROOT, 1))
         return end_plain(s, outcome);
 #endif
     int rc = di__check_scope_read(s);

@@ -605,6 +605,115 @@ static void report_level_edge(seal_t *st, const char *owner, int at,
                 "'%s'", lvl_name(c, at), lvl_name(c, n), di__prov(c, z)->name);
 }
 
+/* ---- asynchronous providers (async.h) ---- */
+
+/* The path from consumer cn to provider z by way of parent (a depth-first
+ * search's: provider -> the one that reached it, -1 for cn itself). */
+static void path_from(seal_t *st, const di__consumer *cn, const int32_t *parent,
+                      int32_t z, spath *p)
+{
+    di_container *c = st->c;
+    sp_add(st, p, cn->name, NULL);
+    size_t start = p->n, n = 0;
+    for (int32_t k = z; k >= 0; k = parent[k])
+        n++;
+    for (size_t m = 0; m < n; m++)
+        sp_add(st, p, NULL, NULL);
+    size_t j = p->n;
+    for (int32_t k = z; k >= 0 && !p->bad && j > start; k = parent[k])
+        p->names[--j] = di__prov(c, k)->name;
+}
+
+/* The first asynchronous provider consumer ci (resolved synchronously)
+ * reaches, depth first, or -1; parent gets the way there. */
+static int32_t reaches_async(seal_t *st, uint32_t ci, uint32_t *stamp,
+                             int32_t *stk, int32_t *parent)
+{
+    di_container *c = st->c;
+    const di__consumer *cn = &c->cons[ci];
+    uint32_t sp = 0;
+    for (uint32_t k = 0; k < cn->ndeps; k++) {
+        int32_t r = cn->deps[k].target;
+        if (r < 0 || stamp[r] == ci + 1)
+            continue;
+        stamp[r] = ci + 1;
+        parent[r] = -1;
+        stk[sp++] = r;
+        while (sp) {
+            int32_t u = stk[--sp];
+            if (di__prov(c, u)->async)
+                return u;
+            for (uint32_t e = st->off[u]; e < st->off[u + 1]; e++) {
+                int32_t v = st->adj[e];
+                if (v >= 0 && stamp[v] != ci + 1) {
+                    stamp[v] = ci + 1;
+                    parent[v] = u;
+                    stk[sp++] = v;
+                }
+            }
+        }
+    }
+    return -1;
+}
+
+/* Apply the marks of di_async_provider() and di_async_consumer(), and
+ * refuse what cannot wait: an asynchronous provider that is not of a scope
+ * level, a consumer resolved synchronously that reaches one. Only when
+ * something is marked. */
+static void check_async(seal_t *st)
+{
+    di_container *c = st->c;
+    for (uint32_t i = 0; i < c->nasync_marks[0]; i++) {
+        const char *name = c->async_marks[0][i];
+        int k = di__names_find(&c->pnames, name);
+        if (k < 0) {
+            PROBLEM(st, DI_ENOTFOUND, name, "di_async_provider: no provider "
+                    "'%s'", name);
+            continue;
+        }
+        di__provider *p = di__prov(c, k);
+        p->async = 1;
+        if (p->kind != DI__CREATE || st->lvl[k] <= DI__ROOT)
+            PROBLEM(st, DI_EASYNC, name, "'%s' is asynchronous but is %s: "
+                    "only a provider of a scope level may finish later "
+                    "(build a singleton before serving)", name,
+                    p->kind == DI__VALUE ? "a value"
+                    : p->kind == DI__EXTERN ? "supplied by the host"
+                    : st->lvl[k] == DI__TRANSIENT ? "a transient"
+                                                  : "a singleton");
+    }
+    for (uint32_t i = 0; i < c->nasync_marks[1]; i++) {
+        const char *name = c->async_marks[1][i];
+        int k = di__names_find(&c->cnames, name);
+        if (k < 0)
+            PROBLEM(st, DI_ENOTFOUND, name, "di_async_consumer: no consumer "
+                    "'%s'", name);
+        else
+            c->cons[k].async = true;
+    }
+    if (!c->nasync_marks[0])
+        return;
+    uint32_t *stamp = talloc_zero_array(st->tmp, uint32_t, c->nprov + 1);
+    int32_t *stk = talloc_array(st->tmp, int32_t, c->nprov + 1);
+    int32_t *parent = talloc_array(st->tmp, int32_t, c->nprov + 1);
+    if (!stamp || !stk || !parent) {
+        nomem(st);
+        return;
+    }
+    for (uint32_t ci = 0; ci < c->ncons; ci++) {
+        const di__consumer *cn = &c->cons[ci];
+        int32_t z = cn->async ? -1 : reaches_async(st, ci, stamp, stk, parent);
+        if (z < 0)
+            continue;
+        spath path = { 0 };
+        path_from(st, cn, parent, z, &path);
+        PROBLEM_AT(st, DI_EASYNC, &path, "'%s' is resolved synchronously and "
+                   "needs '%s', which may finish later: mark the consumer "
+                   "with di_async_consumer() and resolve it with "
+                   "di_resolve_async()", cn->name, di__prov(c, z)->name);
+    }
+}
+
 /* ---- compilation ---- */
 
 /* The source of dependency target t for a scope of level l, or false when
@@ -999,6 +1108,8 @@ static int analyse(seal_t *st)
             check_level_edge(st, -2 - (int32_t)i, cn->level,
                              cn->deps[k].target);
     }
+    if (!cyclic && (c->nasync_marks[0] || c->nasync_marks[1]))
+        check_async(st);
     if (st->failed_alloc)
         return DI_ENOMEM;
     return st->errs.head || cyclic ? DI_EGRAPH : 0;

@@ -1,0 +1,573 @@
+/*
+ * async.c — asynchronous providers and resolutions (include/di/async.h).
+ *
+ * A resolution (a job) walks its consumer's plan (the non-transient
+ * providers it needs, dependencies first) and starts every create whose
+ * dependencies exist, through the synchronous resolver: a create that
+ * answers DI_PENDING is parked as a pending handle in the scope where its
+ * instance will live, and what depends on it is skipped for now. When a
+ * pending create finishes, its instance is recorded for teardown and each
+ * job that waited walks its plan again: what exists is found at once, what
+ * became ready is started. A job whose plan is all built resolves its
+ * consumer's own dependencies (transients included) synchronously and is
+ * called back. Everything runs on the scope's thread; nothing here locks.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "scope.h"
+
+enum { CREATING, WAITING, DONE, FAILED, DETACHED };
+
+struct di_pending {
+    struct di_pending *next;  /* in its home's list (WAITING) */
+    di_scope *home;           /* where its instance will live (WAITING) */
+    di_container *c;
+    di__key prov;
+    void *mem;                /* the instance's chunk: home's child, the
+                                 handle's once detached */
+    di__path *path;           /* to it, for errors (the handle's child) */
+    int state;
+    void *inst;               /* DONE inside its create */
+    int code;                 /* FAILED inside its create */
+    char *msg;                /* its message then (the handle's child) */
+    di_cancel_fn cancel;
+    void *cancel_arg;
+    struct di__job **waiters; /* the jobs waiting for it (the handle's) */
+    uint32_t nwaiters;
+};
+
+typedef struct di__job {
+    struct di__job *next;     /* in its scope's list */
+    di_scope *s;
+    const di__consumer *cn;
+    void **out;
+    di_resolved_fn cb;
+    void *arg;
+    struct di_pending **waits;/* the pending creates it waits for */
+    uint32_t nwaits;
+    bool running, again;
+} di__job;
+
+static int created(di_scope *s, di_scope *home, di__key pi, const di__frame *f,
+                   void **mem, di__buildctx *bc, int rc, void **inst);
+static void abandon(di_scope *s);
+static const struct di__async_ops ops = { created, abandon };
+
+/* s's asynchronous state, made if it has none; NULL when out of memory. */
+static struct di__async *state_of(di_scope *s)
+{
+    if (!s->async && (s->async = talloc_zero(s, struct di__async)))
+        s->async->ops = &ops;
+    return s->async;
+}
+
+/* ---- marks (before seal) ---- */
+
+static int mark(di_container *c, int which, const char *fn, const char *name)
+{
+    if (!c)
+        return DI_EINVAL;
+    if (di__closed(c, fn, name))
+        return DI_ESEALED;
+    if (!name || !di__valid_name(name, which == 0)) {
+        di__reg_error(c, DI_EINVAL, "%s: a well-formed name is required", fn);
+        return DI_EINVAL;
+    }
+    uint32_t n = c->nasync_marks[which];
+    const char **v = talloc_realloc(c, c->async_marks[which], const char *,
+                                    n + 1);
+    if (!v)
+        return di__nomem(c, fn, DI_ENOMEM);
+    c->async_marks[which] = v;
+    if (!(v[n] = talloc_strdup(v, name)))
+        return di__nomem(c, fn, DI_ENOMEM);
+    c->nasync_marks[which] = n + 1;
+    return 0;
+}
+
+int di_async_provider(di_container *c, const char *name)
+{
+    return mark(c, 0, "di_async_provider", name);
+}
+
+int di_async_consumer(di_container *c, const char *name)
+{
+    return mark(c, 1, "di_async_consumer", name);
+}
+
+/* ---- waiting: jobs and pending creates ---- */
+
+/* j waits for p (once). 0 or DI_ENOMEM. */
+static int wait_on(di__job *j, struct di_pending *p)
+{
+    for (uint32_t i = 0; i < j->nwaits; i++)
+        if (j->waits[i] == p)
+            return 0;
+    struct di_pending **w = talloc_realloc(j, j->waits, struct di_pending *,
+                                           j->nwaits + 1);
+    if (!w)
+        return DI_ENOMEM;
+    j->waits = w;
+    struct di__job **q = talloc_realloc(p, p->waiters, struct di__job *,
+                                        p->nwaiters + 1);
+    if (!q)
+        return DI_ENOMEM;
+    p->waiters = q;
+    w[j->nwaits++] = p;
+    q[p->nwaiters++] = j;
+    return 0;
+}
+
+/* j no longer waits for p. */
+static void unwait(di__job *j, struct di_pending *p)
+{
+    for (uint32_t i = 0; i < j->nwaits; i++)
+        if (j->waits[i] == p) {
+            j->waits[i] = j->waits[--j->nwaits];
+            break;
+        }
+    for (uint32_t i = 0; i < p->nwaiters; i++)
+        if (p->waiters[i] == j) {
+            p->waiters[i] = p->waiters[--p->nwaiters];
+            break;
+        }
+}
+
+/* Take p off its home's list. */
+static void unlink_pending(struct di_pending *p)
+{
+    struct di_pending **pp = &p->home->async->pendings;
+    while (*pp && *pp != p)
+        pp = &(*pp)->next;
+    if (*pp)
+        *pp = p->next;
+    p->next = NULL;
+}
+
+/* Stop p, which nothing waits for: its cancel function, then its memory;
+ * without one, detached (see async.h). */
+static void cancel(struct di_pending *p)
+{
+    unlink_pending(p);
+    p->home = NULL;
+    if (p->cancel) {
+        p->cancel(p, p->cancel_arg);
+        talloc_free(p->mem);
+        talloc_free(p);
+        return;
+    }
+    p->state = DETACHED;
+    talloc_steal(p, p->mem);
+}
+
+/* Job j ends with rc: it stops waiting (a failed one cancels the creates
+ * it leaves pending that nothing else waits for), leaves its scope's list
+ * and is freed. */
+static void release(di__job *j, int rc)
+{
+    while (j->nwaits) {
+        struct di_pending *p = j->waits[0];
+        unwait(j, p);
+        if (rc && !p->nwaiters && p->state == WAITING)
+            cancel(p);
+    }
+    di__job **jj = &j->s->async->jobs;
+    while (*jj && *jj != j)
+        jj = &(*jj)->next;
+    if (*jj)
+        *jj = j->next;
+    talloc_free(j);
+}
+
+/* The end of job j with rc, called back. */
+static void finish(di__job *j, int rc)
+{
+    di_scope *s = j->s;
+    di_resolved_fn cb = j->cb;
+    void *arg = j->arg;
+    release(j, rc);
+    cb(s, rc, arg);
+}
+
+/* The scope of level l that s sees (s or an ancestor), or NULL. */
+static di_scope *home_of(di_scope *s, int16_t l)
+{
+    while (s && s->level != l)
+        s = s->parent;
+    return s;
+}
+
+static struct di_pending *pending_in(di_scope *h, di__key t)
+{
+    for (struct di_pending *p = h->async ? h->async->pendings : NULL; p;
+         p = p->next)
+        if (p->prov == t)
+            return p;
+    return NULL;
+}
+
+/* Does building p need one of the nb keys in blocked (pending, or waiting
+ * for one), directly or through the transients it would build? */
+static bool needs(const di_container *c, const di__provider *p,
+                  const di__key *blocked, uint32_t nb)
+{
+    for (uint32_t k = 0; k < p->ndeps; k++) {
+        di__key t = p->deps[k].target;
+        if (t < 0)
+            continue;
+        const di__provider *q = di__prov(c, t);
+        if (q->level == DI__TRANSIENT) {
+            if (needs(c, q, blocked, nb))
+                return true;
+            continue;
+        }
+        for (uint32_t i = 0; i < nb; i++)
+            if (blocked[i] == t)
+                return true;
+    }
+    return false;
+}
+
+/* One walk of j's plan: start what is ready. Returns DI_PENDING while j
+ * waits, 0 when its consumer's dependencies are in j->out, or a failure
+ * (its detail on the scope). */
+static int walk(di__job *j)
+{
+    di_scope *s = j->s;
+    di_container *c = s->c;
+    const di__consumer *cn = j->cn;
+    di__key local[64], *blocked = local;
+    uint32_t nb = 0;
+    if (cn->nplan > 64 && !(blocked = talloc_array(NULL, di__key, cn->nplan))) {
+        di__scope_fail(s, DI_ENOMEM, cn->name, "out of memory");
+        return DI_ENOMEM;
+    }
+    struct di__async *a = s->async;
+    di__job *was = a->running;
+    a->running = j;
+    int rc = 0;
+    for (uint32_t k = 0; k < cn->nplan && !rc; k++) {
+        di__key t = cn->plan[k];
+        if (di__existing(s, t))
+            continue;
+        const di__provider *p = di__prov(c, t);
+        if (p->kind == DI__CREATE && p->level > DI__ROOT) {
+            di_scope *h = home_of(s, p->level);
+            struct di_pending *q = h ? pending_in(h, t) : NULL;
+            if (q || needs(c, p, blocked, nb)) {
+                blocked[nb++] = t;
+                if (q && wait_on(j, q))
+                    rc = DI_ENOMEM;
+                continue;
+            }
+        }
+        void *v;
+        di__dep d = { .target = t };
+        rc = di__resolve_dep(s, &d, cn->frames[k].up, &v);
+        if (rc == DI_PENDING) {
+            blocked[nb++] = t;
+            rc = 0;
+        }
+    }
+    a->running = was;
+    if (blocked != local)
+        talloc_free(blocked);
+    if (rc == DI_ENOMEM && !s->err)
+        di__scope_fail(s, DI_ENOMEM, cn->name, "out of memory");
+    if (rc || j->nwaits)
+        return rc ? rc : DI_PENDING;
+    for (uint32_t i = 0; i < cn->ndeps; i++)
+        if ((rc = di__resolve_dep(s, &cn->deps[i], &cn->top, &j->out[i])))
+            return rc;
+    return 0;
+}
+
+/* Walk j again (after a create it waited for finished) until it waits or
+ * is done; a walk asked for while one runs is made after it. */
+static void go(di__job *j)
+{
+    if (j->running) {
+        j->again = true;
+        return;
+    }
+    int rc;
+    do {
+        j->again = false;
+        j->running = true;
+        rc = walk(j);
+        j->running = false;
+    } while (rc == DI_PENDING && j->again);
+    if (rc != DI_PENDING)
+        finish(j, rc);
+}
+
+int di_resolve_async(di_scope *s, const char *consumer, void **out, size_t n,
+                     di_resolved_fn cb, void *arg)
+{
+    int rc = di__check_scope(s);
+    if (rc)
+        return rc;
+    di_container *c = s->c;
+    int key = consumer ? di__names_find(&c->cnames, consumer) : -1;
+    if (!consumer || !cb || (!out && n)) {
+        di__scope_fail(s, DI_EINVAL, NULL, "di_resolve_async: consumer and "
+                       "cb must not be NULL, nor out when n is not 0");
+        return DI_EINVAL;
+    }
+    if (key < 0) {
+        di__scope_fail(s, DI_ENOTFOUND, consumer, "no consumer '%s'", consumer);
+        return DI_ENOTFOUND;
+    }
+    const di__consumer *cn = &c->cons[key];
+    if (n < cn->ndeps) {
+        di__scope_fail(s, DI_EINVAL, cn->name, "di_resolve_async: out holds "
+                       "%zu pointers, the consumer has %u dependencies", n,
+                       cn->ndeps);
+        return DI_EINVAL;
+    }
+    if (s->cur || !cn->async) /* nothing of it can be left pending */
+        return di_resolve_key(s, key, out, n);
+    if (!di__encloses(c, cn->level, s->level)) {
+        di__scope_fail(s, DI_ESCOPE, cn->name, "'%s' runs in '%s' scopes, "
+                       "asked from a '%s' scope", cn->name,
+                       c->levels[cn->level].name, c->levels[s->level].name);
+        return DI_ESCOPE;
+    }
+    struct di__async *a = state_of(s);
+    di__job *j = a ? talloc_zero(s, di__job) : NULL;
+    if (!j) {
+        di__scope_fail(s, DI_ENOMEM, cn->name, "out of memory");
+        return DI_ENOMEM;
+    }
+    *j = (di__job){ .next = a->jobs, .s = s, .cn = cn, .out = out, .cb = cb,
+                    .arg = arg, .running = true };
+    a->jobs = j;
+    rc = walk(j);
+    j->running = false;
+    if (rc == DI_PENDING && j->again)
+        go(j); /* something it waited for finished meanwhile */
+    else if (rc != DI_PENDING) /* at once: no callback */
+        release(j, rc);
+    return rc;
+}
+
+/* ---- pending creates ---- */
+
+di_pending *di_pending_take(const di_build *b)
+{
+    di__buildctx *bc = b ? b->di__state : NULL;
+    if (!bc || !bc->may_pend)
+        return NULL;
+    if (!bc->pending_create) {
+        if (!(bc->pending_create = talloc_zero(NULL, struct di_pending))) {
+            bc->pend_oom = true;
+            return NULL;
+        }
+        bc->pending_create->state = CREATING;
+    }
+    return bc->pending_create;
+}
+
+void di_pending_on_cancel(di_pending *p, di_cancel_fn fn, void *arg)
+{
+    if (!p)
+        return;
+    p->cancel = fn;
+    p->cancel_arg = arg;
+}
+
+/* resolve.c's hook: the create behind bc took a handle and returned rc. */
+static int created(di_scope *s, di_scope *home, di__key pi, const di__frame *f,
+                   void **mem, di__buildctx *bc, int rc, void **inst)
+{
+    struct di_pending *p = bc->pending_create;
+    bc->pending_create = NULL;
+    if (!p) { /* taking one failed: so does the create, for want of memory */
+        if (rc != 0) {
+            TALLOC_FREE(bc->msg);
+            rc = DI_ENOMEM;
+        }
+        return rc;
+    }
+    if (rc < 0 || p->state == DONE || p->state == FAILED) {
+        if (rc >= 0 && p->state == DONE) { /* finished inside the create */
+            *inst = p->inst;
+            rc = 0;
+        } else if (rc >= 0) {
+            rc = p->code;
+            talloc_free(bc->msg);
+            bc->msg = p->msg ? talloc_steal(NULL, p->msg) : NULL;
+        }
+        talloc_free(p);
+        return rc;
+    }
+    if (rc != DI_PENDING) { /* took a handle, then finished anyway */
+        talloc_free(p);
+        return rc;
+    }
+    struct di__async *a = state_of(home);
+    p->c = s->c;
+    p->prov = pi;
+    p->path = di__frame_path(p, f);
+    if (!a || !p->path || wait_on(s->async->running, p)) {
+        /* cannot wait for it: stopped as if cancelled (detached, its
+         * memory with it, when it cannot be), and the create fails */
+        while (p->nwaiters)
+            unwait(p->waiters[0], p);
+        p->state = DETACHED;
+        p->mem = talloc_steal(p, *mem);
+        *mem = NULL;
+        if (p->cancel) {
+            p->cancel(p, p->cancel_arg);
+            talloc_free(p);
+        }
+        return DI_ENOMEM;
+    }
+    p->state = WAITING;
+    p->home = home;
+    p->mem = *mem;
+    *mem = NULL;
+    p->next = a->pendings;
+    a->pendings = p;
+    return DI_PENDING;
+}
+
+/* p failed with code and msg: every job waiting for it fails with them at
+ * its path (one at a time: a callback may end a scope, whose other jobs
+ * then stop waiting). p is gone after it. */
+static void fail_waiters(struct di_pending *p, int code, const char *msg)
+{
+    p->state = FAILED;
+    while (p->nwaiters) {
+        di__job *j = p->waiters[0];
+        unwait(j, p);
+        if (p->path)
+            di__scope_fail_path(j->s, code, p->path, "%s", msg);
+        else
+            di__scope_fail(j->s, code, NULL, "%s", msg);
+        finish(j, code);
+    }
+    talloc_free(p);
+}
+
+/* An instance delivered to a detached handle: disposed at once. */
+static void dispose_late(struct di_pending *p, void *inst)
+{
+    const di__provider *pr = di__prov(p->c, p->prov);
+    if (pr->dispose) {
+        di__entry e = { p->prov, 0, inst ? inst : DI__NULLINST, p->mem };
+        di__stack one = { &e, 1, 1 };
+        di__dispose_range(p->c, NULL, &one, 0, DI_EABANDONED, NULL);
+    }
+    talloc_free(p);
+}
+
+int di_pending_done(di_pending *p, void *inst)
+{
+    if (!p)
+        return DI_EINVAL;
+    if (p->state == CREATING) {
+        p->state = DONE;
+        p->inst = inst;
+        return 0;
+    }
+    if (p->state == DETACHED) {
+        dispose_late(p, inst);
+        return 0;
+    }
+    if (p->state != WAITING)
+        return DI_EINVAL;
+    di_scope *h = p->home;
+    unlink_pending(p);
+    const di__provider *pr = di__prov(h->c, p->prov);
+    void *stored = inst ? inst : DI__NULLINST;
+    p->home = NULL;
+    if (di__stack_push(h, &h->stack, p->prov, h->stack.n, stored, p->mem)) {
+        /* not recorded: disposed at once as abandoned; the waiters fail */
+        p->mem = talloc_steal(p, p->mem);
+        p->state = FAILED;
+        while (p->nwaiters) {
+            di__job *j = p->waiters[0];
+            unwait(j, p);
+            di__scope_fail(j->s, DI_ENOMEM, pr->name, "out of memory");
+            finish(j, DI_ENOMEM);
+        }
+        dispose_late(p, inst);
+        return DI_ENOMEM;
+    }
+    di__tab_put(h, p->prov, h->stack.n - 1);
+    h->bytes += (uint32_t)pr->size;
+    if (pr->dispose)
+        h->disposes = 1;
+    /* the waiters go on, one at a time: a callback may end a scope, whose
+     * other jobs then stop waiting */
+    p->state = DONE;
+    while (p->nwaiters) {
+        di__job *j = p->waiters[0];
+        unwait(j, p);
+        go(j);
+    }
+    talloc_free(p);
+    return 0;
+}
+
+int di_pending_fail(di_pending *p, int code, const char *fmt, ...)
+{
+    if (code >= 0)
+        code = DI_EPROVIDER;
+    if (!p)
+        return code;
+    char *msg = NULL;
+    if (fmt) {
+        va_list ap;
+        va_start(ap, fmt);
+        msg = talloc_vasprintf(p, fmt, ap);
+        va_end(ap);
+    }
+    switch (p->state) {
+    case CREATING:
+        p->state = FAILED;
+        p->code = code;
+        p->msg = msg;
+        return code;
+    case DETACHED:
+        talloc_free(p);
+        return code;
+    case WAITING:
+        break;
+    default:
+        return code;
+    }
+    unlink_pending(p);
+    talloc_free(p->mem);
+    p->mem = NULL;
+    char buf[64];
+    if (!msg) {
+        snprintf(buf, sizeof buf, "create failed: %s", di_strerror(code));
+        msg = buf;
+    }
+    fail_waiters(p, code, msg);
+    return code;
+}
+
+/* scope.c's hook: s settles. */
+static void abandon(di_scope *s)
+{
+    struct di__async *a = s->async;
+    while (a->jobs) {
+        di__job *j = a->jobs;
+        di__scope_fail(s, DI_EABANDONED, j->cn->name, "the scope ended while "
+                       "'%s' was being resolved", j->cn->name);
+        finish(j, DI_EABANDONED);
+    }
+    while (a->pendings) {
+        struct di_pending *p = a->pendings;
+        while (p->nwaiters) { /* a child scope's job: ended before */
+            di__job *j = p->waiters[0];
+            unwait(j, p);
+        }
+        cancel(p);
+    }
+}
