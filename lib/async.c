@@ -355,19 +355,28 @@ int di_resolve_async(di_scope *s, const char *consumer, void **out, size_t n,
 
 /* ---- pending creates ---- */
 
+struct di_pending di__pend_oom;
+
 di_pending *di_pending_take(const di_build *b)
 {
     di__buildctx *bc = b ? b->di__state : NULL;
-    if (!bc || !bc->may_pend)
+    di_scope *s = b ? b->scope : NULL;
+    if (!bc || !s)
         return NULL;
-    if (!bc->pending_create) {
-        if (!(bc->pending_create = talloc_zero(NULL, struct di_pending))) {
-            bc->pend_oom = true;
-            return NULL;
-        }
-        bc->pending_create->state = CREATING;
-    }
-    return bc->pending_create;
+    if (bc->pending_create)
+        return bc->pending_create == DI__PEND_OOM ? NULL : bc->pending_create;
+    /* an asynchronous provider started by an asynchronous resolution, not
+     * from inside another create, may be left pending */
+    if (bc->prev || !s->async || !s->async->running)
+        return NULL;
+    int k = di__names_find(&s->c->pnames, b->name);
+    if (k < 0 || !di__prov(s->c, k)->async)
+        return NULL;
+    struct di_pending *p = talloc_zero(NULL, struct di_pending);
+    if (p)
+        p->state = CREATING;
+    bc->pending_create = p ? p : DI__PEND_OOM;
+    return p;
 }
 
 void di_pending_on_cancel(di_pending *p, di_cancel_fn fn, void *arg)
@@ -384,7 +393,7 @@ static int created(di_scope *s, di_scope *home, di__key pi, const di__frame *f,
 {
     struct di_pending *p = bc->pending_create;
     bc->pending_create = NULL;
-    if (!p) { /* taking one failed: so does the create, for want of memory */
+    if (p == DI__PEND_OOM) { /* taking one failed: so does the create */
         if (rc != 0) {
             TALLOC_FREE(bc->msg);
             rc = DI_ENOMEM;

@@ -533,12 +533,12 @@ typedef struct di__buildctx {
                                    NULL; whoever set up the context frees it */
     const char *why, *at;       /* its reason, and where in the params
                                    (di_fail_at; else NULL): msg's children */
-    bool may_pend;              /* the create may answer DI_PENDING (an
-                                   asynchronous provider started by an
-                                   asynchronous resolution: async.c) */
-    struct di_pending *pending_create; /* the handle it took, or NULL */
-    bool pend_oom;              /* taking one failed: out of memory */
+    /* the pending handle the create took (async.c), or DI__PEND_OOM when
+     * taking one ran out of memory, or NULL */
+    struct di_pending *pending_create;
 } di__buildctx;
+extern struct di_pending di__pend_oom;
+#define DI__PEND_OOM (&di__pend_oom)
 
 
 struct di_scope {
@@ -598,7 +598,7 @@ struct di__job;
 struct di__async_ops {
     /* resolve.c: the create of provider pi (for scope s, into home, its
      * frame f, its memory *mem) took a pending handle (bc->pending_create)
-     * or tried to (bc->pend_oom), and returned rc. Returns DI_PENDING when it was left pending, else
+     * or tried to, and returned rc. Returns DI_PENDING when it was left pending, else
      * what to go on with as the create's result: 0 with *inst, or a
      * failure (its message, if any, in bc->msg). *mem is NULL when the
      * handle took the memory (left pending, or detached). */

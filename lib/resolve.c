@@ -203,10 +203,6 @@ static int create_one(di_scope *s, di_scope *home, di__stack *st,
         memset(mem, 0, p->size);
     di__buildctx bc = { .prev = s->cur, .frame = f, .home = home,
                         .pending = home ? NULL : st, .msg = NULL };
-    /* an asynchronous provider started by an asynchronous resolution,
-     * not from inside another create, may be left pending (async.h) */
-    if (__builtin_expect(p->async, 0))
-        bc.may_pend = !bc.prev && s->async && s->async->running;
     di_build b = { .mem = mem, .deps = dv, .ndeps = p->ndeps, .data = p->data,
                    .name = p->name, .scope = s, .di__state = &bc,
                    .params = p->params };
@@ -229,8 +225,7 @@ static int create_one(di_scope *s, di_scope *home, di__stack *st,
     if (!bc.prev)
         s->open_keys = c->nprov;
     di__calling = calling;
-    if (__builtin_expect(bc.may_pend, 0) &&
-        (bc.pending_create || bc.pend_oom)) {
+    if (__builtin_expect(bc.pending_create != NULL, 0)) {
         rc = s->async->ops->created(s, home, pi, f, &mem, &bc, rc, &inst);
         if (rc == DI_PENDING)
             return rc;
