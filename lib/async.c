@@ -51,7 +51,7 @@ typedef struct di__job {
 } di__job;
 
 static int created(di_scope *s, di_scope *home, di__key pi, const di__frame *f,
-                   void **mem, di__buildctx *bc, int rc, void **inst);
+                   void *mem, di__buildctx *bc, int rc, void **inst);
 static void abandon(di_scope *s);
 static const struct di__async_ops ops = { created, abandon };
 
@@ -372,7 +372,9 @@ di_pending *di_pending_take(const di_build *b)
     int k = di__names_find(&s->c->pnames, b->name);
     if (k < 0 || !di__prov(s->c, k)->async)
         return NULL;
-    struct di_pending *p = talloc_zero(NULL, struct di_pending);
+    /* on the instance's memory until it is left pending: a create that
+     * took one and finished anyway leaves it there, freed with it */
+    struct di_pending *p = talloc_zero(b->mem, struct di_pending);
     if (p)
         p->state = CREATING;
     bc->pending_create = p ? p : DI__PEND_OOM;
@@ -389,7 +391,7 @@ void di_pending_on_cancel(di_pending *p, di_cancel_fn fn, void *arg)
 
 /* resolve.c's hook: the create behind bc took a handle and returned rc. */
 static int created(di_scope *s, di_scope *home, di__key pi, const di__frame *f,
-                   void **mem, di__buildctx *bc, int rc, void **inst)
+                   void *mem, di__buildctx *bc, int rc, void **inst)
 {
     struct di_pending *p = bc->pending_create;
     bc->pending_create = NULL;
@@ -400,11 +402,11 @@ static int created(di_scope *s, di_scope *home, di__key pi, const di__frame *f,
         }
         return rc;
     }
-    if (rc < 0 || p->state == DONE || p->state == FAILED) {
-        if (rc >= 0 && p->state == DONE) { /* finished inside the create */
+    if (rc != DI_PENDING || p->state == DONE || p->state == FAILED) {
+        if (rc == DI_PENDING && p->state == DONE) { /* finished inside */
             *inst = p->inst;
             rc = 0;
-        } else if (rc >= 0) {
+        } else if (rc == DI_PENDING) {
             rc = p->code;
             talloc_free(bc->msg);
             bc->msg = p->msg ? talloc_steal(NULL, p->msg) : NULL;
@@ -412,10 +414,7 @@ static int created(di_scope *s, di_scope *home, di__key pi, const di__frame *f,
         talloc_free(p);
         return rc;
     }
-    if (rc != DI_PENDING) { /* took a handle, then finished anyway */
-        talloc_free(p);
-        return rc;
-    }
+    talloc_steal(NULL, p); /* it outlives the create's memory now */
     struct di__async *a = state_of(home);
     p->c = s->c;
     p->prov = pi;
@@ -426,18 +425,16 @@ static int created(di_scope *s, di_scope *home, di__key pi, const di__frame *f,
         while (p->nwaiters)
             unwait(p->waiters[0], p);
         p->state = DETACHED;
-        p->mem = talloc_steal(p, *mem);
-        *mem = NULL;
+        p->mem = talloc_steal(p, mem);
         if (p->cancel) {
             p->cancel(p, p->cancel_arg);
             talloc_free(p);
         }
-        return DI_ENOMEM;
+        return DI__MEM_KEPT;
     }
     p->state = WAITING;
     p->home = home;
-    p->mem = *mem;
-    *mem = NULL;
+    p->mem = mem;
     p->next = a->pendings;
     a->pendings = p;
     return DI_PENDING;

@@ -537,6 +537,7 @@ typedef struct di__buildctx {
      * taking one ran out of memory, or NULL */
     struct di_pending *pending_create;
 } di__buildctx;
+#define DI__MEM_KEPT 3
 extern struct di_pending di__pend_oom;
 #define DI__PEND_OOM (&di__pend_oom)
 
@@ -600,10 +601,10 @@ struct di__async_ops {
      * frame f, its memory *mem) took a pending handle (bc->pending_create)
      * or tried to, and returned rc. Returns DI_PENDING when it was left pending, else
      * what to go on with as the create's result: 0 with *inst, or a
-     * failure (its message, if any, in bc->msg). *mem is NULL when the
-     * handle took the memory (left pending, or detached). */
+     * failure (its message, if any, in bc->msg), or DI__MEM_KEPT: failed
+     * for want of memory, mem kept by the handle (detached). */
     int (*created)(di_scope *s, di_scope *home, di__key pi,
-                   const di__frame *f, void **mem, di__buildctx *bc, int rc,
+                   const di__frame *f, void *mem, di__buildctx *bc, int rc,
                    void **inst);
     /* scope.c: s is settling (it is marked settled and busy): call back the
      * resolutions waiting in it with DI_EABANDONED and cancel the creates
