@@ -227,13 +227,14 @@ static int create_one(di_scope *s, di_scope *home, di__stack *st,
     di__calling = calling;
     if (__builtin_expect(rc != 0, 0)) {
         /* DI_PENDING, or a failure, after taking a pending handle */
-        if (bc.pending_create &&
-            (rc = s->async->ops->created(s, home, pi, f, mem, &bc, rc,
-                                         &inst)) == DI_PENDING)
-            return rc;
-        if (rc == DI__MEM_KEPT) { /* failed; the handle keeps the memory */
-            mem = NULL;
-            rc = DI_ENOMEM;
+        if (bc.pending_create) {
+            rc = s->async->ops->created(s, home, pi, f, mem, &bc, rc, &inst);
+            if (rc == DI_PENDING)
+                return rc;
+            if (rc == DI__MEM_KEPT) { /* failed; the handle keeps mem */
+                mem = NULL;
+                rc = DI_ENOMEM;
+            }
         }
         if (rc)
             return create_failed(s, mem, bc.msg, rc, f, err_before);
