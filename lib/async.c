@@ -18,7 +18,7 @@
 
 #include "scope.h"
 
-enum { CREATING, WAITING, DONE, FAILED, DETACHED };
+enum { CREATING, WAITING, DONE, FAILED, DETACHED, DISPOSING };
 
 struct di_pending {
     struct di_pending *next;  /* in its home's list (WAITING) */
@@ -53,7 +53,9 @@ typedef struct di__job {
 static int created(di_scope *s, di_scope *home, di__key pi, const di__frame *f,
                    void *mem, di__buildctx *bc, int rc, void **inst);
 static void abandon(di_scope *s);
-static const struct di__async_ops ops = { created, abandon };
+static int disposed(di_scope *s, di__key pi, di__buildctx *bc, int r);
+static void dispose_finished(struct di_pending *p, int code, const char *msg);
+static const struct di__async_ops ops = { created, abandon, disposed };
 
 /* s's asynchronous state, made if it has none; NULL when out of memory. */
 static struct di__async *state_of(di_scope *s)
@@ -365,9 +367,11 @@ di_pending *di_pending_take(const di_build *b)
         return NULL;
     if (bc->pending_create)
         return bc->pending_create == DI__PEND_OOM ? NULL : bc->pending_create;
-    /* an asynchronous provider started by an asynchronous resolution, not
-     * from inside another create, may be left pending */
-    if (bc->prev || !s->async || !s->async->running)
+    /* an asynchronous provider's create started by an asynchronous
+     * resolution (not from inside another create), or its dispose run by
+     * an asynchronous settle, may be left pending */
+    bool disposing = s->async && s->async->disposing == bc;
+    if (!disposing && (bc->prev || !s->async || !s->async->running))
         return NULL;
     int k = di__names_find(&s->c->pnames, b->name);
     if (k < 0 || !di__prov(s->c, k)->async)
@@ -483,6 +487,10 @@ int di_pending_done(di_pending *p, void *inst)
         dispose_late(p, inst);
         return 0;
     }
+    if (p->state == DISPOSING) {
+        dispose_finished(p, 0, NULL);
+        return 0;
+    }
     if (p->state != WAITING)
         return DI_EINVAL;
     di_scope *h = p->home;
@@ -541,6 +549,13 @@ int di_pending_fail(di_pending *p, int code, const char *fmt, ...)
     case DETACHED:
         talloc_free(p);
         return code;
+    case DISPOSING: {
+        char buf[64];
+        if (!msg)
+            snprintf(buf, sizeof buf, "dispose failed: %s", di_strerror(code));
+        dispose_finished(p, code, msg ? msg : buf); /* frees msg with p */
+        return code;
+    }
     case WAITING:
         break;
     default:
@@ -556,6 +571,101 @@ int di_pending_fail(di_pending *p, int code, const char *fmt, ...)
     }
     fail_waiters(p, code, msg);
     return code;
+}
+
+/* ---- asynchronous settle ---- */
+
+/* scope.c's hook: the dispose behind bc took a handle and returned r. */
+static int disposed(di_scope *s, di__key pi, di__buildctx *bc, int r)
+{
+    struct di_pending *p = bc->pending_create;
+    bc->pending_create = NULL;
+    if (p == DI__PEND_OOM)
+        return r ? DI_ENOMEM : 0;
+    if (r != DI_PENDING || p->state == DONE || p->state == FAILED) {
+        if (r == DI_PENDING && p->state == DONE)
+            r = 0;
+        else if (r == DI_PENDING) {
+            r = p->code;
+            talloc_free(bc->msg);
+            bc->msg = p->msg ? talloc_steal(NULL, p->msg) : NULL;
+        }
+        talloc_free(p);
+        return r;
+    }
+    p->state = DISPOSING; /* on the instance's memory, freed with the scope */
+    p->home = s;
+    p->c = s->c;
+    p->prov = pi;
+    return DI_PENDING;
+}
+
+/* Run s's disposes on from where its asynchronous settle is; when all ran,
+ * close the settle and, if it had answered DI_PENDING, call back. Returns
+ * DI_PENDING while a dispose is pending, else the settle's result. */
+static int settle_go(di_scope *s)
+{
+    struct di__async *a = s->async;
+    if (s->disposes) {
+        int r = di__dispose_range(s->c, s, &s->stack, 0, a->outcome,
+                                  &a->fails);
+        if (r == DI_PENDING)
+            return r;
+        a->settle_rc |= r;
+        s->stack.n = a->held; /* readable until freed, as after a settle */
+    }
+    int rc = a->settle_rc ? DI_EDISPOSE : 0;
+    a->settling = false;
+    s->busy--;
+    di__settle_close(s, rc, &a->fails);
+    a->fails = (di__errlist){ 0 };
+    if (a->later)
+        a->settled(s, rc, a->settled_arg);
+    return rc;
+}
+
+int di_scope_settle_async(di_scope *s, int outcome, di_resolved_fn cb,
+                          void *arg)
+{
+    int rc = di__settle_check(s, "di_scope_settle_async");
+    if (rc)
+        return rc;
+    if (!cb) {
+        di__scope_fail(s, DI_EINVAL, NULL, "di_scope_settle_async: cb must "
+                       "not be NULL");
+        return DI_EINVAL;
+    }
+    struct di__async *a = state_of(s);
+    if (!a) /* no room to wait: every dispose runs now */
+        return di_scope_settle(s, outcome);
+    a->fails = (di__errlist){ 0 };
+    a->settle_rc = di__settle_open(s, &a->fails);
+    a->settling = true;
+    a->later = false;
+    a->outcome = outcome;
+    a->held = s->stack.n;
+    a->settled = cb;
+    a->settled_arg = arg;
+    s->busy++; /* until it is settled: not ended nor freed meanwhile */
+    rc = settle_go(s);
+    if (rc == DI_PENDING)
+        a->later = true;
+    return rc;
+}
+
+/* A pending dispose finished (failed with code and msg, or not: code 0). */
+static void dispose_finished(struct di_pending *p, int code, const char *msg)
+{
+    di_scope *s = p->home;
+    struct di__async *a = s->async;
+    if (code) {
+        const char *name = di__prov(p->c, p->prov)->name;
+        di__err_add(&a->fails, code, name, "%s", msg); /* else "out of
+                                                          memory" is kept */
+        a->settle_rc = DI_EDISPOSE;
+    }
+    talloc_free(p);
+    settle_go(s);
 }
 
 /* scope.c's hook: s settles. */

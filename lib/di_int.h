@@ -610,6 +610,11 @@ struct di__async_ops {
      * resolutions waiting in it with DI_EABANDONED and cancel the creates
      * pending in it. */
     void (*abandon)(di_scope *s);
+    /* scope.c: the dispose of provider pi's instance in s, under an
+     * asynchronous settle, took a pending handle (bc->pending_create) or
+     * tried to, and returned r: DI_PENDING when it was left pending, else
+     * its result (a failure's message in bc->msg). */
+    int (*disposed)(di_scope *s, di__key pi, di__buildctx *bc, int r);
 };
 struct di__async {
     const struct di__async_ops *ops;
@@ -618,6 +623,14 @@ struct di__async {
                                       here */
     struct di__job *running;       /* the resolution running on this scope
                                       now (its creates may be left pending) */
+    /* an asynchronous settle (di_scope_settle_async) in progress */
+    bool settling, later;          /* later: it answered DI_PENDING */
+    di__buildctx *disposing;       /* the dispose context running now */
+    int outcome, settle_rc;
+    uint32_t held;                 /* the stack's height when it began */
+    di__errlist fails;
+    void (*settled)(di_scope *s, int rc, void *arg);
+    void *settled_arg;
 };
 
 /* ---- hot-path helpers ---- */

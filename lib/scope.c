@@ -271,7 +271,10 @@ __attribute__((noinline, cold)) static int dispose_failed(
 /* Dispose entries [from, st->n) in reverse order with the outcome, pop them.
  * The memory of each is not freed here. Failures are appended to fails.
  * What every dispose shares (the container marked as calling, the scope
- * busy, the build record and its context) is set once for the run. */
+ * busy, the build record and its context) is set once for the run.
+ * Under an asynchronous settle (async.c) a dispose may be left pending:
+ * then the run stops there and returns DI_PENDING (what failed before it
+ * is in fails, and in the settle's rc). */
 DI__HOT int di__dispose_range(di_container *c, di_scope *s, di__stack *st,
                       uint32_t from, int outcome, di__errlist *fails)
 {
@@ -282,8 +285,11 @@ DI__HOT int di__dispose_range(di_container *c, di_scope *s, di__stack *st,
     di_build b = { .scope = s, .di__state = &bc };
     di_container *calling = di__calling;
     di__calling = c;
+    struct di__async *a = s ? s->async : NULL;
     if (s)
         s->busy++;
+    if (__builtin_expect(a && a->settling, 0))
+        a->disposing = &bc;
     bool traced = __builtin_expect(s ? s->tracing : c->trace_on, 0);
     while (st->n > from) {
         const di__entry *e = &st->e[--st->n];
@@ -298,10 +304,18 @@ DI__HOT int di__dispose_range(di_container *c, di_scope *s, di__stack *st,
         void *inst = e->inst == DI__NULLINST ? NULL : e->inst;
         int r = traced ? traced_dispose(c, s, e->prov, &b, inst, outcome)
                        : fn(&b, inst, outcome);
+        if (__builtin_expect(bc.pending_create != NULL, 0) &&
+            (r = a->ops->disposed(s, e->prov, &bc, r)) == DI_PENDING) {
+            a->settle_rc |= rc;
+            rc = DI_PENDING;
+            break;
+        }
         if (__builtin_expect(r != 0 || bc.msg != NULL, 0) &&
             dispose_failed(p, &bc, r, fails))
             rc = DI_EDISPOSE;
     }
+    if (__builtin_expect(a != NULL, 0))
+        a->disposing = NULL;
     if (s)
         s->busy--;
     di__calling = calling;
@@ -331,6 +345,22 @@ static void unlink_child(di_scope *s)
  * are settled. */
 static int settle(di_scope *s, int outcome, di__errlist *fails)
 {
+    int rc = di__settle_open(s, fails);
+    if (s->disposes) { /* else nothing to call: talloc frees the memory */
+        uint32_t held = s->stack.n;
+        if (di__dispose_stack(s->c, s, &s->stack, outcome, fails))
+            rc = DI_EDISPOSE;
+        /* nothing is pushed or disposed on a settled scope: its entries
+         * stay readable (memory reports) until it is freed */
+        s->stack.n = held;
+    }
+    if (s->tracing)
+        traced_end(s);
+    return rc;
+}
+
+int di__settle_open(di_scope *s, di__errlist *fails)
+{
     int rc = 0;
     s->ended = DI__SETTLED;
     s->open_keys = 0;
@@ -342,16 +372,6 @@ static int settle(di_scope *s, int outcome, di__errlist *fails)
         s->async->ops->abandon(s);
         s->busy--;
     }
-    if (s->disposes) { /* else nothing to call: talloc frees the memory */
-        uint32_t held = s->stack.n;
-        if (di__dispose_stack(s->c, s, &s->stack, outcome, fails))
-            rc = DI_EDISPOSE;
-        /* nothing is pushed or disposed on a settled scope: its entries
-         * stay readable (memory reports) until it is freed */
-        s->stack.n = held;
-    }
-    if (s->tracing)
-        traced_end(s);
     return rc;
 }
 
@@ -703,13 +723,27 @@ static void keep_failures(di_scope *s, di__errlist *fails)
     s->err = fails->head ? talloc_steal(s, fails->head) : &di__oom;
 }
 
-int di_scope_settle(di_scope *s, int outcome)
+int di__settle_check(di_scope *s, const char *fn)
 {
     int rc = di__check_scope_read(s);
-    if (rc || (rc = busy(s, "di_scope_settle")))
+    if (rc || (rc = busy(s, fn)))
         return rc;
-    if (s->ended != DI__OPEN)
-        return di__scope_closed(s);
+    return s->ended != DI__OPEN ? di__scope_closed(s) : 0;
+}
+
+void di__settle_close(di_scope *s, int rc, di__errlist *fails)
+{
+    if (s->tracing)
+        traced_end(s);
+    if (rc)
+        keep_failures(s, fails);
+}
+
+int di_scope_settle(di_scope *s, int outcome)
+{
+    int rc = di__settle_check(s, "di_scope_settle");
+    if (rc)
+        return rc;
     di__errlist fails = { 0 };
     rc = settle(s, outcome, &fails);
     if (rc)

@@ -71,6 +71,15 @@ int di__scope_put_key(di_scope *s, di__key key, const char *name, void *value);
  * it when it is settled (its memory is still there). */
 int di__scope_closed(di_scope *s);
 
+/* scope.c, for an asynchronous settle (async.c): whether s may be settled
+ * now by fn (0, or the error, kept on s); the settle's first part (s
+ * marked settled, its open child scopes settled as abandoned, what waits
+ * in it called back) with its rc; and its last (tracing told, the failures
+ * kept on s when rc is not 0). */
+int di__settle_check(di_scope *s, const char *fn);
+int di__settle_open(di_scope *s, di__errlist *fails);
+void di__settle_close(di_scope *s, int rc, di__errlist *fails);
+
 /* 0 for a scope whose memory may be read: open or settled; DI_EINVAL for
  * NULL, DI_ESTALE for an ended one (debug builds: for anything not a live
  * scope). */

@@ -12,11 +12,12 @@
 
 /* ---- a loop of one queue ---- */
 
-enum { LATER, LATER_NO_CANCEL, INSIDE, SYNC, NO_TAKE, FAIL_LATER };
+enum { SYNC, LATER, LATER_NO_CANCEL, INSIDE, NO_TAKE, FAIL_LATER };
 
 typedef struct aprov {
     const char *name;
     int mode;
+    int dmode;     /* its dispose: SYNC (0), LATER or FAIL_LATER */
     int creates, cancels, disposes, last_outcome;
 } aprov;
 
@@ -25,6 +26,7 @@ typedef struct op {
     aprov *a;
     void *mem;     /* the create's b->mem: the instance */
     bool live;     /* not finished nor cancelled */
+    bool dispose;  /* a pending dispose */
 } op;
 
 #define OPS_MAX 64
@@ -66,7 +68,7 @@ static int a_create(const di_build *b, void **out)
     }
     CU_ASSERT_FATAL(nops < OPS_MAX);
     op *o = &ops[nops++];
-    *o = (op){ p, a, t, true };
+    *o = (op){ p, a, t, true, false };
     if (a->mode != LATER_NO_CANCEL)
         di_pending_on_cancel(p, cancelled, o);
     return DI_PENDING;
@@ -78,7 +80,28 @@ static int a_dispose(const di_build *b, void *inst, int outcome)
     a->disposes++;
     a->last_outcome = outcome;
     tlog_add("-%s:%d", a->name, outcome);
-    return 0;
+    di_pending *p = a->dmode != SYNC ? di_pending_take(b) : NULL;
+    if (!p) /* synchronous settle: done now */
+        return 0;
+    CU_ASSERT_FATAL(nops < OPS_MAX);
+    ops[nops++] = (op){ p, a, inst, true, true };
+    return DI_PENDING;
+}
+
+/* Finish a's queued dispose. */
+static int finish_dispose(aprov *a)
+{
+    for (int i = 0; i < nops; i++)
+        if (ops[i].a == a && ops[i].live && ops[i].dispose) {
+            ops[i].live = false;
+            tlog_add("!%s", a->name);
+            if (a->dmode == FAIL_LATER)
+                return di_pending_fail(ops[i].p, -43, "%s: COMMIT failed",
+                                       a->name);
+            return di_pending_done(ops[i].p, NULL);
+        }
+    CU_FAIL_FATAL("no pending dispose");
+    return -1;
 }
 
 /* The queued create of a (live), or NULL. */
@@ -424,6 +447,83 @@ static void test_no_waiting_where_synchronous(void)
     t_fixture_done(c, root);
 }
 
+/* Pending disposes (a COMMIT is I/O) run one after another in reverse
+ * creation order; the settle completes through its callback, the scope is
+ * in use until then, and a failure is reported with the others. */
+static aprov t1, t2, t3;
+
+static di_container *commits(void **root, int dmode3)
+{
+    reset();
+    t1 = (aprov){ .name = "t1", .mode = SYNC, .dmode = LATER };
+    t2 = (aprov){ .name = "t2", .mode = SYNC };
+    t3 = (aprov){ .name = "t3", .mode = SYNC, .dmode = dmode3 };
+    di_container *c = t_fixture(root);
+    T_OK(provide(c, &t1, "request", NULL, true));
+    T_OK(provide(c, &t2, "request", NULL, false));
+    T_OK(provide(c, &t3, "request", NULL, true));
+    T_OK(t_consumer(c, "POST /t", "request", "t1", "t2", "t3", NULL));
+    T_OK(di_async_consumer(c, "POST /t"));
+    T_OK(di_container_seal(c));
+    return c;
+}
+
+static void test_pending_disposes_in_order(void)
+{
+    void *root;
+    di_container *c = commits(&root, LATER);
+    di_scope *s;
+    got g = { 0 }, e = { 0 };
+    T_OK(di_scope_begin(c, NULL, "request", NULL, &s));
+    T_OK(di_resolve_async(s, "POST /t", g.out, 3, resolved, &g));
+    CU_ASSERT_EQUAL(di_scope_settle_async(s, 0, resolved, &e), DI_PENDING);
+    CU_ASSERT(log_is("+t1 +t2 +t3 -t3:0"));
+    /* in use until settled */
+    CU_ASSERT_EQUAL(di_scope_free(s), DI_EBUSY);
+    CU_ASSERT_EQUAL(di_scope_end(s, 0), DI_EBUSY);
+    T_OK(finish_dispose(&t3)); /* t2 runs, then t1 is left pending */
+    CU_ASSERT(log_is("+t1 +t2 +t3 -t3:0 !t3 -t2:0 -t1:0"));
+    CU_ASSERT_EQUAL(e.calls, 0);
+    T_OK(finish_dispose(&t1));
+    CU_ASSERT_EQUAL(e.calls, 1);
+    CU_ASSERT_EQUAL(e.rc, 0);
+    CU_ASSERT(log_is("+t1 +t2 +t3 -t3:0 !t3 -t2:0 -t1:0 !t1 =0"));
+    T_OK(di_scope_free(s));
+    t_fixture_done(c, root);
+}
+
+static void test_pending_dispose_fails(void)
+{
+    void *root;
+    di_container *c = commits(&root, FAIL_LATER);
+    di_scope *s;
+    got g = { 0 }, e = { 0 };
+    T_OK(di_scope_begin(c, NULL, "request", NULL, &s));
+    T_OK(di_resolve_async(s, "POST /t", g.out, 3, resolved, &g));
+    CU_ASSERT_EQUAL(di_scope_settle_async(s, 0, resolved, &e), DI_PENDING);
+    CU_ASSERT_EQUAL(finish_dispose(&t3), -43);
+    T_OK(finish_dispose(&t1)); /* every dispose still runs */
+    CU_ASSERT_EQUAL(e.calls, 1);
+    CU_ASSERT_EQUAL(e.rc, DI_EDISPOSE);
+    CU_ASSERT(t_msg_is(di_scope_error(s), "t3: t3: COMMIT failed"));
+    CU_ASSERT(log_is("+t1 +t2 +t3 -t3:0 !t3 -t2:0 -t1:0 !t1 =-12"));
+    T_OK(di_scope_free(s));
+    /* a synchronous end: the disposes get no handle and finish at once */
+    T_OK(di_scope_begin(c, NULL, "request", NULL, &s));
+    T_OK(di_resolve_async(s, "POST /t", g.out, 3, resolved, &g));
+    tlog_reset();
+    T_OK(di_scope_end(s, 0));
+    CU_ASSERT(log_is("-t3:0 -t2:0 -t1:0"));
+    /* nothing to wait for: settled at once, no callback */
+    T_OK(di_scope_begin(c, NULL, "request", NULL, &s));
+    T_OK(di_scope_settle_async(s, 0, resolved, &e));
+    CU_ASSERT_EQUAL(e.calls, 1);
+    CU_ASSERT_EQUAL(di_scope_settle_async(s, 0, resolved, &e), DI_ESTALE);
+    CU_ASSERT_EQUAL(di_scope_settle_async(NULL, 0, resolved, &e), DI_EINVAL);
+    T_OK(di_scope_free(s));
+    t_fixture_done(c, root);
+}
+
 /* Every allocation of the asynchronous path fails in turn: each run ends
  * either resolved or with a clean failure (DI_ENOMEM, called back at most
  * once), the scope still ends, and nothing leaks. */
@@ -491,6 +591,10 @@ int main(void)
         { "seal refuses what cannot wait", test_seal_checks },
         { "no waiting where the resolution is synchronous",
           test_no_waiting_where_synchronous },
+        { "pending disposes run one after another",
+          test_pending_disposes_in_order },
+        { "a pending dispose that fails, and settles with nothing pending",
+          test_pending_dispose_fails },
         { "allocation failures over the asynchronous path",
           test_allocation_failures },
         CU_TEST_INFO_NULL,

@@ -56,6 +56,10 @@
  *  - Ending a scope (settle) while resolutions wait in it: they are called
  *    back with DI_EABANDONED first, and the creates pending in it are
  *    cancelled; nothing leaks.
+ *  - Teardown stays ordered: with di_scope_settle_async() a dispose may be
+ *    left pending too, and the next one runs only after it finished; the
+ *    settle completes through its callback, so a host acknowledges a
+ *    request only then.
  */
 #ifndef DI_ASYNC_H
 #define DI_ASYNC_H
@@ -159,6 +163,25 @@ typedef void (*di_resolved_fn)(di_scope *s, int rc, void *arg);
  */
 DI_EXPORT int di_resolve_async(di_scope *s, const char *consumer, void **out,
                                size_t n, di_resolved_fn cb, void *arg);
+
+/*
+ * di_scope_settle_async — di_scope_settle() whose disposes may be left
+ * pending: the dispose of an asynchronous provider (a COMMIT sent to the
+ * database) may take a handle with di_pending_take(), return DI_PENDING,
+ * and finish later with di_pending_done(p, NULL) or di_pending_fail().
+ * Disposes still run one after another, in reverse creation order, each
+ * with the outcome: the next starts when the pending one finished.
+ *
+ * cb, arg: called when every dispose ran (rc 0, or DI_EDISPOSE with the
+ * failures in di_scope_error(s)), if that is later. Meanwhile the scope is
+ * in use: ending or freeing it answers DI_EBUSY. Free it (di_scope_free)
+ * after the callback, or after an answer other than DI_PENDING.
+ * Returns 0 or DI_EDISPOSE when every dispose ran at once (cb is not
+ * called), DI_PENDING when cb will be called, or the errors of
+ * di_scope_settle() (cb is not called); DI_EINVAL when cb is NULL.
+ */
+DI_EXPORT int di_scope_settle_async(di_scope *s, int outcome,
+                                    di_resolved_fn cb, void *arg);
 
 DI_END_DECLS
 
