@@ -267,7 +267,9 @@ static int walk(di__job *j)
         }
         void *v;
         di__dep d = { .target = t };
+        a->starting = p;
         rc = di__resolve_dep(s, &d, cn->frames[k].up, &v);
+        a->starting = NULL;
         if (rc == DI_PENDING) {
             blocked[nb++] = t;
             rc = 0;
@@ -370,12 +372,17 @@ di_pending *di_pending_take(const di_build *b)
     /* an asynchronous provider's create started by an asynchronous
      * resolution (not from inside another create), or its dispose run by
      * an asynchronous settle, may be left pending */
-    bool disposing = s->async && s->async->disposing == bc;
-    if (!disposing && (bc->prev || !s->async || !s->async->running))
+    struct di__async *a = s->async;
+    if (!a)
         return NULL;
-    int k = di__names_find(&s->c->pnames, b->name);
-    if (k < 0 || !di__prov(s->c, k)->async)
-        return NULL;
+    if (a->disposing == bc) { /* a dispose: its provider, by name */
+        int k = di__names_find(&s->c->pnames, b->name);
+        if (k < 0 || !di__prov(s->c, k)->async)
+            return NULL;
+    } else if (bc->prev || !a->running || !a->starting ||
+               a->starting->name != b->name || !a->starting->async) {
+        return NULL; /* not the create of the plan entry being built */
+    }
     /* on the instance's memory until it is left pending: a create that
      * took one and finished anyway leaves it there, freed with it */
     struct di_pending *p = talloc_zero(b->mem, struct di_pending);

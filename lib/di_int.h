@@ -623,6 +623,7 @@ struct di__async {
                                       here */
     struct di__job *running;       /* the resolution running on this scope
                                       now (its creates may be left pending) */
+    const struct di__provider *starting; /* the plan entry it is building */
     /* an asynchronous settle (di_scope_settle_async) in progress */
     bool settling, later;          /* later: it answered DI_PENDING */
     di__buildctx *disposing;       /* the dispose context running now */

@@ -347,6 +347,98 @@ const bench_timed bench_request_3 = {
     setup_request_3, teardown_request_3, request_3_di, request_3_hand,
     request_3_pool, 0, 1.25 };
 
+/* ---- async_overhead: request_3 resolved asynchronously ----
+ * The same graph with session and current_user asynchronous providers that
+ * have their instance at once (in memory): each takes a pending handle and
+ * finishes it inside its create; the consumer is resolved with
+ * di_resolve_async(). The baseline is request_3's synchronous resolution. */
+
+static di_container *c3a;
+static int request3a;
+
+/* create, as an asynchronous provider whose instance is ready at once */
+static int now(const di_build *b, void **out,
+               int (*make)(const di_build *, void **))
+{
+    di_pending *p = di_pending_take(b);
+    int rc = make(b, out);
+    if (!p || rc)
+        return rc;
+    di_pending_done(p, *out);
+    return DI_PENDING;
+}
+
+static int make_session_now(const di_build *b, void **out)
+{
+    return now(b, out, make_session);
+}
+
+static int make_user_now(const di_build *b, void **out)
+{
+    return now(b, out, make_user);
+}
+
+static void never_called(di_scope *s, int rc, void *arg)
+{
+    (void)s;
+    (void)arg;
+    fprintf(stderr, "bench: async_overhead called back (%d)\n", rc);
+    exit(2);
+}
+
+static void setup_async_overhead(void)
+{
+    setup_request_3();
+    static const char *const session_deps[] = { "config", NULL };
+    static const char *const user_deps[] = { "session", "config", NULL };
+    static const char *const consumer_deps[] = { "config", "session",
+                                                 "current_user", NULL };
+    must(di_container_new(NULL, &c3a), "new");
+    must(di_provide(c3a, &(di_provider_desc){ .name = "config",
+        .lifetime = "singleton", .create = make_config,
+        .size = sizeof(config) }), "config");
+    must(di_provide(c3a, &(di_provider_desc){ .name = "session",
+        .lifetime = "request", .deps = session_deps,
+        .create = make_session_now, .dispose = drop_session,
+        .size = sizeof(session) }), "session");
+    must(di_provide(c3a, &(di_provider_desc){ .name = "current_user",
+        .lifetime = "request", .deps = user_deps, .create = make_user_now,
+        .size = sizeof(cuser) }), "current_user");
+    must(di_consumer_add(c3a, &(di_consumer_desc){ .name = "GET /me",
+        .deps = consumer_deps }), "consumer");
+    must(di_async_provider(c3a, "session"), "async");
+    must(di_async_provider(c3a, "current_user"), "async");
+    must(di_async_consumer(c3a, "GET /me"), "async");
+    seal_or_die(c3a);
+    request3a = di_level_key(c3a, "request");
+}
+
+static void teardown_async_overhead(void)
+{
+    di_container_free(c3a);
+    teardown_request_3();
+}
+
+static uint64_t async_overhead_di(uint64_t n)
+{
+    uint64_t sum = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        di_scope *s;
+        void *deps[3];
+        di_scope_begin_key(c3a, NULL, request3a, NULL, &s);
+        if (di_resolve_async(s, "GET /me", deps, 3, never_called, NULL))
+            exit(2);
+        sum += (uint64_t)((cuser *)deps[2])->id + (uint64_t)((config *)deps[0])->value;
+        di_scope_end(s, 0);
+    }
+    return sum;
+}
+
+const bench_timed bench_async_overhead = {
+    "async_overhead", "request_3 resolved asynchronously, in-memory providers",
+    setup_async_overhead, teardown_async_overhead, async_overhead_di,
+    request_3_di, NULL, 0, 1.3 };
+
 /* ---- aspnetcore: controller <- 5 transients <- (1 singleton, 5 scoped) ---- */
 
 static di_container *ca;
