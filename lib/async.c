@@ -45,9 +45,11 @@ typedef struct di__job {
     void **out;
     di_resolved_fn cb;
     void *arg;
-    struct di_pending **waits;/* the pending creates it waits for */
+    struct di_pending **waits;/* the pending creates it waits for
+                                 (top-level) */
     uint32_t nwaits;
     bool running, again;
+    bool on_stack;            /* di_resolve_async()'s, until it waits */
 } di__job;
 
 static int created(di_scope *s, di_scope *home, di__key pi, const di__frame *f,
@@ -107,7 +109,8 @@ static int wait_on(di__job *j, struct di_pending *p)
     for (uint32_t i = 0; i < j->nwaits; i++)
         if (j->waits[i] == p)
             return 0;
-    struct di_pending **w = talloc_realloc(j, j->waits, struct di_pending *,
+    /* top-level: a job starts on the C stack (di_resolve_async) */
+    struct di_pending **w = talloc_realloc(NULL, j->waits, struct di_pending *,
                                            j->nwaits + 1);
     if (!w)
         return DI_ENOMEM;
@@ -175,12 +178,14 @@ static void release(di__job *j, int rc)
         if (rc && !p->nwaiters && p->state == WAITING)
             cancel(p);
     }
+    TALLOC_FREE(j->waits);
     di__job **jj = &j->s->async->jobs;
     while (*jj && *jj != j)
         jj = &(*jj)->next;
     if (*jj)
         *jj = j->next;
-    talloc_free(j);
+    if (!j->on_stack)
+        talloc_free(j);
 }
 
 /* The end of job j with rc, called back. */
@@ -232,11 +237,42 @@ static bool needs(const di_container *c, const di__provider *p,
     return false;
 }
 
+/* A walk along j's compiled plan (resolve.c), for a scope of the
+ * consumer's level: what is pending in it flagged first (and waited for).
+ * As walk(), or DI__FALLBACK when the general walk must do it. */
+static int walk_compiled(di__job *j)
+{
+    di_scope *s = j->s;
+    const di__consumer *cn = j->cn;
+    uint8_t blocked[DI__PLAN_STEPS];
+    memset(blocked, 0, cn->nplan);
+    for (struct di_pending *p = s->async->pendings; p; p = p->next)
+        for (uint32_t i = 0; i < cn->nplan; i++)
+            if (cn->steps[i].prov == p->prov) {
+                blocked[i] = 1;
+                if (wait_on(j, p)) {
+                    di__scope_fail(s, DI_ENOMEM, cn->name, "out of memory");
+                    return DI_ENOMEM;
+                }
+            }
+    struct di__async *a = s->async;
+    di__job *was = a->running;
+    a->running = j;
+    int rc = di__walk_plan(s, cn, j->out, blocked);
+    a->running = was;
+    return rc == DI_PENDING && !j->nwaits ? DI__FALLBACK : rc;
+}
+
 /* One walk of j's plan: start what is ready. Returns DI_PENDING while j
  * waits, 0 when its consumer's dependencies are in j->out, or a failure
  * (its detail on the scope). */
 static int walk(di__job *j)
 {
+    if (j->cn->compiled && j->s->level == j->cn->level) {
+        int rc = walk_compiled(j);
+        if (rc != DI__FALLBACK)
+            return rc;
+    }
     di_scope *s = j->s;
     di_container *c = s->c;
     const di__consumer *cn = j->cn;
@@ -307,6 +343,40 @@ static void go(di__job *j)
         finish(j, rc);
 }
 
+/* A resolution that started on the C stack (*local) waits: move it, and
+ * s's state if that is on the stack too (had: s had one before), to the
+ * heap. DI_PENDING, or DI_ENOMEM (nothing moved). */
+static int keep(di_scope *s, di__job *local, bool had)
+{
+    struct di__async *a = s->async;
+    if (!had && !(a = talloc_memdup(s, s->async, sizeof *a)))
+        goto nomem;
+    di__job *j = talloc_memdup(s, local, sizeof *j);
+    if (!j) {
+        if (!had)
+            talloc_free(a);
+        goto nomem;
+    }
+    s->async = a;
+    j->on_stack = false;
+    for (uint32_t i = 0; i < j->nwaits; i++) { /* its waits point here now */
+        struct di_pending *p = j->waits[i];
+        for (uint32_t k = 0; k < p->nwaiters; k++)
+            if (p->waiters[k] == local)
+                p->waiters[k] = j;
+    }
+    local->waits = NULL;
+    local->nwaits = 0;
+    j->next = a->jobs;
+    a->jobs = j;
+    if (j->again)
+        go(j); /* something it waited for finished meanwhile */
+    return DI_PENDING;
+nomem:
+    di__scope_fail(s, DI_ENOMEM, local->cn->name, "out of memory");
+    return DI_ENOMEM;
+}
+
 int di_resolve_async(di_scope *s, const char *consumer, void **out, size_t n,
                      di_resolved_fn cb, void *arg)
 {
@@ -339,21 +409,26 @@ int di_resolve_async(di_scope *s, const char *consumer, void **out, size_t n,
                        c->levels[cn->level].name, c->levels[s->level].name);
         return DI_ESCOPE;
     }
-    struct di__async *a = state_of(s);
-    di__job *j = a ? talloc_zero(s, di__job) : NULL;
-    if (!j) {
-        di__scope_fail(s, DI_ENOMEM, cn->name, "out of memory");
-        return DI_ENOMEM;
+    /* the job, and the scope's state if it has none, start on the C
+     * stack: a resolution that is ready at once allocates nothing; one
+     * that waits moves them to the heap */
+    struct di__async temp = { .ops = &ops };
+    bool had = s->async != NULL;
+    if (!had)
+        s->async = &temp;
+    di__job local = { .s = s, .cn = cn, .out = out, .cb = cb, .arg = arg,
+                      .running = true, .on_stack = true };
+    rc = walk(&local);
+    local.running = false;
+    if (rc == DI_PENDING)
+        rc = keep(s, &local, had);
+    if (rc != DI_PENDING) /* at once: no callback */
+        release(&local, rc);
+    if (!had && s->async == &temp) { /* nothing is left waiting in it */
+        while (temp.pendings) /* (only when keeping them failed) */
+            cancel(temp.pendings);
+        s->async = NULL;
     }
-    *j = (di__job){ .next = a->jobs, .s = s, .cn = cn, .out = out, .cb = cb,
-                    .arg = arg, .running = true };
-    a->jobs = j;
-    rc = walk(j);
-    j->running = false;
-    if (rc == DI_PENDING && j->again)
-        go(j); /* something it waited for finished meanwhile */
-    else if (rc != DI_PENDING) /* at once: no callback */
-        release(j, rc);
     return rc;
 }
 

@@ -778,6 +778,11 @@ int di__resolve_dep(di_scope *s, const di__dep *d, const di__frame *up,
  * NULL instance); what was built so far stays cached. */
 #define DI__FALLBACK 1
 int di__resolve_plan(di_scope *s, const di__consumer *cn, void **out);
+/* The same for an asynchronous walk (async.c): blocked flags the plan's
+ * entries pending (in, and out for what it left pending); DI_PENDING when
+ * one is. */
+int di__walk_plan(di_scope *s, const di__consumer *cn, void **out,
+                  uint8_t *blocked);
 /* debug builds: the process-wide set of open scopes (stale.c) */
 #ifdef DI_DEBUG
 int di__open_add(const di_scope *s);

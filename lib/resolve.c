@@ -337,6 +337,15 @@ plan_create(di_scope *s, di_build *b, di__buildctx *bc, const di__provider *p,
                  : call_create(p->create, b, &inst, (uint32_t)pi);
     s->cur = NULL;
     if (__builtin_expect(rc != 0 || bc->msg != NULL, 0)) {
+        if (rc && bc->pending_create) { /* an asynchronous walk's create */
+            rc = s->async->ops->created(s, s, pi, f, mem, bc, rc, &inst);
+            if (rc == DI_PENDING)
+                return rc;
+            if (rc == DI__MEM_KEPT) {
+                mem = NULL;
+                rc = DI_ENOMEM;
+            }
+        }
         char *msg = bc->msg;
         bc->msg = NULL;
         if (rc)
@@ -355,11 +364,18 @@ plan_create(di_scope *s, di_build *b, di__buildctx *bc, const di__provider *p,
     return 0;
 }
 
-DI__HOT int di__resolve_plan(di_scope *s, const di__consumer *cn, void **out)
+/* The plan runner; with blocked (an asynchronous walk, async.c), one flag
+ * per plan entry: set for an entry pending or waiting for one (on entry:
+ * those pending already), whose dependents are not built this time; a
+ * create that answers DI_PENDING is parked by the hook and flagged. Then
+ * DI_PENDING when something is flagged. Instantiated twice: the
+ * synchronous runner has no trace of this. */
+static inline __attribute__((always_inline)) int
+run_plan(di_scope *s, const di__consumer *cn, void **out, uint8_t *blocked)
 {
     di_container *c = s->c;
     di_container *calling = NULL;
-    bool creating = false;
+    bool creating = false, waits = false;
     int rc = 0;
     /* each entry's instance once found or built (seal caps the plan's
      * length); while the scope's table holds only what this plan put
@@ -371,6 +387,18 @@ DI__HOT int di__resolve_plan(di_scope *s, const di__consumer *cn, void **out)
     di_build b = { .deps = dv, .scope = s, .di__state = &bc };
     for (uint32_t i = 0; i < cn->nplan; i++) {
         const di__step *st = &cn->steps[i];
+        if (blocked) { /* pending, or needs one that is */
+            bool wait = blocked[i];
+            for (uint32_t k = 0; !wait && st->build && k < st->ndeps; k++) {
+                di__src x = cn->srcs[st->dep0 + k];
+                wait = x >= 0 && blocked[x];
+            }
+            if (wait) {
+                blocked[i] = 1;
+                waits = true;
+                continue;
+            }
+        }
         void *v = st->at < 0
                       ? atomic_load_explicit(&s->known[-1 - st->at],
                                              memory_order_acquire)
@@ -401,8 +429,18 @@ DI__HOT int di__resolve_plan(di_scope *s, const di__consumer *cn, void **out)
             di__calling = c;
             s->open_keys = 0;
         }
+        if (blocked)
+            s->async->starting = st->p;
         rc = plan_create(s, &b, &bc, st->p, st->prov, &cn->frames[i],
                          &got[i]);
+        if (blocked)
+            bc.pending_create = NULL; /* the context serves the next step */
+        if (blocked && rc == DI_PENDING) {
+            blocked[i] = 1;
+            waits = true;
+            rc = 0;
+            continue;
+        }
         if (rc)
             goto done;
         mine++;
@@ -412,8 +450,12 @@ done:
         s->open_keys = c->nprov;
         di__calling = calling;
     }
+    if (blocked)
+        s->async->starting = NULL;
     if (rc)
         return rc;
+    if (waits)
+        return DI_PENDING;
     for (uint32_t i = 0; i < cn->ndeps; i++) {
         di__src x = cn->out[i];
         if (x >= 0) {
@@ -426,6 +468,17 @@ done:
         out[i] = UNWRAP(v);
     }
     return 0;
+}
+
+DI__HOT int di__resolve_plan(di_scope *s, const di__consumer *cn, void **out)
+{
+    return run_plan(s, cn, out, NULL);
+}
+
+int di__walk_plan(di_scope *s, const di__consumer *cn, void **out,
+                  uint8_t *blocked)
+{
+    return run_plan(s, cn, out, blocked);
 }
 
 /* Publish a built singleton: move its memory and its transients' under the

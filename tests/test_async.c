@@ -230,6 +230,49 @@ static void test_together_and_ordered(void)
     t_fixture_done(c, root);
 }
 
+/* A consumer whose plan is not compiled (a transient in it) takes the
+ * general walk: the transient that needs a pending create is built after
+ * it finished, and a connection-level pending create is waited for from a
+ * request scope below it. */
+static void test_general_walk(void)
+{
+    void *root;
+    reset();
+    aprov pc = { .name = "conn_a", .mode = LATER };
+    aprov pt = { .name = "tr", .mode = SYNC };
+    pa = (aprov){ .name = "a", .mode = LATER };
+    static const char *const tr_deps[] = { "a", "conn_a", NULL };
+    di_container *c = t_fixture(&root);
+    T_OK(di_level(c, "connection", "singleton"));
+    T_OK(di_level(c, "request", "connection"));
+    T_OK(provide(c, &pa, "request", NULL, true));
+    T_OK(provide(c, &pc, "connection", NULL, true));
+    T_OK(provide(c, &pt, "transient", tr_deps, false));
+    T_OK(t_consumer(c, "GET /t", "request", "tr", NULL));
+    T_OK(di_async_consumer(c, "GET /t"));
+    T_OK(di_container_seal(c));
+    di_scope *conn, *s;
+    got g = { 0 };
+    T_OK(di_scope_begin(c, NULL, "connection", NULL, &conn));
+    T_OK(di_scope_begin(c, conn, "request", NULL, &s));
+    CU_ASSERT_EQUAL(di_resolve_async(s, "GET /t", g.out, 1, resolved, &g),
+                    DI_PENDING);
+    CU_ASSERT(log_is("+a +conn_a"));
+    T_OK(finish_op(&pc));
+    CU_ASSERT_EQUAL(g.calls, 0);
+    T_OK(finish_op(&pa));
+    CU_ASSERT_EQUAL(g.calls, 1);
+    CU_ASSERT_EQUAL(g.rc, 0);
+    tinst *t = g.out[0];
+    CU_ASSERT_STRING_EQUAL(t->name, "tr");
+    CU_ASSERT_STRING_EQUAL(((tinst *)t->deps[1])->name, "conn_a");
+    T_OK(di_scope_end(s, 0));
+    CU_ASSERT(log_is("+a +conn_a +tr =0 -tr:0 -a:0"));
+    T_OK(di_scope_end(conn, 0));
+    CU_ASSERT_EQUAL(pc.disposes, 1);
+    t_fixture_done(c, root);
+}
+
 /* Two resolutions in one scope that need the same pending create wait for
  * the same one: created once, both get it. */
 static void test_shared_created_once(void)
@@ -581,6 +624,8 @@ int main(void)
         { "independent creates start together, dependents wait",
           test_together_and_ordered },
         { "a shared pending create is made once", test_shared_created_once },
+        { "the general walk: transients, an enclosing scope",
+          test_general_walk },
         { "ready at once: no callback", test_ready_at_once },
         { "a failure cancels what nothing else waits for",
           test_failure_cancels },
