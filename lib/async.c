@@ -36,6 +36,8 @@ struct di_pending {
     void *cancel_arg;
     struct di__job **waiters; /* the jobs waiting for it (the handle's) */
     uint32_t nwaiters;
+    void *timer;              /* its timeout's, while WAITING, or NULL */
+    unsigned ms;              /* that timeout */
 };
 
 typedef struct di__job {
@@ -57,6 +59,7 @@ static int created(di_scope *s, di_scope *home, di__key pi, const di__frame *f,
 static void abandon(di_scope *s);
 static int disposed(di_scope *s, di__key pi, di__buildctx *bc, int r);
 static void dispose_finished(struct di_pending *p, int code, const char *msg);
+static void timed_out(void *arg);
 static const struct di__async_ops ops = { created, abandon, disposed };
 
 /* s's asynchronous state, made if it has none; NULL when out of memory. */
@@ -99,6 +102,63 @@ int di_async_provider(di_container *c, const char *name)
 int di_async_consumer(di_container *c, const char *name)
 {
     return mark(c, 1, "di_async_consumer", name);
+}
+
+int di_async_timers(di_container *c, const di_timer_ops *timers)
+{
+    if (!c)
+        return DI_EINVAL;
+    if (di__closed(c, "di_async_timers", NULL))
+        return DI_ESEALED;
+    if (!timers || !timers->start || !timers->stop) {
+        di__reg_error(c, DI_EINVAL, "di_async_timers: start and stop are "
+                      "required");
+        return DI_EINVAL;
+    }
+    c->timers = *timers;
+    return 0;
+}
+
+int di_async_timeout(di_container *c, const char *name, unsigned ms)
+{
+    if (!c)
+        return DI_EINVAL;
+    if (di__closed(c, "di_async_timeout", name))
+        return DI_ESEALED;
+    if (!name || !di__valid_name(name, true) || !ms) {
+        di__reg_error(c, DI_EINVAL, "di_async_timeout: a provider's name and "
+                      "a limit of at least 1 ms are required");
+        return DI_EINVAL;
+    }
+    struct di__timeout *t = talloc_realloc(c, c->timeouts, struct di__timeout,
+                                           c->ntimeouts + 1);
+    if (!t)
+        return di__nomem(c, "di_async_timeout", DI_ENOMEM);
+    c->timeouts = t;
+    t[c->ntimeouts] = (struct di__timeout){ talloc_strdup(t, name), -1, ms };
+    if (!t[c->ntimeouts].name)
+        return di__nomem(c, "di_async_timeout", DI_ENOMEM);
+    c->ntimeouts++;
+    return 0;
+}
+
+/* Provider pi's timeout in ms, 0 for none. */
+static unsigned timeout_of(const di_container *c, di__key pi)
+{
+    unsigned ms = 0;
+    for (uint32_t i = 0; i < c->ntimeouts; i++)
+        if (c->timeouts[i].key == pi)
+            ms = c->timeouts[i].ms; /* the last one given */
+    return ms;
+}
+
+/* Its timeout no longer matters. */
+static void stop_timer(struct di_pending *p)
+{
+    if (p->timer) {
+        p->c->timers.stop(p->c->timers.data, p->timer);
+        p->timer = NULL;
+    }
 }
 
 /* ---- waiting: jobs and pending creates ---- */
@@ -155,6 +215,7 @@ static void unlink_pending(struct di_pending *p)
  * without one, detached (see async.h). */
 static void cancel(struct di_pending *p)
 {
+    stop_timer(p);
     unlink_pending(p);
     p->home = NULL;
     if (p->cancel) {
@@ -518,6 +579,20 @@ static int created(di_scope *s, di_scope *home, di__key pi, const di__frame *f,
         }
         return DI__MEM_KEPT;
     }
+    unsigned ms = timeout_of(s->c, pi);
+    if (ms && !(p->timer = s->c->timers.start(s->c->timers.data, ms,
+                                                timed_out, p))) {
+        while (p->nwaiters) /* no timer: refused, as for want of memory */
+            unwait(p->waiters[0], p);
+        p->state = DETACHED;
+        p->mem = talloc_steal(p, mem);
+        if (p->cancel) {
+            p->cancel(p, p->cancel_arg);
+            talloc_free(p);
+        }
+        return DI__MEM_KEPT;
+    }
+    p->ms = ms;
     p->state = WAITING;
     p->home = home;
     p->mem = mem;
@@ -576,6 +651,7 @@ int di_pending_done(di_pending *p, void *inst)
     if (p->state != WAITING)
         return DI_EINVAL;
     di_scope *h = p->home;
+    stop_timer(p);
     unlink_pending(p);
     const di__provider *pr = di__prov(h->c, p->prov);
     void *stored = inst ? inst : DI__NULLINST;
@@ -643,6 +719,7 @@ int di_pending_fail(di_pending *p, int code, const char *fmt, ...)
     default:
         return code;
     }
+    stop_timer(p);
     unlink_pending(p);
     talloc_free(p->mem);
     p->mem = NULL;
@@ -653,6 +730,38 @@ int di_pending_fail(di_pending *p, int code, const char *fmt, ...)
     }
     fail_waiters(p, code, msg);
     return code;
+}
+
+/* A pending create's timer fired: it leaves its scope (its memory with
+ * it: a callback may end that scope), what waited for it fails with
+ * DI_ETIMEDOUT at its path (one at a time, as fail_waiters), then it is
+ * stopped as a cancel does (its cancel function, or detached). */
+static void timed_out(void *arg)
+{
+    struct di_pending *p = arg;
+    p->timer = NULL;
+    char msg[DI_NAME_MAX + 64];
+    snprintf(msg, sizeof msg, "'%s' gave no answer within %u ms",
+             di__prov(p->c, p->prov)->name, p->ms);
+    unlink_pending(p);
+    p->home = NULL;
+    p->mem = talloc_steal(p, p->mem);
+    p->state = FAILED; /* a failing job must not cancel it meanwhile */
+    while (p->nwaiters) {
+        di__job *j = p->waiters[0];
+        unwait(j, p);
+        if (p->path)
+            di__scope_fail_path(j->s, DI_ETIMEDOUT, p->path, "%s", msg);
+        else
+            di__scope_fail(j->s, DI_ETIMEDOUT, NULL, "%s", msg);
+        finish(j, DI_ETIMEDOUT);
+    }
+    if (p->cancel) {
+        p->cancel(p, p->cancel_arg);
+        talloc_free(p); /* and its memory */
+    } else {
+        p->state = DETACHED;
+    }
 }
 
 /* ---- asynchronous settle ---- */

@@ -434,6 +434,11 @@ struct di_container {
      * applied by seal (talloc string arrays on c, or NULL) */
     const char **async_marks[2];
     uint32_t nasync_marks[2];
+    /* di_async_timeout(): a pending create's limit, by provider (its key
+     * found by seal), and the host's timers (di_async_timers) */
+    struct di__timeout { const char *name; di__key key; unsigned ms; } *timeouts;
+    uint32_t ntimeouts;
+    di_timer_ops timers;
     di__consumer *cons;
     uint32_t ncons, capcons;
     di__level *levels;

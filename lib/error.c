@@ -32,6 +32,7 @@ const char *di_strerror(int code)
     case DI_EPLUGIN: return "plugin refused";
     case DI_ECONFIG: return "bad configuration";
     case DI_EASYNC: return "asynchronous provider where nothing can wait";
+    case DI_ETIMEDOUT: return "timed out";
     default: return "unknown error";
     }
 }

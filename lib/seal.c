@@ -691,6 +691,19 @@ static void check_async(seal_t *st)
         else
             c->cons[k].async = true;
     }
+    for (uint32_t i = 0; i < c->ntimeouts; i++) {
+        struct di__timeout *t = &c->timeouts[i];
+        t->key = di__names_find(&c->pnames, t->name);
+        if (t->key < 0)
+            PROBLEM(st, DI_ENOTFOUND, t->name, "di_async_timeout: no provider "
+                    "'%s'", t->name);
+        else if (!di__prov(c, t->key)->async)
+            PROBLEM(st, DI_EASYNC, t->name, "'%s' has a timeout but is not "
+                    "asynchronous (di_async_provider)", t->name);
+        else if (!c->timers.start)
+            PROBLEM(st, DI_EASYNC, t->name, "'%s' has a timeout, and no "
+                    "timers were given to time it (di_async_timers)", t->name);
+    }
     if (!c->nasync_marks[0])
         return;
     uint32_t *stamp = talloc_zero_array(st->tmp, uint32_t, c->nprov + 1);
@@ -1108,7 +1121,7 @@ static int analyse(seal_t *st)
             check_level_edge(st, -2 - (int32_t)i, cn->level,
                              cn->deps[k].target);
     }
-    if (!cyclic && (c->nasync_marks[0] || c->nasync_marks[1]))
+    if (!cyclic && (c->nasync_marks[0] || c->nasync_marks[1] || c->ntimeouts))
         check_async(st);
     if (st->failed_alloc)
         return DI_ENOMEM;

@@ -567,6 +567,109 @@ static void test_pending_dispose_fails(void)
     t_fixture_done(c, root);
 }
 
+/* ---- timeouts, on timers the test fires by hand ---- */
+
+typedef struct ftimer {
+    unsigned ms;
+    void (*fire)(void *);
+    void *arg;
+    bool live;
+} ftimer;
+static ftimer timers[8];
+static int ntimers, stops;
+
+static void *ft_start(void *data, unsigned ms, void (*fire)(void *), void *arg)
+{
+    CU_ASSERT_PTR_EQUAL(data, timers);
+    if (ntimers == 8)
+        return NULL;
+    timers[ntimers] = (ftimer){ ms, fire, arg, true };
+    return &timers[ntimers++];
+}
+
+static void ft_stop(void *data, void *timer)
+{
+    (void)data;
+    ftimer *t = timer;
+    CU_ASSERT(t->live);
+    t->live = false;
+    stops++;
+}
+
+static const di_timer_ops fake_timers = { ft_start, ft_stop, timers };
+
+/* A create still pending at its limit: the resolution fails with
+ * DI_ETIMEDOUT at its path, then the create is cancelled; one that
+ * finishes in time stops its timer. */
+static void test_timeout(void)
+{
+    void *root;
+    reset();
+    ntimers = stops = 0;
+    pa = (aprov){ .name = "a", .mode = LATER };
+    pb = (aprov){ .name = "b", .mode = LATER };
+    pab = (aprov){ .name = "ab", .mode = SYNC };
+    di_container *c = t_fixture(&root);
+    T_OK(provide(c, &pa, "request", NULL, true));
+    T_OK(provide(c, &pb, "request", NULL, true));
+    T_OK(provide(c, &pab, "request", ab_deps, false));
+    T_OK(t_consumer(c, "GET /a", "request", "ab", "b", NULL));
+    T_OK(di_async_consumer(c, "GET /a"));
+    T_OK(di_async_timers(c, &fake_timers));
+    T_OK(di_async_timeout(c, "a", 500));
+    T_OK(di_async_timeout(c, "b", 20));
+    T_OK(di_container_seal(c));
+    di_scope *s;
+    got g = { 0 };
+    T_OK(di_scope_begin(c, NULL, "request", NULL, &s));
+    CU_ASSERT_EQUAL(di_resolve_async(s, "GET /a", g.out, 2, resolved, &g),
+                    DI_PENDING);
+    CU_ASSERT_EQUAL(ntimers, 2);
+    CU_ASSERT_EQUAL(timers[0].ms, 500);
+    CU_ASSERT_EQUAL(timers[1].ms, 20);
+    T_OK(finish_op(&pa)); /* in time: its timer stops */
+    CU_ASSERT_EQUAL(stops, 1);
+    CU_ASSERT_FALSE(timers[0].live);
+    timers[1].live = false;
+    timers[1].fire(timers[1].arg); /* b's limit */
+    CU_ASSERT_EQUAL(g.calls, 1);
+    CU_ASSERT_EQUAL(g.rc, DI_ETIMEDOUT);
+    CU_ASSERT_STRING_EQUAL(g.msg, "GET /a \xe2\x86\x92 b: 'b' gave no answer "
+                           "within 20 ms");
+    CU_ASSERT_EQUAL(pb.cancels, 1);
+    CU_ASSERT(log_is("+a +b +ab =-21 ~b"));
+    CU_ASSERT_STRING_EQUAL(di_strerror(DI_ETIMEDOUT), "timed out");
+    T_OK(di_scope_end(s, DI_ETIMEDOUT));
+    CU_ASSERT_EQUAL(pa.disposes + pab.disposes, 2);
+    t_fixture_done(c, root);
+}
+
+/* Seal refuses timeouts it cannot keep. */
+static void test_timeout_checks(void)
+{
+    void *root;
+    reset();
+    pa = (aprov){ .name = "a", .mode = LATER };
+    pb = (aprov){ .name = "b", .mode = SYNC };
+    di_container *c = t_fixture(&root);
+    T_OK(provide(c, &pa, "request", NULL, true));
+    T_OK(provide(c, &pb, "request", NULL, false));
+    T_OK(di_async_timeout(c, "a", 100));
+    T_OK(di_async_timeout(c, "b", 100));
+    T_OK(di_async_timeout(c, "zz", 100));
+    CU_ASSERT_EQUAL(di_async_timeout(c, "a", 0), DI_EINVAL);
+    CU_ASSERT_EQUAL(di_async_timers(c, &(di_timer_ops){ ft_start, NULL,
+                                                         NULL }), DI_EINVAL);
+    CU_ASSERT_EQUAL(di_container_seal(c), DI_EGRAPH);
+    const di_error *e = di_container_error(c);
+    CU_ASSERT(t_list_has(e, "a: 'a' has a timeout, and no timers were given "
+                         "to time it (di_async_timers)"));
+    CU_ASSERT(t_list_has(e, "b: 'b' has a timeout but is not asynchronous "
+                         "(di_async_provider)"));
+    CU_ASSERT(t_list_has(e, "zz: di_async_timeout: no provider 'zz'"));
+    t_fixture_done(c, root);
+}
+
 /* Every allocation of the asynchronous path fails in turn: each run ends
  * either resolved or with a clean failure (DI_ENOMEM, called back at most
  * once), the scope still ends, and nothing leaks. */
@@ -636,6 +739,8 @@ int main(void)
         { "seal refuses what cannot wait", test_seal_checks },
         { "no waiting where the resolution is synchronous",
           test_no_waiting_where_synchronous },
+        { "a create that times out", test_timeout },
+        { "seal refuses timeouts it cannot keep", test_timeout_checks },
         { "pending disposes run one after another",
           test_pending_disposes_in_order },
         { "a pending dispose that fails, and settles with nothing pending",

@@ -98,6 +98,39 @@ DI_EXPORT int di_async_provider(di_container *c, const char *name);
 DI_EXPORT int di_async_consumer(di_container *c, const char *name);
 
 /*
+ * di_timer_ops — one-shot timers on the host's loop, for timeouts. start:
+ * call fire(arg) once after ms milliseconds, on the thread of the scope
+ * being resolved; return a handle for stop, or NULL when it cannot. stop:
+ * the timer will not be needed (called at most once, before it fired).
+ * data: handed to both (the loop). The libevent adapter supplies these;
+ * with another loop, write the two functions.
+ */
+typedef struct di_timer_ops {
+    void *(*start)(void *data, unsigned ms, void (*fire)(void *arg),
+                   void *arg);
+    void (*stop)(void *data, void *timer);
+    void *data;
+} di_timer_ops;
+
+/*
+ * di_async_timers — the timers pending creates are timed with. Before
+ * seal; *timers is copied. Returns 0, DI_EINVAL (NULL, or start or stop
+ * missing), DI_ESEALED.
+ */
+DI_EXPORT int di_async_timers(di_container *c, const di_timer_ops *timers);
+
+/*
+ * di_async_timeout — a create of the asynchronous provider named name that
+ * is still pending ms milliseconds after it was left pending fails with
+ * DI_ETIMEDOUT ("'db' gave no answer within 500 ms", with its path): it is
+ * cancelled (or detached) as after another failure, and the resolutions
+ * waiting for it fail. Before seal; seal checks that the provider exists
+ * and is asynchronous, and that timers were given (di_async_timers).
+ * Returns 0, DI_EINVAL (NULL, or ms 0), DI_ESEALED, DI_ENOMEM.
+ */
+DI_EXPORT int di_async_timeout(di_container *c, const char *name, unsigned ms);
+
+/*
  * di_pending_take — in an asynchronous provider's create: the handle that
  * finishes this create later. Take it, start the work, return DI_PENDING.
  *

@@ -41,8 +41,9 @@ enum {
     DI_EABANDONED = -17,/* outcome of a scope whose talloc parent was freed */
     DI_EPLUGIN = -18,   /* a plugin was refused (the reason names the file) */
     DI_ECONFIG = -19,   /* a configuration is unreadable, malformed or wrong */
-    DI_EASYNC = -20     /* an asynchronous provider where nothing can wait
+    DI_EASYNC = -20,    /* an asynchronous provider where nothing can wait
                            for it (async.h) */
+    DI_ETIMEDOUT = -21  /* a pending create did not finish in time (async.h) */
 };
 
 /* The detail of a failure. Opaque; read it with the accessors below. */
