@@ -108,6 +108,14 @@ struct di_http_req {
     char *ctype;
     char *resp;
     size_t rlen;
+    /* di_http_dispatch_async(): who is told, the dependencies (on r), and
+     * what is in flight */
+    di_http_done_fn done;
+    void *done_arg;
+    void **adeps;
+    bool resolving;        /* its resolution waits */
+    bool settling;         /* its settle waits (a dispose is pending) */
+    bool ending;           /* di_http_end() runs or waits for the settle */
     /* the room (not zeroed) */
     char method_room[ROOM_METHOD];
     char path_room[ROOM_PATH];
@@ -884,20 +892,22 @@ static int route_consumer(const di_http_req *r, const route *rt)
     return r->w && i < r->w->nkeys ? r->w->keys[i] : -1;
 }
 
-/* Match the route, resolve its dependencies, run the handler, and set the
- * answer: returns the handler's outcome (0 or a failure code). */
-static int run(di_http_req *r)
+/* Match r's route and take its parameters: the route, or NULL when r is
+ * answered already (refused, 404, 405, out of memory), *rc its outcome. */
+static const route *prepare(di_http_req *r, int *rc)
 {
     di_http *h = r->h;
     if (r->refuse_status) {
         respond_error(r, r->refuse_status, r->refuse_why);
-        return DI_HTTP_ERROR(r->refuse_status);
+        *rc = DI_HTTP_ERROR(r->refuse_status);
+        return NULL;
     }
     if (r->body_lost) {
         log_line(h, "di_http: %s %s: out of memory reading the body: the "
                  "handler did not run", r->method, r->path);
         respond_error(r, 500, "internal error");
-        return DI_ENOMEM;
+        *rc = DI_ENOMEM;
+        return NULL;
     }
     /* the path's segments, in place in a copy of it */
     size_t plen = strlen(r->path) + 1;
@@ -905,8 +915,9 @@ static int run(di_http_req *r)
     uint32_t n = count_segs(r->path);
     const char **segs = room(r, r->segv_room, sizeof r->segv_room,
                              (n ? n : 1) * sizeof *segs);
+    *rc = DI_ENOMEM;
     if (!buf || !segs)
-        return DI_ENOMEM;
+        return NULL;
     memcpy(buf, r->path, plen);
     split_in(buf, segs);
     const route *rt = NULL;
@@ -926,21 +937,26 @@ static int run(di_http_req *r)
         if (allow) {
             di_http_add_header(r, "Allow", allow);
             respond_error(r, 405, "method not allowed");
-            return DI_HTTP_ERROR(405);
+            *rc = DI_HTTP_ERROR(405);
+            return NULL;
         }
         respond_error(r, 404, "not found");
-        return DI_HTTP_ERROR(404);
+        *rc = DI_HTTP_ERROR(404);
+        return NULL;
     }
     r->rt = rt;
-    void *local[16], **deps = local;
-    if (!match(r, rt, segs, n, true) ||
-        (rt->ndeps > 16 && !(deps = talloc_array(r, void *, rt->ndeps)))) {
+    if (!match(r, rt, segs, n, true)) {
         settle_failure(r, rt, DI_ENOMEM);
-        return DI_ENOMEM;
+        return NULL;
     }
-    int key = route_consumer(r, rt);
-    int rc = key >= 0 ? di_resolve_key(r->scope, key, deps, rt->ndeps)
-                      : di_resolve(r->scope, rt->name, deps, rt->ndeps);
+    *rc = 0;
+    return rt;
+}
+
+/* Run route rt's handler on its dependencies deps, resolved with rc, and
+ * set the answer: returns the outcome (0 or a failure code). */
+static int answer(di_http_req *r, const route *rt, void *const *deps, int rc)
+{
     if (!rc) {
         /* the router settles and frees the scope: a handler that tried to
          * end it would leave the router a dangling one (DI_EBUSY) */
@@ -956,6 +972,25 @@ static int run(di_http_req *r)
     else if (!r->status)
         di_http_respond(r, 204, NULL, NULL, 0);
     return rc;
+}
+
+/* Match the route, resolve its dependencies, run the handler, and set the
+ * answer: returns the handler's outcome (0 or a failure code). */
+static int run(di_http_req *r)
+{
+    int rc;
+    const route *rt = prepare(r, &rc);
+    if (!rt)
+        return rc;
+    void *local[16], **deps = local;
+    if (rt->ndeps > 16 && !(deps = talloc_array(r, void *, rt->ndeps))) {
+        settle_failure(r, rt, DI_ENOMEM);
+        return DI_ENOMEM;
+    }
+    int key = route_consumer(r, rt);
+    rc = key >= 0 ? di_resolve_key(r->scope, key, deps, rt->ndeps)
+                  : di_resolve(r->scope, rt->name, deps, rt->ndeps);
+    return answer(r, rt, deps, rc);
 }
 
 /* Has the client gone away? End of file or an error on its socket, seen
@@ -1002,9 +1037,10 @@ static void log_settle(di_http_req *r, int rc)
     }
 }
 
-/* Settle r's scope with the outcome of its answer (see di/http.h), before
- * the answer leaves; a failed settle turns it into a 500. */
-static int settle_request(di_http_req *r, int rc)
+/* The outcome r's scope settles with, for its answer and rc (see
+ * di/http.h): a client gone first turns it into a failure and the answer
+ * into 499. */
+static int settle_outcome(di_http_req *r, int rc)
 {
     int outcome = rc ? rc : r->status >= 400 ? DI_HTTP_ERROR(r->status) : 0;
     if (client_gone(r)) {
@@ -1015,7 +1051,13 @@ static int settle_request(di_http_req *r, int rc)
     }
     r->settled = true;
     r->outcome = outcome;
-    int s = di_scope_settle(r->scope, outcome);
+    return outcome;
+}
+
+/* r's scope settled with s: a failed settle turns the answer into a 500.
+ * Returns the request's outcome. */
+static int settled(di_http_req *r, int s)
+{
     if (__builtin_expect(s != 0, 0)) {
         log_settle(r, s);
         replace_answer(r, 500, "the request's changes were not saved");
@@ -1026,12 +1068,89 @@ static int settle_request(di_http_req *r, int rc)
     return r->outcome;
 }
 
+/* Settle r's scope with the outcome of its answer, before the answer
+ * leaves. */
+static int settle_request(di_http_req *r, int rc)
+{
+    return settled(r, di_scope_settle(r->scope, settle_outcome(r, rc)));
+}
+
 int di_http_dispatch(di_http_req *r)
 {
     if (!r || r->dispatched || r->settled)
         return DI_EINVAL;
     r->dispatched = true;
     return settle_request(r, run(r));
+}
+
+/* ---- asynchronous dispatch (event loops) ---- */
+
+static void end_now(di_http_req *r);
+
+/* The settle of an asynchronous dispatch finished later. */
+static void settled_later(di_scope *s, int rc, void *arg)
+{
+    (void)s;
+    di_http_req *r = arg;
+    r->settling = false;
+    settled(r, rc);
+    if (r->ending) /* the framework ended it meanwhile: end it now */
+        end_now(r);
+    else
+        r->done(r, r->outcome, r->done_arg);
+}
+
+/* Settle r asynchronously after its answer (rc): its outcome, or
+ * DI_PENDING when settled_later() will finish. */
+static int settle_async(di_http_req *r, int rc)
+{
+    int s = di_scope_settle_async(r->scope, settle_outcome(r, rc),
+                                  settled_later, r);
+    if (s == DI_PENDING) {
+        r->settling = true;
+        return DI_PENDING;
+    }
+    return settled(r, s);
+}
+
+/* The resolution of an asynchronous dispatch finished later. */
+static void resolved_later(di_scope *s, int rc, void *arg)
+{
+    (void)s;
+    di_http_req *r = arg;
+    r->resolving = false;
+    if (r->ending) /* called back by the end's settle: nothing to answer */
+        return;
+    int out = settle_async(r, answer(r, r->rt, r->adeps, rc));
+    if (out != DI_PENDING)
+        r->done(r, out, r->done_arg);
+}
+
+int di_http_dispatch_async(di_http_req *r, di_http_done_fn done, void *arg)
+{
+    if (!r || !done || r->dispatched || r->settled)
+        return DI_EINVAL;
+    r->dispatched = true;
+    r->done = done;
+    r->done_arg = arg;
+    int rc;
+    const route *rt = prepare(r, &rc);
+    if (rt) {
+        r->adeps = talloc_array(r, void *, rt->ndeps ? rt->ndeps : 1);
+        if (!r->adeps) {
+            settle_failure(r, rt, DI_ENOMEM);
+            rc = DI_ENOMEM;
+        } else {
+            rc = di_resolve_async(r->scope, rt->name, r->adeps, rt->ndeps,
+                                  resolved_later, r);
+            if (rc == DI_PENDING) {
+                r->resolving = true;
+                return DI_PENDING;
+            }
+            rc = answer(r, rt, r->adeps, rc);
+        }
+    }
+    return settle_async(r, rc);
 }
 
 int di_http_status(const di_http_req *r) { return r ? r->status : 0; }
@@ -1060,10 +1179,15 @@ int di_http_response_header(const di_http_req *r, size_t i, const char **name,
 
 int di_http_end(di_http_req *r, int delivered)
 {
-    if (!r)
+    if (!r || r->ending)
         return DI_EINVAL;
     int rc = 0;
-    if (!r->settled) { /* never dispatched: nothing of it completed */
+    r->ending = true;
+    r->delivered = delivered != 0;
+    if (r->settling) /* a COMMIT on the wire: it ends when that answers */
+        return 0;
+    if (!r->settled) { /* never dispatched, or its resolution waits:
+                          nothing of it completed */
         r->settled = true;
         r->outcome = DI_EABANDONED;
         if ((rc = di_scope_settle(r->scope, DI_EABANDONED))) {
@@ -1071,14 +1195,19 @@ int di_http_end(di_http_req *r, int delivered)
             r->outcome = DI_EDISPOSE;
         }
     }
+    end_now(r);
+    return rc;
+}
+
+/* Free r's scope and r, telling di_http_on_end() first. */
+static void end_now(di_http_req *r)
+{
     di_scope_free(r->scope);
     r->scope = NULL;
-    r->delivered = delivered != 0;
     if (r->h->on_end)
         r->h->on_end(r->h->end_ctx, r, r->outcome);
     if (!di__spare_keep(DI__SPARE_HTTP, r, (uintptr_t)r->h))
         talloc_free(r);
-    return rc;
 }
 
 int di_http_delivered(const di_http_req *r) { return r ? r->delivered : 0; }

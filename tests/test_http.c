@@ -730,6 +730,175 @@ static void test_long_requests(void)
     t_fixture_done(c, root);
 }
 
+/* ---- asynchronous dispatch: a session whose BEGIN and COMMIT are on
+ * the wire, finished by hand ---- */
+
+static di_pending *wire;     /* the one operation on the wire */
+static int wire_cancels;
+static bool commit_fails_late;
+
+static void wire_cancel(di_pending *p, void *arg)
+{
+    (void)arg;
+    CU_ASSERT_PTR_EQUAL(p, wire);
+    wire = NULL;
+    wire_cancels++;
+    tlog_add("cancel");
+}
+
+static int async_tx_create(const di_build *b, void **out)
+{
+    *out = b->mem;
+    CU_ASSERT_PTR_NULL(wire);
+    if (!(wire = di_pending_take(b)))
+        return di_fail(b, DI_EINVAL, "needs an event loop");
+    di_pending_on_cancel(wire, wire_cancel, NULL);
+    tlog_add("BEGIN");
+    return DI_PENDING;
+}
+
+static int async_tx_dispose(const di_build *b, void *inst, int outcome)
+{
+    (void)inst;
+    tlog_add(outcome ? "ROLLBACK" : "COMMIT");
+    CU_ASSERT_PTR_NULL(wire);
+    if (!(wire = di_pending_take(b)))
+        return 0;
+    return DI_PENDING;
+}
+
+/* The operation on the wire answers. */
+static void wire_answers(void)
+{
+    CU_ASSERT_PTR_NOT_NULL_FATAL(wire);
+    di_pending *p = wire;
+    wire = NULL;
+    tlog_add("answer");
+    if (commit_fails_late)
+        di_pending_fail(p, DI_EPROVIDER, "COMMIT failed: server closed the "
+                        "connection");
+    else
+        di_pending_done(p, NULL);
+}
+
+static int async_created(di_http_req *r, void *const *deps, void *data)
+{
+    (void)deps;
+    (void)data;
+    tlog_add("handler");
+    return di_http_respond(r, 201, "application/json", "{}", 2);
+}
+
+static int done_calls, done_outcome, done_status;
+static void done(di_http_req *r, int outcome, void *arg)
+{
+    CU_ASSERT_PTR_EQUAL(arg, &done_calls);
+    done_calls++;
+    done_outcome = outcome;
+    done_status = di_http_status(r);
+    tlog_add("done:%d", done_status);
+}
+
+static di_http *async_setup(di_container **cp, void **root)
+{
+    di_container *c = t_fixture(root);
+    di_http *h;
+    T_OK(di_http_new(c, c, &h)); /* the router lives with the container */
+    di_http_set_log(h, capture, NULL);
+    di_http_on_end(h, on_end, NULL);
+    T_OK(di_provide(c, &(di_provider_desc){ .name = "tx", .lifetime = "request",
+        .create = async_tx_create, .dispose = async_tx_dispose }));
+    T_OK(di_async_provider(c, "tx"));
+    T_OK(di_http_route(h, &(di_http_route_desc){ .method = "POST",
+        .path = "/notes", .deps = tx_only, .handler = async_created }));
+    T_OK(di_async_consumer(c, "POST /notes"));
+    T_OK(di_container_seal(c));
+    *cp = c;
+    wire = NULL;
+    wire_cancels = done_calls = 0;
+    commit_fails_late = false;
+    tlog_reset();
+    logged[0] = '\0';
+    return h;
+}
+
+/* The answer is final only after the COMMIT answered: no 201 before it,
+ * and a COMMIT that fails late turns it into a 500. */
+static void test_async_commit_before_answer(void)
+{
+    void *root;
+    di_container *c;
+    di_http *h = async_setup(&c, &root);
+    di_http_req *r;
+    T_OK(di_http_begin(h, "POST", "/notes", NULL, NULL, &r));
+    CU_ASSERT_EQUAL(di_http_dispatch_async(r, done, &done_calls), DI_PENDING);
+    CU_ASSERT_STRING_EQUAL(tlog(), "BEGIN");
+    wire_answers(); /* BEGIN done: the handler runs, the COMMIT goes out */
+    CU_ASSERT_STRING_EQUAL(tlog(), "BEGIN answer handler COMMIT");
+    CU_ASSERT_EQUAL(done_calls, 0); /* 201 set, not final */
+    wire_answers();
+    CU_ASSERT_EQUAL(done_calls, 1);
+    CU_ASSERT_EQUAL(done_outcome, 0);
+    CU_ASSERT_EQUAL(done_status, 201);
+    T_OK(di_http_end(r, 1));
+    CU_ASSERT_EQUAL(end_status, 201);
+
+    tlog_reset();
+    T_OK(di_http_begin(h, "POST", "/notes", NULL, NULL, &r));
+    CU_ASSERT_EQUAL(di_http_dispatch_async(r, done, &done_calls), DI_PENDING);
+    wire_answers();
+    commit_fails_late = true;
+    wire_answers(); /* the COMMIT fails */
+    CU_ASSERT_EQUAL(done_calls, 2);
+    CU_ASSERT_EQUAL(done_outcome, DI_EDISPOSE);
+    CU_ASSERT_EQUAL(done_status, 500);
+    CU_ASSERT_STRING_EQUAL(di_http_response(r, NULL), "{\"error\":\"the "
+                           "request's changes were not saved\"}");
+    CU_ASSERT_STRING_EQUAL(logged, "di_http: POST /notes: not saved: POST "
+                           "/notes \xe2\x86\x92 tx: COMMIT failed: server "
+                           "closed the connection");
+    T_OK(di_http_end(r, 1));
+    CU_ASSERT_EQUAL(end_outcome, DI_EDISPOSE);
+    t_fixture_done(c, root);
+}
+
+/* A client that leaves while its BEGIN is on the wire: the create is
+ * cancelled and nothing answers; one that leaves while its COMMIT is on
+ * the wire: the request ends when the COMMIT answered, and done is not
+ * called. */
+static void test_async_client_leaves(void)
+{
+    void *root;
+    di_container *c;
+    di_http *h = async_setup(&c, &root);
+    di_http_req *r;
+    T_OK(di_http_begin(h, "POST", "/notes", NULL, NULL, &r));
+    CU_ASSERT_EQUAL(di_http_dispatch_async(r, done, &done_calls), DI_PENDING);
+    end_outcome = 0;
+    T_OK(di_http_end(r, 0));
+    CU_ASSERT_EQUAL(wire_cancels, 1);
+    CU_ASSERT_EQUAL(done_calls, 0);
+    CU_ASSERT_EQUAL(end_outcome, DI_EABANDONED);
+    CU_ASSERT_STRING_EQUAL(tlog(), "BEGIN cancel");
+
+    tlog_reset();
+    end_status = 0;
+    T_OK(di_http_begin(h, "POST", "/notes", NULL, NULL, &r));
+    CU_ASSERT_EQUAL(di_http_dispatch_async(r, done, &done_calls), DI_PENDING);
+    wire_answers(); /* BEGIN; COMMIT on the wire */
+    T_OK(di_http_end(r, 0)); /* the client left */
+    CU_ASSERT_EQUAL(end_status, 0); /* not ended yet */
+    CU_ASSERT_EQUAL(di_http_end(r, 0), DI_EINVAL); /* once */
+    wire_answers(); /* COMMIT done: the request ends */
+    CU_ASSERT_EQUAL(end_status, 201);
+    CU_ASSERT_EQUAL(end_outcome, 0);
+    CU_ASSERT_EQUAL(end_delivered, 0);
+    CU_ASSERT_EQUAL(done_calls, 0);
+    CU_ASSERT_STRING_EQUAL(tlog(), "BEGIN answer handler COMMIT answer");
+    CU_ASSERT_EQUAL(di_http_dispatch_async(NULL, done, NULL), DI_EINVAL);
+    t_fixture_done(c, root);
+}
+
 int main(void)
 {
     CU_TestInfo tests[] = {
@@ -744,6 +913,10 @@ int main(void)
         { "404, 405, 401 from a provider, 413", test_default_answers },
         { "routes are consumers checked at seal", test_routes_checked },
         { "long requests: past the request's own room", test_long_requests },
+        { "asynchronous dispatch: the answer waits for the COMMIT",
+          test_async_commit_before_answer },
+        { "asynchronous dispatch: a client that leaves",
+          test_async_client_leaves },
         CU_TEST_INFO_NULL,
     };
     return t_run("http", tests);

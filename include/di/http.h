@@ -301,6 +301,28 @@ DI_EXPORT void di_http_client_socket(di_http_req *r, int fd);
  * settle failed. Call once.
  */
 DI_EXPORT int di_http_dispatch(di_http_req *r);
+
+/* What di_http_dispatch_async() calls when the answer is final: send it
+ * then. outcome: as di_http_dispatch() returns. */
+typedef void (*di_http_done_fn)(di_http_req *r, int outcome, void *arg);
+/*
+ * di_http_dispatch_async — di_http_dispatch() for an event loop: the
+ * route's dependencies are resolved with di_resolve_async() (mark the
+ * route's consumer, "METHOD path", with di_async_consumer() when it needs
+ * asynchronous providers), the handler runs when they are ready, and the
+ * scope is settled with di_scope_settle_async(): the answer is final only
+ * after every dispose finished — a COMMIT that fails late still turns it
+ * into a 500.
+ * Returns DI_PENDING when done(r, outcome, arg) will be called (on the
+ * loop's thread, exactly once), else the outcome at once (the answer is
+ * final; done is not called); DI_EINVAL for NULL or a second dispatch.
+ * di_http_end() may be called meanwhile (the client left): a resolution
+ * still waiting is abandoned (its creates cancelled, the scope rolled
+ * back); a settle with a dispose pending finishes first and the request
+ * ends then; done is not called in either case.
+ */
+DI_EXPORT int di_http_dispatch_async(di_http_req *r, di_http_done_fn done,
+                                     void *arg);
 /* di_http_status — the response's status (0 before one is set). */
 DI_EXPORT int di_http_status(const di_http_req *r);
 /* di_http_content_type — the response's content type (never NULL). */
