@@ -39,6 +39,27 @@
  *
  * With an event loop of your own: evhttp_set_gencb(http, di_evhttp_handler,
  * router).
+ *
+ * Asynchronous providers (di/async.h): requests are dispatched with
+ * di_http_dispatch_async(), so a provider that waits on the loop (a
+ * database query, a timer) lets the one loop thread serve other requests
+ * meanwhile; the answer leaves when every dispose (COMMIT) has finished.
+ * Such a provider gets the loop as a dependency: make the event base
+ * first, hand it to the container as a value and to the server as its
+ * base, then seal and start:
+ *
+ *     evthread_use_pthreads();                // before the base is made
+ *     struct event_base *base = event_base_new();
+ *     di_provide_value(c, "event_base", "event_base", base);
+ *     di_timer_ops timers;
+ *     di_evhttp_timers(base, &timers);
+ *     di_async_timers(c, &timers);            // for di_async_timeout()
+ *     ... providers, routes, di_async_provider/consumer, seal ...
+ *     di_evhttp_start(NULL, router, &(di_evhttp_options){ .port = 8080,
+ *                     .base = base }, &srv);
+ *
+ * A create or dispose then runs on the loop's thread, and must finish its
+ * handle from a callback of that loop.
  */
 #ifndef DI_EVHTTP_H
 #define DI_EVHTTP_H
@@ -49,6 +70,7 @@
 
 #include "export.h"
 #include "http.h"
+#include "async.h"
 
 DI_BEGIN_DECLS
 
@@ -64,15 +86,26 @@ typedef struct di_evhttp_options {
     unsigned timeout_s;   /* idle connection timeout in seconds (reading a
                              request, writing its answer, keep-alive),
                              0: DI_EVHTTP_TIMEOUT */
+    struct event_base *base; /* the loop to serve on (the caller's: made
+                                before seal, so that providers can have it,
+                                and freed after di_evhttp_stop()), or
+                                NULL: one of the server's own */
 } di_evhttp_options;
 
 /*
- * di_evhttp_start — an event base, an evhttp and a thread running the loop,
- * serving router h (container sealed). mem: talloc parent of the server.
- * Returns 0; DI_EINVAL; DI_ENOTSEALED; DI_EBUSY (cannot bind); DI_ENOMEM.
+ * di_evhttp_start — an event base (or o->base), an evhttp and a thread
+ * running the loop, serving router h (container sealed). mem: talloc
+ * parent of the server.
+ * Returns 0; DI_EINVAL (also: o->base cannot be made wakeable from
+ * another thread); DI_ENOTSEALED; DI_EBUSY (cannot bind); DI_ENOMEM.
  */
 DI_EXPORT int di_evhttp_start(void *mem, di_http *h,
                               const di_evhttp_options *o, di_evhttp **out);
+/*
+ * di_evhttp_timers — timers on base for di_async_timers(): a timer is an
+ * event of base, fired by its loop. Fills *out; returns 0 or DI_EINVAL.
+ */
+DI_EXPORT int di_evhttp_timers(struct event_base *base, di_timer_ops *out);
 /* di_evhttp_port — the port it listens on. */
 DI_EXPORT uint16_t di_evhttp_port(const di_evhttp *s);
 /* di_evhttp_stop — stop the loop, free evhttp (which ends every request

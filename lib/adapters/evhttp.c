@@ -4,6 +4,7 @@
  * close.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <sys/queue.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -27,11 +28,14 @@
 /* One request in flight: ended by whichever callback fires first. */
 typedef struct pending {
     di_http_req *r;
+    struct evhttp_request *req;
     struct evhttp_connection *conn;
+    struct event *watch;   /* while its answer waits: the client's socket */
 } pending;
 
 struct di_evhttp {
     struct event_base *base;
+    bool own_base;         /* made here (else the caller's) */
     struct evhttp *http;
     pthread_t thread;
     bool running;
@@ -61,8 +65,18 @@ static const char *lookup(void *ctx, int what, const char *name)
     return evhttp_find_header(evhttp_request_get_input_headers(ctx), name);
 }
 
+/* Stop watching p's client. */
+static void unwatch(pending *p)
+{
+    if (p->watch) {
+        event_free(p->watch);
+        p->watch = NULL;
+    }
+}
+
 static void finish(pending *p, int delivered)
 {
+    unwatch(p);
     if (p->conn)
         evhttp_connection_set_closecb(p->conn, NULL, NULL);
     di_http_end(p->r, delivered);
@@ -115,6 +129,10 @@ static void check_heads(struct evhttp_request *req, di_http_req *r)
         di_http_reject(r, 400, "an HTTP/1.1 request needs a Host header");
 }
 
+static void reply(pending *p);
+static void answered(di_http_req *r, int outcome, void *arg);
+static void watch(pending *p, struct event_base *b, evutil_socket_t fd);
+
 void di_evhttp_handler(struct evhttp_request *req, void *arg)
 {
     /* the path and query as sent: the router decodes them */
@@ -140,8 +158,47 @@ void di_evhttp_handler(struct evhttp_request *req, void *arg)
         di_http_client_socket(p->r, (int)bufferevent_getfd(bev));
     check_heads(req, p->r);
     feed_body(req, p->r);
-    di_http_dispatch(p->r); /* settled inside: the answer is final */
+    p->req = req;
+    p->conn = conn;
+    /* from now a connection that closes ends the request, even while its
+     * dependencies or its COMMIT are still on their way */
+    if (conn)
+        evhttp_connection_set_closecb(conn, on_close, p);
+    if (di_http_dispatch_async(p->r, answered, p) != DI_PENDING)
+        reply(p); /* settled: the answer is final */
+    else if (bev) /* evhttp reads nothing meanwhile: see a client leave */
+        watch(p, bufferevent_get_base(bev), bufferevent_getfd(bev));
+}
 
+/* The client's socket became readable while its answer waits: at the end
+ * of its stream (it left), close the connection, which ends the request
+ * (on_close: its waits are cancelled, its scope rolled back); with bytes
+ * there (a pipelined request), stop looking. */
+static void client_moved(evutil_socket_t fd, short what, void *arg)
+{
+    (void)what;
+    pending *p = arg;
+    char byte;
+    ssize_t n = recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        return;
+    unwatch(p);
+    if (n <= 0)
+        evhttp_connection_free(p->conn); /* calls on_close */
+}
+
+static void watch(pending *p, struct event_base *b, evutil_socket_t fd)
+{
+    p->watch = event_new(b, fd, EV_READ | EV_PERSIST, client_moved, p);
+    if (p->watch && event_add(p->watch, NULL) != 0)
+        unwatch(p); /* not watched: a client that left is seen at the settle */
+}
+
+/* The answer of p's request is final (settled): send it. */
+static void reply(pending *p)
+{
+    unwatch(p);
+    struct evhttp_request *req = p->req;
     struct evkeyvalq *out = evhttp_request_get_output_headers(req);
     evhttp_add_header(out, "Content-Type", di_http_content_type(p->r));
     const char *name, *value;
@@ -159,11 +216,17 @@ void di_evhttp_handler(struct evhttp_request *req, void *arg)
         finish(p, 0);
         return;
     }
-    p->conn = conn;
     evhttp_request_set_on_complete_cb(req, on_complete, p);
-    evhttp_connection_set_closecb(p->conn, on_close, p);
     evhttp_send_reply(req, di_http_status(p->r), NULL, buf);
     evbuffer_free(buf);
+}
+
+/* di_http_dispatch_async()'s callback: the answer became final later. */
+static void answered(di_http_req *r, int outcome, void *arg)
+{
+    (void)r;
+    (void)outcome;
+    reply(arg);
 }
 
 static void *loop(void *arg)
@@ -188,7 +251,7 @@ static int destructor(di_evhttp *s)
     }
     if (s->http)
         evhttp_free(s->http); /* closes connections: pending requests end */
-    if (s->base)
+    if (s->base && s->own_base)
         event_base_free(s->base);
     return 0;
 }
@@ -210,7 +273,14 @@ int di_evhttp_start(void *mem, di_http *h, const di_evhttp_options *o,
     if (!s)
         return DI_ENOMEM;
     talloc_set_destructor(s, destructor);
-    s->base = event_base_new();
+    s->own_base = !o->base;
+    s->base = o->base ? o->base : event_base_new();
+    /* the loop runs on the server's thread: di_evhttp_stop() wakes it from
+     * another (a caller's base made before threading was on cannot be) */
+    if (o->base && evthread_make_base_notifiable(o->base) != 0) {
+        talloc_free(s);
+        return DI_EINVAL;
+    }
     s->http = s->base ? evhttp_new(s->base) : NULL;
     if (!s->http) {
         talloc_free(s);
@@ -245,6 +315,61 @@ int di_evhttp_start(void *mem, di_http *h, const di_evhttp_options *o,
 }
 
 uint16_t di_evhttp_port(const di_evhttp *s) { return s ? s->port : 0; }
+
+/* ---- timers for di_async_timers() ---- */
+
+typedef struct evtimer_ctx {
+    struct event *ev;
+    void (*fire)(void *);
+    void *arg;
+} evtimer_ctx;
+
+static void timer_fired(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    evtimer_ctx *t = arg;
+    void (*fire)(void *) = t->fire;
+    void *farg = t->arg;
+    event_free(t->ev);
+    talloc_free(t);
+    fire(farg);
+}
+
+static void *timer_start(void *data, unsigned ms, void (*fire)(void *),
+                         void *arg)
+{
+    evtimer_ctx *t = talloc_zero(NULL, evtimer_ctx);
+    if (!t)
+        return NULL;
+    t->fire = fire;
+    t->arg = arg;
+    t->ev = evtimer_new((struct event_base *)data, timer_fired, t);
+    struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000 };
+    if (!t->ev || evtimer_add(t->ev, &tv) != 0) {
+        if (t->ev)
+            event_free(t->ev);
+        talloc_free(t);
+        return NULL;
+    }
+    return t;
+}
+
+static void timer_stop(void *data, void *timer)
+{
+    (void)data;
+    evtimer_ctx *t = timer;
+    event_free(t->ev); /* deletes it first */
+    talloc_free(t);
+}
+
+int di_evhttp_timers(struct event_base *base, di_timer_ops *out)
+{
+    if (!base || !out)
+        return DI_EINVAL;
+    *out = (di_timer_ops){ timer_start, timer_stop, base };
+    return 0;
+}
 
 int di_evhttp_stop(di_evhttp *s)
 {
