@@ -566,23 +566,14 @@ static int created(di_scope *s, di_scope *home, di__key pi, const di__frame *f,
     p->c = s->c;
     p->prov = pi;
     p->path = di__frame_path(p, f);
-    if (!a || !p->path || wait_on(s->async->running, p)) {
-        /* cannot wait for it: stopped as if cancelled (detached, its
-         * memory with it, when it cannot be), and the create fails */
-        while (p->nwaiters)
-            unwait(p->waiters[0], p);
-        p->state = DETACHED;
-        p->mem = talloc_steal(p, mem);
-        if (p->cancel) {
-            p->cancel(p, p->cancel_arg);
-            talloc_free(p);
-        }
-        return DI__MEM_KEPT;
-    }
     unsigned ms = timeout_of(s->c, pi);
-    if (ms && !(p->timer = s->c->timers.start(s->c->timers.data, ms,
-                                                timed_out, p))) {
-        while (p->nwaiters) /* no timer: refused, as for want of memory */
+    if (!a || !p->path || wait_on(s->async->running, p) ||
+        (ms && !(p->timer = s->c->timers.start(s->c->timers.data, ms,
+                                                 timed_out, p)))) {
+        /* cannot wait for it (out of memory, no timer): stopped as if
+         * cancelled (detached, its memory with it, when it cannot be), and
+         * the create fails */
+        while (p->nwaiters)
             unwait(p->waiters[0], p);
         p->state = DETACHED;
         p->mem = talloc_steal(p, mem);

@@ -644,6 +644,42 @@ static void test_timeout(void)
     t_fixture_done(c, root);
 }
 
+/* A loop that cannot start a timer: the create that would wait fails at
+ * once (as for want of memory), cancelled, and nothing leaks. */
+static void *no_start(void *data, unsigned ms, void (*fire)(void *), void *arg)
+{
+    (void)data;
+    (void)ms;
+    (void)fire;
+    (void)arg;
+    return NULL;
+}
+
+static void test_no_timer(void)
+{
+    void *root;
+    reset();
+    pa = (aprov){ .name = "a", .mode = LATER };
+    di_container *c = t_fixture(&root);
+    T_OK(provide(c, &pa, "request", NULL, true));
+    T_OK(t_consumer(c, "GET /a", "request", "a", NULL));
+    T_OK(di_async_consumer(c, "GET /a"));
+    T_OK(di_async_timers(c, &(di_timer_ops){ no_start, ft_stop, NULL }));
+    T_OK(di_async_timeout(c, "a", 50));
+    T_OK(di_container_seal(c));
+    di_scope *s;
+    got g = { 0 };
+    T_OK(di_scope_begin(c, NULL, "request", NULL, &s));
+    CU_ASSERT_EQUAL(di_resolve_async(s, "GET /a", g.out, 1, resolved, &g),
+                    DI_ENOMEM);
+    CU_ASSERT_EQUAL(g.calls, 0);
+    CU_ASSERT_EQUAL(pa.cancels, 1);
+    CU_ASSERT(t_msg_is(di_scope_error(s), "GET /a \xe2\x86\x92 a: create "
+                       "failed: out of memory"));
+    T_OK(di_scope_end(s, DI_ENOMEM));
+    t_fixture_done(c, root);
+}
+
 /* Seal refuses timeouts it cannot keep. */
 static void test_timeout_checks(void)
 {
@@ -741,6 +777,7 @@ int main(void)
           test_no_waiting_where_synchronous },
         { "a create that times out", test_timeout },
         { "seal refuses timeouts it cannot keep", test_timeout_checks },
+        { "a loop that cannot start a timer", test_no_timer },
         { "pending disposes run one after another",
           test_pending_disposes_in_order },
         { "a pending dispose that fails, and settles with nothing pending",
