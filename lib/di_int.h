@@ -378,6 +378,7 @@ typedef struct di__kind {
     void *data;
     size_t size;
     int32_t plugin;            /* index in c->plugins, or -1 */
+    bool async;                /* DI_KIND_ASYNC */
 } di__kind;
 
 enum { DI__PNULL, DI__PBOOL, DI__PNUM, DI__PSTR, DI__PARR, DI__POBJ };
@@ -804,8 +805,10 @@ enum { DI__OPEN = 0, DI__SETTLED = 1, DI__ENDED = 2 };
 
 /* kinds (kind.c) */
 int di__kind_find(const di_container *c, const char *name);
+/* has_flags: d has the flags field (a plugin built for ABI 1.1 or later,
+ * or the C API) */
 int di__kind_add(di_container *c, const di_kind_desc *d, int32_t plugin,
-                 const char *prefix);
+                 const char *prefix, bool has_flags);
 /* provider.c: register (or override) a provider made from a kind; params
  * move to the provider on success. */
 /* error.c: "a → b → c" for a frame chain (talloc, top-level), or NULL */

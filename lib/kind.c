@@ -20,7 +20,7 @@ int di__kind_find(const di_container *c, const char *name)
 
 /* Copy d into the container as "<prefix>.<name>" (or "<name>"). */
 int di__kind_add(di_container *c, const di_kind_desc *d, int32_t plugin,
-                 const char *prefix)
+                 const char *prefix, bool has_flags)
 {
     di__kind *nk = talloc_realloc(c, c->kinds, di__kind, c->nkinds + 1);
     if (!nk)
@@ -62,6 +62,7 @@ int di__kind_add(di_container *c, const di_kind_desc *d, int32_t plugin,
     k->data = d->data;
     k->size = d->size;
     k->plugin = plugin;
+    k->async = has_flags && (d->flags & DI_KIND_ASYNC);
     c->nkinds++;
     return 0;
 nomem:
@@ -86,7 +87,7 @@ int di_kind_register(di_container *c, const di_kind_desc *d)
                       "registered", d->name);
         return DI_EEXIST;
     }
-    int rc = di__kind_add(c, d, -1, NULL);
+    int rc = di__kind_add(c, d, -1, NULL, true);
     if (rc == DI_EINVAL)
         di__reg_error(c, rc, "di_kind_register('%s'): a role is malformed: "
                       "expected [?]role[:type]", d->name);
@@ -257,6 +258,8 @@ int di_instantiate(di_container *c, const di_instance_desc *d)
                             .create = k->create, .dispose = k->dispose,
                             .data = k->data, .size = k->size };
     rc = di__provide_kind(c, &pd, d->override != 0, params, k->name);
+    if (!rc && k->async)
+        rc = di_async_provider(c, d->name);
 out:
     talloc_free(tmp);
     return rc;

@@ -543,7 +543,9 @@ static int attach(di_container *c, const char *file, di__plugin_so *so)
         return DI_ENOMEM;
     uint32_t kinds_before = c->nkinds;
     for (size_t i = 0; d->kinds && d->kinds[i]; i++) {
-        int rc = di__kind_add(c, d->kinds[i], (int32_t)c->nplugins, d->name);
+        /* a plugin built for ABI 1.0 has kinds without flags */
+        int rc = di__kind_add(c, d->kinds[i], (int32_t)c->nplugins, d->name,
+                              d->abi_minor >= 1);
         if (rc) {
             while (c->nkinds > kinds_before)
                 talloc_free(c->kinds[--c->nkinds].mem);

@@ -680,6 +680,49 @@ static void test_no_timer(void)
     t_fixture_done(c, root);
 }
 
+/* A kind declared asynchronous makes asynchronous providers: seal refuses
+ * a synchronous consumer that reaches one made from it, and an
+ * asynchronous one resolves through it. */
+static void test_async_kind(void)
+{
+    void *root;
+    reset();
+    pa = (aprov){ .name = "k", .mode = LATER };
+    di_container *c = t_fixture(&root);
+    T_OK(di_kind_register(c, &(di_kind_desc){ .name = "app.waits",
+        .lifetime = "request", .create = a_create, .dispose = a_dispose,
+        .data = &pa, .size = sizeof(tinst), .flags = DI_KIND_ASYNC }));
+    T_OK(di_instantiate(c, &(di_instance_desc){ .name = "w",
+                                                .kind = "app.waits" }));
+    T_OK(t_consumer(c, "GET /sync", "request", "w", NULL));
+    CU_ASSERT_EQUAL(di_container_seal(c), DI_EGRAPH);
+    CU_ASSERT(t_list_has(di_container_error(c), "GET /sync \xe2\x86\x92 w: "
+                         "'GET /sync' is resolved synchronously and needs "
+                         "'w', which may finish later: mark the consumer "
+                         "with di_async_consumer() and resolve it with "
+                         "di_resolve_async()"));
+    t_fixture_done(c, root);
+
+    c = t_fixture(&root);
+    T_OK(di_kind_register(c, &(di_kind_desc){ .name = "app.waits",
+        .lifetime = "request", .create = a_create, .dispose = a_dispose,
+        .data = &pa, .size = sizeof(tinst), .flags = DI_KIND_ASYNC }));
+    T_OK(di_instantiate(c, &(di_instance_desc){ .name = "w",
+                                                .kind = "app.waits" }));
+    T_OK(t_consumer(c, "GET /w", "request", "w", NULL));
+    T_OK(di_async_consumer(c, "GET /w"));
+    T_OK(di_container_seal(c));
+    di_scope *s;
+    got g = { 0 };
+    T_OK(di_scope_begin(c, NULL, "request", NULL, &s));
+    CU_ASSERT_EQUAL(di_resolve_async(s, "GET /w", g.out, 1, resolved, &g),
+                    DI_PENDING);
+    T_OK(finish_op(&pa));
+    CU_ASSERT_EQUAL(g.rc, 0);
+    T_OK(di_scope_end(s, 0));
+    t_fixture_done(c, root);
+}
+
 /* Seal refuses timeouts it cannot keep. */
 static void test_timeout_checks(void)
 {
@@ -778,6 +821,7 @@ int main(void)
         { "a create that times out", test_timeout },
         { "seal refuses timeouts it cannot keep", test_timeout_checks },
         { "a loop that cannot start a timer", test_no_timer },
+        { "a kind declared asynchronous", test_async_kind },
         { "pending disposes run one after another",
           test_pending_disposes_in_order },
         { "a pending dispose that fails, and settles with nothing pending",

@@ -127,6 +127,21 @@ static void refused(const char *file, const char *why)
     t_fixture_done(c, root);
 }
 
+/* A plugin built for ABI 1.0 has no kind flags: whatever lies past its
+ * kinds' old end is not read (here flags say asynchronous, and a
+ * synchronous consumer of its provider still seals). */
+static void test_older_minor(void)
+{
+    void *root;
+    di_container *c = t_fixture(&root);
+    T_OK(di_plugin_load(c, PLUGIN("old_minor")));
+    T_OK(di_instantiate(c, &(di_instance_desc){ .name = "thing",
+                                                .kind = "tiny.thing" }));
+    T_OK(t_consumer(c, "GET /thing", "request", "thing", NULL));
+    T_OK(di_container_seal(c));
+    t_fixture_done(c, root);
+}
+
 static void test_refusals(void)
 {
     refused("nosuch.so", "no such file");
@@ -136,11 +151,11 @@ static void test_refusals(void)
             "'di_plugin_entry' (define it with DI_PLUGIN())");
     refused("bad_magic.so", "not a libdi plugin: bad magic cookie 0xdeadbeef "
             "(expected 0x6469706c)");
-    refused("other_major.so", "built for plugin ABI 2.0, but this libdi has "
-            "ABI 1.0: the major versions must match (rebuild the plugin "
+    refused("other_major.so", "built for plugin ABI 2.1, but this libdi has "
+            "ABI 1.1: the major versions must match (rebuild the plugin "
             "against this libdi)");
-    refused("newer_minor.so", "built for plugin ABI 1.1, newer than this "
-            "libdi's 1.0 (upgrade libdi, or rebuild the plugin against this "
+    refused("newer_minor.so", "built for plugin ABI 1.2, newer than this "
+            "libdi's 1.1 (upgrade libdi, or rebuild the plugin against this "
             "one)");
     refused("short_struct.so", "its description is 16 bytes, smaller than the "
             "56 bytes of ABI 1.0 (not made with DI_PLUGIN()?)");
@@ -237,6 +252,7 @@ int main(void)
         { "a plugin's kinds build instances", test_load_and_use },
         { "names are searched in plugin dirs only", test_search_dirs },
         { "each refusal names the file and the reason", test_refusals },
+        { "a plugin of an older ABI minor: no kind flags", test_older_minor },
         { "duplicate kinds are refused", test_duplicate_kinds },
         { "loaded while a container uses it", test_lifetime },
         { "DI_PLUGIN() makes a valid plugin", test_macro_plugin },

@@ -64,7 +64,14 @@ typedef struct di_kind_desc {
     void *data;               /* b->data for create, dispose and check */
     size_t size;              /* size of b->mem for create (see provider.h) */
     const char *summary;      /* one line for `diwire plugins` and graphs, or NULL */
+    unsigned flags;           /* DI_KIND_* (plugin ABI 1.1; read from a
+                                 plugin only when it was built for 1.1 or
+                                 later) */
 } di_kind_desc;
+
+/* The providers made from the kind are asynchronous: marked as
+ * di_async_provider() marks one (di/async.h). */
+#define DI_KIND_ASYNC 0x1u
 
 /*
  * di_kind_register — make a kind available to di_instantiate() and configs.

@@ -14,6 +14,9 @@
  *   BAD_KIND      a kind without a name
  *   MANY_KINDS    a kinds list of 5000 (as if its NULL end were missing)
  *   MANY_ROLES    a kind with 500 roles
+ * and one the loader accepts:
+ *   OLD_MINOR     built for ABI 1.0 (no kind flags then): its kind's
+ *                 flags, set here, must be ignored
  * Built without any -D it is a valid plugin, "tiny", made with DI_PLUGIN().
  */
 #include <di.h>
@@ -25,8 +28,14 @@ static int thing_create(const di_build *b, void **out)
     return 0;
 }
 
+#ifndef BROKEN_OLD_MINOR
 static const di_kind_desc thing = { .name = "thing", .lifetime = "singleton",
                                     .create = thing_create };
+#else
+static const di_kind_desc thing = { .name = "thing", .lifetime = "request",
+                                    .create = thing_create,
+                                    .flags = DI_KIND_ASYNC };
+#endif
 #ifdef BROKEN_CLASH
 static const di_kind_desc clash = { .name = "counter", .lifetime = "singleton",
                                     .create = thing_create };
@@ -63,7 +72,8 @@ __attribute__((constructor)) static void fill_roles(void)
     !defined(BROKEN_SHORT_STRUCT) && !defined(BROKEN_DUP_KIND) && \
     !defined(BROKEN_CLASH) && !defined(BROKEN_NULL_NAME) && \
     !defined(BROKEN_BAD_UTF8) && !defined(BROKEN_BAD_KIND) && \
-    !defined(BROKEN_MANY_KINDS) && !defined(BROKEN_MANY_ROLES)
+    !defined(BROKEN_MANY_KINDS) && !defined(BROKEN_MANY_ROLES) && \
+    !defined(BROKEN_OLD_MINOR)
 DI_PLUGIN(tiny, "0.1", INIT, &thing)
 #else
 #  define MAGIC DI_PLUGIN_MAGIC
@@ -85,6 +95,9 @@ DI_PLUGIN(tiny, "0.1", INIT, &thing)
 #  elif defined(BROKEN_NEWER_MINOR)
 #    undef MINOR
 #    define MINOR (DI_ABI_MINOR + 1)
+#  elif defined(BROKEN_OLD_MINOR)
+#    undef MINOR
+#    define MINOR 0
 #  elif defined(BROKEN_SHORT_STRUCT)
 #    undef SIZE
 #    define SIZE 16
