@@ -593,9 +593,9 @@ static int created(di_scope *s, di_scope *home, di__key pi, const di__frame *f,
 }
 
 /* p failed with code and msg: every job waiting for it fails with them at
- * its path (one at a time: a callback may end a scope, whose other jobs
- * then stop waiting). p is gone after it. */
-static void fail_waiters(struct di_pending *p, int code, const char *msg)
+ * its path, one at a time (a callback may end a scope, whose other jobs
+ * then stop waiting); p, marked failed, is not cancelled by them. */
+static void fail_each_waiter(struct di_pending *p, int code, const char *msg)
 {
     p->state = FAILED;
     while (p->nwaiters) {
@@ -607,6 +607,12 @@ static void fail_waiters(struct di_pending *p, int code, const char *msg)
             di__scope_fail(j->s, code, NULL, "%s", msg);
         finish(j, code);
     }
+}
+
+/* The same, and p is gone after it. */
+static void fail_waiters(struct di_pending *p, int code, const char *msg)
+{
+    fail_each_waiter(p, code, msg);
     talloc_free(p);
 }
 
@@ -737,16 +743,7 @@ static void timed_out(void *arg)
     unlink_pending(p);
     p->home = NULL;
     p->mem = talloc_steal(p, p->mem);
-    p->state = FAILED; /* a failing job must not cancel it meanwhile */
-    while (p->nwaiters) {
-        di__job *j = p->waiters[0];
-        unwait(j, p);
-        if (p->path)
-            di__scope_fail_path(j->s, DI_ETIMEDOUT, p->path, "%s", msg);
-        else
-            di__scope_fail(j->s, DI_ETIMEDOUT, NULL, "%s", msg);
-        finish(j, DI_ETIMEDOUT);
-    }
+    fail_each_waiter(p, DI_ETIMEDOUT, msg);
     if (p->cancel) {
         p->cancel(p, p->cancel_arg);
         talloc_free(p); /* and its memory */

@@ -192,6 +192,16 @@ static di_container *graph(void **root, int mode_a, int mode_b)
     return c;
 }
 
+/* A new request scope of c in which GET /a is resolved and waits. */
+static di_scope *waiting(di_container *c, got *g)
+{
+    di_scope *s;
+    CU_ASSERT_EQUAL_FATAL(di_scope_begin(c, NULL, "request", NULL, &s), 0);
+    CU_ASSERT_EQUAL(di_resolve_async(s, "GET /a", g->out, 2, resolved, g),
+                    DI_PENDING);
+    return s;
+}
+
 /* Independent creates start together; a dependent waits for its
  * dependency; the callback comes once, with the instances; teardown runs
  * in the reverse order of completion. */
@@ -201,9 +211,7 @@ static void test_together_and_ordered(void)
     di_container *c = graph(&root, LATER, LATER);
     di_scope *s;
     got g = { 0 };
-    T_OK(di_scope_begin(c, NULL, "request", NULL, &s));
-    CU_ASSERT_EQUAL(di_resolve_async(s, "GET /a", g.out, 2, resolved, &g),
-                    DI_PENDING);
+    s = waiting(c, &g);
     /* both waiting creates started before either finished; ab waits */
     CU_ASSERT(log_is("+a +b"));
     CU_ASSERT_EQUAL(nops, 2);
@@ -334,9 +342,7 @@ static void test_failure_cancels(void)
     size_t blocks = talloc_total_blocks(NULL);
     di_scope *s;
     got g = { 0 };
-    T_OK(di_scope_begin(c, NULL, "request", NULL, &s));
-    CU_ASSERT_EQUAL(di_resolve_async(s, "GET /a", g.out, 2, resolved, &g),
-                    DI_PENDING);
+    s = waiting(c, &g);
     CU_ASSERT_EQUAL(finish_op(&pa), -42);
     CU_ASSERT_EQUAL(g.calls, 1);
     CU_ASSERT_EQUAL(g.rc, -42);
@@ -367,9 +373,7 @@ static void test_scope_ends_while_pending(void)
     size_t blocks = talloc_total_blocks(NULL);
     di_scope *s;
     got g = { 0 };
-    T_OK(di_scope_begin(c, NULL, "request", NULL, &s));
-    CU_ASSERT_EQUAL(di_resolve_async(s, "GET /a", g.out, 2, resolved, &g),
-                    DI_PENDING);
+    s = waiting(c, &g);
     CU_ASSERT_EQUAL(pb.creates, 1); /* b is built, a pending */
     CU_ASSERT_EQUAL(di_scope_end(s, DI_EABANDONED), 0);
     CU_ASSERT_EQUAL(g.calls, 1);
@@ -391,9 +395,7 @@ static void test_detached_delivery(void)
     size_t blocks = talloc_total_blocks(NULL);
     di_scope *s;
     got g = { 0 };
-    T_OK(di_scope_begin(c, NULL, "request", NULL, &s));
-    CU_ASSERT_EQUAL(di_resolve_async(s, "GET /a", g.out, 2, resolved, &g),
-                    DI_PENDING);
+    s = waiting(c, &g);
     T_OK(di_scope_end(s, DI_EABANDONED));
     CU_ASSERT_EQUAL(g.rc, DI_EABANDONED);
     CU_ASSERT_EQUAL(pa.disposes, 0);
@@ -621,9 +623,7 @@ static void test_timeout(void)
     T_OK(di_container_seal(c));
     di_scope *s;
     got g = { 0 };
-    T_OK(di_scope_begin(c, NULL, "request", NULL, &s));
-    CU_ASSERT_EQUAL(di_resolve_async(s, "GET /a", g.out, 2, resolved, &g),
-                    DI_PENDING);
+    s = waiting(c, &g);
     CU_ASSERT_EQUAL(ntimers, 2);
     CU_ASSERT_EQUAL(timers[0].ms, 500);
     CU_ASSERT_EQUAL(timers[1].ms, 20);
