@@ -27,7 +27,7 @@ int di__db_int(const di_build *b, const di_params *in, const char *key,
                       (long long)*out, (long long)lo, (long long)hi);
 }
 
-static int pool_params(const di_build *b, int64_t *size, int64_t *timeout)
+int di__db_pool_params(const di_build *b, int64_t *size, int64_t *timeout)
 {
     int rc = di__db_int(b, NULL, "size", 4, 1, 1024, size);
     if (!rc)
@@ -40,7 +40,7 @@ int di__db_pool_check(const di_build *b)
 {
     const di__db_ops *ops = b->data;
     int64_t size, timeout;
-    int rc = pool_params(b, &size, &timeout);
+    int rc = di__db_pool_params(b, &size, &timeout);
     return rc ? rc : ops->check(b, b->params);
 }
 
@@ -60,7 +60,7 @@ int di__db_pool_create(const di_build *b, void **out)
     p->params = b->params;
     p->name = talloc_strdup(b->mem, b->name);
     int64_t size, timeout;
-    int rc = pool_params(b, &size, &timeout);
+    int rc = di__db_pool_params(b, &size, &timeout);
     if (rc)
         return rc;
     if (!p->name || di__pool_init(&p->pool, b->mem, (size_t)size,
@@ -87,10 +87,7 @@ int di__db_pool_dispose(const di_build *b, void *inst, int outcome)
     return 0;
 }
 
-/* The statement that begins a transaction in the mode the "begin" param
- * names (the default mode without it); a di_fail code for a mode the
- * database does not have. */
-static int begin_sql(const di_build *b, const char **sql)
+int di__db_begin_sql(const di_build *b, const char **sql)
 {
     const di__db_ops *ops = b->data;
     const char *want;
@@ -118,7 +115,7 @@ static int begin_sql(const di_build *b, const char **sql)
 int di__db_session_check(const di_build *b)
 {
     const char *sql;
-    return begin_sql(b, &sql);
+    return di__db_begin_sql(b, &sql);
 }
 
 /* Open the slot's connection again (it was broken or closed). */
@@ -136,7 +133,7 @@ int di__db_session_create(const di_build *b, void **out)
     di__dbpool *p = b->deps[0];
     s->p = p;
     const char *begin;
-    int rc = begin_sql(b, &begin);
+    int rc = di__db_begin_sql(b, &begin);
     if (rc)
         return rc;
     s->slot = di__pool_get(&p->pool);

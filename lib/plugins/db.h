@@ -74,6 +74,13 @@ int di__db_session_check(const di_build *b);
 int di__db_session_create(const di_build *b, void **out);
 int di__db_session_dispose(const di_build *b, void *inst, int outcome);
 
+/* The pool params "size" and "checkout_timeout_ms" (defaults 4 and 5000). */
+int di__db_pool_params(const di_build *b, int64_t *size, int64_t *timeout);
+/* The statement that begins a transaction in the mode the "begin" param
+ * names (the default mode without it; b->data is the di__db_ops); a
+ * di_fail code for a mode the database does not have. */
+int di__db_begin_sql(const di_build *b, const char **sql);
+
 /* Read an optional integer param within [lo, hi] (def when absent). */
 int di__db_int(const di_build *b, const di_params *in, const char *key,
                int64_t def, int64_t lo, int64_t hi, int64_t *out);

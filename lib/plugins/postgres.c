@@ -1,6 +1,7 @@
 /*
  * postgres.c — the PostgreSQL plugin (libpq): "postgres.pool" and
- * "postgres.session".
+ * "postgres.session"; with libevent, also "postgres.async_pool" and
+ * "postgres.async_session" (pg_async.c).
  *
  * postgres.pool params: "conninfo" (required: "host=/run/pg dbname=notes"
  * or a postgresql:// URI), "size" (4), "checkout_timeout_ms" (5000).
@@ -15,7 +16,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "db.h"
+#include "pg.h"
 
 static int pg_check(const di_build *b, const di_params *params)
 {
@@ -36,13 +37,29 @@ static int pg_check(const di_build *b, const di_params *params)
     return 0;
 }
 
-/* libpq's messages end with a newline. */
-static void copy_msg(char *err, size_t n, const char *msg)
+void di__pg_msg(char *err, size_t n, const char *msg)
 {
     snprintf(err, n, "%s", msg && *msg ? msg : "unknown error");
     size_t len = strlen(err);
     while (len && (err[len - 1] == '\n' || err[len - 1] == ' '))
         err[--len] = '\0';
+}
+
+void di__pg_result_msg(char *err, size_t n, const PGresult *res,
+                       const PGconn *conn)
+{
+    const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)
+                              : NULL;
+    if (!primary) {
+        di__pg_msg(err, n, res ? PQresultErrorMessage(res)
+                               : PQerrorMessage(conn));
+        return;
+    }
+    const char *detail = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL);
+    if (detail)
+        snprintf(err, n, "%s (%s)", primary, detail);
+    else
+        snprintf(err, n, "%s", primary);
 }
 
 static int pg_exec(void *conn, const char *sql, char *err, size_t n)
@@ -51,7 +68,7 @@ static int pg_exec(void *conn, const char *sql, char *err, size_t n)
     ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
     int rc = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ? 0 : -1;
     if (rc)
-        copy_msg(err, n, res ? PQresultErrorMessage(res) : PQerrorMessage(conn));
+        di__pg_result_msg(err, n, res, conn);
     PQclear(res);
     return rc;
 }
@@ -69,7 +86,7 @@ static int pg_open(const di_build *b, const di_params *params, void **out)
     PGconn *conn = PQconnectdb(conninfo);
     if (!conn || PQstatus(conn) != CONNECTION_OK) {
         char err[512];
-        copy_msg(err, sizeof err, conn ? PQerrorMessage(conn) : "out of memory");
+        di__pg_msg(err, sizeof err, conn ? PQerrorMessage(conn) : "out of memory");
         PQfinish(conn);
         return di_fail(b, DI_EPROVIDER, "postgres: cannot connect (%s): %s",
                        conninfo, err);
@@ -89,7 +106,7 @@ static const di__db_mode postgres_modes[] = {
     { NULL, NULL },
 };
 
-static const di__db_ops postgres_ops = {
+const di__db_ops di__pg_ops = {
     .name = "postgres", .modes = postgres_modes, .check = pg_check,
     .open = pg_open, .exec = pg_exec, .broken = pg_broken, .in_tx = pg_in_tx,
     .close = pg_close,
@@ -98,7 +115,7 @@ static const di__db_ops postgres_ops = {
 static const di_kind_desc pool_kind = {
     .name = "pool", .type = "postgres.pool", .lifetime = "singleton",
     .create = di__db_pool_create, .dispose = di__db_pool_dispose,
-    .check = di__db_pool_check, .data = (void *)&postgres_ops,
+    .check = di__db_pool_check, .data = (void *)&di__pg_ops,
     .size = sizeof(di__dbpool),
     .summary = "a pool of connections to a PostgreSQL server",
 };
@@ -108,7 +125,7 @@ static const di_kind_desc session_kind = {
     .name = "session", .type = "PGconn", .lifetime = "request",
     .roles = session_roles, .create = di__db_session_create,
     .dispose = di__db_session_dispose, .check = di__db_session_check,
-    .data = (void *)&postgres_ops, .size = sizeof(di__dbsession),
+    .data = (void *)&di__pg_ops, .size = sizeof(di__dbsession),
     .summary = "a transaction: COMMIT on success, ROLLBACK on failure",
 };
 
@@ -121,4 +138,9 @@ static int pg_init(char *why, size_t n)
     return 0;
 }
 
-DI_PLUGIN(postgres, "1.0.0", pg_init, &pool_kind, &session_kind)
+#ifdef DI_PG_ASYNC
+DI_PLUGIN(postgres, "1.1.0", pg_init, &pool_kind, &session_kind,
+          &di__pg_async_pool_kind, &di__pg_async_session_kind)
+#else
+DI_PLUGIN(postgres, "1.1.0", pg_init, &pool_kind, &session_kind)
+#endif
