@@ -116,6 +116,12 @@ struct di_http_req {
     bool resolving;        /* its resolution waits */
     bool settling;         /* its settle waits (a dispose is pending) */
     bool ending;           /* di_http_end() runs or waits for the settle */
+    bool handling;         /* its handler returned DI_PENDING: waits for
+                              di_http_handled() */
+    bool in_handler;       /* the handler runs (a di_http_handled() from
+                              inside it is kept in handled_rc) */
+    bool handled_early;
+    int handled_rc;
     /* the room (not zeroed) */
     char method_room[ROOM_METHOD];
     char path_room[ROOM_PATH];
@@ -953,17 +959,11 @@ static const route *prepare(di_http_req *r, int *rc)
     return rt;
 }
 
-/* Run route rt's handler on its dependencies deps, resolved with rc, and
- * set the answer: returns the outcome (0 or a failure code). */
-static int answer(di_http_req *r, const route *rt, void *const *deps, int rc)
+/* The answer for the outcome rc of route rt's resolution and handler: an
+ * error's, or 204 when the handler set none. Returns the outcome (0 or a
+ * failure code). */
+static int answered(di_http_req *r, const route *rt, int rc)
 {
-    if (!rc) {
-        /* the router settles and frees the scope: a handler that tried to
-         * end it would leave the router a dangling one (DI_EBUSY) */
-        r->scope->busy++;
-        rc = rt->handler(r, deps, rt->data);
-        r->scope->busy--;
-    }
     if (rc > 0)
         rc = DI_EPROVIDER;
     /* a handler that answered the error it returns keeps its answer */
@@ -972,6 +972,36 @@ static int answer(di_http_req *r, const route *rt, void *const *deps, int rc)
     else if (!r->status)
         di_http_respond(r, 204, NULL, NULL, 0);
     return rc;
+}
+
+/* Run route rt's handler on its dependencies deps, resolved with rc, and
+ * set the answer: returns the outcome (0 or a failure code), or DI_PENDING
+ * when an asynchronous handler finishes later (di_http_handled()). */
+static int answer(di_http_req *r, const route *rt, void *const *deps, int rc)
+{
+    if (!rc) {
+        /* the router settles and frees the scope: a handler that tried to
+         * end it would leave the router a dangling one (DI_EBUSY) */
+        r->scope->busy++;
+        r->in_handler = true;
+        rc = rt->handler(r, deps, rt->data);
+        r->in_handler = false;
+        if (rc == DI_PENDING && r->handled_early) {
+            rc = r->handled_rc; /* it finished before it returned */
+        } else if (rc == DI_PENDING && r->done) {
+            r->handling = true; /* the scope stays busy until it finishes */
+            return DI_PENDING;
+        } else if (rc == DI_PENDING) {
+            log_line(r->h, "di_http: %s: the handler returned DI_PENDING, "
+                     "but the request was dispatched with di_http_dispatch(), "
+                     "which cannot wait: use di_http_dispatch_async()",
+                     rt->name);
+            respond_error(r, 500, "internal error");
+            rc = DI_HTTP_ERROR(500); /* answered and logged: once */
+        }
+        r->scope->busy--;
+    }
+    return answered(r, rt, rc);
 }
 
 /* Match the route, resolve its dependencies, run the handler, and set the
@@ -1121,9 +1151,47 @@ static void resolved_later(di_scope *s, int rc, void *arg)
     r->resolving = false;
     if (r->ending) /* called back by the end's settle: nothing to answer */
         return;
-    int out = settle_async(r, answer(r, r->rt, r->adeps, rc));
+    rc = answer(r, r->rt, r->adeps, rc);
+    if (rc == DI_PENDING) /* the handler finishes later */
+        return;
+    int out = settle_async(r, rc);
     if (out != DI_PENDING)
         r->done(r, out, r->done_arg);
+}
+
+int di_http_handled(di_http_req *r, int rc)
+{
+    if (r && r->in_handler && !r->handled_early) {
+        r->handled_early = true;
+        r->handled_rc = rc;
+        return 0;
+    }
+    if (!r || !r->handling)
+        return DI_EINVAL;
+    r->handling = false;
+    r->scope->busy--;
+    if (r->ending) {
+        /* the framework ended the request while the handler worked: its
+         * work is rolled back, and the request ends when that finished */
+        r->settled = true;
+        r->outcome = DI_EABANDONED;
+        int s = di_scope_settle_async(r->scope, DI_EABANDONED, settled_later,
+                                      r);
+        if (s == DI_PENDING) {
+            r->settling = true;
+            return 0;
+        }
+        if (s) {
+            log_settle(r, s);
+            r->outcome = DI_EDISPOSE;
+        }
+        end_now(r);
+        return 0;
+    }
+    int out = settle_async(r, answered(r, r->rt, rc));
+    if (out != DI_PENDING)
+        r->done(r, out, r->done_arg);
+    return 0;
 }
 
 int di_http_dispatch_async(di_http_req *r, di_http_done_fn done, void *arg)
@@ -1148,6 +1216,8 @@ int di_http_dispatch_async(di_http_req *r, di_http_done_fn done, void *arg)
                 return DI_PENDING;
             }
             rc = answer(r, rt, r->adeps, rc);
+            if (rc == DI_PENDING)
+                return DI_PENDING;
         }
     }
     return settle_async(r, rc);
@@ -1184,7 +1254,9 @@ int di_http_end(di_http_req *r, int delivered)
     int rc = 0;
     r->ending = true;
     r->delivered = delivered != 0;
-    if (r->settling) /* a COMMIT on the wire: it ends when that answers */
+    if (r->settling || r->handling) /* a COMMIT on the wire, or the
+                                        handler's own work: it ends when
+                                        that finished */
         return 0;
     if (!r->settled) { /* never dispatched, or its resolution waits:
                           nothing of it completed */

@@ -789,6 +789,24 @@ static int async_created(di_http_req *r, void *const *deps, void *data)
     return di_http_respond(r, 201, "application/json", "{}", 2);
 }
 
+/* An asynchronous handler: its work waits (slow_req is its request)
+ * until the test finishes it with di_http_handled(); with slow_early it
+ * finishes before it returns. */
+static di_http_req *slow_req;
+static bool slow_early;
+static int slow(di_http_req *r, void *const *deps, void *data)
+{
+    (void)deps;
+    (void)data;
+    tlog_add("handler");
+    slow_req = r;
+    if (slow_early) {
+        di_http_respond(r, 200, "text/plain", "early", 5);
+        CU_ASSERT_EQUAL(di_http_handled(r, 0), 0);
+    }
+    return DI_PENDING;
+}
+
 static int done_calls, done_outcome, done_status;
 static void done(di_http_req *r, int outcome, void *arg)
 {
@@ -812,7 +830,12 @@ static di_http *async_setup(di_container **cp, void **root)
     T_OK(di_http_route(h, &(di_http_route_desc){ .method = "POST",
         .path = "/notes", .deps = tx_only, .handler = async_created }));
     T_OK(di_async_consumer(c, "POST /notes"));
+    T_OK(di_http_route(h, &(di_http_route_desc){ .method = "POST",
+        .path = "/slow", .deps = tx_only, .handler = slow }));
+    T_OK(di_async_consumer(c, "POST /slow"));
     T_OK(di_container_seal(c));
+    slow_req = NULL;
+    slow_early = false;
     *cp = c;
     wire = NULL;
     wire_cancels = done_calls = 0;
@@ -899,6 +922,107 @@ static void test_async_client_leaves(void)
     t_fixture_done(c, root);
 }
 
+/* A handler that returns DI_PENDING: nothing is settled until it calls
+ * di_http_handled(); then its outcome commits or rolls back, and the
+ * answer is final after that. */
+static void test_async_handler(void)
+{
+    void *root;
+    di_container *c;
+    di_http *h = async_setup(&c, &root);
+    di_http_req *r;
+    T_OK(di_http_begin(h, "POST", "/slow", NULL, NULL, &r));
+    CU_ASSERT_EQUAL(di_http_dispatch_async(r, done, &done_calls), DI_PENDING);
+    CU_ASSERT_EQUAL(di_http_handled(r, 0), DI_EINVAL); /* not waiting yet */
+    wire_answers(); /* BEGIN done: the handler starts its work */
+    CU_ASSERT_PTR_EQUAL(slow_req, r);
+    CU_ASSERT_STRING_EQUAL(tlog(), "BEGIN answer handler");
+    CU_ASSERT_PTR_NULL(wire); /* nothing settled while it works */
+    CU_ASSERT_EQUAL(di_scope_end(di_http_scope(r), 0), DI_EBUSY);
+    T_OK(di_http_respond(r, 201, "application/json", "{}", 2));
+    T_OK(di_http_handled(r, 0));
+    CU_ASSERT_STRING_EQUAL(tlog(), "BEGIN answer handler COMMIT");
+    CU_ASSERT_EQUAL(di_http_handled(r, 0), DI_EINVAL); /* once */
+    CU_ASSERT_EQUAL(done_calls, 0);
+    wire_answers();
+    CU_ASSERT_EQUAL(done_calls, 1);
+    CU_ASSERT_EQUAL(done_status, 201);
+    T_OK(di_http_end(r, 1));
+    CU_ASSERT_EQUAL(end_outcome, 0);
+
+    /* it fails later: rolled back, its error answered */
+    tlog_reset();
+    T_OK(di_http_begin(h, "POST", "/slow", NULL, NULL, &r));
+    CU_ASSERT_EQUAL(di_http_dispatch_async(r, done, &done_calls), DI_PENDING);
+    wire_answers();
+    T_OK(di_http_handled(r, DI_HTTP_ERROR(409)));
+    CU_ASSERT_STRING_EQUAL(tlog(), "BEGIN answer handler ROLLBACK");
+    wire_answers();
+    CU_ASSERT_EQUAL(done_calls, 2);
+    CU_ASSERT_EQUAL(done_status, 409);
+    CU_ASSERT_EQUAL(done_outcome, DI_HTTP_ERROR(409));
+    T_OK(di_http_end(r, 1));
+
+    /* the client leaves while it works: the request waits for it, then
+     * rolls back and ends; done is not called */
+    tlog_reset();
+    end_status = -1;
+    T_OK(di_http_begin(h, "POST", "/slow", NULL, NULL, &r));
+    CU_ASSERT_EQUAL(di_http_dispatch_async(r, done, &done_calls), DI_PENDING);
+    wire_answers();
+    T_OK(di_http_end(r, 0));
+    CU_ASSERT_EQUAL(end_status, -1); /* not ended: the handler works */
+    T_OK(di_http_respond(r, 201, "application/json", "{}", 2));
+    T_OK(di_http_handled(r, 0));
+    CU_ASSERT_STRING_EQUAL(tlog(), "BEGIN answer handler ROLLBACK");
+    CU_ASSERT_EQUAL(end_status, -1);
+    wire_answers(); /* ROLLBACK done: the request ends */
+    CU_ASSERT_EQUAL(end_outcome, DI_EABANDONED);
+    CU_ASSERT_EQUAL(done_calls, 2);
+
+    /* finished before it returned: as if it had returned 0 */
+    tlog_reset();
+    slow_early = true;
+    T_OK(di_http_begin(h, "POST", "/slow", NULL, NULL, &r));
+    CU_ASSERT_EQUAL(di_http_dispatch_async(r, done, &done_calls), DI_PENDING);
+    wire_answers();
+    CU_ASSERT_STRING_EQUAL(tlog(), "BEGIN answer handler COMMIT");
+    wire_answers();
+    CU_ASSERT_EQUAL(done_calls, 3);
+    CU_ASSERT_EQUAL(done_status, 200);
+    T_OK(di_http_end(r, 1));
+    t_fixture_done(c, root);
+}
+
+/* A synchronous dispatch cannot wait: a handler that answers DI_PENDING
+ * fails the request (500, rolled back), with a log line that says why. */
+static void test_pending_handler_sync(void)
+{
+    void *root;
+    di_container *c = t_fixture(&root);
+    di_http *h;
+    T_OK(di_http_new(c, c, &h));
+    di_http_set_log(h, capture, NULL);
+    di_http_on_end(h, on_end, NULL);
+    T_OK(di_http_route(h, &(di_http_route_desc){ .method = "POST",
+        .path = "/slow", .handler = slow }));
+    T_OK(di_container_seal(c));
+    slow_early = false;
+    tlog_reset();
+    logged[0] = '\0';
+    di_http_req *r;
+    T_OK(di_http_begin(h, "POST", "/slow", NULL, NULL, &r));
+    CU_ASSERT_EQUAL(di_http_dispatch(r), DI_HTTP_ERROR(500));
+    CU_ASSERT_EQUAL(di_http_status(r), 500);
+    CU_ASSERT_STRING_EQUAL(logged, "di_http: POST /slow: the handler returned "
+                           "DI_PENDING, but the request was dispatched with "
+                           "di_http_dispatch(), which cannot wait: use "
+                           "di_http_dispatch_async()");
+    CU_ASSERT_EQUAL(di_http_handled(r, 0), DI_EINVAL);
+    T_OK(di_http_end(r, 1));
+    t_fixture_done(c, root);
+}
+
 int main(void)
 {
     CU_TestInfo tests[] = {
@@ -917,6 +1041,9 @@ int main(void)
           test_async_commit_before_answer },
         { "asynchronous dispatch: a client that leaves",
           test_async_client_leaves },
+        { "an asynchronous handler finishes later", test_async_handler },
+        { "a synchronous dispatch cannot wait for a handler",
+          test_pending_handler_sync },
         CU_TEST_INFO_NULL,
     };
     return t_run("http", tests);

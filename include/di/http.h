@@ -323,6 +323,28 @@ typedef void (*di_http_done_fn)(di_http_req *r, int outcome, void *arg);
  */
 DI_EXPORT int di_http_dispatch_async(di_http_req *r, di_http_done_fn done,
                                      void *arg);
+/*
+ * di_http_handled — an asynchronous handler finished. Under
+ * di_http_dispatch_async() a handler may return DI_PENDING (di/async.h)
+ * when its own work waits on the loop — a query sent on the request's
+ * session with PQsendQuery — and call this later, on the loop's thread,
+ * exactly once, with what it would have returned (0, a failure code, or
+ * DI_HTTP_ERROR(status)); its dependencies stay alive until then. The
+ * request then goes on as if the handler had returned rc: the scope is
+ * settled with the outcome and done() is called when the answer is final.
+ * Called from inside the handler, before it returns DI_PENDING, it is as
+ * if the handler had returned rc.
+ * If the framework ends the request meanwhile (di_http_end(): the client
+ * left), the request waits for the handler — its work uses the scope's
+ * instances — and this call settles the scope as DI_EABANDONED (rolled
+ * back) and ends the request; done is not called.
+ * Under di_http_dispatch(), which cannot wait, a handler that returns
+ * DI_PENDING without having called this fails the request: 500, outcome
+ * DI_HTTP_ERROR(500), and a log line saying why.
+ * Returns 0, or DI_EINVAL when r is NULL or its handler is not waiting
+ * (a second call). r may be gone after the call (its request ended).
+ */
+DI_EXPORT int di_http_handled(di_http_req *r, int rc);
 /* di_http_status — the response's status (0 before one is set). */
 DI_EXPORT int di_http_status(const di_http_req *r);
 /* di_http_content_type — the response's content type (never NULL). */
