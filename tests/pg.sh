@@ -38,7 +38,7 @@ start)
     [ "$(id -u)" -eq 0 ] && chown postgres "$sock"
     as_owner "$bin/initdb" -D "$dir" -U postgres -A trust --no-sync >/dev/null
     as_owner "$bin/pg_ctl" -D "$dir" -w -t 60 -l "$dir/log" \
-        -o "-c listen_addresses='' -c unix_socket_directories=$sock -c fsync=off -c max_connections=100" \
+        -o "-c listen_addresses='' -c unix_socket_directories=$sock -c fsync=off -c max_connections=150" \
         start >/dev/null
     echo "$sock" > "$dir/socket"
     echo "host=$sock user=postgres dbname=postgres" > "$info"
