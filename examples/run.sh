@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# run.sh [--postgres] [SERVER OPTIONS] — install what is missing, build
-# libdi and start the main example: the notes REST service on
+# run.sh [--postgres [--loop]] [SERVER OPTIONS] — install what is missing,
+# build libdi and start the main example: the notes REST service on
 # libmicrohttpd, printing the curl commands to try. Ctrl-C stops it.
 #   (default)   SQLite, database file build/notes.db
 #   --postgres  a private PostgreSQL server started for the occasion (as the
 #               tests do: tests/pg.sh, Unix socket only, in build/notes-pg),
 #               reached through DATABASE_URL by examples/notes/notes-postgres.json,
 #               and stopped when the server stops
+#   --postgres --loop  the same server on one libevent loop thread with the
+#               asynchronous PostgreSQL kinds (examples/notes/notes-async.json)
 # Other options are passed to the server (e.g. --port 9000, --config FILE).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,7 +37,11 @@ export DATABASE_URL
 echo "DATABASE_URL=$DATABASE_URL"
 # the server stops on Ctrl-C; then the trap stops PostgreSQL
 trap '' INT
-./examples/notes/notes --config ../examples/notes/notes-postgres.json "$@" &
+config=../examples/notes/notes-postgres.json
+for a in "$@"; do
+  [ "$a" = "--loop" ] && config=../examples/notes/notes-async.json
+done
+./examples/notes/notes --config "$config" "$@" &
 server=$!
 trap 'kill -INT $server 2>/dev/null' INT
 wait $server || wait $server || true

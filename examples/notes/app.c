@@ -123,98 +123,6 @@ int notes_register_current_user(di_container *c)
         .deps = read_deps, .create = user_create, .size = sizeof(user) });
 }
 
-/* ---- JSON helpers ---- */
-
-cJSON *notes_note_json(const note *n)
-{
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "id", (double)n->id);
-    cJSON_AddStringToObject(o, "title", n->title);
-    cJSON_AddStringToObject(o, "body", n->body);
-    cJSON_AddStringToObject(o, "created_at", n->created_at);
-    return o;
-}
-
-/* Respond with the JSON (consumed) and status. */
-static int send_json(di_http_req *r, int status, cJSON *j)
-{
-    char *text = j ? cJSON_PrintUnformatted(j) : NULL;
-    cJSON_Delete(j);
-    if (!text)
-        return DI_ENOMEM;
-    int rc = di_http_respond(r, status, "application/json", text, strlen(text));
-    cJSON_free(text);
-    return rc;
-}
-
-/* An error answer; returns the code that fails the request (4xx: the
- * handler's outcome is that failure, so the transaction rolls back). */
-static int send_error(di_http_req *r, int status, const char *fmt, ...)
-    DI_PRINTF(3, 4);
-static int send_error(di_http_req *r, int status, const char *fmt, ...)
-{
-    char msg[256];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "error", msg);
-    send_json(r, status, o);
-    return DI_HTTP_ERROR(status);
-}
-
-/* A repository failure: logged with the database's message, 500. */
-static int repo_error(di_http_req *r, notes_log *log, notes_repo *repo)
-{
-    notes_log_printf(log, "notes: %s %s: %s", di_http_method(r),
-                     di_http_path(r), repo->err);
-    return send_error(r, 500, "database error");
-}
-
-/* The note's title and body from a JSON object; 0 or a 4xx sent. */
-static int note_fields(di_http_req *r, const cJSON *o, const char *at,
-                       const char **title, const char **body)
-{
-    const cJSON *t = cJSON_GetObjectItemCaseSensitive(o, "title");
-    const cJSON *b = cJSON_GetObjectItemCaseSensitive(o, "body");
-    if (!cJSON_IsObject(o))
-        return send_error(r, 422, "%s: expected an object", at);
-    if (!cJSON_IsString(t) || !*t->valuestring)
-        return send_error(r, 422, "%stitle: a non-empty string is required",
-                          at);
-    if (b && !cJSON_IsString(b))
-        return send_error(r, 422, "%sbody: expected a string", at);
-    *title = t->valuestring;
-    *body = b ? b->valuestring : "";
-    return 0;
-}
-
-/* The body as JSON: one value, UTF-8, nothing after it (else a 400 with
- * the position, sent by the router's check). */
-static int parse_body(di_http_req *r, cJSON **out)
-{
-    *out = NULL;
-    int rc = di_http_check_json(r);
-    if (rc)
-        return rc;
-    size_t n;
-    const char *text = di_http_body(r, &n);
-    *out = cJSON_ParseWithLength(text, n);
-    return *out ? 0 : DI_ENOMEM;
-}
-
-/* "{id}" as a positive integer (canonical decimal), or a 404 sent. */
-static int note_id(di_http_req *r, int64_t *id)
-{
-    long long v;
-    *id = 0;
-    if (di_http_param_int(r, "id", 1, INT64_MAX, &v))
-        return send_error(r, 404, "no note '%s'", di_http_param(r, "id"));
-    *id = v;
-    return 0;
-}
-
 /* ---- handlers: deps are repo, current_user, logger ---- */
 
 #define REPO ((notes_repo *)deps[0])
@@ -222,40 +130,6 @@ static int note_id(di_http_req *r, int64_t *id)
 #define LOG ((notes_log *)deps[2])
 
 /* ---- Idempotency-Key ---- */
-
-/* FNV-1a over the method, the path and the body, as 16 hex digits. */
-static void request_hash(di_http_req *r, char out[17])
-{
-    uint64_t h = 14695981039346656037u;
-    size_t n;
-    const char *parts[] = { di_http_method(r), " ", di_http_path(r), "\n" };
-    for (size_t i = 0; i < 4; i++)
-        for (const char *p = parts[i]; *p; p++)
-            h = (h ^ (unsigned char)*p) * 1099511628211u;
-    const char *body = di_http_body(r, &n);
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)body[i]) * 1099511628211u;
-    snprintf(out, 17, "%016llx", (unsigned long long)h);
-}
-
-static bool key_ok(const char *key)
-{
-    size_t n = strlen(key);
-    for (size_t i = 0; i < n; i++)
-        if (key[i] < 0x21 || key[i] > 0x7e)
-            return false;
-    return n > 0 && n <= 200;
-}
-
-/* The answer of the first request made with this key, again. */
-static int replay(di_http_req *r, const notes_answer *first)
-{
-    if (*first->location)
-        di_http_add_header(r, "Location", first->location);
-    di_http_add_header(r, "Idempotent-Replayed", "true");
-    return di_http_respond(r, first->status, "application/json", first->body,
-                           strlen(first->body));
-}
 
 /* Keep the answer fn gave, with the key it claimed. */
 static int keep(di_http_req *r, void *const *deps, const char *key)
@@ -266,7 +140,7 @@ static int keep(di_http_req *r, void *const *deps, const char *key)
             location = value;
     if (REPO->keep_answer(REPO, USER->id, key, di_http_status(r), location,
                           di_http_response(r, NULL)))
-        return repo_error(r, LOG, REPO);
+        return notes_db_error(r, LOG, REPO->err);
     return 0;
 }
 
@@ -276,21 +150,21 @@ static int idempotent(di_http_req *r, void *const *deps, di_http_handler fn)
     const char *key = di_http_header(r, "Idempotency-Key");
     if (!key)
         return fn(r, deps, NULL);
-    if (!key_ok(key))
-        return send_error(r, 400, "Idempotency-Key: 1 to 200 visible ASCII "
+    if (!notes_key_ok(key))
+        return notes_send_error(r, 400, "Idempotency-Key: 1 to 200 visible ASCII "
                           "characters");
     char hash[17];
-    request_hash(r, hash);
+    notes_request_hash(r, hash);
     void *mem = talloc_new(NULL);
     notes_answer first;
     int rc = REPO->claim_key(REPO, mem, USER->id, key, hash, &first);
     if (rc == DI_EEXIST)
         rc = strcmp(first.hash, hash) != 0
-                 ? send_error(r, 422, "Idempotency-Key '%s' was used for "
+                 ? notes_send_error(r, 422, "Idempotency-Key '%s' was used for "
                               "another request", key)
-                 : replay(r, &first);
+                 : notes_replay(r, &first);
     else if (rc)
-        rc = repo_error(r, LOG, REPO);
+        rc = notes_db_error(r, LOG, REPO->err);
     else if (!(rc = fn(r, deps, NULL)) && di_http_status(r) < 300)
         rc = keep(r, deps, key);
     talloc_free(mem);
@@ -302,8 +176,8 @@ static int create_once(di_http_req *r, void *const *deps, void *data)
     (void)data;
     cJSON *in;
     const char *title, *body;
-    int rc = parse_body(r, &in);
-    if (rc || (rc = note_fields(r, in, "", &title, &body))) {
+    int rc = notes_parse_body(r, &in);
+    if (rc || (rc = notes_note_fields(r, in, "", &title, &body))) {
         cJSON_Delete(in);
         return rc;
     }
@@ -316,12 +190,12 @@ static int create_once(di_http_req *r, void *const *deps, void *data)
     cJSON_Delete(in);
     if (rc) {
         talloc_free(mem);
-        return repo_error(r, LOG, REPO);
+        return notes_db_error(r, LOG, REPO->err);
     }
     char loc[48];
     snprintf(loc, sizeof loc, "/notes/%lld", (long long)id);
     di_http_add_header(r, "Location", loc);
-    rc = send_json(r, 201, notes_note_json(&n));
+    rc = notes_send_json(r, 201, notes_note_json(&n));
     talloc_free(mem);
     return rc;
 }
@@ -329,18 +203,18 @@ static int create_once(di_http_req *r, void *const *deps, void *data)
 static int list_notes(di_http_req *r, void *const *deps, void *data)
 {
     (void)data;
-    long long offset, limit;
-    if (di_http_query_int(r, "offset", 0, INT64_MAX / 2, 0, &offset) ||
-        di_http_query_int(r, "limit", 1, 100, 20, &limit))
-        return send_error(r, 400, "offset must be >= 0 and limit 1 to 100");
+    int64_t offset, limit;
+    int rc = notes_paging(r, &offset, &limit);
+    if (rc)
+        return rc;
     void *mem = talloc_new(NULL);
     note *items;
     size_t n;
     int64_t total;
-    int rc = REPO->list(REPO, mem, USER->id, offset, limit, &items, &n, &total);
+    rc = REPO->list(REPO, mem, USER->id, offset, limit, &items, &n, &total);
     if (rc) {
         talloc_free(mem);
-        return repo_error(r, LOG, REPO);
+        return notes_db_error(r, LOG, REPO->err);
     }
     cJSON *o = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(o, "items");
     for (size_t i = 0; i < n; i++)
@@ -349,25 +223,25 @@ static int list_notes(di_http_req *r, void *const *deps, void *data)
     cJSON_AddNumberToObject(o, "limit", (double)limit);
     cJSON_AddNumberToObject(o, "total", (double)total);
     talloc_free(mem);
-    return send_json(r, 200, o);
+    return notes_send_json(r, 200, o);
 }
 
 static int get_note(di_http_req *r, void *const *deps, void *data)
 {
     (void)data;
     int64_t id;
-    int rc = note_id(r, &id);
+    int rc = notes_note_id(r, &id);
     if (rc)
         return rc;
     void *mem = talloc_new(NULL);
     note n;
     rc = REPO->get(REPO, mem, USER->id, id, &n);
     if (rc == DI_ENOTFOUND)
-        rc = send_error(r, 404, "note %lld not found", (long long)id);
+        rc = notes_send_error(r, 404, "note %lld not found", (long long)id);
     else if (rc)
-        rc = repo_error(r, LOG, REPO);
+        rc = notes_db_error(r, LOG, REPO->err);
     else
-        rc = send_json(r, 200, notes_note_json(&n));
+        rc = notes_send_json(r, 200, notes_note_json(&n));
     talloc_free(mem);
     return rc;
 }
@@ -378,17 +252,17 @@ static int update_note(di_http_req *r, void *const *deps, void *data)
     int64_t id;
     cJSON *in = NULL;
     const char *title, *body;
-    int rc = note_id(r, &id);
+    int rc = notes_note_id(r, &id);
     if (!rc)
-        rc = parse_body(r, &in);
+        rc = notes_parse_body(r, &in);
     if (!rc)
-        rc = note_fields(r, in, "", &title, &body);
+        rc = notes_note_fields(r, in, "", &title, &body);
     if (!rc) {
         rc = REPO->update(REPO, USER->id, id, title, body);
         if (rc == DI_ENOTFOUND)
-            rc = send_error(r, 404, "note %lld not found", (long long)id);
+            rc = notes_send_error(r, 404, "note %lld not found", (long long)id);
         else if (rc)
-            rc = repo_error(r, LOG, REPO);
+            rc = notes_db_error(r, LOG, REPO->err);
     }
     cJSON_Delete(in);
     return rc ? rc : get_note(r, deps, data);
@@ -398,14 +272,14 @@ static int delete_note(di_http_req *r, void *const *deps, void *data)
 {
     (void)data;
     int64_t id;
-    int rc = note_id(r, &id);
+    int rc = notes_note_id(r, &id);
     if (rc)
         return rc;
     rc = REPO->remove(REPO, USER->id, id);
     if (rc == DI_ENOTFOUND)
-        return send_error(r, 404, "note %lld not found", (long long)id);
+        return notes_send_error(r, 404, "note %lld not found", (long long)id);
     if (rc)
-        return repo_error(r, LOG, REPO);
+        return notes_db_error(r, LOG, REPO->err);
     return di_http_respond(r, 204, NULL, NULL, 0);
 }
 
@@ -416,12 +290,12 @@ static int import_once(di_http_req *r, void *const *deps, void *data)
 {
     (void)data;
     cJSON *in;
-    int rc = parse_body(r, &in);
+    int rc = notes_parse_body(r, &in);
     if (rc)
         return rc;
     if (!cJSON_IsArray(in)) {
         cJSON_Delete(in);
-        return send_error(r, 422, "expected an array of notes");
+        return notes_send_error(r, 422, "expected an array of notes");
     }
     int i = 0;
     const cJSON *item;
@@ -430,10 +304,10 @@ static int import_once(di_http_req *r, void *const *deps, void *data)
         snprintf(at, sizeof at, "[%d].", i++);
         const char *title, *body;
         int64_t id;
-        if ((rc = note_fields(r, item, at, &title, &body)))
+        if ((rc = notes_note_fields(r, item, at, &title, &body)))
             break;
         if ((rc = REPO->create(REPO, USER->id, title, body, &id))) {
-            rc = repo_error(r, LOG, REPO);
+            rc = notes_db_error(r, LOG, REPO->err);
             break;
         }
     }
@@ -442,7 +316,7 @@ static int import_once(di_http_req *r, void *const *deps, void *data)
         return rc;
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "imported", i);
-    return send_json(r, 201, o);
+    return notes_send_json(r, 201, o);
 }
 
 static int create_note(di_http_req *r, void *const *deps, void *data)
@@ -474,18 +348,7 @@ static int with_debug_headers(di_http_req *r, void *const *deps, void *data)
 {
     const debugged *d = data;
     int rc = d->fn(r, deps, NULL);
-    void *tmp = talloc_new(NULL);
-    char *json;
-    if (tmp && di_scope_memory(di_http_scope(r), DI_REPORT_JSON, tmp,
-                               &json) == 0) {
-        json[strcspn(json, "\n")] = '\0'; /* one header line */
-        di_http_add_header(r, "X-DI-Memory", json);
-    }
-    /* what the request built so far (its disposes come after the handler:
-     * the server logs the complete trace when the scope ends) */
-    if (tmp && di_scope_trace(di_http_scope(r), tmp, &json) == 0)
-        di_http_add_header(r, "X-DI-Trace", json);
-    talloc_free(tmp);
+    notes_debug_headers(r);
     return rc;
 }
 

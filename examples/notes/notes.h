@@ -11,6 +11,7 @@
 #ifndef NOTES_H
 #define NOTES_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <di.h>
@@ -105,9 +106,63 @@ int notes_register_routes(di_http *h, const notes_config *cfg);
  * stderr. */
 int notes_migrate(di_container *c, di_scope *parent);
 
+/* ---- answers.c: what both sets of handlers share ---- */
+
+struct cJSON;
+struct event_base;
+
+/* Respond with the JSON (consumed: deleted) and status; 0 or DI_ENOMEM. */
+int notes_send_json(di_http_req *r, int status, struct cJSON *j);
+/* Answer {"error": message}; returns DI_HTTP_ERROR(status), the code that
+ * fails the request (its transaction rolls back). */
+int notes_send_error(di_http_req *r, int status, const char *fmt, ...)
+    DI_PRINTF(3, 4);
+/* A database failure: err logged with the request, 500 answered. */
+int notes_db_error(di_http_req *r, notes_log *log, const char *err);
+/* The note's title and body from the JSON object o (at: where it is, ""
+ * or "[3]."); 0, or a 422 sent. */
+int notes_note_fields(di_http_req *r, const struct cJSON *o, const char *at,
+                      const char **title, const char **body);
+/* The body as JSON: one value, UTF-8, nothing after it (else a 400 with
+ * the position, sent by the router's check); *out to cJSON_Delete. */
+int notes_parse_body(di_http_req *r, struct cJSON **out);
+/* "{id}" as a positive integer (canonical decimal), or a 404 sent. */
+int notes_note_id(di_http_req *r, int64_t *id);
+/* ?offset= (0..) and ?limit= (1..100, default 20), or a 400 sent. */
+int notes_paging(di_http_req *r, int64_t *offset, int64_t *limit);
+/* FNV-1a over the method, the path and the body, as 16 hex digits. */
+void notes_request_hash(di_http_req *r, char out[17]);
+/* Is key an acceptable Idempotency-Key (1 to 200 visible ASCII)? */
+bool notes_key_ok(const char *key);
+/* Answer what the first request made with the key was answered. */
+int notes_replay(di_http_req *r, const notes_answer *first);
+/* --debug: add X-DI-Memory and X-DI-Trace (what r's scope holds and
+ * built so far). */
+void notes_debug_headers(di_http_req *r);
+
 /* A repository on a SQLite connection, without libdi (the hand-wired
  * benchmark server uses it). */
 void notes_sqlite_repo_init(notes_repo *r, void *conn);
+/* The same on a PostgreSQL connection (PGconn *). */
+void notes_postgres_repo_init(notes_repo *r, void *conn);
+
+/* ---- app_async.c: the service on an event loop (server.c --loop) ---- */
+
+/* What every container of the loop server needs besides the config
+ * (notes-async.json): the kind "notes.async_repo", "current_user" and
+ * "read_user" looked up on the loop, the routes' consumers and
+ * "notes.migrate" marked asynchronous. The container must have the value
+ * "event_base" (the loop) and, for the marks, the routes (wired). */
+int notes_wire_async(di_container *c);
+/* Register the routes, whose handlers run their queries on the loop. */
+int notes_register_routes_async(di_http *h, const notes_config *cfg);
+/* notes_migrate() on the loop base: run it (running the loop here until
+ * it finished) when running is 0, or have the loop's thread run it and
+ * wait when another thread runs the loop. 0 or an error printed to
+ * stderr. */
+int notes_migrate_async(di_container *c, struct event_base *base,
+                        int running);
+
 /* A note as JSON (cJSON *, the caller deletes it). */
 struct cJSON *notes_note_json(const note *n);
 

@@ -211,15 +211,19 @@ static int pg_keep(notes_repo *r, int64_t owner, const char *key, int status,
     return rc ? DI_EPROVIDER : 0;
 }
 
-static int create(const di_build *b, void **out)
+void notes_postgres_repo_init(notes_repo *r, void *conn)
 {
-    notes_repo *r = b->mem;
     *r = (notes_repo){ .migrate = pg_migrate, .user_by_token = pg_user,
                        .create = pg_create, .list = pg_list, .get = pg_get,
                        .update = pg_update, .remove = pg_remove,
                        .claim_key = pg_claim, .keep_answer = pg_keep,
-                       .conn = b->deps[0] };
-    *out = r;
+                       .conn = conn };
+}
+
+static int create(const di_build *b, void **out)
+{
+    notes_postgres_repo_init(b->mem, b->deps[0]);
+    *out = b->mem;
     return 0;
 }
 

@@ -1,9 +1,13 @@
 /*
- * server.c — the notes REST service on libmicrohttpd.
+ * server.c — the notes REST service on libmicrohttpd, or with --loop on
+ * libevent's one loop thread.
  *
- *   notes [--config FILE] [--port N] [--address A] [--plugins DIR]
+ *   notes [--loop] [--config FILE] [--port N] [--address A] [--plugins DIR]
  *         [--quiet] [--debug] [--check] [--graph]
  *
+ * --loop: one thread serves every request on a libevent loop with the
+ * asynchronous PostgreSQL kinds (notes-async.json by default) and the
+ * handlers of app_async.c, whose queries wait on the loop too.
  * The config (default: notes.json next to this source, SQLite in
  * ./notes.db) chooses the database; --check validates the whole graph and
  * exits (0 or 1 with every problem), --graph prints it as DOT; --debug adds
@@ -28,6 +32,11 @@
 #include <unistd.h>
 
 #include <di/mhd.h>
+#ifdef NOTES_LOOP
+#include <di/evhttp.h>
+#include <event2/event.h>
+#include <event2/thread.h>
+#endif
 
 #include "notes.h"
 
@@ -49,6 +58,9 @@ static void log_trace(const di_trace_event *ev, void *quiet)
     }
 }
 
+/* The loop (--loop), or NULL. */
+static struct event_base *loop_base;
+
 /* Everything but the routes, on c: kinds, logger, current_user, tracing,
  * and the config file. */
 static int wire(di_container *c, notes_config *cfg, const char *plugins)
@@ -56,6 +68,13 @@ static int wire(di_container *c, notes_config *cfg, const char *plugins)
     int rc = notes_register_kinds(c);
     if (!rc)
         rc = notes_register_logger(c, cfg);
+#ifdef NOTES_LOOP
+    if (!rc && loop_base) {
+        rc = di_provide_value(c, "event_base", "event_base", loop_base);
+        if (!rc)
+            rc = notes_wire_async(c);
+    } else
+#endif
     if (!rc)
         rc = notes_register_current_user(c);
     if (!rc && cfg->debug)
@@ -66,6 +85,18 @@ static int wire(di_container *c, notes_config *cfg, const char *plugins)
         rc = di_config_load_file(c, cfg->file);
     }
     return rc;
+}
+
+/* The tables, before c serves (running: the loop already runs in the
+ * server's thread). */
+static int migrate(di_container *c, int running)
+{
+#ifdef NOTES_LOOP
+    if (loop_base)
+        return notes_migrate_async(c, loop_base, running);
+#endif
+    (void)running;
+    return notes_migrate(c, NULL);
 }
 
 /* SIGHUP: the next container from the config as it is now, published only
@@ -87,7 +118,7 @@ static void reload(di_live *live, di_http *router, notes_config *cfg,
     if (rc)
         print_errors(di_container_error(next));
     if (!rc)
-        rc = notes_migrate(next, NULL);
+        rc = migrate(next, 1);
     if (!rc)
         rc = di_live_publish(live, next);
     /* on stdout, like "listening on": what an operator (or a test) waits
@@ -123,11 +154,13 @@ int main(int argc, char **argv)
     notes_config cfg = { .file = NOTES_DIR "/notes.json",
                          .address = "127.0.0.1", .port = 8080 };
     const char *plugins = NOTES_PLUGIN_DIR;
-    int check = 0, graph = 0;
+    int check = 0, graph = 0, loop = 0, config_given = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(a, "--config") == 0 && v)
-            cfg.file = argv[++i];
+        if (strcmp(a, "--loop") == 0)
+            loop = 1;
+        else if (strcmp(a, "--config") == 0 && v)
+            cfg.file = argv[++i], config_given = 1;
         else if (strcmp(a, "--port") == 0 && v)
             cfg.port = atoi(argv[++i]);
         else if (strcmp(a, "--address") == 0 && v)
@@ -143,7 +176,7 @@ int main(int argc, char **argv)
         else if (strcmp(a, "--graph") == 0)
             graph = 1;
         else {
-            fprintf(stderr, "usage: notes [--config FILE] [--port N] "
+            fprintf(stderr, "usage: notes [--loop] [--config FILE] [--port N] "
                     "[--address A] [--plugins DIR] [--quiet] [--debug] "
                     "[--check] "
                     "[--graph]\n");
@@ -151,6 +184,26 @@ int main(int argc, char **argv)
         }
     }
 
+#ifdef NOTES_LOOP
+    if (loop) {
+        /* the base is made before the containers, which hand it to the
+         * providers that wait on it, and is woken from other threads */
+        evthread_use_pthreads();
+        if (!(loop_base = event_base_new())) {
+            fprintf(stderr, "notes: cannot make an event base\n");
+            return 1;
+        }
+        if (!config_given)
+            cfg.file = NOTES_DIR "/notes-async.json";
+    }
+#else
+    if (loop) {
+        fprintf(stderr, "notes: --loop needs libevent (not found when "
+                "this was built)\n");
+        return 2;
+    }
+    (void)config_given;
+#endif
     void *mem = talloc_new(NULL);
     di_container *c; /* owned by the live handle below, or freed here */
     di_http *router;
@@ -160,6 +213,11 @@ int main(int argc, char **argv)
         return 1;
     }
     rc = di_http_new(mem, c, &router);
+#ifdef NOTES_LOOP
+    if (!rc && loop_base)
+        rc = notes_register_routes_async(router, &cfg);
+    else
+#endif
     if (!rc)
         rc = notes_register_routes(router, &cfg);
     if (!rc)
@@ -177,7 +235,7 @@ int main(int argc, char **argv)
         talloc_free(mem);
         return 1;
     }
-    if (check || graph || (rc = notes_migrate(c, NULL))) {
+    if (check || graph || (rc = migrate(c, 0))) {
         if (check)
             printf("notes: %s: ok\n", cfg.file);
         di_container_free(c);
@@ -203,7 +261,15 @@ int main(int argc, char **argv)
     sigaddset(&signals, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &signals, NULL);
 
-    di_mhd *srv;
+    di_mhd *srv = NULL;
+#ifdef NOTES_LOOP
+    di_evhttp *evsrv = NULL;
+    if (loop_base)
+        rc = di_evhttp_start(mem, router, &(di_evhttp_options){
+            .port = (uint16_t)cfg.port, .address = cfg.address,
+            .timeout_s = 30, .base = loop_base }, &evsrv);
+    else
+#endif
     rc = di_mhd_start(mem, router, &(di_mhd_options){
         .port = (uint16_t)cfg.port, .address = cfg.address, .threads = 4,
         .timeout_s = 30 }, &srv);
@@ -214,7 +280,11 @@ int main(int argc, char **argv)
         talloc_free(mem);
         return 1;
     }
-    unsigned p = di_mhd_port(srv);
+    unsigned p = srv ? di_mhd_port(srv) : 0;
+#ifdef NOTES_LOOP
+    if (evsrv)
+        p = di_evhttp_port(evsrv);
+#endif
     const char *address = cfg.address;
     printf("notes: listening on http://%s:%u (config %s)\n", address, p,
            cfg.file);
@@ -234,9 +304,18 @@ int main(int argc, char **argv)
     while (sigwait(&signals, &sig) == 0 && sig == SIGHUP)
         reload(live, router, &cfg, plugins);
 
-    di_mhd_stop(srv);
+    if (srv)
+        di_mhd_stop(srv);
+#ifdef NOTES_LOOP
+    if (evsrv)
+        di_evhttp_stop(evsrv);
+#endif
     rc = di_live_free(live);
     talloc_free(mem);
+#ifdef NOTES_LOOP
+    if (loop_base)
+        event_base_free(loop_base);
+#endif
     printf("notes: stopped%s\n", rc ? " (a dispose failed)" : "");
     return rc ? 1 : 0;
 }

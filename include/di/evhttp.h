@@ -29,8 +29,11 @@
  * between accept and the request, so there is no per-address limit.
  * The loop thread blocks SIGPIPE, so that writing to a client that left
  * fails instead of killing the process. With an event loop of your own, do
- * that (or ignore SIGPIPE) and set evhttp_set_max_body_size(http,
- * DI_HTTP_BODY_MAX) too.
+ * that (or ignore SIGPIPE), set evhttp_set_max_body_size(http,
+ * DI_HTTP_BODY_MAX), and allow every method with
+ * evhttp_set_allowed_methods() (libevent refuses OPTIONS, TRACE, CONNECT
+ * and PATCH by default; the adapter lets them reach the router, which
+ * answers 405 with Allow where a path does not serve them).
  *
  *     di_evhttp *srv;
  *     di_evhttp_start(NULL, router, &(di_evhttp_options){ .port = 8080 }, &srv);

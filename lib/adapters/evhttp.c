@@ -290,6 +290,14 @@ int di_evhttp_start(void *mem, di_http *h, const di_evhttp_options *o,
                        (int)(o->timeout_s ? o->timeout_s : DI_EVHTTP_TIMEOUT));
     /* a larger body is refused by libevent (413) before it is read */
     evhttp_set_max_body_size(s->http, DI_HTTP_BODY_MAX);
+    /* every method libevent parses reaches the router, which answers 405
+     * with Allow for what a path does not serve (libevent's default set
+     * leaves out OPTIONS, TRACE, CONNECT and PATCH) */
+    evhttp_set_allowed_methods(s->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
+                               EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT |
+                               EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
+                               EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT |
+                               EVHTTP_REQ_PATCH);
     evhttp_set_gencb(s->http, di_evhttp_handler, h);
     struct evhttp_bound_socket *bs = evhttp_bind_socket_with_handle(
         s->http, o->address ? o->address : "0.0.0.0", o->port);

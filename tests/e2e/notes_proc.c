@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,19 +155,24 @@ int t_call(uint16_t port, const char *method, const char *path,
 
 void t_notes_config(FILE *f, const char *backend, const char *pool_params)
 {
-    const char *b = backend;
+    /* postgres-loop: the asynchronous kinds of the --loop server */
+    bool loop = strcmp(backend, "postgres-loop") == 0;
+    const char *b = loop ? "postgres" : backend;
     const char *read = strcmp(b, "postgres") == 0 ? "read_only" : "deferred";
+    const char *pool = loop ? "async_pool" : "pool";
+    const char *session = loop ? "async_session" : "session";
+    const char *repo = loop ? "async" : b;
     fprintf(f, "{ \"plugins\": [\"%s\"], \"providers\": {\n"
-            "  \"db\": { \"use\": \"%s.pool\", \"params\": { %s } },\n"
-            "  \"session\": { \"use\": \"%s.session\", \"deps\": "
+            "  \"db\": { \"use\": \"%s.%s\", \"params\": { %s } },\n"
+            "  \"session\": { \"use\": \"%s.%s\", \"deps\": "
             "{ \"pool\": \"db\" } },\n"
-            "  \"read_session\": { \"use\": \"%s.session\", \"deps\": "
+            "  \"read_session\": { \"use\": \"%s.%s\", \"deps\": "
             "{ \"pool\": \"db\" }, \"params\": { \"begin\": \"%s\" } },\n"
             "  \"repo\": { \"use\": \"notes.%s_repo\", \"deps\": "
             "{ \"session\": \"session\" } },\n"
             "  \"read_repo\": { \"use\": \"notes.%s_repo\", \"deps\": "
             "{ \"session\": \"read_session\" } } } }\n",
-            b, b, pool_params, b, b, read, b, b);
+            b, b, pool, pool_params, b, session, b, session, read, repo, repo);
 }
 
 void t_remove_sqlite(const char *path)

@@ -43,7 +43,8 @@ int t_server_stop(t_server *s);
 /* SIGKILL and reap it. */
 void t_server_kill(t_server *s);
 
-/* Write the notes config for backend ("sqlite" or "postgres") to f, with
+/* Write the notes config for backend ("sqlite", "postgres", or
+ * "postgres-loop": the asynchronous kinds of notes --loop) to f, with
  * the pool's params (the members of a JSON object, e.g. "\"path\": \"x.db\"")
  * and the same wiring as examples/notes: a read-write "session" and "repo",
  * a read "read_session" and "read_repo". */

@@ -12,7 +12,10 @@
  *     its note although the client heard nothing; retried with the same
  *     Idempotency-Key it gets the first answer and the note exists once.
  *
- *   test_durability NOTES sqlite|postgres WORKDIR SHIM
+ *   test_durability NOTES sqlite|postgres|postgres-loop WORKDIR SHIM
+ *
+ * postgres-loop runs notes --loop (libevent, the asynchronous PostgreSQL
+ * kinds); its shim kills it when evhttp is handed the answer.
  *
  * postgres reads WORKDIR/pg.conninfo (tests/pg.sh), creates a database of
  * its own and drops it; without a server it skips (77).
@@ -41,8 +44,9 @@ static char config[600], dbfile[600], pg_conninfo[512], dbname[64];
 /* Start the server on the config; env as for t_server_start(). */
 static int start(t_server *s, const char *const *env)
 {
+    bool loop = strcmp(backend, "postgres-loop") == 0;
     char *av[] = { (char *)notes_bin, "--config", config, "--port", "0",
-                   "--quiet", NULL };
+                   "--quiet", loop ? "--loop" : NULL, NULL };
     if (t_server_start(s, av, env, NULL) == 0)
         return 0;
     fprintf(stderr, "the server did not start: %s\n", s->last);
@@ -322,15 +326,15 @@ static int pg_admin(const char *sql)
 int main(int argc, char **argv)
 {
     if (argc != 5) {
-        fprintf(stderr, "usage: test_durability NOTES sqlite|postgres "
-                "WORKDIR SHIM\n");
+        fprintf(stderr, "usage: test_durability NOTES "
+                "sqlite|postgres|postgres-loop WORKDIR SHIM\n");
         return 2;
     }
     notes_bin = argv[1];
     backend = argv[2];
     work = argv[3];
     shim = argv[4];
-    bool pg = strcmp(backend, "postgres") == 0;
+    bool pg = strncmp(backend, "postgres", 8) == 0;
     char params[900];
     if (pg) {
         char path[600];

@@ -10,10 +10,13 @@
  * export job (examples/job) runs on the same database, with the same
  * wrapper, and must export every one of alice's notes.
  *
- *   test_notes NOTES_BINARY EXPORT_BINARY sqlite|postgres WORKDIR [WRAPPER...]
+ *   test_notes NOTES_BINARY EXPORT_BINARY sqlite|postgres|postgres-loop
+ *              WORKDIR [WRAPPER...]
  *
  * postgres reads WORKDIR/pg.conninfo (tests/pg.sh) and skips (77) without
- * it.
+ * it; postgres-loop runs the same cases on notes --loop (one libevent
+ * loop thread, the asynchronous PostgreSQL kinds; the export job still
+ * uses the synchronous ones, on the same database).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -446,6 +449,8 @@ static void test_load(void)
 static char **server_argv;
 static int wrapper_n;
 static const char *backend, *work, *export_bin;
+static bool loop;              /* postgres-loop: notes --loop */
+static char export_config[600]; /* the export job's config */
 static char config[512], db[512];
 
 /* The notes config on SQLite, with the database at path. */
@@ -652,6 +657,8 @@ static char **other_argv(char **av, const char *cfg, int quiet)
     for (int i = 0; i < wrapper_n; i++)
         av[n++] = server_argv[i];
     av[n++] = server_argv[wrapper_n];
+    if (loop)
+        av[n++] = "--loop";
     av[n++] = "--config";
     av[n++] = (char *)cfg;
     av[n++] = "--port";
@@ -706,7 +713,7 @@ static void test_commit_failure_answers_500(void)
     snprintf(log, sizeof log, "%s/e2e-commitfail-%d.log", work, (int)getpid());
     snprintf(file, sizeof file, "%s/e2e-commitfail-%d.db", work, (int)getpid());
     remove(log);
-    bool pg = strcmp(backend, "postgres") == 0;
+    bool pg = strncmp(backend, "postgres", 8) == 0;
     if (pg)
         snprintf(params, sizeof params, "\"conninfo\": \"%s\", \"size\": 2",
                  pg_conninfo);
@@ -765,8 +772,8 @@ static void test_commit_failure_answers_500(void)
     CU_ASSERT_EQUAL(t_server_stop(&other), 0);
     CU_ASSERT_TRUE(file_has(log, pg ? "di_http: POST /notes: not saved: POST "
                             "/notes \xe2\x86\x92 repo \xe2\x86\x92 session: "
-                            "postgres: COMMIT failed: ERROR:  the note refused "
-                            "at commit is refused at COMMIT"
+                            "postgres: COMMIT failed: the note refused at "
+                            "commit is refused at COMMIT"
                                     : "di_http: POST /notes: not saved: POST "
                             "/notes \xe2\x86\x92 repo \xe2\x86\x92 session: "
                             "sqlite: COMMIT failed: database is locked"));
@@ -781,7 +788,7 @@ static void test_commit_failure_answers_500(void)
  * (their migrations take turns), five times: all four listen and write. */
 static void test_servers_start_together(void)
 {
-    if (strcmp(backend, "postgres") != 0) {
+    if (strncmp(backend, "postgres", 8) != 0) {
         printf("\n  SKIP: concurrent start-up migrates a fresh PostgreSQL "
                "database; it runs on the postgres backend\n");
         return;
@@ -798,7 +805,7 @@ static void test_servers_start_together(void)
                  "\"size\": 2", pg_conninfo, dbname);
         FILE *f = fopen(cfg, "w");
         CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-        t_notes_config(f, "postgres", params);
+        t_notes_config(f, backend, params);
         fclose(f);
         t_server s[SERVERS];
         char *av[SERVERS][16];
@@ -840,8 +847,8 @@ static void test_export_job(void)
         snprintf(cmd + strlen(cmd), sizeof cmd - strlen(cmd), "%s ",
                  server_argv[i]);
     snprintf(cmd + strlen(cmd), sizeof cmd - strlen(cmd),
-             "%s --config %s --user alice-token --out %s", export_bin, config,
-             out);
+             "%s --config %s --user alice-token --out %s", export_bin,
+             export_config, out);
     FILE *p = popen(cmd, "r");
     char line[256] = "";
     CU_ASSERT_PTR_NOT_NULL_FATAL(p);
@@ -857,7 +864,7 @@ static void test_export_job(void)
     remove(out);
     /* an unknown user: the job fails and leaves no file */
     snprintf(cmd, sizeof cmd, "%s --config %s --user nobody --out %s "
-             "2>/dev/null", export_bin, config, out);
+             "2>/dev/null", export_bin, export_config, out);
     CU_ASSERT_NOT_EQUAL(system(cmd), 0);
     CU_ASSERT_EQUAL(access(out, F_OK), -1);
 }
@@ -885,7 +892,8 @@ int main(int argc, char **argv)
     export_bin = argv[2];
     backend = argv[3];
     work = argv[4];
-    if (strcmp(backend, "postgres") == 0) {
+    loop = strcmp(backend, "postgres-loop") == 0;
+    if (strncmp(backend, "postgres", 8) == 0) {
         char path[512], conninfo[512] = "";
         snprintf(path, sizeof path, "%s/pg.conninfo", work);
         FILE *ci = fopen(path, "r");
@@ -900,7 +908,11 @@ int main(int argc, char **argv)
         snprintf(pg_conninfo, sizeof pg_conninfo, "%s", conninfo);
         /* the shipped config, its connection string from the environment
          * (the server and the export job inherit it) */
-        snprintf(config, sizeof config, "%s", NOTES_DIR "/notes-postgres.json");
+        snprintf(config, sizeof config, "%s", loop
+                 ? NOTES_DIR "/notes-async.json"
+                 : NOTES_DIR "/notes-postgres.json");
+        snprintf(export_config, sizeof export_config, "%s",
+                 NOTES_DIR "/notes-postgres.json");
         setenv("DATABASE_URL", conninfo, 1);
         db[0] = '\0';
     } else {
@@ -913,13 +925,17 @@ int main(int argc, char **argv)
         sqlite_config(f, db);
         fclose(f);
     }
-    /* WRAPPER... NOTES --config CONFIG --port 0 --quiet --debug */
+    if (!*export_config)
+        snprintf(export_config, sizeof export_config, "%s", config);
+    /* WRAPPER... NOTES [--loop] --config CONFIG --port 0 --quiet --debug */
     char **av = calloc((size_t)argc + 8, sizeof *av);
     int n = 0;
     for (int i = 5; i < argc; i++)
         av[n++] = argv[i];
     wrapper_n = n;
     av[n++] = argv[1];
+    if (loop)
+        av[n++] = "--loop";
     av[n++] = "--config";
     av[n++] = config;
     av[n++] = "--port";
