@@ -246,6 +246,36 @@ static void test_commit_fails(void)
     t_fixture_done(c, root);
 }
 
+/* A statement left on the wire (a handler that sent it and never read
+ * its answer): the dispose reads it to its end first, then commits; the
+ * connection is clean for the next session. */
+static void test_left_on_the_wire(void)
+{
+    void *root;
+    di_container *c = make(&root, 1, 1000, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    T_OK(exec_on(admin, "DROP TABLE IF EXISTS t_wire; "
+                        "CREATE TABLE t_wire (v INTEGER)", NULL, 0));
+    req a;
+    start(c, &a, "a", "job");
+    run_until(&a.ready, 10000);
+    CU_ASSERT_EQUAL_FATAL(a.rc, 0);
+    PGconn *conn = a.deps[0];
+    CU_ASSERT_EQUAL_FATAL(PQsendQuery(conn, "SELECT pg_sleep(0.05); "
+                                      "INSERT INTO t_wire VALUES (7)"), 1);
+    CU_ASSERT_EQUAL(settle(&a, 0), DI_PENDING);
+    CU_ASSERT_EQUAL(a.settle_rc, 0);
+    di_scope_free(a.s);
+    CU_ASSERT_EQUAL(admin_int("SELECT count(*) FROM t_wire"), 1);
+    req b;
+    start(c, &b, "b", "job");
+    run_until(&b.ready, 10000);
+    CU_ASSERT_EQUAL(b.rc, 0);
+    CU_ASSERT_PTR_EQUAL(b.deps[0], conn); /* not replaced: it was clean */
+    finish(&b, 0);
+    t_fixture_done(c, root);
+}
+
 /* Loop turns for ms milliseconds, whatever happens. */
 static void idle(unsigned ms)
 {
@@ -509,6 +539,8 @@ int main(void)
         { "sessions wait in line, in order", test_line_in_order },
         { "a wait in line times out", test_line_times_out },
         { "cancelled in line, handed a slot, connecting", test_cancelled },
+        { "a statement left on the wire is read before COMMIT",
+          test_left_on_the_wire },
         { "a dropped connection is replaced", test_dropped_connection_replaced },
         { "an unreachable server", test_unreachable },
         { "seal refuses a synchronous consumer", test_seal_refuses_sync },

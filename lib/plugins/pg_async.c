@@ -26,6 +26,11 @@
  * connection broken or still in a transaction after the dispose is closed
  * and opened again at its next checkout.
  *
+ * A statement still on the wire when the dispose starts (a handler that
+ * sent it and never read its answer, a dependent's lookup cancelled
+ * mid-way) is read to its end and its results dropped before COMMIT or
+ * ROLLBACK, which libpq would otherwise refuse.
+ *
  * A cancelled create (its resolution failed elsewhere, the client left)
  * leaves the line, or closes the connection it was connecting or beginning
  * on (its state on the wire is unknown), and gives its slot back.
@@ -72,6 +77,7 @@ enum step {
     BEGINNING,   /* BEGIN on the wire */
     OPEN,        /* the transaction is the handler's */
     ENDING,      /* COMMIT or ROLLBACK on the wire, or about to be */
+    DRAINING,    /* before it: what was left on the wire is read */
 };
 
 /* A session (its chunk, b->mem). */
@@ -291,7 +297,9 @@ static void send_sql(asess *s, const char *sql)
 {
     char err[512];
     PGconn *conn = conn_of(s);
-    if (s->step != ENDING)
+    if (s->step == DRAINING)
+        s->step = ENDING;
+    else if (s->step != ENDING)
         s->step = BEGINNING;
     if (!PQsendQuery(conn, sql)) {
         di__pg_msg(err, sizeof err, PQerrorMessage(conn));
@@ -338,13 +346,32 @@ broken:
     answered(s, err);
 }
 
+/* Before COMMIT or ROLLBACK: a statement the handler (or a dependent
+ * whose create was cancelled) left on the wire is read to its end and its
+ * results dropped, as libpq accepts no command before. Returns true while
+ * it must wait for the socket. */
+static bool drain(asess *s)
+{
+    PGconn *conn = conn_of(s);
+    if (PQconsumeInput(conn) && PQisBusy(conn)) {
+        if (watch(s, EV_READ) == 0)
+            return true;
+    }
+    PGresult *res;
+    while (!PQisBusy(conn) && (res = PQgetResult(conn)))
+        PQclear(res);
+    return false; /* idle, or broken: the statement fails and says so */
+}
+
 static void on_io(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     asess *s = arg;
     if (s->step == CONNECTING)
         poll_connect(s);
-    else
+    else if (s->step == DRAINING && !drain(s))
+        send_sql(s, s->end);
+    else if (s->step != DRAINING)
         poll_query(s, what);
 }
 
@@ -356,7 +383,9 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     (void)what;
     asess *s = arg;
     if (s->step == ENDING) {
-        send_sql(s, s->end);
+        s->step = DRAINING;
+        if (!drain(s))
+            send_sql(s, s->end);
     } else if (s->slot >= 0) {
         go(s);
     } else {
