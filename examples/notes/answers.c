@@ -163,3 +163,13 @@ int notes_paging(di_http_req *r, int64_t *offset, int64_t *limit)
     *limit = l;
     return 0;
 }
+
+const notes_route notes_routes[] = {
+    { "POST", "/notes", true },
+    { "GET", "/notes", false },
+    { "GET", "/notes/{id}", false },
+    { "PUT", "/notes/{id}", true },
+    { "DELETE", "/notes/{id}", true },
+    { "POST", "/notes/import", true },
+    { NULL, NULL, false },
+};

@@ -359,25 +359,16 @@ int notes_register_routes(di_http *h, const notes_config *cfg)
                                           "current_user:user", "logger", NULL };
     static const char *const reads[] = { "read_repo:notes_repo",
                                          "read_user:user", "logger", NULL };
-    static const struct {
-        const char *method, *path;
-        di_http_handler fn;
-        const char *const *deps;
-    } routes[] = {
-        { "POST", "/notes", create_note, writes },
-        { "GET", "/notes", list_notes, reads },
-        { "GET", "/notes/{id}", get_note, reads },
-        { "PUT", "/notes/{id}", update_note, writes },
-        { "DELETE", "/notes/{id}", delete_note, writes },
-        { "POST", "/notes/import", import_notes, writes },
-    };
-    static debugged wrapped[sizeof routes / sizeof routes[0]];
-    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
-        wrapped[i].fn = routes[i].fn;
+    static const di_http_handler fns[] = { create_note, list_notes,
+                                           get_note, update_note,
+                                           delete_note, import_notes };
+    static debugged wrapped[sizeof fns / sizeof fns[0]];
+    for (size_t i = 0; notes_routes[i].method; i++) {
+        wrapped[i].fn = fns[i];
         int rc = di_http_route(h, &(di_http_route_desc){
-            .method = routes[i].method, .path = routes[i].path,
-            .deps = routes[i].deps,
-            .handler = cfg->debug ? with_debug_headers : routes[i].fn,
+            .method = notes_routes[i].method, .path = notes_routes[i].path,
+            .deps = notes_routes[i].write ? writes : reads,
+            .handler = cfg->debug ? with_debug_headers : fns[i],
             .data = cfg->debug ? &wrapped[i] : NULL });
         if (rc)
             return rc;

@@ -565,12 +565,6 @@ static int auser_create(const di_build *b, void **out)
     return DI_PENDING;
 }
 
-/* The routes' consumers (notes_register_routes_async()). */
-static const char *const route_names[] = {
-    "POST /notes", "GET /notes", "GET /notes/{id}", "PUT /notes/{id}",
-    "DELETE /notes/{id}", "POST /notes/import", NULL,
-};
-
 /* The migration's consumer: the read-write repository. */
 static const char *const migrate_deps[] = { "repo:notes_arepo", NULL };
 
@@ -600,8 +594,12 @@ int notes_wire_async(di_container *c)
             .level = "request", .deps = migrate_deps });
     if (!rc)
         rc = di_async_consumer(c, "notes.migrate");
-    for (size_t i = 0; !rc && route_names[i]; i++)
-        rc = di_async_consumer(c, route_names[i]);
+    for (size_t i = 0; !rc && notes_routes[i].method; i++) {
+        char name[64]; /* the routes' consumers */
+        snprintf(name, sizeof name, "%s %s", notes_routes[i].method,
+                 notes_routes[i].path);
+        rc = di_async_consumer(c, name);
+    }
     return rc;
 }
 
@@ -621,24 +619,15 @@ int notes_register_routes_async(di_http *h, const notes_config *cfg)
                                           "current_user:user", "logger", NULL };
     static const char *const reads[] = { "read_repo:notes_arepo",
                                          "read_user:user", "logger", NULL };
-    static const struct {
-        const char *method, *path;
-        di_http_handler fn;
-        const char *const *deps;
-    } routes[] = {
-        { "POST", "/notes", create_note, writes },
-        { "GET", "/notes", list_notes, reads },
-        { "GET", "/notes/{id}", get_note, reads },
-        { "PUT", "/notes/{id}", update_note, writes },
-        { "DELETE", "/notes/{id}", delete_note, writes },
-        { "POST", "/notes/import", import_notes, writes },
-    };
-    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+    static const di_http_handler fns[] = { create_note, list_notes,
+                                           get_note, update_note,
+                                           delete_note, import_notes };
+    for (size_t i = 0; notes_routes[i].method; i++) {
         /* data: non-NULL adds the --debug headers */
         int rc = di_http_route(h, &(di_http_route_desc){
-            .method = routes[i].method, .path = routes[i].path,
-            .deps = routes[i].deps, .handler = routes[i].fn,
-            .data = cfg->debug ? (void *)cfg : NULL });
+            .method = notes_routes[i].method, .path = notes_routes[i].path,
+            .deps = notes_routes[i].write ? writes : reads,
+            .handler = fns[i], .data = cfg->debug ? (void *)cfg : NULL });
         if (rc)
             return rc;
     }

@@ -136,6 +136,16 @@ void notes_request_hash(di_http_req *r, char out[17]);
 bool notes_key_ok(const char *key);
 /* Answer what the first request made with the key was answered. */
 int notes_replay(di_http_req *r, const notes_answer *first);
+/* The service's routes (besides GET /health), in the order app.c and
+ * app_async.c give their handlers; write: the route needs the read-write
+ * transaction ("repo", "current_user"), else the read one ("read_repo",
+ * "read_user"). Ends with a NULL method. */
+typedef struct notes_route {
+    const char *method, *path;
+    bool write;
+} notes_route;
+extern const notes_route notes_routes[];
+
 /* --debug: add X-DI-Memory and X-DI-Trace (what r's scope holds and
  * built so far). */
 void notes_debug_headers(di_http_req *r);

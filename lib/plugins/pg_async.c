@@ -445,10 +445,10 @@ static void on_cancel(di_pending *pend, void *arg)
     unwatch(s);
 }
 
-/* COMMIT or ROLLBACK answered (err: NULL, or the server's message): the
- * connection goes back — closed first when it is broken or still in a
- * transaction — and the dispose finishes. */
-static void ended(asess *s, const char *err)
+/* The transaction ended: the connection goes back to the pool — closed
+ * first when it is broken or still in a transaction — and the session's
+ * events go. */
+static void hand_back(asess *s)
 {
     PGconn *conn = conn_of(s);
     if (PQstatus(conn) != CONNECTION_OK ||
@@ -456,6 +456,13 @@ static void ended(asess *s, const char *err)
         drop_conn(s);
     give_back(s->p, s->slot);
     unwatch(s);
+}
+
+/* COMMIT or ROLLBACK answered (err: NULL, or the server's message): the
+ * connection goes back and the dispose finishes. */
+static void ended(asess *s, const char *err)
+{
+    hand_back(s);
     di_pending *pend = s->pend;
     s->pend = NULL;
     if (err)
@@ -524,12 +531,7 @@ static int asess_dispose(const di_build *b, void *inst, int outcome)
     s->pend = NULL;
     char err[512];
     int rc = di__pg_ops.exec(conn_of(s), s->end, err, sizeof err);
-    PGconn *conn = conn_of(s);
-    if (PQstatus(conn) != CONNECTION_OK ||
-        PQtransactionStatus(conn) != PQTRANS_IDLE)
-        drop_conn(s);
-    give_back(s->p, s->slot);
-    unwatch(s);
+    hand_back(s);
     return rc ? di_fail(b, DI_EPROVIDER, "postgres: %s failed: %s", s->end,
                         err)
               : 0;
