@@ -220,3 +220,20 @@ int t_graph_provide(di_container *c, int i, tbeh *beh)
                      t_graph_deps[i][0], t_graph_deps[i][1],
                      t_graph_deps[i][2], NULL);
 }
+
+int t_pg_conninfo(const char *dir, char *out, size_t n)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/pg.conninfo", dir);
+    FILE *f = fopen(path, "r");
+    if (!f || !fgets(out, (int)n, f)) {
+        printf("SKIP: no PostgreSQL server (tests/pg.sh start did not run or "
+               "found no server)\n");
+        if (f)
+            fclose(f);
+        return -1;
+    }
+    fclose(f);
+    out[strcspn(out, "\n")] = '\0';
+    return 0;
+}

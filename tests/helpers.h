@@ -79,6 +79,10 @@ int t_run(const char *suite, CU_TestInfo *tests);
 int t_run_with(const char *suite, CU_InitializeFunc init, CU_CleanupFunc clean,
                CU_TestInfo *tests);
 
+/* The conninfo tests/pg.sh wrote to dir/pg.conninfo, into out: 0, or -1
+ * after printing a SKIP line (no server). */
+int t_pg_conninfo(const char *dir, char *out, size_t n);
+
 #define T_OK(expr) CU_ASSERT_EQUAL_FATAL((expr), 0)
 
 #endif

@@ -514,16 +514,8 @@ static void test_alloc_failures(void)
 
 int main(void)
 {
-    FILE *f = fopen(T_BUILD_DIR "/pg.conninfo", "r");
-    if (!f || !fgets(conninfo, sizeof conninfo, f)) {
-        printf("SKIP: no PostgreSQL server (tests/pg.sh start did not run or "
-               "found no server)\n");
-        if (f)
-            fclose(f);
+    if (t_pg_conninfo(T_BUILD_DIR, conninfo, sizeof conninfo))
         return 77;
-    }
-    fclose(f);
-    conninfo[strcspn(conninfo, "\n")] = '\0';
     talloc_enable_null_tracking();
     base = event_base_new();
     admin = PQconnectdb(conninfo);

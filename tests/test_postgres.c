@@ -78,16 +78,8 @@ static void test_bad_conninfo(void)
 
 int main(void)
 {
-    FILE *f = fopen(T_BUILD_DIR "/pg.conninfo", "r");
-    if (!f || !fgets(conninfo, sizeof conninfo, f)) {
-        printf("SKIP: no PostgreSQL server (tests/pg.sh start did not run or "
-               "found no server)\n");
-        if (f)
-            fclose(f);
+    if (t_pg_conninfo(T_BUILD_DIR, conninfo, sizeof conninfo))
         return 77;
-    }
-    fclose(f);
-    conninfo[strcspn(conninfo, "\n")] = '\0';
     static char params[600];
     snprintf(params, sizeof params, "{ \"conninfo\": \"%s\" }", conninfo);
     static const char *const modes[] = { "read_write", "read_only", NULL };
