@@ -28,5 +28,6 @@
 #include "di/live.h"
 #include "di/async.h"
 #include "di/http.h"
+#include "di/http_call.h"
 
 #endif /* DI_H */

@@ -456,7 +456,7 @@ static void test_seal_refuses_sync(void)
  * pool keeps serving. */
 static void test_alloc_failures(void)
 {
-#ifndef DI_FAULTS
+#ifndef DI_FAULT_TESTS
     printf("SKIP: not a fault-injection build\n");
 #else
     void *root;
