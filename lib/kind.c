@@ -180,12 +180,36 @@ static int map_roles(di_container *c, void *tmp, const char *at,
     return 0;
 }
 
-/* Run the kind's check on the params with a scratch build. */
+/* The kind's check, then, for an asynchronous kind, the param every such
+ * kind takes: "timeout_ms" (1 to 3600000), read into *timeout (0 when
+ * absent). */
+static int check_params(const di_build *b, const di__kind *k,
+                        unsigned *timeout)
+{
+    int rc = k->check ? k->check(b) : 0;
+    int64_t ms;
+    if (rc || !k->async || !di_param_has(b, NULL, "timeout_ms") ||
+        (rc = di_param_int(b, NULL, "timeout_ms", &ms)))
+        return rc;
+    if (ms < 1 || ms > 3600000) {
+        char *at = di__json_path(NULL, di_params_path(b->params),
+                                 "timeout_ms");
+        rc = di_fail_at(b, DI_EINVAL, at ? at : "timeout_ms", "%lld is out "
+                        "of range (1 to 3600000)", (long long)ms);
+        talloc_free(at);
+        return rc;
+    }
+    *timeout = (unsigned)ms;
+    return 0;
+}
+
+/* Check the params with a scratch build (see check_params()). */
 static int run_check(di_container *c, void *tmp, const char *at,
                      const di__kind *k, const char *name,
-                     const di_params *params)
+                     const di_params *params, unsigned *timeout)
 {
-    if (!k->check)
+    *timeout = 0;
+    if (!k->check && !k->async)
         return 0;
     di__buildctx bc = { .prev = NULL, .msg = NULL };
     void *scratch = talloc_new(tmp);
@@ -195,7 +219,7 @@ static int run_check(di_container *c, void *tmp, const char *at,
                    .di__state = &bc, .params = params };
     di_container *calling = di__calling;
     di__calling = c;
-    int rc = k->check(&b);
+    int rc = check_params(&b, k, timeout);
     di__calling = calling;
     if (rc > 0)
         rc = DI_EPROVIDER;
@@ -251,7 +275,8 @@ int di_instantiate(di_container *c, const di_instance_desc *d)
               : DI_ENOMEM;
     if (rc == DI_ECONFIG)
         di__reg_error_at(c, rc, base, "%s", perr);
-    if (rc || (rc = run_check(c, tmp, at, k, d->name, params)))
+    unsigned timeout;
+    if (rc || (rc = run_check(c, tmp, at, k, d->name, params, &timeout)))
         goto out;
     di_provider_desc pd = { .name = d->name, .type = k->type,
                             .lifetime = lifetime, .deps = specs,
@@ -260,6 +285,8 @@ int di_instantiate(di_container *c, const di_instance_desc *d)
     rc = di__provide_kind(c, &pd, d->override != 0, params, k->name);
     if (!rc && k->async)
         rc = di_async_provider(c, d->name);
+    if (!rc && timeout)
+        rc = di_async_timeout(c, d->name, timeout);
 out:
     talloc_free(tmp);
     return rc;

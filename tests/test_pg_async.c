@@ -7,8 +7,11 @@
  * cancellation while connecting, an unreachable server, allocation
  * failures. Skips (exit 77) when there is no server.
  */
+#include <arpa/inet.h>
 #include <event2/event.h>
 #include <libpq-fe.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -425,6 +428,127 @@ static void test_unreachable(void)
     t_fixture_done(c, root);
 }
 
+/* One-shot timers on the test's loop, for di_async_timers(). */
+typedef struct ttimer {
+    struct event *ev;
+    void (*fire)(void *);
+    void *arg;
+} ttimer;
+
+static void ttimer_fired(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    ttimer *t = arg;
+    void (*fire)(void *) = t->fire;
+    void *farg = t->arg;
+    event_free(t->ev);
+    free(t);
+    fire(farg);
+}
+
+static void *ttimer_start(void *data, unsigned ms, void (*fire)(void *),
+                          void *arg)
+{
+    ttimer *t = calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    *t = (ttimer){ .ev = evtimer_new(data, ttimer_fired, t), .fire = fire,
+                   .arg = arg };
+    struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000 };
+    if (!t->ev || evtimer_add(t->ev, &tv)) {
+        if (t->ev)
+            event_free(t->ev);
+        free(t);
+        return NULL;
+    }
+    return t;
+}
+
+static void ttimer_stop(void *data, void *timer)
+{
+    (void)data;
+    ttimer *t = timer;
+    event_free(t->ev);
+    free(t);
+}
+
+/* A container whose session "tx" has the params tx_params, on a server
+ * at conninfo ci; with the loop's timers when timers. */
+static di_container *make_tx(void **root, const char *ci, const char *tx_params,
+                             bool timers)
+{
+    di_container *c = t_fixture(root);
+    char cfg[1024];
+    snprintf(cfg, sizeof cfg,
+             "{ \"plugins\": [\"postgres\"], \"providers\": {"
+             " \"db\": { \"use\": \"postgres.async_pool\","
+             "   \"params\": { \"conninfo\": \"%s\" } },"
+             " \"tx\": { \"use\": \"postgres.async_session\","
+             "   \"deps\": { \"pool\": \"db\" }, \"params\": %s } } }",
+             ci, tx_params);
+    di_timer_ops ops = { ttimer_start, ttimer_stop, base };
+    if (di_plugin_dir(c, T_PLUGIN_BUILD_DIR) ||
+        di_provide_value(c, "event_base", "event_base", base) ||
+        (timers && di_async_timers(c, &ops)) ||
+        t_consumer(c, "job", "request", "tx", NULL) ||
+        di_async_consumer(c, "job"))
+        return NULL;
+    di_config_load_string(c, cfg, "async.json"); /* its error: the test's */
+    return c;
+}
+
+/* "timeout_ms", the param of every asynchronous kind: a server that takes
+ * the connection and never answers fails the session with DI_ETIMEDOUT at
+ * its path, and the pool serves again; a bad value is a config error with
+ * its JSON path; without timers seal says so. */
+static void test_timeout_param(void)
+{
+    /* a "server" that accepts (the kernel does) and never says a word */
+    evutil_socket_t ls = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sin = { .sin_family = AF_INET,
+                               .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t len = sizeof sin;
+    CU_ASSERT_EQUAL_FATAL(bind(ls, (struct sockaddr *)&sin, sizeof sin), 0);
+    CU_ASSERT_EQUAL_FATAL(listen(ls, 8), 0);
+    getsockname(ls, (struct sockaddr *)&sin, &len);
+    char ci[128];
+    snprintf(ci, sizeof ci, "host=127.0.0.1 port=%d dbname=x",
+             ntohs(sin.sin_port));
+    void *root;
+    di_container *c = make_tx(&root, ci, "{ \"timeout_ms\": 150 }", true);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    T_OK(di_container_seal(c));
+    for (int i = 0; i < 2; i++) {
+        req a;
+        CU_ASSERT_EQUAL(start(c, &a, "a", "job"), DI_PENDING);
+        run_until(&a.ready, 10000);
+        CU_ASSERT_EQUAL(a.rc, DI_ETIMEDOUT);
+        CU_ASSERT_TRUE(t_msg_is(di_scope_error(a.s), "job → tx: 'tx' gave no "
+                                "answer within 150 ms"));
+        finish(&a, a.rc);
+    }
+    t_fixture_done(c, root);
+    evutil_closesocket(ls);
+
+    c = make_tx(&root, conninfo, "{ \"timeout_ms\": 0 }", true);
+    CU_ASSERT_TRUE(t_msg_is(di_container_error(c), "async.json: "
+                            "providers.tx.params.timeout_ms: 0 is out of range "
+                            "(1 to 3600000)"));
+    t_fixture_done(c, root);
+    c = make_tx(&root, conninfo, "{ \"timeout_ms\": \"soon\" }", true);
+    CU_ASSERT_TRUE(t_msg_is(di_container_error(c), "async.json: "
+                            "providers.tx.params.timeout_ms: expected integer, "
+                            "got string"));
+    t_fixture_done(c, root);
+    c = make_tx(&root, conninfo, "{ \"timeout_ms\": 150 }", false);
+    CU_ASSERT_NOT_EQUAL(di_container_seal(c), 0);
+    CU_ASSERT_TRUE(t_list_has(di_container_error(c), "tx: 'tx' has a "
+                              "timeout, and no timers were given to time it "
+                              "(di_async_timers)"));
+    t_fixture_done(c, root);
+}
+
 /* The kinds say they are asynchronous: a consumer resolved synchronously
  * that needs a session is refused at seal, with its path. */
 static void test_seal_refuses_sync(void)
@@ -536,6 +660,7 @@ int main(void)
         { "a dropped connection is replaced", test_dropped_connection_replaced },
         { "an unreachable server", test_unreachable },
         { "seal refuses a synchronous consumer", test_seal_refuses_sync },
+        { "timeout_ms: a server that never answers", test_timeout_param },
         { "allocation failures on the path", test_alloc_failures },
         CU_TEST_INFO_NULL,
     };

@@ -70,7 +70,11 @@ typedef struct di_kind_desc {
 } di_kind_desc;
 
 /* The providers made from the kind are asynchronous: marked as
- * di_async_provider() marks one (di/async.h). */
+ * di_async_provider() marks one (di/async.h). Each such provider also
+ * takes the param "timeout_ms" (an integer, 1 to 3600000), whatever its
+ * kind: a create still pending that long fails with DI_ETIMEDOUT, as
+ * di_async_timeout() sets (the container needs di_async_timers()). The
+ * kind's own check sees it too (and may ignore it). */
 #define DI_KIND_ASYNC 0x1u
 
 /*
