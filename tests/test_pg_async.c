@@ -7,11 +7,8 @@
  * cancellation while connecting, an unreachable server, allocation
  * failures. Skips (exit 77) when there is no server.
  */
-#include <arpa/inet.h>
 #include <event2/event.h>
 #include <libpq-fe.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -357,7 +354,7 @@ static void test_cancelled(void)
     T_OK(di_scope_settle(a.s, DI_EABANDONED));
     CU_ASSERT_EQUAL(a.rc, DI_EABANDONED);
     di_scope_free(a.s);
-    /* one turn: the connection starts, then its scope ends */
+    /* one turn: BEGIN is on the wire, then its scope ends */
     req d;
     start(c, &d, "d", "job");
     event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
@@ -375,6 +372,22 @@ static void test_cancelled(void)
     snprintf(want, sizeof want, "ready:b:%d ready:a:%d ready:d:%d ready:e:0",
              DI_EABANDONED, DI_EABANDONED, DI_EABANDONED);
     CU_ASSERT_STRING_EQUAL(tlog(), want);
+    t_fixture_done(c, root);
+
+    /* a pool of two: the second connection is opened on the loop, and its
+     * scope ends while it connects */
+    c = make(&root, 2, 5000, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    req f, g;
+    start(c, &f, "f", "both"); /* tx on the open one, ro on a new one */
+    event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+    CU_ASSERT_FALSE(f.ready);
+    T_OK(di_scope_settle(f.s, DI_EABANDONED));
+    di_scope_free(f.s);
+    start(c, &g, "g", "both");
+    run_until(&g.ready, 10000);
+    CU_ASSERT_EQUAL(g.rc, 0);
+    finish(&g, 0);
     t_fixture_done(c, root);
 }
 
@@ -419,9 +432,9 @@ static void test_unreachable(void)
         run_until(&a.ready, 10000);
         CU_ASSERT_EQUAL(a.rc, DI_EPROVIDER);
         const char *m = di_error_message(di_scope_error(a.s));
-        CU_ASSERT_PTR_NOT_NULL(strstr(m, "job → tx: postgres: cannot connect "
-                                         "(host=/nonexistent/di-pg dbname=x "
-                                         "connect_timeout=2): "));
+        CU_ASSERT_PTR_NOT_NULL(strstr(m, "job → tx → db: postgres: cannot "
+                                         "connect (host=/nonexistent/di-pg "
+                                         "dbname=x connect_timeout=2): "));
         CU_ASSERT_PTR_NOT_NULL(strstr(m, "/nonexistent/di-pg/.s.PGSQL"));
         finish(&a, a.rc);
     }
@@ -473,20 +486,19 @@ static void ttimer_stop(void *data, void *timer)
     free(t);
 }
 
-/* A container whose session "tx" has the params tx_params, on a server
- * at conninfo ci; with the loop's timers when timers. */
-static di_container *make_tx(void **root, const char *ci, const char *tx_params,
-                             bool timers)
+/* A container whose session "tx" has the params tx_params, on a pool of
+ * one connection; with the loop's timers when timers. */
+static di_container *make_tx(void **root, const char *tx_params, bool timers)
 {
     di_container *c = t_fixture(root);
     char cfg[1024];
     snprintf(cfg, sizeof cfg,
              "{ \"plugins\": [\"postgres\"], \"providers\": {"
              " \"db\": { \"use\": \"postgres.async_pool\","
-             "   \"params\": { \"conninfo\": \"%s\" } },"
+             "   \"params\": { \"conninfo\": \"%s\", \"size\": 1 } },"
              " \"tx\": { \"use\": \"postgres.async_session\","
              "   \"deps\": { \"pool\": \"db\" }, \"params\": %s } } }",
-             ci, tx_params);
+             conninfo, tx_params);
     di_timer_ops ops = { ttimer_start, ttimer_stop, base };
     if (di_plugin_dir(c, T_PLUGIN_BUILD_DIR) ||
         di_provide_value(c, "event_base", "event_base", base) ||
@@ -498,50 +510,46 @@ static di_container *make_tx(void **root, const char *ci, const char *tx_params,
     return c;
 }
 
-/* "timeout_ms", the param of every asynchronous kind: a server that takes
- * the connection and never answers fails the session with DI_ETIMEDOUT at
- * its path, and the pool serves again; a bad value is a config error with
- * its JSON path; without timers seal says so. */
+/* "timeout_ms", the param of every asynchronous kind: a session still
+ * waiting in line after it fails with DI_ETIMEDOUT at its path (before the
+ * pool's own checkout timeout), and the pool serves again; a bad value is a
+ * config error with its JSON path; without timers seal says so. */
 static void test_timeout_param(void)
 {
-    /* a "server" that accepts (the kernel does) and never says a word */
-    evutil_socket_t ls = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sin = { .sin_family = AF_INET,
-                               .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    socklen_t len = sizeof sin;
-    CU_ASSERT_EQUAL_FATAL(bind(ls, (struct sockaddr *)&sin, sizeof sin), 0);
-    CU_ASSERT_EQUAL_FATAL(listen(ls, 8), 0);
-    getsockname(ls, (struct sockaddr *)&sin, &len);
-    char ci[128];
-    snprintf(ci, sizeof ci, "host=127.0.0.1 port=%d dbname=x",
-             ntohs(sin.sin_port));
     void *root;
-    di_container *c = make_tx(&root, ci, "{ \"timeout_ms\": 150 }", true);
+    di_container *c = make_tx(&root, "{ \"timeout_ms\": 150 }", true);
     CU_ASSERT_PTR_NOT_NULL_FATAL(c);
     T_OK(di_container_seal(c));
+    req a, b;
+    start(c, &a, "a", "job");
+    run_until(&a.ready, 10000);
+    CU_ASSERT_EQUAL_FATAL(a.rc, 0);
     for (int i = 0; i < 2; i++) {
-        req a;
-        CU_ASSERT_EQUAL(start(c, &a, "a", "job"), DI_PENDING);
-        run_until(&a.ready, 10000);
-        CU_ASSERT_EQUAL(a.rc, DI_ETIMEDOUT);
-        CU_ASSERT_TRUE(t_msg_is(di_scope_error(a.s), "job → tx: 'tx' gave no "
+        CU_ASSERT_EQUAL(start(c, &b, "b", "job"), DI_PENDING);
+        run_until(&b.ready, 10000);
+        CU_ASSERT_EQUAL(b.rc, DI_ETIMEDOUT);
+        CU_ASSERT_TRUE(t_msg_is(di_scope_error(b.s), "job → tx: 'tx' gave no "
                                 "answer within 150 ms"));
-        finish(&a, a.rc);
+        finish(&b, b.rc);
     }
+    finish(&a, 0);
+    start(c, &b, "b", "job");
+    run_until(&b.ready, 10000);
+    CU_ASSERT_EQUAL(b.rc, 0);
+    finish(&b, 0);
     t_fixture_done(c, root);
-    evutil_closesocket(ls);
 
-    c = make_tx(&root, conninfo, "{ \"timeout_ms\": 0 }", true);
+    c = make_tx(&root, "{ \"timeout_ms\": 0 }", true);
     CU_ASSERT_TRUE(t_msg_is(di_container_error(c), "async.json: "
                             "providers.tx.params.timeout_ms: 0 is out of range "
                             "(1 to 3600000)"));
     t_fixture_done(c, root);
-    c = make_tx(&root, conninfo, "{ \"timeout_ms\": \"soon\" }", true);
+    c = make_tx(&root, "{ \"timeout_ms\": \"soon\" }", true);
     CU_ASSERT_TRUE(t_msg_is(di_container_error(c), "async.json: "
                             "providers.tx.params.timeout_ms: expected integer, "
                             "got string"));
     t_fixture_done(c, root);
-    c = make_tx(&root, conninfo, "{ \"timeout_ms\": 150 }", false);
+    c = make_tx(&root, "{ \"timeout_ms\": 150 }", false);
     CU_ASSERT_NOT_EQUAL(di_container_seal(c), 0);
     CU_ASSERT_TRUE(t_list_has(di_container_error(c), "tx: 'tx' has a "
                               "timeout, and no timers were given to time it "
@@ -660,7 +668,7 @@ int main(void)
         { "a dropped connection is replaced", test_dropped_connection_replaced },
         { "an unreachable server", test_unreachable },
         { "seal refuses a synchronous consumer", test_seal_refuses_sync },
-        { "timeout_ms: a server that never answers", test_timeout_param },
+        { "timeout_ms: a session that waits too long", test_timeout_param },
         { "allocation failures on the path", test_alloc_failures },
         CU_TEST_INFO_NULL,
     };

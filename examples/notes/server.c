@@ -15,8 +15,13 @@
  * and what it built for whom and how fast, as JSON) and logs each request's
  * complete trace (dispose times included) when its scope ends.
  *
+ * At start every singleton is built (di_container_build()): with its
+ * database unreachable the server exits 1 within the connection's timeout,
+ * printing the path and the reason ("notes: cannot start: db: postgres:
+ * cannot connect (...): ...").
+ *
  * SIGHUP reloads the config without a restart (di/live.h): a new container
- * is wired, loaded, sealed and migrated; if all of that works it becomes
+ * is wired, loaded, sealed, built and migrated; if all of that works it becomes
  * current — requests in flight finish on the old one, whose singletons
  * (the old database pool) are disposed when the last of them ends — and
  * otherwise it is refused and the running configuration stays. The server
@@ -87,6 +92,18 @@ static int wire(di_container *c, notes_config *cfg, const char *plugins)
     return rc;
 }
 
+/* Every singleton now (the database pool opens its connections), so that
+ * a database that is down stops the server at start with the path and
+ * the database's message, instead of failing its first requests. */
+static int build(di_container *c)
+{
+    int rc = di_container_build(c, NULL);
+    if (rc)
+        fprintf(stderr, "notes: cannot start: %s\n",
+                di_error_message(di_container_error(c)));
+    return rc;
+}
+
 /* The tables, before c serves (running: the loop already runs in the
  * server's thread). */
 static int migrate(di_container *c, int running)
@@ -117,6 +134,8 @@ static void reload(di_live *live, di_http *router, notes_config *cfg,
         rc = di_container_seal(next);
     if (rc)
         print_errors(di_container_error(next));
+    if (!rc)
+        rc = build(next);
     if (!rc)
         rc = migrate(next, 1);
     if (!rc)
@@ -235,7 +254,7 @@ int main(int argc, char **argv)
         talloc_free(mem);
         return 1;
     }
-    if (check || graph || (rc = migrate(c, 0))) {
+    if (check || graph || (rc = build(c)) || (rc = migrate(c, 0))) {
         if (check)
             printf("notes: %s: ok\n", cfg.file);
         di_container_free(c);

@@ -104,6 +104,35 @@ DI_EXPORT int di_key(const di_container *c, const char *name);
 DI_EXPORT int di_level_key(const di_container *c, const char *level);
 
 /*
+ * di_container_build — start-up that fails fast: build the singletons now,
+ * on the calling thread, each after what it needs (a singleton's
+ * dependencies are built first, as any resolution does), so that a server
+ * whose database is down stops at start with the path and the database's
+ * message ("db: postgres: cannot connect (...): ...") instead of failing
+ * its first requests. names: NULL-terminated provider names, or NULL for
+ * every singleton with a create (values and externals are there already),
+ * in registration order. Stops at the first failure.
+ * Returns 0; the failing singleton's code, its detail (with its path) in
+ * di_container_error(c); DI_ENOTSEALED; DI_EINVAL. A singleton built is
+ * kept, as if a request had asked for it; one that failed may be tried
+ * again by the next request or call.
+ */
+DI_EXPORT int di_container_build(di_container *c, const char *const *names);
+
+/*
+ * di_root_get — a singleton (or a transient) for start-up code, outside
+ * any scope: resolved in the calling thread's root scope, where
+ * singletons are built, with the rules of any scope — a provider of a
+ * scope level (a request's transaction) cannot be had there
+ * (DI_ESCOPE, with its path). A transient got this way lives until the
+ * container is freed.
+ * Returns 0 with *out set, or as di_get() (DI_ENOTFOUND, DI_ESCOPE, the
+ * create's failure ...) with the detail in di_container_error(c);
+ * DI_ENOTSEALED; DI_EINVAL (NULL).
+ */
+DI_EXPORT int di_root_get(di_container *c, const char *name, void **out);
+
+/*
  * di_container_error — the detail of the last failure reported on the
  * container: registration and seal problems (a list after a failed seal),
  * and, after seal, failures with no scope to hold them (di_scope_begin()

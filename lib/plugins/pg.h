@@ -16,8 +16,9 @@
  * wait) its exec. */
 extern const di__db_ops di__pg_ops;
 
-/* Copy libpq's message msg into err (n bytes) without its trailing
- * newline; "unknown error" for none. */
+/* Copy libpq's message msg into err (n bytes) on one line: without its
+ * trailing newline, each inner line break (and the indent after it) a
+ * space; "unknown error" for none. */
 void di__pg_msg(char *err, size_t n, const char *msg);
 
 /* A failed statement's message: the server's primary message and its

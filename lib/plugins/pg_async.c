@@ -5,9 +5,12 @@
  *
  * postgres.async_pool (singleton; role "event_base:event_base", the loop
  * the host serves on; params "conninfo", "size" and "checkout_timeout_ms"
- * as postgres.pool). Opens nothing when it is created: a connection is
- * opened (PQconnectStart/PQconnectPoll, its socket watched on the loop)
- * when a session first needs it, and again when it was found broken.
+ * as postgres.pool). Opens one connection when it is created, blocking
+ * (PQconnectdb, within the conninfo's connect_timeout), so that a server
+ * whose database is down fails at start-up with the path — build it then
+ * (di_container_build()), not from the loop; the others are opened on the
+ * loop (PQconnectStart/PQconnectPoll, the socket watched) when a session
+ * first needs them, and again when one was found broken.
  *
  * postgres.async_session (request; asynchronous, DI_KIND_ASYNC; role
  * "pool:postgres.async_pool"; param "begin" as postgres.session). Its
@@ -118,6 +121,11 @@ static int apool_create(const di_build *b, void **out)
     if (!p->slots || !p->name || !p->conninfo)
         return di_fail(b, DI_ENOMEM, "cannot set up a pool of %lld",
                        (long long)size);
+    void *conn;
+    if ((rc = di__pg_ops.open(b, b->params, &conn)))
+        return rc; /* "postgres: cannot connect (conninfo): why" */
+    PQsetnonblocking(conn, 1);
+    p->slots[0].conn = conn;
     *out = p;
     return 0;
 }

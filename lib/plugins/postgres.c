@@ -43,6 +43,19 @@ void di__pg_msg(char *err, size_t n, const char *msg)
     size_t len = strlen(err);
     while (len && (err[len - 1] == '\n' || err[len - 1] == ' '))
         err[--len] = '\0';
+    /* one line: libpq's hints follow on lines of their own ("\n\tIs the
+     * server running ...") */
+    char *w = err;
+    for (const char *r = err; *r; r++) {
+        if (*r != '\n') {
+            *w++ = *r;
+            continue;
+        }
+        while (r[1] == '\t' || r[1] == ' ')
+            r++;
+        *w++ = ' ';
+    }
+    *w = '\0';
 }
 
 void di__pg_result_msg(char *err, size_t n, const PGresult *res,

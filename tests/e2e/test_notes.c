@@ -784,6 +784,59 @@ static void test_commit_failure_answers_500(void)
         t_remove_sqlite(file);
 }
 
+/* Fail fast: a database that takes the connection and never answers. The
+ * server builds its singletons at start (the pool connects), so it exits 1
+ * within the conninfo's connect_timeout (2 s), printing the path and the
+ * reason, and never listens. */
+static void test_unreachable_database(void)
+{
+    if (strncmp(backend, "postgres", 8) != 0) {
+        printf("\n  SKIP: an unreachable server is a PostgreSQL case\n");
+        return;
+    }
+    int ls = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sin = { .sin_family = AF_INET,
+                               .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t len = sizeof sin;
+    CU_ASSERT_EQUAL_FATAL(bind(ls, (struct sockaddr *)&sin, sizeof sin), 0);
+    CU_ASSERT_EQUAL_FATAL(listen(ls, 8), 0);
+    getsockname(ls, (struct sockaddr *)&sin, &len);
+    char cfg[600], err[600], params[200], cmd[4096] = "";
+    snprintf(cfg, sizeof cfg, "%s/e2e-down-%d.json", work, (int)getpid());
+    snprintf(err, sizeof err, "%s/e2e-down-%d.err", work, (int)getpid());
+    snprintf(params, sizeof params, "\"conninfo\": \"host=127.0.0.1 port=%d "
+             "dbname=x connect_timeout=2\"", ntohs(sin.sin_port));
+    FILE *f = fopen(cfg, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    t_notes_config(f, backend, params);
+    fclose(f);
+    char *av[16];
+    other_argv(av, cfg, 1);
+    for (int i = 0; av[i]; i++)
+        snprintf(cmd + strlen(cmd), sizeof cmd - strlen(cmd), "%s ", av[i]);
+    snprintf(cmd + strlen(cmd), sizeof cmd - strlen(cmd),
+             "> /dev/null 2> %s", err);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int st = system(cmd);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double s = (double)(t1.tv_sec - t0.tv_sec) +
+               (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    CU_ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 1);
+    CU_ASSERT_TRUE(s >= 1.5 && s < 2 + (wrapper_n ? 20 : 4));
+    char want[200];
+    snprintf(want, sizeof want, "notes: cannot start: db: postgres: cannot "
+             "connect (host=127.0.0.1 port=%d dbname=x connect_timeout=2): ",
+             ntohs(sin.sin_port));
+    CU_ASSERT_TRUE(file_has(err, want));
+    CU_ASSERT_TRUE(file_has(err, "timeout expired"));
+    printf("\n  unreachable database: exit %d after %.1f s ",
+           WIFEXITED(st) ? WEXITSTATUS(st) : -1, s);
+    close(ls);
+    remove(cfg);
+    remove(err);
+}
+
 /* Four servers started at the same moment on a fresh PostgreSQL database
  * (their migrations take turns), five times: all four listen and write. */
 static void test_servers_start_together(void)
@@ -957,6 +1010,8 @@ int main(int argc, char **argv)
         { "8 clients x 500 requests, consistent", test_load },
         { "a COMMIT that fails answers 500, logged; nothing saved",
           test_commit_failure_answers_500 },
+        { "a database that never answers: exit 1 at start, with the path",
+          test_unreachable_database },
         { "4 servers started together on a fresh database, 5 times",
           test_servers_start_together },
         { "SIGHUP reloads: no failed request, each database its writes",
