@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "scope.h"
 
@@ -65,6 +66,10 @@ struct di_http {
     /* the key of c's "request" level once c is sealed (0 before: looked up
      * at the first request that finds it sealed) */
     _Atomic int req_level;
+    /* graceful shutdown (di_http_drain()): requests begun and not ended;
+     * new ones refused; those settled after the deadline abandoned */
+    _Atomic long inflight;
+    _Atomic bool draining, abandon;
 };
 
 typedef struct kv { const char *k, *v; } kv;
@@ -506,8 +511,10 @@ static int begin_request(di_http *h, di_scope **out)
  * abandoned if it was not settled yet. */
 static int req_destructor(di_http_req *r)
 {
-    if (r->scope)
+    if (r->scope) {
         di_scope_free(r->scope);
+        atomic_fetch_sub(&r->h->inflight, 1);
+    }
     return 0;
 }
 
@@ -570,6 +577,12 @@ static int http_begin(di_http *h, const char *method, const char *target,
         talloc_free(r);
         return rc;
     }
+    /* counted, then checked (di_http_drain() sets, then counts: one of the
+     * two sees the other): shutting down, it is answered 503 without
+     * resolving anything */
+    atomic_fetch_add(&h->inflight, 1);
+    if (atomic_load(&h->draining))
+        refuse(r, 503, "the server is shutting down");
     *out = r;
     return 0;
 }
@@ -1073,7 +1086,14 @@ static void log_settle(di_http_req *r, int rc)
 static int settle_outcome(di_http_req *r, int rc)
 {
     int outcome = rc ? rc : r->status >= 400 ? DI_HTTP_ERROR(r->status) : 0;
-    if (client_gone(r)) {
+    if (__builtin_expect(atomic_load_explicit(&r->h->abandon,
+                                              memory_order_relaxed), 0)) {
+        /* settled after the shutdown's deadline: nothing is kept */
+        if (!outcome)
+            outcome = DI_EABANDONED;
+        replace_answer(r, 503, "the server is shutting down; the request's "
+                               "changes were not saved");
+    } else if (client_gone(r)) {
         if (!outcome)
             outcome = DI_EABANDONED;
         replace_answer(r, 499, "the client closed the connection; the "
@@ -1278,8 +1298,36 @@ static void end_now(di_http_req *r)
     r->scope = NULL;
     if (r->h->on_end)
         r->h->on_end(r->h->end_ctx, r, r->outcome);
+    atomic_fetch_sub_explicit(&r->h->inflight, 1, memory_order_release);
     if (!di__spare_keep(DI__SPARE_HTTP, r, (uintptr_t)r->h))
         talloc_free(r);
 }
 
 int di_http_delivered(const di_http_req *r) { return r ? r->delivered : 0; }
+
+long di_http_drain(di_http *h, unsigned timeout_ms)
+{
+    if (!h)
+        return DI_EINVAL;
+    atomic_store(&h->draining, true);
+    struct timespec until, now;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += timeout_ms / 1000;
+    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    long left;
+    /* polled: the request path only counts, it signals nobody */
+    while ((left = atomic_load_explicit(&h->inflight, memory_order_acquire))) {
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (now.tv_sec > until.tv_sec ||
+            (now.tv_sec == until.tv_sec && now.tv_nsec >= until.tv_nsec))
+            break;
+        nanosleep(&(struct timespec){ 0, 5000000L }, NULL);
+    }
+    if (left)
+        atomic_store(&h->abandon, true);
+    return left;
+}

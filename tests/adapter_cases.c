@@ -19,6 +19,7 @@ int t_adapter_sees_header_nul;
 int t_adapter_serves_idle;
 static t_start_fn start_fn;
 static t_stop_fn stop_fn;
+t_shutdown_fn t_adapter_shutdown;
 static di_container *c;
 static di_http *router;
 static void *server;
@@ -132,6 +133,16 @@ static int slow(di_http_req *r, void *const *deps, void *data)
     return di_http_respond(r, 200, "text/plain", big, sizeof big);
 }
 
+/* A handler still running when a shutdown's deadline passes. */
+static int slower(di_http_req *r, void *const *deps, void *data)
+{
+    (void)deps;
+    (void)data;
+    atomic_fetch_add(&slow_started, 1);
+    nanosleep(&(struct timespec){ 1, 200 * 1000000 }, NULL);
+    return di_http_respond(r, 201, "text/plain", "saved?", 6);
+}
+
 /* More than the loopback socket buffers hold: 32 MiB. */
 #define HUGE_SIZE (32u << 20)
 
@@ -178,6 +189,8 @@ static int suite_init(void)
         .path = "/slow", .deps = tx_deps, .handler = slow });
     rc |= di_http_route(router, &(di_http_route_desc){ .method = "GET",
         .path = "/huge", .deps = tx_deps, .handler = huge });
+    rc |= di_http_route(router, &(di_http_route_desc){ .method = "POST",
+        .path = "/slower", .deps = tx_deps, .handler = slower });
     rc |= di_container_seal(c);
     if (rc)
         return 1;
@@ -515,6 +528,53 @@ static void test_idle_clients_lock_nobody_out(void)
            "%.1f ms ", opened, ms);
 }
 
+typedef struct call { const char *method, *path; int status; } call;
+
+static void *call_run(void *arg)
+{
+    call *k = arg;
+    t_resp r;
+    k->status = t_http(port, k->method, k->path, NULL, "{}", &r) ? -1
+                                                                  : r.status;
+    if (k->status != -1)
+        t_resp_free(&r);
+    return NULL;
+}
+
+/* The last case: it stops the server. A graceful shutdown whose deadline
+ * passes while a handler runs: the request is rolled back as abandoned and
+ * never answered 2xx; a request that comes meanwhile is refused (503, or
+ * no connection at all); the shutdown says one was left. */
+static void test_graceful_shutdown(void)
+{
+    if (!t_adapter_shutdown) {
+        printf("\n  SKIP: no graceful shutdown for this adapter ");
+        return;
+    }
+    snap b = now();
+    int started = atomic_load(&slow_started);
+    call k = { "POST", "/slower", 0 }, late = { "POST", "/echo", 0 };
+    pthread_t t, u;
+    CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, call_run, &k), 0);
+    CU_ASSERT_TRUE(t_wait_for(&slow_started, started + 1, 10000));
+    /* the shutdown runs while a late client tries */
+    CU_ASSERT_EQUAL_FATAL(pthread_create(&u, NULL, call_run, &late), 0);
+    int left = t_adapter_shutdown(server, 300);
+    server = NULL;
+    pthread_join(t, NULL);
+    pthread_join(u, NULL);
+    CU_ASSERT_EQUAL(left, 1);
+    CU_ASSERT_TRUE(k.status == 503 || k.status == -1);
+    CU_ASSERT_TRUE(late.status == 503 || late.status == -1 ||
+                   late.status == 201);
+    if (late.status == 201) /* it began before the shutdown did */
+        CU_ASSERT_EQUAL(atomic_load(&commits) - b.commits, 1);
+    CU_ASSERT_EQUAL(atomic_load(&rollbacks) - b.rollbacks, 1);
+    CU_ASSERT_TRUE(t_wait_for(&ended, b.ended + 1, 5000));
+    printf("\n  deadline passed with the handler running: answered %d, "
+           "rolled back; a late request: %d ", k.status, late.status);
+}
+
 int t_adapter_run(const char *suite, t_start_fn start, t_stop_fn stop)
 {
     start_fn = start;
@@ -532,6 +592,8 @@ int t_adapter_run(const char *suite, t_start_fn start, t_stop_fn stop)
         { "timeout mid-body: abandoned", test_timeout_mid_body },
         { "EOF mid-body: abandoned", test_eof_mid_body },
         { "1,500 idle clients lock nobody out", test_idle_clients_lock_nobody_out },
+        { "graceful shutdown: the deadline rolls back, never 2xx",
+          test_graceful_shutdown }, /* the last: it stops the server */
         CU_TEST_INFO_NULL,
     };
     return t_run_with(suite, suite_init, suite_clean, tests);

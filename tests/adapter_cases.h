@@ -38,6 +38,12 @@ extern int t_adapter_sees_header_nul;
  * worker threads until the request is read or its timeout passes. */
 extern int t_adapter_serves_idle;
 
+/* Stop it gracefully with a deadline of timeout_ms (di_*_shutdown()):
+ * returns how many requests were still running at the deadline. */
+typedef int (*t_shutdown_fn)(void *server, unsigned timeout_ms);
+/* Set to the adapter's graceful shutdown (the last case runs it). */
+extern t_shutdown_fn t_adapter_shutdown;
+
 /* Run the cases as the CUnit suite `suite`; returns the exit status. */
 int t_adapter_run(const char *suite, t_start_fn start, t_stop_fn stop);
 

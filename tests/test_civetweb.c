@@ -18,8 +18,14 @@ static void *start(di_http *h, uint16_t *port)
 
 static void stop(void *s) { di_civetweb_stop(s); }
 
+static int shutdown_gracefully(void *server, unsigned timeout_ms)
+{
+    return di_civetweb_shutdown(server, timeout_ms);
+}
+
 int main(void)
 {
+    t_adapter_shutdown = shutdown_gracefully;
     t_adapter_sees_header_nul = 1;
     return t_adapter_run("civetweb", start, stop);
 }

@@ -20,8 +20,14 @@ static void *start(di_http *h, uint16_t *port)
 
 static void stop(void *s) { di_evhttp_stop(s); }
 
+static int shutdown_gracefully(void *server, unsigned timeout_ms)
+{
+    return di_evhttp_shutdown(server, timeout_ms);
+}
+
 int main(void)
 {
+    t_adapter_shutdown = shutdown_gracefully;
     t_adapter_serves_idle = 1;
     t_adapter_begins_when_complete = 1;
     t_adapter_sees_client_gone = 1;

@@ -5,7 +5,9 @@
  * truthful acknowledgement: the scope is settled (COMMIT) before the answer
  * leaves, and an answer never says 2xx for what was not committed.
  */
+#include <pthread.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "helpers.h"
@@ -1023,6 +1025,67 @@ static void test_pending_handler_sync(void)
     t_fixture_done(c, root);
 }
 
+/* A request dispatched and ended after a while, from another thread, as
+ * a framework's worker would while the main thread drains. */
+static void *serve_later(void *arg)
+{
+    di_http_req *r = arg;
+    nanosleep(&(struct timespec){ 0, 100000000L }, NULL);
+    di_http_dispatch(r);
+    tlog_add("answer:%d", di_http_status(r));
+    di_http_end(r, 1);
+    return NULL;
+}
+
+/* Graceful shutdown: the drain waits for the requests in flight, which
+ * finish as usual (committed); requests that begin meanwhile get 503
+ * without resolving anything; at the deadline a request still running is
+ * rolled back and answered 503, never 2xx. */
+static void test_drain(void)
+{
+    void *root;
+    di_container *c;
+    di_http *h = setup(&c, &root);
+    tlog_reset();
+    di_http_req *a, *b;
+    T_OK(di_http_begin(h, "POST", "/notes", NULL, NULL, &a));
+    pthread_t t;
+    CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, serve_later, a), 0);
+    CU_ASSERT_EQUAL(di_http_drain(h, 10000), 0);
+    pthread_join(t, NULL);
+    CU_ASSERT_STRING_EQUAL(tlog(), "handler tx:commit outcome:0 answer:201");
+    T_OK(di_http_begin(h, "POST", "/notes", NULL, NULL, &b));
+    CU_ASSERT_EQUAL(di_http_dispatch(b), DI_HTTP_ERROR(503));
+    CU_ASSERT_EQUAL(di_http_status(b), 503);
+    CU_ASSERT_STRING_EQUAL(di_http_response(b, NULL),
+                           "{\"error\":\"the server is shutting down\"}");
+    T_OK(di_http_end(b, 1));
+    CU_ASSERT_STRING_EQUAL(tlog(), "handler tx:commit outcome:0 answer:201");
+    t_fixture_done(c, root);
+
+    /* the deadline passes with a request running */
+    h = setup(&c, &root);
+    tlog_reset();
+    T_OK(di_http_begin(h, "POST", "/notes", NULL, NULL, &a));
+    CU_ASSERT_EQUAL(di_http_drain(h, 20), 1);
+    CU_ASSERT_EQUAL(di_http_dispatch(a), DI_EABANDONED);
+    CU_ASSERT_EQUAL(di_http_status(a), 503);
+    CU_ASSERT_STRING_EQUAL(di_http_response(a, NULL), "{\"error\":\"the "
+                           "server is shutting down; the request's changes "
+                           "were not saved\"}");
+    const char *name, *value;
+    CU_ASSERT_FALSE(di_http_response_header(a, 0, &name, &value)); /* no
+                                                                     Location */
+    T_OK(di_http_end(a, 1));
+    char want[64];
+    snprintf(want, sizeof want, "handler tx:rollback outcome:%d",
+             DI_EABANDONED);
+    CU_ASSERT_STRING_EQUAL(tlog(), want);
+    CU_ASSERT_EQUAL(di_http_drain(h, 20), 0); /* nothing left */
+    CU_ASSERT_EQUAL(di_http_drain(NULL, 20), DI_EINVAL);
+    t_fixture_done(c, root);
+}
+
 int main(void)
 {
     CU_TestInfo tests[] = {
@@ -1044,6 +1107,7 @@ int main(void)
         { "an asynchronous handler finishes later", test_async_handler },
         { "a synchronous dispatch cannot wait for a handler",
           test_pending_handler_sync },
+        { "graceful shutdown: drain, 503, the deadline", test_drain },
         CU_TEST_INFO_NULL,
     };
     return t_run("http", tests);

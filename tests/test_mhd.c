@@ -19,8 +19,14 @@ static void *start(di_http *h, uint16_t *port)
 
 static void stop(void *m) { di_mhd_stop(m); }
 
+static int shutdown_gracefully(void *server, unsigned timeout_ms)
+{
+    return di_mhd_shutdown(server, timeout_ms);
+}
+
 int main(void)
 {
+    t_adapter_shutdown = shutdown_gracefully;
     t_adapter_serves_idle = 1;
     t_adapter_sees_client_gone = 1;
     return t_adapter_run("mhd", start, stop);

@@ -25,8 +25,11 @@
  * current — requests in flight finish on the old one, whose singletons
  * (the old database pool) are disposed when the last of them ends — and
  * otherwise it is refused and the running configuration stays. The server
- * runs until SIGINT or SIGTERM, then stops MHD (ending every request in
- * flight), disposes the singletons and exits 0.
+ * runs until SIGINT or SIGTERM, then shuts down gracefully: it stops
+ * accepting, lets the requests in flight finish — each settled (COMMIT)
+ * before its answer — for up to --shutdown-timeout seconds (10), rolls
+ * back those still running then (answered 503 if at all, never 2xx),
+ * disposes the singletons in reverse and exits 0.
  */
 #include <pthread.h>
 #include <signal.h>
@@ -173,13 +176,15 @@ int main(int argc, char **argv)
     notes_config cfg = { .file = NOTES_DIR "/notes.json",
                          .address = "127.0.0.1", .port = 8080 };
     const char *plugins = NOTES_PLUGIN_DIR;
-    int check = 0, graph = 0, loop = 0, config_given = 0;
+    int check = 0, graph = 0, loop = 0, config_given = 0, shutdown_s = 10;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--loop") == 0)
             loop = 1;
         else if (strcmp(a, "--config") == 0 && v)
             cfg.file = argv[++i], config_given = 1;
+        else if (strcmp(a, "--shutdown-timeout") == 0 && v)
+            shutdown_s = atoi(argv[++i]);
         else if (strcmp(a, "--port") == 0 && v)
             cfg.port = atoi(argv[++i]);
         else if (strcmp(a, "--address") == 0 && v)
@@ -196,6 +201,7 @@ int main(int argc, char **argv)
             graph = 1;
         else {
             fprintf(stderr, "usage: notes [--loop] [--config FILE] [--port N] "
+                    "[--shutdown-timeout SECONDS] "
                     "[--address A] [--plugins DIR] [--quiet] [--debug] "
                     "[--check] "
                     "[--graph]\n");
@@ -323,12 +329,20 @@ int main(int argc, char **argv)
     while (sigwait(&signals, &sig) == 0 && sig == SIGHUP)
         reload(live, router, &cfg, plugins);
 
+    /* graceful: no new connection; requests in flight finish (COMMIT
+     * before their answer) for up to --shutdown-timeout seconds; those
+     * still running then are rolled back and never answered 2xx */
+    unsigned ms = (unsigned)shutdown_s * 1000u;
+    int left = 0;
     if (srv)
-        di_mhd_stop(srv);
+        left = di_mhd_shutdown(srv, ms);
 #ifdef NOTES_LOOP
     if (evsrv)
-        di_evhttp_stop(evsrv);
+        left = di_evhttp_shutdown(evsrv, ms);
 #endif
+    if (left > 0)
+        fprintf(stderr, "notes: %d request(s) still running after %d s: "
+                "rolled back\n", left, shutdown_s);
     rc = di_live_free(live);
     talloc_free(mem);
 #ifdef NOTES_LOOP

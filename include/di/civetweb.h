@@ -72,6 +72,16 @@ DI_EXPORT struct mg_context *di_civetweb_context(const di_civetweb *s);
 /* di_civetweb_stop — stop civetweb (requests in flight finish and end) and
  * free the server. Returns 0 or DI_EINVAL. */
 DI_EXPORT int di_civetweb_stop(di_civetweb *s);
+/*
+ * di_civetweb_shutdown — stop gracefully: let the requests in flight finish
+ * for up to timeout_ms while new ones are answered 503 (di_http_drain();
+ * civetweb cannot stop accepting without stopping, so connections are
+ * still taken meanwhile), then stop as di_civetweb_stop(): requests still
+ * running then are rolled back and never answered 2xx. s is gone after.
+ * Returns 0 when every request ended in time, else how many were still
+ * running at the deadline; DI_EINVAL for NULL.
+ */
+DI_EXPORT int di_civetweb_shutdown(di_civetweb *s, unsigned timeout_ms);
 
 /* The request handler, for a context of your own; cbdata is the router. */
 DI_EXPORT int di_civetweb_handler(struct mg_connection *conn, void *cbdata);

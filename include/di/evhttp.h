@@ -115,6 +115,18 @@ DI_EXPORT uint16_t di_evhttp_port(const di_evhttp *s);
  * still open, as abandoned) and the server. Returns 0 or DI_EINVAL. */
 DI_EXPORT int di_evhttp_stop(di_evhttp *s);
 
+/*
+ * di_evhttp_shutdown — stop gracefully: close the listening socket (on the
+ * loop's thread), let the requests in flight finish for up to timeout_ms
+ * while the loop keeps serving them and new requests on open connections
+ * are answered 503 (di_http_drain()), then stop as di_evhttp_stop():
+ * requests still running then are rolled back and never answered 2xx.
+ * Call it from another thread than the loop's. s is gone after.
+ * Returns 0 when every request ended in time, else how many were still
+ * running at the deadline; DI_EINVAL for NULL.
+ */
+DI_EXPORT int di_evhttp_shutdown(di_evhttp *s, unsigned timeout_ms);
+
 /* The request callback, for an evhttp of your own; arg is the router. */
 DI_EXPORT void di_evhttp_handler(struct evhttp_request *req, void *arg);
 

@@ -176,6 +176,25 @@ typedef void (*di_http_end_fn)(void *ctx, const di_http_req *r, int outcome);
  */
 DI_EXPORT void di_http_on_end(di_http *h, di_http_end_fn fn, void *ctx);
 
+/*
+ * di_http_drain — the router's half of a graceful shutdown; the adapters'
+ * shutdown functions (di_mhd_shutdown(), di_evhttp_shutdown(),
+ * di_civetweb_shutdown()) call it between "stop accepting" and "stop".
+ * From now on a request that begins is answered 503 {"error": "the server
+ * is shutting down"} without resolving anything; the call waits (polling,
+ * from any thread but a request's) until every request begun before has
+ * ended, or timeout_ms passed. At the deadline the requests still running
+ * are marked: each settles as DI_EABANDONED when its handler returns — its
+ * transaction rolls back — and its answer becomes 503 {"error": "the
+ * server is shutting down; the request's changes were not saved"}; none
+ * is answered 2xx for a write that is not kept. (A handler still running
+ * is not interrupted: the adapter's stop waits for it.)
+ * Returns how many requests were still running at the deadline (0: all
+ * ended in time), or DI_EINVAL. Once called, the router stays shutting
+ * down.
+ */
+DI_EXPORT long di_http_drain(di_http *h, unsigned timeout_ms);
+
 /* ---- for handlers and providers ---- */
 
 DI_EXPORT const char *di_http_method(const di_http_req *r);

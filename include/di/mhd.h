@@ -82,6 +82,16 @@ DI_EXPORT struct MHD_Daemon *di_mhd_daemon(const di_mhd *m);
  * in flight) and free the server. Returns 0 or DI_EINVAL.
  */
 DI_EXPORT int di_mhd_stop(di_mhd *m);
+/*
+ * di_mhd_shutdown — stop gracefully: stop accepting connections
+ * (MHD_quiesce_daemon()), let the requests in flight finish for up to
+ * timeout_ms while new requests on open connections are answered 503
+ * (di_http_drain()), then stop as di_mhd_stop(): requests still running
+ * then are rolled back and never answered 2xx. m is gone after.
+ * Returns 0 when every request ended in time, else how many were still
+ * running at the deadline; DI_EINVAL for NULL.
+ */
+DI_EXPORT int di_mhd_shutdown(di_mhd *m, unsigned timeout_ms);
 
 /* di_mhd_access — MHD's access handler for a daemon of your own; cls is the
  * di_http router. */

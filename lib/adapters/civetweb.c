@@ -3,6 +3,7 @@
  * request from begin to end on its worker thread; dispatch settles it
  * before the answer is written.
  */
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 
 struct di_civetweb {
     struct mg_context *ctx;
+    di_http *h;
     uint16_t port;
 };
 
@@ -200,6 +202,7 @@ int di_civetweb_start(void *mem, di_http *h, const di_civetweb_options *o,
         return DI_EBUSY;
     }
     talloc_set_destructor(s, destructor);
+    s->h = h;
     mg_set_request_handler(s->ctx, "/", di_civetweb_handler, h);
     struct mg_server_port sp[4];
     int n = mg_get_server_ports(s->ctx, 4, sp);
@@ -221,4 +224,13 @@ int di_civetweb_stop(di_civetweb *s)
         return DI_EINVAL;
     talloc_free(s);
     return 0;
+}
+
+int di_civetweb_shutdown(di_civetweb *s, unsigned timeout_ms)
+{
+    if (!s)
+        return DI_EINVAL;
+    long left = di_http_drain(s->h, timeout_ms);
+    talloc_free(s);
+    return left > INT_MAX ? INT_MAX : (int)left;
 }

@@ -10,13 +10,16 @@
 #include <event2/bufferevent.h>
 #include <event2/keyvalq_struct.h>
 #include <event2/thread.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
 #include <talloc.h>
+#include <time.h>
 
 #include "fault.h" /* test builds: allocation failure injection */
 
@@ -37,6 +40,9 @@ struct di_evhttp {
     struct event_base *base;
     bool own_base;         /* made here (else the caller's) */
     struct evhttp *http;
+    di_http *h;
+    struct evhttp_bound_socket *bound;
+    _Atomic bool unbound;  /* di_evhttp_shutdown(): the socket is closed */
     pthread_t thread;
     bool running;
     uint16_t port;
@@ -299,7 +305,8 @@ int di_evhttp_start(void *mem, di_http *h, const di_evhttp_options *o,
                                EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT |
                                EVHTTP_REQ_PATCH);
     evhttp_set_gencb(s->http, di_evhttp_handler, h);
-    struct evhttp_bound_socket *bs = evhttp_bind_socket_with_handle(
+    s->h = h;
+    struct evhttp_bound_socket *bs = s->bound = evhttp_bind_socket_with_handle(
         s->http, o->address ? o->address : "0.0.0.0", o->port);
     if (!bs) {
         talloc_free(s);
@@ -385,4 +392,32 @@ int di_evhttp_stop(di_evhttp *s)
         return DI_EINVAL;
     talloc_free(s);
     return 0;
+}
+
+/* On the loop's thread: stop accepting. */
+static void unbind(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    di_evhttp *s = arg;
+    evhttp_del_accept_socket(s->http, s->bound);
+    s->bound = NULL;
+    atomic_store(&s->unbound, true);
+}
+
+int di_evhttp_shutdown(di_evhttp *s, unsigned timeout_ms)
+{
+    if (!s)
+        return DI_EINVAL;
+    /* evhttp belongs to the loop's thread: it closes its listening socket
+     * there when it gets to it (a handler that blocks the loop delays it),
+     * while this thread drains from now on; the server is freed only
+     * after, as the loop still holds s */
+    bool posted = s->bound && event_base_once(s->base, -1, EV_TIMEOUT, unbind,
+                                              s, NULL) == 0;
+    long left = di_http_drain(s->h, timeout_ms);
+    while (posted && !atomic_load(&s->unbound))
+        nanosleep(&(struct timespec){ 0, 1000000L }, NULL);
+    talloc_free(s);
+    return left > INT_MAX ? INT_MAX : (int)left;
 }

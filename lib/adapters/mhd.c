@@ -4,12 +4,14 @@
  * request before its answer is queued.
  */
 #include <arpa/inet.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
 #include <talloc.h>
+#include <unistd.h>
 
 #include "fault.h" /* test builds: allocation failure injection */
 
@@ -17,6 +19,7 @@
 
 struct di_mhd {
     struct MHD_Daemon *daemon;
+    di_http *h;
     uint16_t port;
 };
 
@@ -216,7 +219,9 @@ int di_mhd_start(void *mem, di_http *h, const di_mhd_options *o, di_mhd **out)
     struct sockaddr_in6 a6 = { 0 };
     struct sockaddr_in a4 = { 0 };
     const struct sockaddr *sa = NULL;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+    /* ITC: for MHD_quiesce_daemon() (di_mhd_shutdown()) */
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
+                     MHD_USE_ITC;
     if (o->address) {
         if (inet_pton(AF_INET, o->address, &a4.sin_addr) == 1) {
             a4.sin_family = AF_INET;
@@ -268,6 +273,7 @@ int di_mhd_start(void *mem, di_http *h, const di_mhd_options *o, di_mhd **out)
     const union MHD_DaemonInfo *info =
         MHD_get_daemon_info(m->daemon, MHD_DAEMON_INFO_BIND_PORT);
     m->port = info ? info->port : o->port;
+    m->h = h;
     talloc_set_destructor(m, destructor);
     *out = m;
     return 0;
@@ -286,4 +292,18 @@ int di_mhd_stop(di_mhd *m)
         return DI_EINVAL;
     talloc_free(m);
     return 0;
+}
+
+int di_mhd_shutdown(di_mhd *m, unsigned timeout_ms)
+{
+    if (!m)
+        return DI_EINVAL;
+    /* no new connection; the listening socket is closed after the stop
+     * (MHD's threads may still look at it until then) */
+    MHD_socket ls = MHD_quiesce_daemon(m->daemon);
+    long left = di_http_drain(m->h, timeout_ms);
+    talloc_free(m);
+    if (ls != MHD_INVALID_SOCKET)
+        close(ls);
+    return left > INT_MAX ? INT_MAX : (int)left;
 }
