@@ -13,6 +13,7 @@
 #include "di/export.h"
 #include "di/version.h"
 #include "di/error.h"
+#include "di/log.h"
 #include "di/container.h"
 #include "di/provider.h"
 #include "di/set.h"

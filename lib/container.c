@@ -270,6 +270,11 @@ static int container_teardown(di_container *c, int *disposed_rc)
     c->tearing_down = true;
     di__errlist fails = { 0 };
     int rc = c->teardown ? c->teardown(c, &fails) : 0;
+    for (const struct di_error *e = fails.head; e; e = e->next)
+        di__log(&(di_log_record){ .level = DI_LOG_WARN,
+                .event = "dispose_failed", .provider = di_error_provider(e),
+                .path = e->path, .code = e->code },
+                "di: the container's end: %s", e->message);
     if (fails.head)
         di__container_report(c, fails.head);
     if (disposed_rc)

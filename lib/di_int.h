@@ -683,6 +683,10 @@ static inline void *di__existing(const di_scope *s, int32_t t)
 
 /* error reporting after seal, thread-safe (container.c) */
 void di__container_report(di_container *c, struct di_error *e);
+/* Report a record to the log hook (log.c): fields as given (NULLs become
+ * ""), the message formatted and made one line. */
+void di__log(const di_log_record *fields, const char *fmt, ...)
+    DI_PRINTF(2, 3);
 void di__container_report_fmt(di_container *c, int code, const char *fmt, ...)
     DI_PRINTF(3, 4);
 void di__reg_error(di_container *c, int code, const char *fmt, ...)

@@ -59,8 +59,6 @@ struct di_http {
     di_live *live;         /* requests begin on its current container */
     route *routes;
     uint32_t nroutes;
-    void (*log)(void *ctx, const char *line);
-    void *log_ctx;
     di_http_end_fn on_end;
     void *end_ctx;
     /* the key of c's "request" level once c is sealed (0 before: looked up
@@ -316,14 +314,6 @@ int di_http_wire(const di_http *h, di_container *c)
             route_key(h, c, i);
     }
     return rc;
-}
-
-void di_http_set_log(di_http *h, void (*fn)(void *, const char *), void *ctx)
-{
-    if (!h)
-        return;
-    h->log = fn;
-    h->log_ctx = ctx;
 }
 
 int di_http_route(di_http *h, const di_http_route_desc *d)
@@ -819,29 +809,6 @@ int di_http_check_json(di_http_req *r)
     return msg ? DI_HTTP_ERROR(400) : DI_ENOMEM;
 }
 
-static void log_line(di_http *h, const char *fmt, ...) DI_PRINTF(2, 3);
-static void log_line(di_http *h, const char *fmt, ...)
-{
-    char raw[1024], line[4 * sizeof raw];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(raw, sizeof raw, fmt, ap);
-    va_end(ap);
-    /* what came from the client cannot forge a line or steer a terminal:
-     * control characters are written as \xHH */
-    char *w = line;
-    for (const unsigned char *p = (const unsigned char *)raw; *p; p++)
-        if (*p < 0x20 || *p == 0x7f)
-            w += sprintf(w, "\\x%02x", *p);
-        else
-            *w++ = (char)*p;
-    *w = '\0';
-    if (h->log)
-        h->log(h->log_ctx, line);
-    else
-        fprintf(stderr, "%s\n", line);
-}
-
 /* Does route rt match the path segments? Collects the params. */
 static bool match(di_http_req *r, const route *rt, const char **segs,
                   uint32_t n, bool keep)
@@ -893,11 +860,15 @@ static void settle_failure(di_http_req *r, const route *rt, int rc)
         respond_error(r, status, reason ? reason : status_text(status));
         return;
     }
+    di_log_record f = { .level = DI_LOG_ERROR, .event = "request_failed",
+                        .provider = e ? di_error_provider(e) : NULL,
+                        .path = e ? di_error_path(e) : NULL, .code = rc,
+                        .method = r->method, .target = r->path };
     if (msg)
-        log_line(r->h, "di_http: %s: %s", rt->name, msg);
+        di__log(&f, "di_http: %s: %s", rt->name, msg);
     else
-        log_line(r->h, "di_http: %s: the handler returned %d (%s)", rt->name,
-                 rc, status ? "an HTTP error" : di_strerror(rc));
+        di__log(&f, "di_http: %s: the handler returned %d (%s)", rt->name,
+                rc, status ? "an HTTP error" : di_strerror(rc));
     respond_error(r, status ? status : 500,
                   !status ? "internal error" : reason ? reason
                                                     : status_text(status));
@@ -922,8 +893,11 @@ static const route *prepare(di_http_req *r, int *rc)
         return NULL;
     }
     if (r->body_lost) {
-        log_line(h, "di_http: %s %s: out of memory reading the body: the "
-                 "handler did not run", r->method, r->path);
+        di__log(&(di_log_record){ .level = DI_LOG_ERROR,
+                .event = "request_failed", .code = DI_ENOMEM,
+                .method = r->method, .target = r->path },
+                "di_http: %s %s: out of memory reading the body: the "
+                "handler did not run", r->method, r->path);
         respond_error(r, 500, "internal error");
         *rc = DI_ENOMEM;
         return NULL;
@@ -1005,7 +979,10 @@ static int answer(di_http_req *r, const route *rt, void *const *deps, int rc)
             r->handling = true; /* the scope stays busy until it finishes */
             return DI_PENDING;
         } else if (rc == DI_PENDING) {
-            log_line(r->h, "di_http: %s: the handler returned DI_PENDING, "
+            di__log(&(di_log_record){ .level = DI_LOG_ERROR,
+                    .event = "request_failed", .code = DI_PENDING,
+                    .method = r->method, .target = r->path },
+                    "di_http: %s: the handler returned DI_PENDING, "
                      "but the request was dispatched with di_http_dispatch(), "
                      "which cannot wait: use di_http_dispatch_async()",
                      rt->name);
@@ -1061,11 +1038,12 @@ static void replace_answer(di_http_req *r, int status, const char *msg)
  * path that built its instance when the route's plan has it. */
 static void log_settle(di_http_req *r, int rc)
 {
-    di_http *h = r->h;
     const di_error *e = di_scope_error(r->scope);
+    di_log_record f = { .level = DI_LOG_ERROR, .event = "not_saved",
+                        .code = rc, .method = r->method, .target = r->path };
     if (rc != DI_EDISPOSE || !e) {
-        log_line(h, "di_http: %s %s: not saved: the request's scope could "
-                 "not be settled (%s)", r->method, r->path, di_strerror(rc));
+        di__log(&f, "di_http: %s %s: not saved: the request's scope could "
+                "not be settled (%s)", r->method, r->path, di_strerror(rc));
         return;
     }
     int key = r->rt ? route_consumer(r, r->rt) : -1;
@@ -1074,8 +1052,11 @@ static void log_settle(di_http_req *r, int rc)
     for (; e; e = di_error_next(e)) {
         const char *prov = di_error_provider(e);
         char *path = *prov ? di__consumer_path(r->scope->c, key, prov) : NULL;
-        log_line(h, "di_http: %s %s: not saved: %s%s%s", r->method, r->path,
-                 path ? path : prov, *prov ? ": " : "", di_error_reason(e));
+        f.provider = prov;
+        f.path = path ? path : prov;
+        f.code = di_error_code(e);
+        di__log(&f, "di_http: %s %s: not saved: %s%s%s", r->method, r->path,
+                path ? path : prov, *prov ? ": " : "", di_error_reason(e));
         talloc_free(path);
     }
 }

@@ -199,8 +199,11 @@ int di_live_publish(di_live *l, di_container *next)
         return di__nomem(next, "di_live_publish", DI_ENOMEM);
     }
     di__gen *old = atomic_exchange(&l->cur, g);
-    l->generation++;
+    uint64_t gen = ++l->generation;
     pthread_mutex_unlock(&l->lock);
+    di__log(&(di_log_record){ .level = DI_LOG_INFO, .event = "reloaded" },
+            "di_live: generation %llu is current (requests begun before "
+            "finish on the previous one)", (unsigned long long)gen);
     atomic_store(&old->retired, 1);
     if (unpinned(old))
         free_gen(old);

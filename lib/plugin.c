@@ -53,6 +53,8 @@ static int refuse(di_container *c, const char *file, const char *fmt, ...)
     if (!why)
         return DI_ENOMEM;
     di__reg_error(c, DI_EPLUGIN, "plugin %s: %s", file, why);
+    di__log(&(di_log_record){ .level = DI_LOG_INFO, .event = "plugin_refused",
+            .code = DI_EPLUGIN }, "plugin %s: %s", file, why);
     talloc_free(why);
     return DI_EPLUGIN;
 }

@@ -382,6 +382,27 @@ static void report(di_container *c, di__errlist *fails)
         di__container_report(c, talloc_steal(NULL, fails->head));
 }
 
+/* s, freed without being settled, is settled as abandoned: logged, and so
+ * is each dispose that failed then (nobody else hears of it). */
+static void settle_abandoned(di_scope *s, di_log_level level, int *rc)
+{
+    di__log(&(di_log_record){ .level = level, .event = "scope_abandoned",
+            .code = DI_EABANDONED },
+            "di: a '%s' scope was freed without being settled: its disposes "
+            "ran as abandoned", s->c->levels[s->level].name);
+    di__errlist fails = { 0 };
+    int r = settle(s, DI_EABANDONED, &fails);
+    for (const struct di_error *e = fails.head; e; e = e->next)
+        di__log(&(di_log_record){ .level = DI_LOG_WARN,
+                .event = "dispose_failed", .provider = di_error_provider(e),
+                .path = e->path, .code = e->code },
+                "di: an abandoned '%s' scope: %s",
+                s->c->levels[s->level].name, e->message);
+    report(s->c, &fails);
+    if (rc)
+        *rc = r;
+}
+
 /* The second step, before s's own block goes: s (settled) is ended, its
  * child scopes are freed and it leaves its parent's list. */
 static void release(di_scope *s)
@@ -405,11 +426,8 @@ static int scope_destructor(di_scope *s)
 {
     if (s->ended == DI__ENDED)
         return 0;
-    if (s->ended == DI__OPEN) {
-        di__errlist fails = { 0 };
-        settle(s, DI_EABANDONED, &fails);
-        report(s->c, &fails);
-    }
+    if (s->ended == DI__OPEN)
+        settle_abandoned(s, DI_LOG_WARN, NULL);
     release(s);
     if (s->pin)
         s->c->unpin(s->pin);
@@ -756,11 +774,8 @@ int di_scope_free(di_scope *s)
     int rc = di__check_scope_read(s);
     if (rc || (rc = busy(s, "di_scope_free")))
         return rc;
-    if (s->ended == DI__OPEN) {
-        di__errlist fails = { 0 };
-        rc = settle(s, DI_EABANDONED, &fails);
-        report(s->c, &fails);
-    }
+    if (s->ended == DI__OPEN)
+        settle_abandoned(s, DI_LOG_INFO, &rc);
     return finish(s, rc);
 }
 

@@ -42,8 +42,12 @@ static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static char last_log[1024];
 static atomic_int logged;
 
-static void capture(void *ctx, const char *line)
+static void capture(void *ctx, const di_log_record *rec)
 {
+    /* the router's records only */
+    if (strncmp(rec->message, "di_http:", 8) != 0)
+        return;
+    const char *line = rec->message;
     (void)ctx;
     pthread_mutex_lock(&log_lock);
     snprintf(last_log, sizeof last_log, "%s", line);
@@ -169,7 +173,7 @@ static int suite_init(void)
     if (di_container_new(NULL, &c) || di_http_new(c, c, &router))
         return 1;
     di_http_on_end(router, on_end, NULL);
-    di_http_set_log(router, capture, NULL);
+    di_log_set(capture, NULL);
     int rc = di_provide(c, &(di_provider_desc){ .name = "tx",
         .lifetime = "request", .create = tx_create, .dispose = tx_dispose });
     rc |= di_provide(c, &(di_provider_desc){ .name = "user",

@@ -4,6 +4,7 @@
 # another file defines (nm), sorted topologically (tsort); a loop fails and
 # is printed. The higher layers reach down, and what the container must do
 # for them at its end goes through hooks they register (see lib/di_int.h).
+# Only log.c writes to stderr (everything else reports through di__log()).
 set -euo pipefail
 lib=$1
 tmp=$(mktemp -d)
@@ -26,6 +27,12 @@ if ! tsort "$tmp/edges" > "$tmp/order" 2> "$tmp/loops"; then
     names=$(join "$tmp/uses" "$tmp/defs" | awk -v a="$a" -v b="$b" '$2 == a && $3 == b { print $1 }' | tr '\n' ' ')
     [ -n "$names" ] && echo "  $a -> $b: $names"
   done; done
+  exit 1
+fi
+# one log hook (di/log.h): only log.c writes to stderr, the default hook
+writers=$(awk '$1 == "stderr" && $2 != "log.c.o" { print $2 }' "$tmp/uses" | sort -u)
+if [ -n "$writers" ]; then
+  echo "FAIL: files of lib/ write to stderr themselves instead of through the log hook:" $writers
   exit 1
 fi
 echo "layers: $n calls between $(wc -l < "$tmp/order") files of lib/, in layers (top first): $(tr '\n' ' ' < "$tmp/order" | sed 's/\.c\.o//g')"

@@ -422,8 +422,12 @@ static int note_handler(di_http_req *r, void *const *in, void *data)
 
 /* The router's reports of the injected failures: counted, not printed. */
 static long http_reports;
-static void count_report(void *ctx, const char *line)
+static void count_report(void *ctx, const di_log_record *rec)
 {
+    /* the router's records only */
+    if (strncmp(rec->message, "di_http:", 8) != 0)
+        return;
+    const char *line = rec->message;
     (void)ctx;
     (void)line;
     http_reports++;
@@ -537,7 +541,7 @@ static void test_http_request(void)
     di_http *h;
     T_OK(di_container_new(root, &c));
     T_OK(di_http_new(c, c, &h));
-    di_http_set_log(h, count_report, NULL);
+    di_log_set(count_report, NULL);
     T_OK(t_provide(c, "tx", "request", NULL, NULL));
     static const char *const needs[] = { "tx", "http_request", NULL };
     T_OK(di_http_route(h, &(di_http_route_desc){ .method = "PUT",

@@ -113,8 +113,12 @@ static di_container *c;
 static char logged[512];
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static void capture(void *ctx, const char *line)
+static void capture(void *ctx, const di_log_record *rec)
 {
+    /* the router's records only */
+    if (strncmp(rec->message, "di_http:", 8) != 0)
+        return;
+    const char *line = rec->message;
     (void)ctx;
     pthread_mutex_lock(&log_lock);
     snprintf(logged, sizeof logged, "%s", line);
@@ -136,7 +140,7 @@ static int suite_init(void)
         di_evhttp_timers(base, &timers) || di_async_timers(c, &timers))
         return 1;
     di_http_on_end(h, on_end, NULL);
-    di_http_set_log(h, capture, NULL);
+    di_log_set(capture, NULL);
     const char *names[] = { "nap_a", "nap_b", "nap_never" };
     uintptr_t ms[] = { 150, 150, 60000 };
     for (int i = 0; i < 3; i++)

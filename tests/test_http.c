@@ -13,8 +13,12 @@
 #include "helpers.h"
 
 static char logged[1024];
-static void capture(void *ctx, const char *line)
+static void capture(void *ctx, const di_log_record *rec)
 {
+    /* the router's records only */
+    if (strncmp(rec->message, "di_http:", 8) != 0)
+        return;
+    const char *line = rec->message;
     (void)ctx;
     snprintf(logged, sizeof logged, "%s", line);
 }
@@ -176,7 +180,7 @@ static di_http *setup(di_container **cp, void **root)
     di_container *c = t_fixture(root);
     di_http *h;
     T_OK(di_http_new(c, c, &h)); /* the router lives with the container */
-    di_http_set_log(h, capture, NULL);
+    di_log_set(capture, NULL);
     T_OK(di_provide(c, &(di_provider_desc){ .name = "tx", .lifetime = "request",
                                            .create = tx_create,
                                            .dispose = tx_dispose }));
@@ -569,7 +573,7 @@ static void test_log_cannot_be_forged(void)
     di_container *c = t_fixture(&root);
     di_http *h;
     T_OK(di_http_new(c, c, &h));
-    di_http_set_log(h, capture, NULL);
+    di_log_set(capture, NULL);
     T_OK(di_provide(c, &(di_provider_desc){ .name = "bad",
         .lifetime = "request", .create = forging_create }));
     static const char *const bad[] = { "bad", NULL };
@@ -824,7 +828,7 @@ static di_http *async_setup(di_container **cp, void **root)
     di_container *c = t_fixture(root);
     di_http *h;
     T_OK(di_http_new(c, c, &h)); /* the router lives with the container */
-    di_http_set_log(h, capture, NULL);
+    di_log_set(capture, NULL);
     di_http_on_end(h, on_end, NULL);
     T_OK(di_provide(c, &(di_provider_desc){ .name = "tx", .lifetime = "request",
         .create = async_tx_create, .dispose = async_tx_dispose }));
@@ -1004,7 +1008,7 @@ static void test_pending_handler_sync(void)
     di_container *c = t_fixture(&root);
     di_http *h;
     T_OK(di_http_new(c, c, &h));
-    di_http_set_log(h, capture, NULL);
+    di_log_set(capture, NULL);
     di_http_on_end(h, on_end, NULL);
     T_OK(di_http_route(h, &(di_http_route_desc){ .method = "POST",
         .path = "/slow", .handler = slow }));

@@ -9,8 +9,12 @@
 #include "helpers.h"
 
 static char logged[1024];
-static void capture(void *ctx, const char *line)
+static void capture(void *ctx, const di_log_record *rec)
 {
+    /* the router's records only */
+    if (strncmp(rec->message, "di_http:", 8) != 0)
+        return;
+    const char *line = rec->message;
     (void)ctx;
     snprintf(logged, sizeof logged, "%s", line);
 }
@@ -87,7 +91,7 @@ static void setup(bool override_user)
     static const char *const deps[] = { "tx", "user", NULL };
     c = t_fixture(&root);
     T_OK(di_http_new(c, c, &h));
-    di_http_set_log(h, capture, NULL);
+    di_log_set(capture, NULL);
     di_http_on_end(h, on_end, NULL);
     T_OK(di_provide(c, &(di_provider_desc){ .name = "tx",
         .lifetime = "request", .create = tx_create, .dispose = tx_dispose }));

@@ -88,8 +88,12 @@ static di_http *router;
 static void *mem;
 static notes_config cfg = { .quiet = 1 };
 
-static void quiet(void *ctx, const char *line)
+static void quiet(void *ctx, const di_log_record *rec)
 {
+    /* the router's records only */
+    if (strncmp(rec->message, "di_http:", 8) != 0)
+        return;
+    const char *line = rec->message;
     (void)ctx;
     (void)line; /* the router's log: a failed COMMIT is expected here */
 }
@@ -122,7 +126,7 @@ static int wire(void)
     if (rc)
         fprintf(stderr, "wiring: %s\n",
                 di_error_message(di_container_error(c)));
-    di_http_set_log(router, quiet, NULL);
+    di_log_set(quiet, NULL);
     return rc;
 }
 

@@ -65,7 +65,7 @@
  * di_fail(b, DI_HTTP_ERROR(401), "missing bearer token"); the router
  * answers 401 with {"error": "missing bearer token"}. Any other failure is a
  * 500 with {"error": "internal error"}, and the full message with its
- * dependency path goes to the router's log (stderr by default).
+ * dependency path goes to the log hook (di/log.h: stderr by default).
  *
  * Threads: routes are added before seal, on one thread. After seal any
  * number of threads may serve requests; each request belongs to one thread
@@ -153,15 +153,6 @@ DI_EXPORT int di_http_wire(const di_http *h, di_container *c);
  * the handle must outlive the router's requests.
  */
 DI_EXPORT void di_http_use_live(di_http *h, di_live *l);
-
-/*
- * di_http_set_log — where unexpected failures are reported: fn(ctx, line)
- * per failure, line without newline. NULL fn: stderr (the default).
- * Call before serving.
- */
-DI_EXPORT void di_http_set_log(di_http *h,
-                               void (*fn)(void *ctx, const char *line),
-                               void *ctx);
 
 /* What di_http_on_end() calls: ctx as given, the request, its outcome (the
  * code its scope was settled with, or DI_EDISPOSE when that settle failed
@@ -381,7 +372,7 @@ DI_EXPORT int di_http_response_header(const di_http_req *r, size_t i,
  * a shutdown) is settled here first with DI_EABANDONED. Call exactly once
  * per di_http_begin(), whether or not dispatch ran. Returns 0, or
  * DI_EDISPOSE when that abandoning settle had failures (each logged with
- * its path through di_http_set_log()).
+ * its path through the log hook, di/log.h).
  */
 DI_EXPORT int di_http_end(di_http_req *r, int delivered);
 /*
