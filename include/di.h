@@ -30,5 +30,6 @@
 #include "di/async.h"
 #include "di/http.h"
 #include "di/http_call.h"
+#include "di/metrics.h"
 
 #endif /* DI_H */

@@ -705,6 +705,7 @@ int di_pending_fail(di_pending *p, int code, const char *fmt, ...)
         talloc_free(p);
         return code;
     case DISPOSING: {
+        di__metrics_failed(p->c, p->prov, true);
         char buf[64];
         if (!msg)
             snprintf(buf, sizeof buf, "dispose failed: %s", di_strerror(code));
@@ -720,6 +721,7 @@ int di_pending_fail(di_pending *p, int code, const char *fmt, ...)
     unlink_pending(p);
     talloc_free(p->mem);
     p->mem = NULL;
+    di__metrics_failed(p->c, p->prov, false);
     char buf[64];
     if (!msg) {
         snprintf(buf, sizeof buf, "create failed: %s", di_strerror(code));
@@ -743,6 +745,7 @@ static void timed_out(void *arg)
     unlink_pending(p);
     p->home = NULL;
     p->mem = talloc_steal(p, p->mem);
+    di__metrics_failed(p->c, p->prov, false);
     fail_each_waiter(p, DI_ETIMEDOUT, msg);
     if (p->cancel) {
         p->cancel(p, p->cancel_arg);
@@ -796,7 +799,7 @@ static int settle_go(di_scope *s)
     int rc = a->settle_rc ? DI_EDISPOSE : 0;
     a->settling = false;
     s->busy--;
-    di__settle_close(s, rc, &a->fails);
+    di__settle_close(s, a->outcome, rc, &a->fails);
     a->fails = (di__errlist){ 0 };
     if (a->later)
         a->settled(s, rc, a->settled_arg);

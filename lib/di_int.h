@@ -232,7 +232,8 @@ typedef struct di__tracer {
                   const di_build *b, void **out);
     int (*dispose)(di_container *c, di_scope *s, di__key prov,
                    const di_build *b, void *inst, int outcome);
-    void (*end)(di_scope *s);
+    void (*end)(di_scope *s, int outcome);
+    void (*begin)(di_scope *s);  /* or NULL */
 } di__tracer;
 
 /* Where a compiled step finds a dependency, as seen from a scope of the
@@ -465,6 +466,10 @@ struct di_container {
      * (or, for a singleton, the container) traces: the untraced path pays
      * one test */
     const struct di__tracer *tracer;
+    /* tracing's own (trace.c), when metrics (metrics.c, the outer tracer
+     * then) call it; NULL when tracing is off */
+    const struct di__tracer *trace_tracer;
+    struct di__metrics *metrics;  /* metrics.c, or NULL: off */
     bool trace_on;
     di_trace_fn trace_fn;
     void *trace_data;
@@ -683,6 +688,13 @@ static inline void *di__existing(const di_scope *s, int32_t t)
 
 /* error reporting after seal, thread-safe (container.c) */
 void di__container_report(di_container *c, struct di_error *e);
+/* metrics.c: size the counters for the sealed graph; 0 or DI_ENOMEM. */
+int di__metrics_seal(di_container *c);
+/* metrics.c: an asynchronous create (or a dispose: dispose) of provider
+ * prov failed after it answered DI_PENDING (async.c). Nothing when
+ * metrics are off. */
+void di__metrics_failed(di_container *c, di__key prov, bool dispose);
+
 /* Report a record to the log hook (log.c): fields as given (NULLs become
  * ""), the message formatted and made one line. */
 void di__log(const di_log_record *fields, const char *fmt, ...)

@@ -212,9 +212,16 @@ __attribute__((noinline, cold)) static int traced_dispose(
     return c->tracer->dispose(c, s, prov, b, inst, outcome);
 }
 
-__attribute__((noinline, cold)) static void traced_end(di_scope *s)
+__attribute__((noinline, cold)) static void traced_end(di_scope *s,
+                                                      int outcome)
 {
-    s->c->tracer->end(s);
+    s->c->tracer->end(s, outcome);
+}
+
+__attribute__((noinline, cold)) static void traced_begin(di_scope *s)
+{
+    if (s->c->tracer->begin && s->level != DI__ROOT)
+        s->c->tracer->begin(s);
 }
 
 int di__stack_grow_push(di_scope *mem, di__stack *st, di__key prov,
@@ -355,7 +362,7 @@ static int settle(di_scope *s, int outcome, di__errlist *fails)
         s->stack.n = held;
     }
     if (s->tracing)
-        traced_end(s);
+        traced_end(s, outcome);
     return rc;
 }
 
@@ -657,6 +664,8 @@ begin(di_container *c, di_scope *parent, int l, const char *fn,
         s->sibling = parent->children;
         parent->children = s;
     }
+    if (__builtin_expect(s->tracing, 0))
+        traced_begin(s);
     *out = s;
     return 0;
 }
@@ -749,10 +758,10 @@ int di__settle_check(di_scope *s, const char *fn)
     return s->ended != DI__OPEN ? di__scope_closed(s) : 0;
 }
 
-void di__settle_close(di_scope *s, int rc, di__errlist *fails)
+void di__settle_close(di_scope *s, int outcome, int rc, di__errlist *fails)
 {
     if (s->tracing)
-        traced_end(s);
+        traced_end(s, outcome);
     if (rc)
         keep_failures(s, fails);
 }

@@ -78,7 +78,7 @@ int di__scope_closed(di_scope *s);
  * kept on s when rc is not 0). */
 int di__settle_check(di_scope *s, const char *fn);
 int di__settle_open(di_scope *s, di__errlist *fails);
-void di__settle_close(di_scope *s, int rc, di__errlist *fails);
+void di__settle_close(di_scope *s, int outcome, int rc, di__errlist *fails);
 
 /* 0 for a scope whose memory may be read: open or settled; DI_EINVAL for
  * NULL, DI_ESTALE for an ended one (debug builds: for anything not a live

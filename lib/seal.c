@@ -1156,7 +1156,7 @@ int di_container_seal(di_container *c)
     if (rc == DI_EGRAPH) {
         di__reg_error_list(c, st.errs.head);
         st.errs.head = NULL;
-    } else if (rc == DI_ENOMEM) {
+    } else if (rc == DI_ENOMEM || (c->metrics && (rc = di__metrics_seal(c)))) {
         di__reg_error(c, DI_ENOMEM, "di_container_seal: out of memory");
     } else {
         c->sealed = true;

@@ -110,8 +110,9 @@ static int traced_dispose(di_container *c, di_scope *s, di__key prov,
     return rc;
 }
 
-static void trace_end(di_scope *s)
+static void trace_end(di_scope *s, int outcome)
 {
+    (void)outcome;
     const di_scope *was = ending;
     ending = s;
     hook(s->c, DI_TRACE_SCOPE_END, s, -1, s->c->levels[s->level].name, NULL,
@@ -126,8 +127,10 @@ int di_trace_enable(di_container *c, di_trace_fn fn, void *data)
     if (di__closed(c, "di_trace_enable", "tracing"))
         return DI_ESEALED;
     static const di__tracer tracer = { traced_create, traced_dispose,
-                                       trace_end };
-    c->tracer = &tracer;
+                                       trace_end, NULL };
+    c->trace_tracer = &tracer;
+    if (!c->tracer) /* else metrics' tracer, which calls this one */
+        c->tracer = &tracer;
     c->trace_on = true;
     c->trace_fn = fn;
     c->trace_data = data;
@@ -181,7 +184,7 @@ int di_scope_trace(const di_scope *s, void *mem, char **out)
             return rc;
     }
     di_scope *w = (di_scope *)s; /* errors are reported on it */
-    if (!out || !s->tracing) {
+    if (!out || !s->tracing || !s->c->trace_tracer) {
         if (s != ending)
             di__scope_fail(w, DI_EINVAL, NULL, "di_scope_trace: %s",
                            !out ? "out must not be NULL"

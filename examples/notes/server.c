@@ -74,6 +74,8 @@ static struct event_base *loop_base;
 static int wire(di_container *c, notes_config *cfg, const char *plugins)
 {
     int rc = notes_register_kinds(c);
+    if (!rc) /* GET /metrics: what each container built and ended */
+        rc = di_metrics_enable(c);
     if (!rc)
         rc = notes_register_logger(c, cfg);
 #ifdef NOTES_LOOP
@@ -245,6 +247,8 @@ int main(int argc, char **argv)
 #endif
     if (!rc)
         rc = notes_register_routes(router, &cfg);
+    if (!rc)
+        rc = di_metrics_route(router, "/metrics");
     if (!rc)
         rc = wire(c, &cfg, plugins);
     int sealed = rc ? rc : di_container_seal(c);

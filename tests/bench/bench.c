@@ -135,7 +135,7 @@ static const bench_timed *const timed[] = {
     &bench_call_floor, &bench_singleton_key, &bench_singleton_name,
     &bench_request_3, &bench_aspnetcore, &bench_complex, &bench_chain,
     &bench_fanout, &bench_transients, &bench_empty_3, &bench_empty_10k,
-    &bench_async_overhead, &bench_async_handles,
+    &bench_async_overhead, &bench_async_handles, &bench_metrics_on,
 };
 
 /* The measured region of --op-run, by name for callgrind's

@@ -103,6 +103,39 @@ static void test_health_and_auth(void)
     CU_ASSERT_EQUAL(call("PATCH", "/notes", ALICE, NULL, NULL), 405);
 }
 
+/* GET /metrics, in Prometheus' text format: what the requests so far
+ * built, failed and ended (the 401s above failed current_user/read_user). */
+static void test_metrics(void)
+{
+    char *b;
+    CU_ASSERT_EQUAL(call("GET", "/notes", ALICE, NULL, NULL), 200);
+    t_resp r;
+    CU_ASSERT_EQUAL_FATAL(t_http(port, "GET", "/metrics", NULL, NULL, &r), 0);
+    CU_ASSERT_EQUAL(r.status, 200);
+    char ct[64];
+    CU_ASSERT_STRING_EQUAL(t_resp_header(&r, "Content-Type", ct, sizeof ct),
+                           "text/plain; version=0.0.4");
+    b = r.body;
+    static const char *const want[] = {
+        "# TYPE di_creates_total counter\n",
+        "di_create_failures_total{provider=\"read_user\"} ",
+        "# TYPE di_create_seconds histogram\n",
+        "di_create_seconds_bucket{provider=\"read_session\",le=\"+Inf\"} ",
+        "di_disposes_total{provider=\"read_session\"} ",
+        "di_scopes_begun_total{level=\"request\"} ",
+        "di_scopes_open{level=\"request\"} 1\n", /* this request */
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        if (!strstr(b, want[i])) {
+            CU_FAIL("a line is missing from /metrics");
+            printf("\n  missing: %s\n", want[i]);
+        }
+    const char *f = strstr(b, "di_create_failures_total{provider=\"read_user\"} ");
+    CU_ASSERT_TRUE(f && atol(f + strlen("di_create_failures_total{provider="
+                                        "\"read_user\"} ")) >= 2);
+    t_resp_free(&r);
+}
+
 static void test_crud(void)
 {
     char *b, path[64];
@@ -999,6 +1032,7 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     CU_TestInfo tests[] = {
         { "health, 401, 404, 405", test_health_and_auth },
+        { "GET /metrics", test_metrics },
         { "create, get, update, delete, 4xx", test_crud },
         { "paging", test_paging },
         { "--debug: X-DI-Memory, X-DI-Trace", test_memory_header },
