@@ -103,9 +103,13 @@ static int wire(di_container *c, notes_config *cfg, const char *plugins)
 static int build(di_container *c)
 {
     int rc = di_container_build(c, NULL);
+    notes_log *log;
     if (rc)
         fprintf(stderr, "notes: cannot start: %s\n",
                 di_error_message(di_container_error(c)));
+    else if (di_root_get(c, "logger", (void **)&log) == 0) /* outside any
+                                                              scope */
+        notes_log_printf(log, "notes: every singleton is built");
     return rc;
 }
 
