@@ -132,6 +132,24 @@ static void *writer_run(void *arg)
     return NULL;
 }
 
+/* What the writers did, summed, once they stopped. */
+typedef struct totals { int acked, sent, unanswered, refused, other; } totals;
+
+static totals stop_writers(writer *w, pthread_t *th)
+{
+    totals t = { 0 };
+    atomic_store(&writing, 0);
+    for (int k = 0; k < WRITERS; k++) {
+        pthread_join(th[k], NULL);
+        t.acked += w[k].n;
+        t.sent += w[k].sent;
+        t.unanswered += w[k].unanswered;
+        t.refused += w[k].refused;
+        t.other += w[k].other;
+    }
+    return t;
+}
+
 static int by_id(const void *a, const void *b)
 {
     long x = *(const long *)a, y = *(const long *)b;
@@ -208,15 +226,9 @@ static void test_sigkill_rounds(void)
         atomic_store(&live_port, 0);
         rounds++;
     }
-    atomic_store(&writing, 0);
-    int acked = 0, sent = 0, unanswered = 0, other = 0;
-    for (int k = 0; k < WRITERS; k++) {
-        pthread_join(th[k], NULL);
-        acked += w[k].n;
-        sent += w[k].sent;
-        unanswered += w[k].unanswered;
-        other += w[k].other;
-    }
+    totals t = stop_writers(w, th);
+    int acked = t.acked, sent = t.sent, unanswered = t.unanswered,
+        other = t.other;
     t_server s;
     CU_ASSERT_EQUAL_FATAL(start(&s, NULL), 0);
     int dups, lost = lost_acks(s.port, w, &dups);
@@ -279,16 +291,9 @@ static void test_sigterm_rounds(void)
         atomic_store(&live_port, 0);
         rounds++;
     }
-    atomic_store(&writing, 0);
-    int acked = 0, sent = 0, unanswered = 0, refused = 0, other = 0;
-    for (int k = 0; k < WRITERS; k++) {
-        pthread_join(th[k], NULL);
-        acked += w[k].n;
-        sent += w[k].sent;
-        unanswered += w[k].unanswered;
-        refused += w[k].refused;
-        other += w[k].other;
-    }
+    totals t = stop_writers(w, th);
+    int acked = t.acked, sent = t.sent, unanswered = t.unanswered,
+        refused = t.refused, other = t.other;
     t_server s;
     CU_ASSERT_EQUAL_FATAL(start(&s, NULL), 0);
     int dups, lost = lost_acks(s.port, w, &dups);
