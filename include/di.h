@@ -31,5 +31,6 @@
 #include "di/http.h"
 #include "di/http_call.h"
 #include "di/metrics.h"
+#include "di/model.h"
 
 #endif /* DI_H */

@@ -470,6 +470,7 @@ struct di_container {
      * then) call it; NULL when tracing is off */
     const struct di__tracer *trace_tracer;
     struct di__metrics *metrics;  /* metrics.c, or NULL: off */
+    struct di__models *models;    /* model.c, or NULL: none */
     bool trace_on;
     di_trace_fn trace_fn;
     void *trace_data;
@@ -688,6 +689,9 @@ static inline void *di__existing(const di_scope *s, int32_t t)
 
 /* error reporting after seal, thread-safe (container.c) */
 void di__container_report(di_container *c, struct di_error *e);
+/* model.c: every model's table, checked at seal (problems added to errs);
+ * 0 or DI_ENOMEM. */
+int di__models_check(const di_container *c, di__errlist *errs);
 /* metrics.c: size the counters for the sealed graph; 0 or DI_ENOMEM. */
 int di__metrics_seal(di_container *c);
 /* metrics.c: an asynchronous create (or a dispose: dispose) of provider

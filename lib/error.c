@@ -33,6 +33,7 @@ const char *di_strerror(int code)
     case DI_ECONFIG: return "bad configuration";
     case DI_EASYNC: return "asynchronous provider where nothing can wait";
     case DI_ETIMEDOUT: return "timed out";
+    case DI_EINVALID: return "input does not fit its model";
     default: return "unknown error";
     }
 }

@@ -1123,6 +1123,8 @@ static int analyse(seal_t *st)
     }
     if (!cyclic && (c->nasync_marks[0] || c->nasync_marks[1] || c->ntimeouts))
         check_async(st);
+    if (c->models && di__models_check(c, &st->errs))
+        st->failed_alloc = true;
     if (st->failed_alloc)
         return DI_ENOMEM;
     return st->errs.head || cyclic ? DI_EGRAPH : 0;

@@ -43,7 +43,9 @@ enum {
     DI_ECONFIG = -19,   /* a configuration is unreadable, malformed or wrong */
     DI_EASYNC = -20,    /* an asynchronous provider where nothing can wait
                            for it (async.h) */
-    DI_ETIMEDOUT = -21  /* a pending create did not finish in time (async.h) */
+    DI_ETIMEDOUT = -21, /* a pending create did not finish in time (async.h) */
+    DI_EINVALID = -22   /* input does not fit its model (model.h): not the
+                           program's error, the client's (422) */
 };
 
 /* The detail of a failure. Opaque; read it with the accessors below. */
