@@ -15,8 +15,19 @@ fi
 work=$(mktemp -d)
 pids=""
 cleanup() {
+    # and those started in a command substitution's subshell, whose $pids
+    # never reached this one: they wrote theirs to $work/pids
+    [ -f "$work/pids" ] && pids="$pids $(cat "$work/pids")"
     for p in $pids; do kill -TERM "$p" 2>/dev/null; done
-    for p in $pids; do wait "$p" 2>/dev/null; done
+    for p in $pids; do
+        wait "$p" 2>/dev/null
+        # not this shell's child: wait until it is gone (60 s at most)
+        for _ in $(seq 1 600); do
+            kill -0 "$p" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -KILL "$p" 2>/dev/null
+    done
     [ -n "${HTTP_KEEP:-}" ] && cp -r "$work" "$HTTP_KEEP"
     rm -rf "$work"
 }

@@ -38,6 +38,7 @@ start() {
         "$@" >"$work/$name.log" 2>&1 &
     pid=$!
     pids="$pids $pid"
+    echo "$pid" >>"$work/pids" # per_request runs in $(...): see cleanup
     for _ in $(seq 1 600); do
         port=$(sed -n 's/.*listening on http:\/\/127\.0\.0\.1:\([0-9]*\).*/\1/p' \
                "$work/$name.log" | head -1)
