@@ -34,7 +34,7 @@ static const di_field item_fields[] = {
       .max_len = 5 },
     { "qty", DI_F_INT, DI_AT(item, qty), .ranged = 1, .min = 1, .max = 99,
       .def = "1" },
-    { NULL },
+    { .name = NULL },
 };
 
 static const di_field order_fields[] = {
@@ -51,7 +51,7 @@ static const di_field order_fields[] = {
       .model = "item", .count_at = offsetof(order, nitems), .max_len = 3 },
     { "tags", DI_F_ARRAY, DI_AT(order, tags), .items = DI_F_STRING,
       .count_at = offsetof(order, ntags), .max_len = 4 },
-    { NULL },
+    { .name = NULL },
 };
 
 static di_container *with_models(void **root)
@@ -203,7 +203,7 @@ static void test_seal_checks(void)
         { "r", DI_F_INT, 0, 8, .ranged = 1, .min = 5, .max = 1 },
         { "a", DI_F_ARRAY, DI_AT(bad, s), .items = DI_F_STRING,
           .count_at = sizeof(bad) },
-        { NULL },
+        { .name = NULL },
     };
     T_OK(di_model(c, &(di_model_desc){ "bad", sizeof(bad), fields }));
     CU_ASSERT_EQUAL(di_model(c, &(di_model_desc){ "bad", sizeof(bad),

@@ -21,7 +21,7 @@
  *           .min = 0, .max = 5 },
  *         { "tags", DI_F_ARRAY, DI_AT(note_in, tags), .items = DI_F_STRING,
  *           .count_at = offsetof(note_in, ntags), .max_len = 8 },
- *         { NULL } };
+ *         { .name = NULL } };
  *     di_model(c, &(di_model_desc){ "note_in", sizeof(note_in), note_fields });
  *     ... seal ...
  *     note_in *in;
