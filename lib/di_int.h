@@ -692,6 +692,15 @@ void di__container_report(di_container *c, struct di_error *e);
 /* model.c: every model's table, checked at seal (problems added to errs);
  * 0 or DI_ENOMEM. */
 int di__models_check(const di_container *c, di__errlist *errs);
+/* model.c: model is named by something (by: "POST /notes → body.note_in");
+ * seal checks it exists. 0 or DI_ENOMEM. */
+int di__model_use(di_container *c, const char *model, const char *by);
+/* model.c: a JSON object of model's fields from strings got with get
+ * (query arguments, path parameters), typed by each field's kind where the
+ * string allows; *out on mem. 0, DI_ENOTFOUND, DI_ENOMEM. */
+int di__model_strings(const di_container *c, const char *model,
+                      const char *(*get)(void *ctx, const char *name),
+                      void *ctx, void *mem, char **out);
 /* metrics.c: size the counters for the sealed graph; 0 or DI_ENOMEM. */
 int di__metrics_seal(di_container *c);
 /* metrics.c: an asynchronous create (or a dispose: dispose) of provider

@@ -68,6 +68,10 @@ struct di_http {
      * new ones refused; those settled after the deadline abandoned */
     _Atomic long inflight;
     _Atomic bool draining, abandon;
+    /* the inputs its routes depend on (body:<model>, ...): registered on
+     * each container it wires */
+    struct input **inputs;
+    uint32_t ninputs;
 };
 
 typedef struct kv { const char *k, *v; } kv;
@@ -298,6 +302,144 @@ void di_http_use_live(di_http *h, di_live *l)
         h->live = l;
 }
 
+/* ---- inputs: body:<model>, query:<model>, path:<model>, header:<name> ----
+ * A route's dependency "body:note_in" is the provider "body.note_in" of
+ * type "note_in", registered once per router (and on every container it
+ * wires): it parses the request's input into the model's struct, or
+ * answers 422 with FastAPI's list of problems and fails the request. */
+
+enum { IN_BODY, IN_QUERY, IN_PATH, IN_HEADER };
+static const char *const in_prefix[] = { "body:", "query:", "path:",
+                                         "header:" };
+static const char *const in_root[] = { "body", "query", "path", "header" };
+
+typedef struct input {
+    int what;
+    char *arg;   /* the model, or the header's name */
+    char *name;  /* the provider: "body.note_in" */
+    char *by;    /* the first route that named it, for seal's message */
+} input;
+
+/* The model's struct from text, or a 422 answered with the problems. */
+static int model_input(const di_build *b, const input *in, const char *text,
+                       size_t len, void **out)
+{
+    di_http_req *r = b->deps[0];
+    di_problem *p;
+    int rc = di_model_parse(di_scope_container(b->scope), in->arg, text, len,
+                            in_root[in->what], b->mem, out, &p);
+    if (rc == DI_EINVALID) {
+        char *json = di_problems_json(p, b->mem);
+        if (json)
+            di_http_respond(r, 422, "application/json", json, strlen(json));
+        return di_fail(b, DI_HTTP_ERROR(422), "%s: %s", p->loc, p->msg);
+    }
+    return rc ? di_fail(b, rc, "%s: %s", in->name, di_strerror(rc)) : 0;
+}
+
+static const char *query_of(void *r, const char *k) { return di_http_query(r, k); }
+static const char *param_of(void *r, const char *k) { return di_http_param(r, k); }
+
+static int input_create(const di_build *b, void **out)
+{
+    const input *in = b->data;
+    di_http_req *r = b->deps[0];
+    if (in->what == IN_BODY) {
+        size_t n;
+        const char *body = di_http_body(r, &n);
+        return model_input(b, in, body, n, out);
+    }
+    if (in->what == IN_HEADER) {
+        const char *v = di_http_header(r, in->arg);
+        if (v) {
+            *out = (void *)v;
+            return 0;
+        }
+        di_problem p = { .loc = in->name, .msg = "field required",
+                         .type = "missing" };
+        char loc[DI_NAME_MAX + 32];
+        snprintf(loc, sizeof loc, "[\"header\",\"%s\"]", in->arg);
+        p.loc_json = loc;
+        char *json = di_problems_json(&p, b->mem);
+        if (json)
+            di_http_respond(r, 422, "application/json", json, strlen(json));
+        return di_fail(b, DI_HTTP_ERROR(422), "header %s: field required",
+                       in->arg);
+    }
+    char *json;
+    int rc = di__model_strings(di_scope_container(b->scope), in->arg,
+                               in->what == IN_QUERY ? query_of : param_of, r,
+                               b->mem, &json);
+    if (rc)
+        return di_fail(b, rc, "%s: %s", in->name, di_strerror(rc));
+    rc = model_input(b, in, json, strlen(json), out);
+    talloc_free(json);
+    return rc;
+}
+
+static const char *const input_deps[] = { DI_HTTP_REQUEST ":"
+                                          DI_HTTP_REQUEST_TYPE, NULL };
+
+/* Register input in on c: its provider, and its model for seal's check. */
+static int input_provide(di_container *c, const input *in)
+{
+    int rc = di_provide(c, &(di_provider_desc){ .name = in->name,
+        .type = in->what == IN_HEADER ? "string" : in->arg,
+        .lifetime = "request", .deps = input_deps, .create = input_create,
+        .data = (void *)in });
+    if (!rc && in->what != IN_HEADER)
+        rc = di__model_use(c, in->arg, in->by);
+    return rc;
+}
+
+/* Route dependency dep ("body:note_in", "?header:X-Id"): when it names an
+ * input, *out is what the consumer depends on ("body.note_in:note_in") on
+ * mem and the input is registered once; else *out is NULL. */
+static int input_dep(di_http *h, void *mem, const char *by_route,
+                     const char *dep, char **out)
+{
+    *out = NULL;
+    const char *d = dep[0] == '?' ? dep + 1 : dep;
+    int what = -1;
+    for (int i = 0; i < 4 && what < 0; i++)
+        if (strncmp(d, in_prefix[i], strlen(in_prefix[i])) == 0)
+            what = i;
+    if (what < 0)
+        return 0;
+    const char *arg = d + strlen(in_prefix[what]);
+    char name[DI_NAME_MAX + 1];
+    snprintf(name, sizeof name, "%s.%s", in_root[what], arg);
+    input *in = NULL;
+    for (uint32_t i = 0; i < h->ninputs && !in; i++)
+        if (strcmp(h->inputs[i]->name, name) == 0)
+            in = h->inputs[i];
+    if (!in) {
+        input **grown = talloc_realloc(h, h->inputs, input *,
+                                       h->ninputs + 1);
+        if (!grown)
+            return DI_ENOMEM;
+        h->inputs = grown;
+        in = talloc_zero(h, input);
+        if (!in || !(in->arg = talloc_strdup(in, arg)) ||
+            !(in->name = talloc_strdup(in, name)) ||
+            !(in->by = talloc_asprintf(in, "%s \xe2\x86\x92 %s", by_route,
+                                       name))) {
+            talloc_free(in);
+            return DI_ENOMEM;
+        }
+        in->what = what;
+        int rc = input_provide(h->c, in);
+        if (rc) {
+            talloc_free(in);
+            return rc;
+        }
+        h->inputs[h->ninputs++] = in;
+    }
+    *out = talloc_asprintf(mem, "%s%s:%s", dep[0] == '?' ? "?" : "", name,
+                           what == IN_HEADER ? "string" : arg);
+    return *out ? 0 : DI_ENOMEM;
+}
+
 int di_http_wire(const di_http *h, di_container *c)
 {
     if (!h || !c)
@@ -306,6 +448,8 @@ int di_http_wire(const di_http *h, di_container *c)
                                  "request");
     if (!rc)
         wired(h, c);
+    for (uint32_t i = 0; !rc && i < h->ninputs; i++)
+        rc = input_provide(c, h->inputs[i]);
     for (uint32_t i = 0; !rc && i < h->nroutes; i++) {
         const route *r = &h->routes[i];
         rc = di_consumer_add(c, &(di_consumer_desc){
@@ -362,9 +506,13 @@ int di_http_route(di_http *h, const di_http_route_desc *d)
         n++;
     r->level = talloc_strdup(mem, d->level ? d->level : "request");
     r->deps = talloc_zero_array(mem, const char *, n + 1);
-    for (uint32_t i = 0; !rc && r->deps && i < n; i++)
-        if (!(r->deps[i] = talloc_strdup(r->deps, d->deps[i])))
+    for (uint32_t i = 0; !rc && r->deps && i < n; i++) {
+        char *in = NULL;
+        rc = input_dep(h, r->deps, r->name, d->deps[i], &in);
+        if (!rc && !(r->deps[i] = in ? in
+                                     : talloc_strdup(r->deps, d->deps[i])))
             rc = DI_ENOMEM;
+    }
     if (!rc && (!r->level || !r->deps))
         rc = DI_ENOMEM;
     if (!rc)

@@ -4,8 +4,10 @@
  * its location.
  */
 #include <cjson/cJSON.h>
+#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "di_int.h"
@@ -19,9 +21,16 @@ typedef struct di__model {
     size_t nfields;
 } di__model;
 
+/* A model named by something else (a route's input): checked at seal. */
+typedef struct model_use {
+    char *model, *by;
+} model_use;
+
 struct di__models {
     di__model *m;
     size_t n;
+    struct model_use *uses;
+    size_t nuses;
 };
 
 static const di__model *find(const di_container *c, const char *name)
@@ -183,9 +192,77 @@ static int check_field(const di_container *c, const di__model *m,
     return 0;
 }
 
+int di__model_use(di_container *c, const char *model, const char *by)
+{
+    struct di__models *ms = c->models;
+    if (!ms && !(ms = c->models = talloc_zero(c, struct di__models)))
+        return DI_ENOMEM;
+    model_use *u = talloc_realloc(ms, ms->uses, model_use,
+                                  (unsigned)ms->nuses + 1);
+    if (!u)
+        return DI_ENOMEM;
+    ms->uses = u;
+    u[ms->nuses] = (model_use){ talloc_strdup(ms, model),
+                                talloc_strdup(ms, by) };
+    if (!u[ms->nuses].model || !u[ms->nuses].by)
+        return DI_ENOMEM;
+    ms->nuses++;
+    return 0;
+}
+
+/* The JSON text of an object of model's fields from strings (a query's
+ * arguments, a path's parameters): a number where the field wants one and
+ * the string is one, true and false for booleans, else the string itself
+ * (so that the model's check says what it expected). */
+int di__model_strings(const di_container *c, const char *model,
+                      const char *(*get)(void *ctx, const char *name),
+                      void *ctx, void *mem, char **out)
+{
+    *out = NULL;
+    const struct di__models *ms = c->models;
+    const di__model *m = NULL;
+    for (size_t i = 0; ms && i < ms->n && !m; i++)
+        if (strcmp(ms->m[i].name, model) == 0)
+            m = &ms->m[i];
+    if (!m)
+        return DI_ENOTFOUND;
+    cJSON *o = cJSON_CreateObject();
+    bool ok = o != NULL;
+    for (size_t i = 0; ok && i < m->nfields; i++) {
+        const di_field *f = &m->fields[i];
+        const char *v = get(ctx, f->name);
+        if (!v)
+            continue;
+        cJSON *item = NULL;
+        char *end = NULL;
+        double d = strtod(v, &end);
+        if ((f->kind == DI_F_INT || f->kind == DI_F_NUMBER) && *v &&
+            !isspace((unsigned char)*v) && end && !*end && isfinite(d))
+            item = cJSON_CreateNumber(d);
+        else if (f->kind == DI_F_BOOL && (!strcmp(v, "true") ||
+                                          !strcmp(v, "false")))
+            item = cJSON_CreateBool(!strcmp(v, "true"));
+        else
+            item = cJSON_CreateString(v);
+        ok = item && cJSON_AddItemToObject(o, f->name, item);
+        if (!ok)
+            cJSON_Delete(item);
+    }
+    char *text = ok ? cJSON_PrintUnformatted(o) : NULL;
+    cJSON_Delete(o);
+    *out = text ? talloc_strdup(mem, text) : NULL;
+    cJSON_free(text);
+    return *out ? 0 : DI_ENOMEM;
+}
+
 int di__models_check(const di_container *c, di__errlist *errs)
 {
     const struct di__models *ms = c->models;
+    for (size_t i = 0; ms && i < ms->nuses; i++)
+        if (!find(c, ms->uses[i].model) &&
+            di__err_add(errs, DI_ENOTFOUND, ms->uses[i].by, "no model '%s'",
+                        ms->uses[i].model) == DI_ENOMEM)
+            return DI_ENOMEM;
     for (size_t i = 0; ms && i < ms->n; i++)
         for (size_t k = 0; k < ms->m[i].nfields; k++)
             if (check_field(c, &ms->m[i], &ms->m[i].fields[k], errs))

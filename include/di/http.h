@@ -61,6 +61,18 @@
  *     di_http_route(h, &(di_http_route_desc){ .method = "GET",
  *         .path = "/notes/{id}", .deps = get_note_deps, .handler = get_note });
  *
+ * Inputs are dependencies (di/model.h): a route that depends on
+ * "body:<model>", "query:<model>" or "path:<model>" gets a struct of that
+ * model filled from the request's JSON body, query arguments or path
+ * parameters (typed by the model's fields), and one that depends on
+ * "header:<name>" gets the header's value (a const char *). Each is a
+ * request provider the router registers ("body.note_in", of type
+ * "note_in"); seal checks that the models exist. An input that does not fit
+ * answers 422 with FastAPI's list, {"detail": [{"loc": ["body", "title"],
+ * "msg": "at most 200 characters", "type": "string_too_long"}, ...]}, and
+ * the handler never runs; the inputs are checked in the route's dependency
+ * order, and the first that does not fit answers (with all its problems).
+ *
  * HTTP errors from anywhere: a provider's create (or a handler) returns
  * di_fail(b, DI_HTTP_ERROR(401), "missing bearer token"); the router
  * answers 401 with {"error": "missing bearer token"}. Any other failure is a
