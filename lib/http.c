@@ -315,6 +315,7 @@ static const char *const in_root[] = { "body", "query", "path", "header" };
 
 typedef struct input {
     int what;
+    bool list;   /* body:<model>[]: a JSON array of them */
     char *arg;   /* the model, or the header's name */
     char *name;  /* the provider: "body.note_in" */
     char *by;    /* the first route that named it, for seal's message */
@@ -326,8 +327,12 @@ static int model_input(const di_build *b, const input *in, const char *text,
 {
     di_http_req *r = b->deps[0];
     di_problem *p;
-    int rc = di_model_parse(di_scope_container(b->scope), in->arg, text, len,
-                            in_root[in->what], b->mem, out, &p);
+    const di_container *c = di_scope_container(b->scope);
+    int rc = in->list ? di_model_parse_list(c, in->arg, text, len,
+                                            in_root[in->what], b->mem,
+                                            (di_model_list **)out, &p)
+                      : di_model_parse(c, in->arg, text, len,
+                                       in_root[in->what], b->mem, out, &p);
     if (rc == DI_EINVALID) {
         char *json = di_problems_json(p, b->mem);
         if (json)
@@ -383,8 +388,12 @@ static const char *const input_deps[] = { DI_HTTP_REQUEST ":"
 /* Register input in on c: its provider, and its model for seal's check. */
 static int input_provide(di_container *c, const input *in)
 {
+    char type[DI_NAME_MAX + 3];
+    snprintf(type, sizeof type, "%s%s", in->what == IN_HEADER ? "string"
+                                                              : in->arg,
+             in->list ? "[]" : "");
     int rc = di_provide(c, &(di_provider_desc){ .name = in->name,
-        .type = in->what == IN_HEADER ? "string" : in->arg,
+        .type = type,
         .lifetime = "request", .deps = input_deps, .create = input_create,
         .data = (void *)in });
     if (!rc && in->what != IN_HEADER)
@@ -407,6 +416,8 @@ static int input_dep(di_http *h, void *mem, const char *by_route,
     if (what < 0)
         return 0;
     const char *arg = d + strlen(in_prefix[what]);
+    size_t alen = strlen(arg);
+    bool list = what == IN_BODY && alen > 2 && !strcmp(arg + alen - 2, "[]");
     char name[DI_NAME_MAX + 1];
     snprintf(name, sizeof name, "%s.%s", in_root[what], arg);
     input *in = NULL;
@@ -420,7 +431,8 @@ static int input_dep(di_http *h, void *mem, const char *by_route,
             return DI_ENOMEM;
         h->inputs = grown;
         in = talloc_zero(h, input);
-        if (!in || !(in->arg = talloc_strdup(in, arg)) ||
+        if (!in ||
+            !(in->arg = talloc_strndup(in, arg, alen - (list ? 2 : 0))) ||
             !(in->name = talloc_strdup(in, name)) ||
             !(in->by = talloc_asprintf(in, "%s \xe2\x86\x92 %s", by_route,
                                        name))) {
@@ -428,6 +440,7 @@ static int input_dep(di_http *h, void *mem, const char *by_route,
             return DI_ENOMEM;
         }
         in->what = what;
+        in->list = list;
         int rc = input_provide(h->c, in);
         if (rc) {
             talloc_free(in);
@@ -436,7 +449,7 @@ static int input_dep(di_http *h, void *mem, const char *by_route,
         h->inputs[h->ninputs++] = in;
     }
     *out = talloc_asprintf(mem, "%s%s:%s", dep[0] == '?' ? "?" : "", name,
-                           what == IN_HEADER ? "string" : arg);
+                           what == IN_HEADER ? "string" : arg); /* "m[]" */
     return *out ? 0 : DI_ENOMEM;
 }
 

@@ -513,9 +513,11 @@ static int fill_model(walk *w, const di__model *m, const cJSON *o,
     return 0;
 }
 
-int di_model_parse(const di_container *c, const char *model,
-                   const char *json, size_t len, const char *root, void *mem,
-                   void **out, di_problem **problems)
+/* Parse json as one object of model (list false) or an array of them
+ * (list: *out a di_model_list). */
+static int parse(const di_container *c, const char *model, const char *json,
+                 size_t len, const char *root, void *mem, bool list,
+                 void **out, di_problem **problems)
 {
     if (out)
         *out = NULL;
@@ -530,7 +532,7 @@ int di_model_parse(const di_container *c, const char *model,
         return DI_ENOTFOUND;
     /* the struct holds everything filled into it; the problems are the
      * caller's */
-    void *o = talloc_zero_size(mem, m->size);
+    void *o = talloc_zero_size(mem, list ? sizeof(di_model_list) : m->size);
     if (!o)
         return DI_ENOMEM;
     walk w = { .c = c, .mem = o, .pmem = mem };
@@ -542,14 +544,22 @@ int di_model_parse(const di_container *c, const char *model,
     char *err = NULL;
     cJSON *doc = NULL;
     int rc = di__json_parse(o, json ? json : "", len, 64, &err, &doc);
-    if (rc == DI_ENOMEM)
+    if (rc == DI_ENOMEM) {
         w.nomem = true;
-    else if (rc)
+    } else if (rc) {
         problem(&w, l, "json_invalid", "%s", err);
-    else if (!cJSON_IsObject(doc))
+    } else if (list) {
+        /* the array as a field of a two-member struct: items, count */
+        di_field f = { .name = "", .kind = DI_F_ARRAY, .items = DI_F_MODEL,
+                       .model = m->name,
+                       .at = offsetof(di_model_list, items),
+                       .count_at = offsetof(di_model_list, n) };
+        array(&w, &f, doc, l, o);
+    } else if (!cJSON_IsObject(doc)) {
         problem(&w, l, "model_type", "expected an object");
-    else
+    } else {
         fill_model(&w, m, doc, l, o);
+    }
     cJSON_Delete(doc);
     if (w.nomem || w.head) {
         talloc_free(o);
@@ -566,6 +576,21 @@ int di_model_parse(const di_container *c, const char *model,
     }
     *out = o;
     return 0;
+}
+
+int di_model_parse(const di_container *c, const char *model,
+                   const char *json, size_t len, const char *root, void *mem,
+                   void **out, di_problem **problems)
+{
+    return parse(c, model, json, len, root, mem, false, out, problems);
+}
+
+int di_model_parse_list(const di_container *c, const char *model,
+                        const char *json, size_t len, const char *root,
+                        void *mem, di_model_list **out, di_problem **problems)
+{
+    return parse(c, model, json, len, root, mem, true, (void **)out,
+                 problems);
 }
 
 char *di_problems_json(const di_problem *p, void *mem)

@@ -137,6 +137,49 @@ static void test_422(void)
     done();
 }
 
+static int count(di_http_req *r, void *const *deps, void *data)
+{
+    (void)data;
+    const di_model_list *l = deps[0];
+    const note_in *n = l->items;
+    char s[64];
+    snprintf(s, sizeof s, "%zu: %s", l->n, l->n ? n[l->n - 1].title : "-");
+    return di_http_respond(r, 201, "text/plain", s, strlen(s));
+}
+
+/* body:<model>[]: a JSON array of them, each checked, located by index. */
+static void test_list(void)
+{
+    c = t_fixture(&root);
+    T_OK(di_http_new(c, c, &h));
+    T_OK(di_model(c, &(di_model_desc){ "note_in", sizeof(note_in),
+                                       note_fields }));
+    static const char *const deps[] = { "body:note_in[]", NULL };
+    T_OK(di_http_route(h, &(di_http_route_desc){ .method = "POST",
+        .path = "/import", .deps = deps, .handler = count }));
+    T_OK(di_container_seal(c));
+    mem = talloc_new(NULL);
+    di_http_answer *a = NULL;
+    T_OK(di_http_call(h, &(di_http_call_desc){ .method = "POST",
+        .target = "/import", .body = "[{\"title\":\"a\"},{\"title\":\"b\"}]",
+        .len = 29 }, mem, &a));
+    CU_ASSERT_EQUAL(di_http_answer_status(a), 201);
+    CU_ASSERT_STRING_EQUAL(di_http_answer_body(a, NULL), "2: b");
+    T_OK(di_http_call(h, &(di_http_call_desc){ .method = "POST",
+        .target = "/import", .body = "[{\"title\":\"a\"},{}]", .len = 18 },
+        mem, &a));
+    CU_ASSERT_EQUAL(di_http_answer_status(a), 422);
+    CU_ASSERT_STRING_EQUAL(di_http_answer_body(a, NULL),
+        "{\"detail\":[{\"loc\":[\"body\",1,\"title\"],\"msg\":\"field "
+        "required\",\"type\":\"missing\"}]}");
+    T_OK(di_http_call(h, &(di_http_call_desc){ .method = "POST",
+        .target = "/import", .body = "{}", .len = 2 }, mem, &a));
+    CU_ASSERT_EQUAL(di_http_answer_status(a), 422);
+    CU_ASSERT_PTR_NOT_NULL(strstr(di_http_answer_body(a, NULL),
+                                  "\"type\":\"array_type\""));
+    done();
+}
+
 /* A route naming a model nobody registered: seal says which and where. */
 static void test_unknown_model(void)
 {
@@ -159,6 +202,7 @@ int main(void)
         { "valid inputs reach the handler as structs", test_valid },
         { "an input that does not fit: 422, FastAPI's list", test_422 },
         { "seal knows the models routes name", test_unknown_model },
+        { "a JSON array of a model", test_list },
         CU_TEST_INFO_NULL,
     };
     return t_run("inputs", tests);

@@ -64,7 +64,8 @@
  * Inputs are dependencies (di/model.h): a route that depends on
  * "body:<model>", "query:<model>" or "path:<model>" gets a struct of that
  * model filled from the request's JSON body, query arguments or path
- * parameters (typed by the model's fields), and one that depends on
+ * parameters (typed by the model's fields) — "body:<model>[]" a
+ * di_model_list of them from a JSON array — and one that depends on
  * "header:<name>" gets the header's value (a const char *). Each is a
  * request provider the router registers ("body.note_in", of type
  * "note_in"); seal checks that the models exist. An input that does not fit

@@ -128,6 +128,25 @@ DI_EXPORT int di_model_parse(const di_container *c, const char *model,
                              const char *json, size_t len, const char *root,
                              void *mem, void **out, di_problem **problems);
 
+/* A list of structs of one model, from a JSON array (a "body:<model>[]"
+ * input): items in a row, n of them. */
+typedef struct di_model_list {
+    void *items;
+    size_t n;
+} di_model_list;
+
+/*
+ * di_model_parse_list — di_model_parse() for a JSON array of objects of
+ * model: *out is a di_model_list on mem (its items on it too); problems
+ * are located by index ("body[3].title", loc ["body",3,"title"]).
+ * Returns as di_model_parse().
+ */
+DI_EXPORT int di_model_parse_list(const di_container *c, const char *model,
+                                  const char *json, size_t len,
+                                  const char *root, void *mem,
+                                  di_model_list **out,
+                                  di_problem **problems);
+
 /*
  * di_problems_json — the problems as FastAPI answers them (422):
  * {"detail":[{"loc":[...],"msg":"...","type":"..."}, ...]}, allocated on
