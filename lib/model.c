@@ -210,10 +210,24 @@ int di__model_use(di_container *c, const char *model, const char *by)
     return 0;
 }
 
+/* Is s an integer written the one way: an optional '-', digits, no
+ * leading zero but "0" ("+1", "01", " 1" and "" are not)? */
+static bool canonical_int(const char *s)
+{
+    if (*s == '-')
+        s++;
+    if (!isdigit((unsigned char)*s) || (s[0] == '0' && s[1]))
+        return false;
+    while (isdigit((unsigned char)*s))
+        s++;
+    return !*s;
+}
+
 /* The JSON text of an object of model's fields from strings (a query's
  * arguments, a path's parameters): a number where the field wants one and
- * the string is one, true and false for booleans, else the string itself
- * (so that the model's check says what it expected). */
+ * the string is one (an integer written canonically: "+5" and "05" are
+ * not), true and false for booleans, else the string itself (so that the
+ * model's check says what it expected). */
 int di__model_strings(const di_container *c, const char *model,
                       const char *(*get)(void *ctx, const char *name),
                       void *ctx, void *mem, char **out)
@@ -236,8 +250,10 @@ int di__model_strings(const di_container *c, const char *model,
         cJSON *item = NULL;
         char *end = NULL;
         double d = strtod(v, &end);
-        if ((f->kind == DI_F_INT || f->kind == DI_F_NUMBER) && *v &&
-            !isspace((unsigned char)*v) && end && !*end && isfinite(d))
+        if ((f->kind == DI_F_INT ? canonical_int(v)
+                                 : f->kind == DI_F_NUMBER && *v &&
+                                   (*v == '-' || isdigit((unsigned char)*v)) &&
+                                   end && !*end && isfinite(d)))
             item = cJSON_CreateNumber(d);
         else if (f->kind == DI_F_BOOL && (!strcmp(v, "true") ||
                                           !strcmp(v, "false")))

@@ -58,38 +58,6 @@ int notes_db_error(di_http_req *r, notes_log *log, const char *err)
     return notes_send_error(r, 500, "database error");
 }
 
-/* The note's title and body from a JSON object; 0 or a 4xx sent. */
-int notes_note_fields(di_http_req *r, const cJSON *o, const char *at,
-                       const char **title, const char **body)
-{
-    const cJSON *t = cJSON_GetObjectItemCaseSensitive(o, "title");
-    const cJSON *b = cJSON_GetObjectItemCaseSensitive(o, "body");
-    if (!cJSON_IsObject(o))
-        return notes_send_error(r, 422, "%s: expected an object", at);
-    if (!cJSON_IsString(t) || !*t->valuestring)
-        return notes_send_error(r, 422, "%stitle: a non-empty string is required",
-                          at);
-    if (b && !cJSON_IsString(b))
-        return notes_send_error(r, 422, "%sbody: expected a string", at);
-    *title = t->valuestring;
-    *body = b ? b->valuestring : "";
-    return 0;
-}
-
-/* The body as JSON: one value, UTF-8, nothing after it (else a 400 with
- * the position, sent by the router's check). */
-int notes_parse_body(di_http_req *r, cJSON **out)
-{
-    *out = NULL;
-    int rc = di_http_check_json(r);
-    if (rc)
-        return rc;
-    size_t n;
-    const char *text = di_http_body(r, &n);
-    *out = cJSON_ParseWithLength(text, n);
-    return *out ? 0 : DI_ENOMEM;
-}
-
 /* "{id}" as a positive integer (canonical decimal), or a 404 sent. */
 int notes_note_id(di_http_req *r, int64_t *id)
 {
@@ -152,24 +120,44 @@ void notes_debug_headers(di_http_req *r)
     talloc_free(tmp);
 }
 
-int notes_paging(di_http_req *r, int64_t *offset, int64_t *limit)
+const notes_route notes_routes[] = {
+    { "POST", "/notes", true, "body:note_in" },
+    { "GET", "/notes", false, "query:page" },
+    { "GET", "/notes/{id}", false, NULL },
+    { "PUT", "/notes/{id}", true, "body:note_in" },
+    { "DELETE", "/notes/{id}", true, NULL },
+    { "POST", "/notes/import", true, "body:note_in[]" },
+    { NULL, NULL, false, NULL },
+};
+
+void notes_route_deps(const char *const *base, size_t n, const char *input,
+                      const char **out)
 {
-    long long o, l;
-    if (di_http_query_int(r, "offset", 0, INT64_MAX / 2, 0, &o) ||
-        di_http_query_int(r, "limit", 1, 100, 20, &l))
-        return notes_send_error(r, 400, "offset must be >= 0 and limit 1 to "
-                                "100");
-    *offset = o;
-    *limit = l;
-    return 0;
+    for (size_t i = 0; i < n; i++)
+        out[i] = base[i];
+    out[n] = input;
+    out[n + 1] = NULL;
 }
 
-const notes_route notes_routes[] = {
-    { "POST", "/notes", true },
-    { "GET", "/notes", false },
-    { "GET", "/notes/{id}", false },
-    { "PUT", "/notes/{id}", true },
-    { "DELETE", "/notes/{id}", true },
-    { "POST", "/notes/import", true },
-    { NULL, NULL, false },
+static const di_field note_fields[] = {
+    { "title", DI_F_STRING, DI_AT(note_in, title), .required = 1,
+      .min_len = 1, .max_len = 200 },
+    { "body", DI_F_STRING, DI_AT(note_in, body), .def = "\"\"" },
+    { .name = NULL },
 };
+
+static const di_field page_fields[] = {
+    { "offset", DI_F_INT, DI_AT(page_in, offset), .ranged = 1, .min = 0,
+      .max = INT64_MAX / 2 },
+    { "limit", DI_F_INT, DI_AT(page_in, limit), .ranged = 1, .min = 1,
+      .max = 100, .def = "20" },
+    { .name = NULL },
+};
+
+int notes_register_models(di_container *c)
+{
+    int rc = di_model(c, &(di_model_desc){ "note_in", sizeof(note_in),
+                                           note_fields });
+    return rc ? rc : di_model(c, &(di_model_desc){ "page", sizeof(page_in),
+                                                   page_fields });
+}

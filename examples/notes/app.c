@@ -128,6 +128,7 @@ int notes_register_current_user(di_container *c)
 #define REPO ((notes_repo *)deps[0])
 #define USER ((user *)deps[1])
 #define LOG ((notes_log *)deps[2])
+#define INPUT deps[3] /* the validated body or query (notes_routes) */
 
 /* ---- Idempotency-Key ---- */
 
@@ -174,20 +175,13 @@ static int idempotent(di_http_req *r, void *const *deps, di_http_handler fn)
 static int create_once(di_http_req *r, void *const *deps, void *data)
 {
     (void)data;
-    cJSON *in;
-    const char *title, *body;
-    int rc = notes_parse_body(r, &in);
-    if (rc || (rc = notes_note_fields(r, in, "", &title, &body))) {
-        cJSON_Delete(in);
-        return rc;
-    }
+    const note_in *in = INPUT;
     int64_t id;
-    rc = REPO->create(REPO, USER->id, title, body, &id);
+    int rc = REPO->create(REPO, USER->id, in->title, in->body, &id);
     note n = { 0 };
     void *mem = talloc_new(NULL);
     if (!rc)
         rc = REPO->get(REPO, mem, USER->id, id, &n);
-    cJSON_Delete(in);
     if (rc) {
         talloc_free(mem);
         return notes_db_error(r, LOG, REPO->err);
@@ -203,15 +197,14 @@ static int create_once(di_http_req *r, void *const *deps, void *data)
 static int list_notes(di_http_req *r, void *const *deps, void *data)
 {
     (void)data;
-    int64_t offset, limit;
-    int rc = notes_paging(r, &offset, &limit);
-    if (rc)
-        return rc;
+    const page_in *page = INPUT;
+    int64_t offset = page->offset, limit = page->limit;
     void *mem = talloc_new(NULL);
     note *items;
     size_t n;
     int64_t total;
-    rc = REPO->list(REPO, mem, USER->id, offset, limit, &items, &n, &total);
+    int rc = REPO->list(REPO, mem, USER->id, offset, limit, &items, &n,
+                        &total);
     if (rc) {
         talloc_free(mem);
         return notes_db_error(r, LOG, REPO->err);
@@ -249,22 +242,16 @@ static int get_note(di_http_req *r, void *const *deps, void *data)
 static int update_note(di_http_req *r, void *const *deps, void *data)
 {
     (void)data;
+    const note_in *in = INPUT;
     int64_t id;
-    cJSON *in = NULL;
-    const char *title, *body;
     int rc = notes_note_id(r, &id);
-    if (!rc)
-        rc = notes_parse_body(r, &in);
-    if (!rc)
-        rc = notes_note_fields(r, in, "", &title, &body);
     if (!rc) {
-        rc = REPO->update(REPO, USER->id, id, title, body);
+        rc = REPO->update(REPO, USER->id, id, in->title, in->body);
         if (rc == DI_ENOTFOUND)
             rc = notes_send_error(r, 404, "note %lld not found", (long long)id);
         else if (rc)
             rc = notes_db_error(r, LOG, REPO->err);
     }
-    cJSON_Delete(in);
     return rc ? rc : get_note(r, deps, data);
 }
 
@@ -283,39 +270,21 @@ static int delete_note(di_http_req *r, void *const *deps, void *data)
     return di_http_respond(r, 204, NULL, NULL, 0);
 }
 
-/* All or nothing: the notes are inserted one by one; an invalid one fails
- * the request after the earlier ones were written, and the transaction's
- * rollback removes them. */
+/* All or nothing: every item was checked before the handler runs (the
+ * input "body:note_in[]"); a write that fails rolls back the earlier ones
+ * with the transaction. */
 static int import_once(di_http_req *r, void *const *deps, void *data)
 {
     (void)data;
-    cJSON *in;
-    int rc = notes_parse_body(r, &in);
-    if (rc)
-        return rc;
-    if (!cJSON_IsArray(in)) {
-        cJSON_Delete(in);
-        return notes_send_error(r, 422, "expected an array of notes");
-    }
-    int i = 0;
-    const cJSON *item;
-    cJSON_ArrayForEach(item, in) {
-        char at[32];
-        snprintf(at, sizeof at, "[%d].", i++);
-        const char *title, *body;
+    const di_model_list *l = INPUT;
+    const note_in *items = l->items;
+    for (size_t i = 0; i < l->n; i++) {
         int64_t id;
-        if ((rc = notes_note_fields(r, item, at, &title, &body)))
-            break;
-        if ((rc = REPO->create(REPO, USER->id, title, body, &id))) {
-            rc = notes_db_error(r, LOG, REPO->err);
-            break;
-        }
+        if (REPO->create(REPO, USER->id, items[i].title, items[i].body, &id))
+            return notes_db_error(r, LOG, REPO->err);
     }
-    cJSON_Delete(in);
-    if (rc)
-        return rc;
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "imported", i);
+    cJSON_AddNumberToObject(o, "imported", (double)l->n);
     return notes_send_json(r, 201, o);
 }
 
@@ -364,10 +333,13 @@ int notes_register_routes(di_http *h, const notes_config *cfg)
                                            delete_note, import_notes };
     static debugged wrapped[sizeof fns / sizeof fns[0]];
     for (size_t i = 0; notes_routes[i].method; i++) {
+        const char *deps[6];
+        notes_route_deps(notes_routes[i].write ? writes : reads, 3,
+                         notes_routes[i].input, deps);
         wrapped[i].fn = fns[i];
         int rc = di_http_route(h, &(di_http_route_desc){
             .method = notes_routes[i].method, .path = notes_routes[i].path,
-            .deps = notes_routes[i].write ? writes : reads,
+            .deps = deps,
             .handler = cfg->debug ? with_debug_headers : fns[i],
             .data = cfg->debug ? &wrapped[i] : NULL });
         if (rc)

@@ -69,7 +69,7 @@ struct job {
     notes_log *log;
     int64_t owner, id, offset, limit;
     bool debug;
-    cJSON *in;             /* the parsed body */
+    const void *input;     /* the route's validated input (notes_routes) */
     const char *title, *body;
     char *items;           /* import: [{"t","b"}...] as JSON text */
     int count;
@@ -160,6 +160,7 @@ static job *job_new(di_http_req *r, void *const *deps, void *data)
     j->repo = deps[0];
     j->owner = ((user *)deps[1])->id;
     j->log = deps[2];
+    j->input = deps[3]; /* the validated body or query, if the route has one */
     j->debug = data != NULL;
     return j;
 }
@@ -172,7 +173,6 @@ static void finish(job *j, int rc)
         notes_debug_headers(r);
     if (j->ev)
         event_free(j->ev);
-    cJSON_Delete(j->in);
     talloc_free(j);
     di_http_handled(r, rc);
 }
@@ -182,7 +182,6 @@ static int early(job *j, int rc)
 {
     if (j->debug)
         notes_debug_headers(j->r);
-    cJSON_Delete(j->in);
     talloc_free(j);
     return rc;
 }
@@ -262,9 +261,9 @@ static int list_notes(di_http_req *r, void *const *deps, void *data)
     job *j = job_new(r, deps, data);
     if (!j)
         return DI_ENOMEM;
-    int rc = notes_paging(r, &j->offset, &j->limit);
-    if (rc)
-        return early(j, rc);
+    const page_in *want = j->input;
+    j->offset = want->offset;
+    j->limit = want->limit;
     char o[24], l[24], f[24];
     const char *p[] = { num(o, j->owner), num(l, j->limit),
                         num(f, j->offset) };
@@ -282,14 +281,11 @@ static int update_note(di_http_req *r, void *const *deps, void *data)
     if (!j)
         return DI_ENOMEM;
     int rc = notes_note_id(r, &j->id);
-    if (!rc)
-        rc = notes_parse_body(r, &j->in);
-    if (!rc)
-        rc = notes_note_fields(r, j->in, "", &j->title, &j->body);
     if (rc)
         return early(j, rc);
+    const note_in *in = j->input;
     char o[24], i[24];
-    const char *p[] = { j->title, j->body, num(o, j->owner), num(i, j->id) };
+    const char *p[] = { in->title, in->body, num(o, j->owner), num(i, j->id) };
     job_send(j, "UPDATE notes SET title = $1, body = $2 WHERE owner = $3 "
              "AND id = $4 RETURNING id, title, body, created_at", 4, p,
              one_note);
@@ -458,43 +454,34 @@ static int create_note(di_http_req *r, void *const *deps, void *data)
     job *j = job_new(r, deps, data);
     if (!j)
         return DI_ENOMEM;
-    int rc = notes_parse_body(r, &j->in);
-    if (!rc)
-        rc = notes_note_fields(r, j->in, "", &j->title, &j->body);
-    return rc ? early(j, rc) : write_once(j);
+    const note_in *in = j->input;
+    j->title = in->title;
+    j->body = in->body;
+    return write_once(j);
 }
 
-/* All or nothing: every item is checked before anything is written (the
- * same answers as app.c's, which writes as it goes and rolls back). */
+/* All or nothing: every item was checked before the handler runs (the
+ * input "body:note_in[]"); they are written by one statement. */
 static int import_notes(di_http_req *r, void *const *deps, void *data)
 {
     job *j = job_new(r, deps, data);
     if (!j)
         return DI_ENOMEM;
     j->import = true;
-    int rc = notes_parse_body(r, &j->in);
-    if (rc)
-        return early(j, rc);
-    if (!cJSON_IsArray(j->in))
-        return early(j, notes_send_error(r, 422, "expected an array of "
-                                         "notes"));
+    const di_model_list *l = j->input;
+    const note_in *in = l->items;
     cJSON *items = cJSON_CreateArray();
-    const cJSON *item;
-    cJSON_ArrayForEach(item, j->in) {
-        char at[32];
-        snprintf(at, sizeof at, "[%d].", j->count++);
-        const char *title, *body;
-        if ((rc = notes_note_fields(r, item, at, &title, &body)))
-            break;
+    for (size_t i = 0; items && i < l->n; i++) {
         cJSON *x = cJSON_CreateObject();
-        cJSON_AddStringToObject(x, "t", title);
-        cJSON_AddStringToObject(x, "b", body);
+        cJSON_AddStringToObject(x, "t", in[i].title);
+        cJSON_AddStringToObject(x, "b", in[i].body);
         cJSON_AddItemToArray(items, x);
     }
-    char *text = rc ? NULL : cJSON_PrintUnformatted(items);
+    j->count = (int)l->n;
+    char *text = items ? cJSON_PrintUnformatted(items) : NULL;
     cJSON_Delete(items);
-    if (rc || !text)
-        return early(j, rc ? rc : DI_ENOMEM);
+    if (!text)
+        return early(j, DI_ENOMEM);
     j->items = talloc_strdup(j, text);
     cJSON_free(text);
     return j->items ? write_once(j) : early(j, DI_ENOMEM);
@@ -623,10 +610,13 @@ int notes_register_routes_async(di_http *h, const notes_config *cfg)
                                            get_note, update_note,
                                            delete_note, import_notes };
     for (size_t i = 0; notes_routes[i].method; i++) {
+        const char *deps[6];
+        notes_route_deps(notes_routes[i].write ? writes : reads, 3,
+                         notes_routes[i].input, deps);
         /* data: non-NULL adds the --debug headers */
         int rc = di_http_route(h, &(di_http_route_desc){
             .method = notes_routes[i].method, .path = notes_routes[i].path,
-            .deps = notes_routes[i].write ? writes : reads,
+            .deps = deps,
             .handler = fns[i], .data = cfg->debug ? (void *)cfg : NULL });
         if (rc)
             return rc;

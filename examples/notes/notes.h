@@ -119,17 +119,8 @@ int notes_send_error(di_http_req *r, int status, const char *fmt, ...)
     DI_PRINTF(3, 4);
 /* A database failure: err logged with the request, 500 answered. */
 int notes_db_error(di_http_req *r, notes_log *log, const char *err);
-/* The note's title and body from the JSON object o (at: where it is, ""
- * or "[3]."); 0, or a 422 sent. */
-int notes_note_fields(di_http_req *r, const struct cJSON *o, const char *at,
-                      const char **title, const char **body);
-/* The body as JSON: one value, UTF-8, nothing after it (else a 400 with
- * the position, sent by the router's check); *out to cJSON_Delete. */
-int notes_parse_body(di_http_req *r, struct cJSON **out);
 /* "{id}" as a positive integer (canonical decimal), or a 404 sent. */
 int notes_note_id(di_http_req *r, int64_t *id);
-/* ?offset= (0..) and ?limit= (1..100, default 20), or a 400 sent. */
-int notes_paging(di_http_req *r, int64_t *offset, int64_t *limit);
 /* FNV-1a over the method, the path and the body, as 16 hex digits. */
 void notes_request_hash(di_http_req *r, char out[17]);
 /* Is key an acceptable Idempotency-Key (1 to 200 visible ASCII)? */
@@ -143,8 +134,28 @@ int notes_replay(di_http_req *r, const notes_answer *first);
 typedef struct notes_route {
     const char *method, *path;
     bool write;
+    const char *input;  /* the validated input it also depends on (its
+                           last dependency), or NULL */
 } notes_route;
 extern const notes_route notes_routes[];
+
+/* The models of the service's inputs (di/model.h): a note's body
+ * ("note_in": title 1 to 200 characters, required; body, "" by default)
+ * and a page's query ("page": offset 0.., limit 1 to 100, 20 by default).
+ * A handler gets them as its last dependency; what does not fit is
+ * answered 422 before it runs. */
+typedef struct note_in {
+    const char *title, *body;
+} note_in;
+typedef struct page_in {
+    int64_t offset, limit;
+} page_in;
+/* Register the models on c (every container: they are checked at seal). */
+int notes_register_models(di_container *c);
+/* A route's dependencies: the base list (without its NULL) and its input;
+ * out has room for n + 2. */
+void notes_route_deps(const char *const *base, size_t n, const char *input,
+                      const char **out);
 
 /* --debug: add X-DI-Memory and X-DI-Trace (what r's scope holds and
  * built so far). */

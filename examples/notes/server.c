@@ -74,6 +74,8 @@ static struct event_base *loop_base;
 static int wire(di_container *c, notes_config *cfg, const char *plugins)
 {
     int rc = notes_register_kinds(c);
+    if (!rc) /* the inputs' models, checked at seal */
+        rc = notes_register_models(c);
     if (!rc) /* GET /metrics: what each container built and ended */
         rc = di_metrics_enable(c);
     if (!rc)

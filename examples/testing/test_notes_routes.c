@@ -109,6 +109,8 @@ static int wire(void)
     if (!rc)
         rc = notes_register_kinds(c);
     if (!rc)
+        rc = notes_register_models(c);
+    if (!rc)
         rc = notes_register_logger(c, &cfg);
     if (!rc)
         rc = notes_register_current_user(c);

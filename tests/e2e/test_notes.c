@@ -157,10 +157,11 @@ static void test_crud(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(b, "\"body\":\"edited\""));
     talloc_free(b);
     CU_ASSERT_EQUAL(call("PUT", path, ALICE, "{\"body\":\"x\"}", &b), 422);
-    CU_ASSERT_STRING_EQUAL(b, "{\"error\":\"title: a non-empty string is "
-                              "required\"}");
+    CU_ASSERT_STRING_EQUAL(b, "{\"detail\":[{\"loc\":[\"body\",\"title\"],"
+                              "\"msg\":\"field required\",\"type\":"
+                              "\"missing\"}]}");
     talloc_free(b);
-    CU_ASSERT_EQUAL(call("PUT", path, ALICE, "not json", &b), 400);
+    CU_ASSERT_EQUAL(call("PUT", path, ALICE, "not json", &b), 422);
     talloc_free(b);
     CU_ASSERT_EQUAL(call("PUT", "/notes/999999", ALICE,
                          "{\"title\":\"t\"}", &b), 404);
@@ -234,9 +235,9 @@ static void test_paging(void)
     CU_ASSERT_PTR_NULL(strstr(b, "\"title\":\"page 4\""));
     CU_ASSERT_PTR_NOT_NULL(strstr(b, "\"offset\":"));
     talloc_free(b);
-    CU_ASSERT_EQUAL(call("GET", "/notes?limit=0", BOB, NULL, NULL), 400);
-    CU_ASSERT_EQUAL(call("GET", "/notes?limit=101", BOB, NULL, NULL), 400);
-    CU_ASSERT_EQUAL(call("GET", "/notes?offset=-1", BOB, NULL, NULL), 400);
+    CU_ASSERT_EQUAL(call("GET", "/notes?limit=0", BOB, NULL, NULL), 422);
+    CU_ASSERT_EQUAL(call("GET", "/notes?limit=101", BOB, NULL, NULL), 422);
+    CU_ASSERT_EQUAL(call("GET", "/notes?offset=-1", BOB, NULL, NULL), 422);
 }
 
 /* The import writes the first note, then fails on the second: the whole
@@ -250,8 +251,9 @@ static void test_failed_import_rolls_back(void)
     CU_ASSERT_EQUAL(call("POST", "/notes/import", ALICE,
                          "[{\"title\":\"imported-ok\"},{\"body\":\"no title\"}]",
                          &b), 422);
-    CU_ASSERT_STRING_EQUAL(b, "{\"error\":\"[1].title: a non-empty string is "
-                              "required\"}");
+    CU_ASSERT_STRING_EQUAL(b, "{\"detail\":[{\"loc\":[\"body\",1,"
+                              "\"title\"],\"msg\":\"field required\","
+                              "\"type\":\"missing\"}]}");
     talloc_free(b);
     CU_ASSERT_EQUAL(call("GET", "/notes?limit=100", ALICE, NULL, &b), 200);
     CU_ASSERT_EQUAL(total_of(b), before);
@@ -325,17 +327,18 @@ static void test_idempotency_key(void)
 }
 
 /* What the notes server refuses at the door (found against it): paths and
- * queries that decode to NUL, '/' or control characters, ids and paging
- * that are not canonical numbers, JSON bodies that are not UTF-8 or carry
- * something after the value; a 401 says how to authenticate. */
+ * queries that decode to NUL, '/' or control characters, ids that are not
+ * canonical numbers (404), paging that is not (422: the query's model),
+ * JSON bodies that are not UTF-8 or carry something after the value (422:
+ * the body's model, with the position); a 401 says how to authenticate. */
 static void test_refused_at_the_door(void)
 {
     static const struct { const char *path; int status; } gets[] = {
         { "/notes/1%00abc", 400 }, { "/notes%2F1", 400 }, { "/notes/%0a", 400 },
         { "/notes/%1b%5b31m", 400 }, { "/notes/+1", 404 }, { "/notes/01", 404 },
-        { "/notes/%201", 404 }, { "/notes/1x", 404 }, { "/notes?limit", 400 },
-        { "/notes?limit=1%00x", 400 }, { "/notes?limit=+5", 400 },
-        { "/notes?limit=05", 400 }, { "/notes?limit=5", 200 },
+        { "/notes/%201", 404 }, { "/notes/1x", 404 }, { "/notes?limit", 422 },
+        { "/notes?limit=1%00x", 400 }, { "/notes?limit=+5", 422 },
+        { "/notes?limit=05", 422 }, { "/notes?limit=5", 200 },
     };
     for (size_t i = 0; i < sizeof gets / sizeof gets[0]; i++) {
         int st = call("GET", gets[i].path, ALICE, NULL, NULL);
@@ -346,14 +349,16 @@ static void test_refused_at_the_door(void)
     }
     char *b;
     CU_ASSERT_EQUAL(call("POST", "/notes", ALICE, "{\"title\":\"\xff\"}", &b),
-                    400);
-    CU_ASSERT_STRING_EQUAL(b, "{\"error\":\"body:1:11: invalid UTF-8 (byte "
-                              "0xff) in a string: the text must be UTF-8\"}");
+                    422);
+    CU_ASSERT_STRING_EQUAL(b, "{\"detail\":[{\"loc\":[\"body\"],\"msg\":"
+                              "\"1:11: invalid UTF-8 (byte 0xff) in a string: "
+                              "the text must be UTF-8\",\"type\":"
+                              "\"json_invalid\"}]}");
     talloc_free(b);
     CU_ASSERT_EQUAL(call("POST", "/notes", ALICE, "{\"title\":\"t\"} x", &b),
-                    400);
-    CU_ASSERT_PTR_NOT_NULL(strstr(b, "body:1:15: expected the end of the "
-                                     "document"));
+                    422);
+    CU_ASSERT_PTR_NOT_NULL(strstr(b, "\"msg\":\"1:15: expected the end of "
+                                     "the document"));
     talloc_free(b);
     CU_ASSERT_EQUAL(call("POST", "/notes", ALICE, "\xef\xbb\xbf{\"title\":"
                          "\"with a byte order mark\"}", NULL), 201);
