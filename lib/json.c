@@ -134,7 +134,14 @@ static int hex4(jc *j, size_t at, unsigned *out)
 static int string(jc *j)
 {
     size_t start = j->pos++;
+    const unsigned char *p = (const unsigned char *)j->s;
     for (;;) {
+        /* the common run first: printable ASCII that is not '"' or '\\' */
+        size_t i = j->pos;
+        while (i < j->len && p[i] >= 0x20 && p[i] < 0x80 && p[i] != '"' &&
+               p[i] != '\\')
+            i++;
+        j->pos = i;
         if (j->pos >= j->len) {
             unsigned line, col;
             line_col(j, start, &line, &col);
@@ -258,6 +265,15 @@ static int no_duplicates(jc *j, jkey *keys, size_t n)
 {
     if (n < 2)
         return 0;
+    if (n <= 8) { /* a few keys: each against those before it, in order */
+        for (size_t i = 1; i < n; i++)
+            for (size_t k = 0; k < i; k++)
+                if (keys[i].n == keys[k].n &&
+                    memcmp(keys[i].p, keys[k].p, keys[i].n) == 0)
+                    return fail_at(j, keys[i].at, "duplicate key \"%.*s\"",
+                                   (int)keys[i].n, keys[i].p);
+        return 0;
+    }
     qsort(keys, n, sizeof *keys, key_cmp);
     size_t bad = SIZE_MAX;
     for (size_t i = 1; i < n; i++)

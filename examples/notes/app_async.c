@@ -69,7 +69,8 @@ struct job {
     notes_log *log;
     int64_t owner, id, offset, limit;
     bool debug;
-    const void *input;     /* the route's validated input (notes_routes) */
+    const void *input;     /* the route's validated input (notes_routes:
+                              its last dependency, when it has one) */
     const char *title, *body;
     char *items;           /* import: [{"t","b"}...] as JSON text */
     int count;
@@ -160,7 +161,6 @@ static job *job_new(di_http_req *r, void *const *deps, void *data)
     j->repo = deps[0];
     j->owner = ((user *)deps[1])->id;
     j->log = deps[2];
-    j->input = deps[3]; /* the validated body or query, if the route has one */
     j->debug = data != NULL;
     return j;
 }
@@ -261,6 +261,7 @@ static int list_notes(di_http_req *r, void *const *deps, void *data)
     job *j = job_new(r, deps, data);
     if (!j)
         return DI_ENOMEM;
+    j->input = deps[3];
     const page_in *want = j->input;
     j->offset = want->offset;
     j->limit = want->limit;
@@ -280,6 +281,7 @@ static int update_note(di_http_req *r, void *const *deps, void *data)
     job *j = job_new(r, deps, data);
     if (!j)
         return DI_ENOMEM;
+    j->input = deps[3];
     int rc = notes_note_id(r, &j->id);
     if (rc)
         return early(j, rc);
@@ -454,6 +456,7 @@ static int create_note(di_http_req *r, void *const *deps, void *data)
     job *j = job_new(r, deps, data);
     if (!j)
         return DI_ENOMEM;
+    j->input = deps[3];
     const note_in *in = j->input;
     j->title = in->title;
     j->body = in->body;
@@ -467,6 +470,7 @@ static int import_notes(di_http_req *r, void *const *deps, void *data)
     job *j = job_new(r, deps, data);
     if (!j)
         return DI_ENOMEM;
+    j->input = deps[3];
     j->import = true;
     const di_model_list *l = j->input;
     const note_in *in = l->items;

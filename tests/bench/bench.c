@@ -136,6 +136,7 @@ static const bench_timed *const timed[] = {
     &bench_request_3, &bench_aspnetcore, &bench_complex, &bench_chain,
     &bench_fanout, &bench_transients, &bench_empty_3, &bench_empty_10k,
     &bench_async_overhead, &bench_async_handles, &bench_metrics_on,
+    &bench_model_parse,
 };
 
 /* The measured region of --op-run, by name for callgrind's

@@ -68,7 +68,7 @@ extern const bench_timed bench_call_floor, bench_singleton_key,
     bench_request_3, bench_aspnetcore, bench_complex,
     bench_chain, bench_fanout, bench_transients, bench_empty_3,
     bench_empty_10k, bench_async_overhead, bench_async_handles,
-    bench_metrics_on;
+    bench_metrics_on, bench_model_parse;
 /* seal_<small>, seal_<large> and seal_scaling. */
 void bench_seal(int small, int large, bench_result out[3]);
 /* One seal run over the n-provider graph, drawn afresh, through libdi or
