@@ -74,6 +74,7 @@ DI_EXPORT int di_metrics_enable(di_container *c);
  */
 DI_EXPORT int di_metrics_provider(const di_container *c, const char *name,
                                   di_provider_stats *out);
+/* di_metrics_level — the level's counters: as di_metrics_provider(). */
 DI_EXPORT int di_metrics_level(const di_container *c, const char *level,
                                di_level_stats *out);
 
