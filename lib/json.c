@@ -137,8 +137,8 @@ static int string(jc *j)
     const unsigned char *p = (const unsigned char *)j->s;
     for (;;) {
         /* the common run first: printable ASCII that is not '"' or '\\' */
-        size_t i = j->pos;
-        while (i < j->len && p[i] >= 0x20 && p[i] < 0x80 && p[i] != '"' &&
+        size_t i = j->pos, len = j->len; /* locals: p may alias j */
+        while (i < len && p[i] >= 0x20 && p[i] < 0x80 && p[i] != '"' &&
                p[i] != '\\')
             i++;
         j->pos = i;
@@ -289,8 +289,8 @@ static int no_duplicates(jc *j, jkey *keys, size_t n)
 
 static int object(jc *j, unsigned depth)
 {
-    jkey *keys = NULL;
-    size_t n = 0, cap = 0;
+    jkey local[8], *keys = local; /* an object's first keys: no allocation */
+    size_t n = 0, cap = 8;
     int rc = 0;
     j->pos++;
     skip_ws(j);
@@ -309,12 +309,17 @@ static int object(jc *j, unsigned depth)
         if ((rc = string(j)))
             break;
         if (n == cap) {
-            cap = cap ? cap * 2 : 8;
-            jkey *nk = talloc_realloc(j->mem, keys, jkey, di__count(cap));
+            cap *= 2;
+            jkey *nk = keys == local
+                           ? talloc_array(j->mem, jkey, di__count(cap))
+                           : talloc_realloc(j->mem, keys, jkey,
+                                            di__count(cap));
             if (!nk) {
                 rc = DI_ENOMEM;
                 break;
             }
+            if (keys == local)
+                memcpy(nk, local, sizeof local);
             keys = nk;
         }
         keys[n++] = (jkey){ j->s + at + 1, j->pos - at - 2, at };
@@ -341,7 +346,8 @@ static int object(jc *j, unsigned depth)
         rc = expected(j, "',' or '}' after an object member");
         break;
     }
-    talloc_free(keys);
+    if (keys != local)
+        talloc_free(keys);
     return rc;
 }
 

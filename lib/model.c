@@ -364,12 +364,15 @@ static void problem(walk *w, const loc *l, const char *type, const char *fmt,
     w->tail = &p->next;
 }
 
-/* Characters in s (UTF-8, checked with the document). */
-static size_t chars(const char *s)
+/* Characters in s (UTF-8, checked with the document), and its length in
+ * bytes in *n: one pass. */
+static size_t chars(const char *s, size_t *n)
 {
     size_t count = 0;
-    for (; *s; s++)
-        count += ((unsigned char)*s & 0xc0) != 0x80;
+    const char *p = s;
+    for (; *p; p++)
+        count += ((unsigned char)*p & 0xc0) != 0x80;
+    *n = (size_t)(p - s);
     return count;
 }
 
@@ -388,7 +391,11 @@ static void value(walk *w, const di_field *f, di_field_kind k, const cJSON *v,
             problem(w, l, "string_type", "expected a string");
             return;
         }
-        size_t n = strlen(v->valuestring), nc = chars(v->valuestring);
+        size_t n, nc = 0;
+        if (f->min_len || f->max_len) /* characters, when they matter */
+            nc = chars(v->valuestring, &n);
+        else
+            n = strlen(v->valuestring);
         if (nc < f->min_len)
             problem(w, l, "string_too_short", "at least %zu character%s",
                     f->min_len, f->min_len == 1 ? "" : "s");
@@ -407,7 +414,8 @@ static void value(walk *w, const di_field *f, di_field_kind k, const cJSON *v,
                 problem(w, l, "enum", "expected one of %s", list);
             }
         }
-        char *s = talloc_strndup(w->mem, v->valuestring, n);
+        char *s = talloc_memdup(w->mem, v->valuestring, n + 1); /* its NUL
+                                                                  too */
         if (!s)
             w->nomem = true;
         *(const char **)dst = s;

@@ -168,6 +168,18 @@ static void test_problems(void)
     CU_ASSERT_STRING_EQUAL(p->loc_json, "[]");
     CU_ASSERT_STRING_EQUAL(p->type, "json_invalid");
     CU_ASSERT_STRING_EQUAL(p->msg, "1:13: expected a value, got end of input");
+    /* a repeated key, in a small object and past the first eight keys */
+    CU_ASSERT_EQUAL(di_model_parse(c, "item", "{\"title\":\"a\",\"title\":"
+                                   "\"b\"}", 25, NULL, mem, (void **)&o, &p),
+                    DI_EINVALID);
+    CU_ASSERT_STRING_EQUAL(p->msg, "1:14: duplicate key \"title\"");
+    static const char many[] = "{\"a\":1,\"b\":2,\"c\":3,\"d\":4,\"e\":5,"
+        "\"f\":6,\"g\":7,\"h\":8,\"i\":9,\"title\":\"x\",\"c\":0}";
+    CU_ASSERT_EQUAL(di_model_parse(c, "item", many, sizeof many - 1, NULL, mem,
+                                   (void **)&o, &p), DI_EINVALID);
+    CU_ASSERT_STRING_EQUAL(p->msg, "1:68: duplicate key \"c\"");
+    CU_ASSERT_EQUAL(di_model_parse(c, "item", many, sizeof many - 7, NULL, mem,
+                                   (void **)&o, &p), DI_EINVALID); /* cut */
     /* not UTF-8: the document is not JSON text */
     CU_ASSERT_EQUAL(di_model_parse(c, "order", "{\"customer\":\"\xff\"}", 17,
                                    "body", mem, (void **)&o, &p), DI_EINVALID);
