@@ -186,6 +186,17 @@ static int early(job *j, int rc)
     return rc;
 }
 
+/* A job for a route on one note: its id from the path ("{id}", else 404
+ * answered). 0 with *out, or the code to return. */
+static int note_job(di_http_req *r, void *const *deps, void *data, job **out)
+{
+    job *j = *out = job_new(r, deps, data);
+    if (!j)
+        return DI_ENOMEM;
+    int rc = notes_note_id(r, &j->id);
+    return rc ? early(j, rc) : 0;
+}
+
 static void db_failed(job *j)
 {
     finish(j, notes_db_error(j->r, j->log, j->err));
@@ -221,12 +232,10 @@ static void one_note(job *j, PGresult *res)
 
 static int get_note(di_http_req *r, void *const *deps, void *data)
 {
-    job *j = job_new(r, deps, data);
-    if (!j)
-        return DI_ENOMEM;
-    int rc = notes_note_id(r, &j->id);
+    job *j;
+    int rc = note_job(r, deps, data, &j);
     if (rc)
-        return early(j, rc);
+        return rc;
     char o[24], i[24];
     const char *p[] = { num(o, j->owner), num(i, j->id) };
     job_send(j, "SELECT id, title, body, created_at FROM notes WHERE "
@@ -307,12 +316,10 @@ static void deleted(job *j, PGresult *res)
 
 static int delete_note(di_http_req *r, void *const *deps, void *data)
 {
-    job *j = job_new(r, deps, data);
-    if (!j)
-        return DI_ENOMEM;
-    int rc = notes_note_id(r, &j->id);
+    job *j;
+    int rc = note_job(r, deps, data, &j);
     if (rc)
-        return early(j, rc);
+        return rc;
     char o[24], i[24];
     const char *p[] = { num(o, j->owner), num(i, j->id) };
     job_send(j, "DELETE FROM notes WHERE owner = $1 AND id = $2", 2, p,

@@ -132,6 +132,17 @@ static void *writer_run(void *arg)
     return NULL;
 }
 
+/* The writers, writing without pause while live_port is set. */
+static void start_writers(writer *w, pthread_t *th, unsigned seed)
+{
+    atomic_store(&writing, 1);
+    atomic_store(&live_port, 0);
+    for (int k = 0; k < WRITERS; k++) {
+        w[k] = (writer){ .k = k, .seed = seed + (unsigned)k };
+        pthread_create(&th[k], NULL, writer_run, &w[k]);
+    }
+}
+
 /* What the writers did, summed, once they stopped. */
 typedef struct totals { int acked, sent, unanswered, refused, other; } totals;
 
@@ -195,12 +206,7 @@ static void test_sigkill_rounds(void)
     unsigned seed = (unsigned)time(NULL) ^ (unsigned)getpid();
     writer w[WRITERS];
     pthread_t th[WRITERS];
-    atomic_store(&writing, 1);
-    atomic_store(&live_port, 0);
-    for (int k = 0; k < WRITERS; k++) {
-        w[k] = (writer){ .k = k, .seed = seed + (unsigned)k };
-        pthread_create(&th[k], NULL, writer_run, &w[k]);
-    }
+    start_writers(w, th, seed);
     int rounds = 0;
     for (int r = 0; r < ROUNDS; r++) {
         t_server s;
@@ -273,12 +279,7 @@ static void test_sigterm_rounds(void)
     unsigned seed = (unsigned)time(NULL) ^ (unsigned)getpid();
     writer w[WRITERS];
     pthread_t th[WRITERS];
-    atomic_store(&writing, 1);
-    atomic_store(&live_port, 0);
-    for (int k = 0; k < WRITERS; k++) {
-        w[k] = (writer){ .k = k, .seed = seed + (unsigned)k };
-        pthread_create(&th[k], NULL, writer_run, &w[k]);
-    }
+    start_writers(w, th, seed);
     int rounds = 0, clean = 0;
     for (int r = 0; r < TERM_ROUNDS; r++) {
         t_server s;
