@@ -32,5 +32,6 @@
 #include "di/http_call.h"
 #include "di/metrics.h"
 #include "di/model.h"
+#include "di/openapi.h"
 
 #endif /* DI_H */

@@ -692,6 +692,10 @@ void di__container_report(di_container *c, struct di_error *e);
 /* model.c: every model's table, checked at seal (problems added to errs);
  * 0 or DI_ENOMEM. */
 int di__models_check(const di_container *c, di__errlist *errs);
+/* model.c: model's fields (*n of them; copies: names, defaults and
+ * values are the model's), or NULL when there is no such model. */
+const di_field *di__model_fields(const di_container *c, const char *model,
+                                 size_t *n);
 /* model.c: model is named by something (by: "POST /notes → body.note_in");
  * seal checks it exists. 0 or DI_ENOMEM. */
 int di__model_use(di_container *c, const char *model, const char *by);

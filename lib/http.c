@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "http_int.h"
 #include "scope.h"
 
 typedef struct route {
@@ -27,6 +28,7 @@ typedef struct route {
     const char **deps;     /* copies, NULL-terminated: to wire another
                               container the same way (di_http_wire) */
     const char *level;
+    di__route_doc doc;     /* the same, with what only documents it */
 } route;
 
 /* What a router recorded when it wired a container: the consumer key of
@@ -70,8 +72,9 @@ struct di_http {
     _Atomic bool draining, abandon;
     /* the inputs its routes depend on (body:<model>, ...): registered on
      * each container it wires */
-    struct input **inputs;
+    di__input **inputs;
     uint32_t ninputs;
+    void *openapi;         /* openapi.c's marks and info, or NULL */
 };
 
 typedef struct kv { const char *k, *v; } kv;
@@ -308,18 +311,10 @@ void di_http_use_live(di_http *h, di_live *l)
  * wires): it parses the request's input into the model's struct, or
  * answers 422 with FastAPI's list of problems and fails the request. */
 
-enum { IN_BODY, IN_QUERY, IN_PATH, IN_HEADER };
 static const char *const in_prefix[] = { "body:", "query:", "path:",
                                          "header:" };
 static const char *const in_root[] = { "body", "query", "path", "header" };
-
-typedef struct input {
-    int what;
-    bool list;   /* body:<model>[]: a JSON array of them */
-    char *arg;   /* the model, or the header's name */
-    char *name;  /* the provider: "body.note_in" */
-    char *by;    /* the first route that named it, for seal's message */
-} input;
+typedef di__input input;
 
 /* The model's struct from text, or a 422 answered with the problems. */
 static int model_input(const di_build *b, const input *in, const char *text,
@@ -349,12 +344,12 @@ static int input_create(const di_build *b, void **out)
 {
     const input *in = b->data;
     di_http_req *r = b->deps[0];
-    if (in->what == IN_BODY) {
+    if (in->what == DI__IN_BODY) {
         size_t n;
         const char *body = di_http_body(r, &n);
         return model_input(b, in, body, n, out);
     }
-    if (in->what == IN_HEADER) {
+    if (in->what == DI__IN_HEADER) {
         const char *v = di_http_header(r, in->arg);
         if (v) {
             *out = (void *)v;
@@ -373,7 +368,7 @@ static int input_create(const di_build *b, void **out)
     }
     char *json;
     int rc = di__model_strings(di_scope_container(b->scope), in->arg,
-                               in->what == IN_QUERY ? query_of : param_of, r,
+                               in->what == DI__IN_QUERY ? query_of : param_of, r,
                                b->mem, &json);
     if (rc)
         return di_fail(b, rc, "%s: %s", in->name, di_strerror(rc));
@@ -389,14 +384,14 @@ static const char *const input_deps[] = { DI_HTTP_REQUEST ":"
 static int input_provide(di_container *c, const input *in)
 {
     char type[DI_NAME_MAX + 3];
-    snprintf(type, sizeof type, "%s%s", in->what == IN_HEADER ? "string"
+    snprintf(type, sizeof type, "%s%s", in->what == DI__IN_HEADER ? "string"
                                                               : in->arg,
              in->list ? "[]" : "");
     int rc = di_provide(c, &(di_provider_desc){ .name = in->name,
         .type = type,
         .lifetime = "request", .deps = input_deps, .create = input_create,
         .data = (void *)in });
-    if (!rc && in->what != IN_HEADER)
+    if (!rc && in->what != DI__IN_HEADER)
         rc = di__model_use(c, in->arg, in->by);
     return rc;
 }
@@ -405,9 +400,10 @@ static int input_provide(di_container *c, const input *in)
  * input, *out is what the consumer depends on ("body.note_in:note_in") on
  * mem and the input is registered once; else *out is NULL. */
 static int input_dep(di_http *h, void *mem, const char *by_route,
-                     const char *dep, char **out)
+                     const char *dep, char **out, const input **used)
 {
     *out = NULL;
+    *used = NULL;
     const char *d = dep[0] == '?' ? dep + 1 : dep;
     int what = -1;
     for (int i = 0; i < 4 && what < 0; i++)
@@ -417,7 +413,7 @@ static int input_dep(di_http *h, void *mem, const char *by_route,
         return 0;
     const char *arg = d + strlen(in_prefix[what]);
     size_t alen = strlen(arg);
-    bool list = what == IN_BODY && alen > 2 && !strcmp(arg + alen - 2, "[]");
+    bool list = what == DI__IN_BODY && alen > 2 && !strcmp(arg + alen - 2, "[]");
     char name[DI_NAME_MAX + 1];
     snprintf(name, sizeof name, "%s.%s", in_root[what], arg);
     input *in = NULL;
@@ -448,10 +444,75 @@ static int input_dep(di_http *h, void *mem, const char *by_route,
         }
         h->inputs[h->ninputs++] = in;
     }
+    *used = in;
     *out = talloc_asprintf(mem, "%s%s:%s", dep[0] == '?' ? "?" : "", name,
-                           what == IN_HEADER ? "string" : arg); /* "m[]" */
+                           what == DI__IN_HEADER ? "string" : arg); /* "m[]" */
     return *out ? 0 : DI_ENOMEM;
 }
+
+/* What documents route r (di/openapi.h): d's summary and responses,
+ * copied on mem, whose models seal checks. */
+static int route_doc(di_http *h, void *mem, route *r,
+                     const di_http_route_desc *d, const input **ins,
+                     uint32_t n)
+{
+    size_t nresp = 0;
+    while (d->responses && d->responses[nresp].status)
+        nresp++;
+    di_route_answer *resp = talloc_zero_array(mem, di_route_answer,
+                                               (unsigned)nresp + 1);
+    if (!resp || !(r->doc.path = talloc_strdup(mem, d->path)) ||
+        (d->summary && !(r->doc.summary = talloc_strdup(mem, d->summary))))
+        return DI_ENOMEM;
+    for (size_t i = 0; i < nresp; i++) {
+        const di_route_answer *x = &d->responses[i];
+        if (x->status < 100 || x->status > 599 || !x->description) {
+            di__reg_error(h->c, DI_EINVAL, "di_http_route('%s'): response "
+                          "%zu: a status from 100 to 599 and a description "
+                          "are required", r->name, i);
+            return DI_EINVAL;
+        }
+        resp[i] = (di_route_answer){ .status = x->status,
+                                      .list = x->list };
+        if (!(resp[i].description = talloc_strdup(mem, x->description)) ||
+            (x->model && !(resp[i].model = talloc_strdup(mem, x->model))))
+            return DI_ENOMEM;
+    }
+    r->doc.method = r->method;
+    r->doc.name = r->name;
+    r->doc.pnames = r->pnames;
+    r->doc.nsegs = r->nsegs;
+    r->doc.ndeps = n;
+    r->doc.deps = r->deps;
+    r->doc.ins = ins;
+    r->doc.responses = nresp ? resp : NULL;
+    r->doc.undocumented = d->undocumented != 0;
+    return 0;
+}
+
+/* The models route r's responses name, for seal to check on c. */
+static int responses_use(di_container *c, const route *r)
+{
+    for (const di_route_answer *x = r->doc.responses; x && x->status; x++) {
+        char by[DI_NAME_MAX * 2 + 32];
+        snprintf(by, sizeof by, "%s \xe2\x86\x92 response %d", r->name,
+                 x->status);
+        int rc = x->model ? di__model_use(c, x->model, by) : 0;
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+uint32_t di__http_nroutes(const di_http *h) { return h->nroutes; }
+
+const di__route_doc *di__http_route_doc(const di_http *h, uint32_t i)
+{
+    return &h->routes[i].doc;
+}
+
+void **di__http_openapi(di_http *h) { return &h->openapi; }
+void *di__http_openapi_get(const di_http *h) { return h->openapi; }
 
 int di_http_wire(const di_http *h, di_container *c)
 {
@@ -467,6 +528,8 @@ int di_http_wire(const di_http *h, di_container *c)
         const route *r = &h->routes[i];
         rc = di_consumer_add(c, &(di_consumer_desc){
             .name = r->name, .level = r->level, .deps = r->deps });
+        if (!rc)
+            rc = responses_use(c, r);
         if (!rc)
             route_key(h, c, i);
     }
@@ -519,15 +582,20 @@ int di_http_route(di_http *h, const di_http_route_desc *d)
         n++;
     r->level = talloc_strdup(mem, d->level ? d->level : "request");
     r->deps = talloc_zero_array(mem, const char *, n + 1);
-    for (uint32_t i = 0; !rc && r->deps && i < n; i++) {
+    const input **ins = talloc_zero_array(mem, const input *, n + 1);
+    for (uint32_t i = 0; !rc && r->deps && ins && i < n; i++) {
         char *in = NULL;
-        rc = input_dep(h, r->deps, r->name, d->deps[i], &in);
+        rc = input_dep(h, r->deps, r->name, d->deps[i], &in, &ins[i]);
         if (!rc && !(r->deps[i] = in ? in
                                      : talloc_strdup(r->deps, d->deps[i])))
             rc = DI_ENOMEM;
     }
-    if (!rc && (!r->level || !r->deps))
+    if (!rc && (!r->level || !r->deps || !ins))
         rc = DI_ENOMEM;
+    if (!rc)
+        rc = route_doc(h, mem, r, d, ins, n);
+    if (!rc)
+        rc = responses_use(h->c, r);
     if (!rc)
         rc = di_consumer_add(h->c, &(di_consumer_desc){
             .name = r->name, .level = r->level, .deps = r->deps });

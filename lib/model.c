@@ -210,6 +210,14 @@ int di__model_use(di_container *c, const char *model, const char *by)
     return 0;
 }
 
+const di_field *di__model_fields(const di_container *c, const char *model,
+                                 size_t *n)
+{
+    const di__model *m = find(c, model);
+    *n = m ? m->nfields : 0;
+    return m ? m->fields : NULL;
+}
+
 /* Is s an integer written the one way: an optional '-', digits, no
  * leading zero but "0" ("+1", "01", " 1" and "" are not)? */
 static bool canonical_int(const char *s)

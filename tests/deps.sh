@@ -6,7 +6,8 @@ set -euo pipefail
 need=(gcc g++ clang libclang-rt-14-dev make cmake pkg-config valgrind
       libtalloc-dev libcjson-dev libcunit1-dev graphviz
       libmicrohttpd-dev libcivetweb-dev libevent-dev libsqlite3-dev
-      libpq-dev postgresql-15 curl python3-fastapi python3-injector wrk groff-base
+      libpq-dev postgresql-15 curl python3-fastapi python3-injector python3-flasgger chromium
+      wrk groff-base
       abigail-tools dpkg-dev debhelper)
 missing=()
 for p in "${need[@]}"; do

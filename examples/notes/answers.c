@@ -120,14 +120,34 @@ void notes_debug_headers(di_http_req *r)
     talloc_free(tmp);
 }
 
+#define UNAUTHORIZED { 401, "no token, or an unknown one", "error", 0 }
+#define NOT_FOUND { 404, "no such note of this user", "error", 0 }
+#define REFUSED { 422, "the input does not fit, or an Idempotency-Key " \
+                  "reused for another request", NULL, 0 }
+#define NOT_SAVED { 500, "the changes were not saved", "error", 0 }
+
 const notes_route notes_routes[] = {
-    { "POST", "/notes", true, "body:note_in" },
-    { "GET", "/notes", false, "query:page" },
-    { "GET", "/notes/{id}", false, NULL },
-    { "PUT", "/notes/{id}", true, "body:note_in" },
-    { "DELETE", "/notes/{id}", true, NULL },
-    { "POST", "/notes/import", true, "body:note_in[]" },
-    { NULL, NULL, false, NULL },
+    { "POST", "/notes", true, "body:note_in", "Create a note",
+      (const di_route_answer[]){ { 201, "the note, created", "note", 0 },
+          UNAUTHORIZED, REFUSED, NOT_SAVED, { .status = 0 } } },
+    { "GET", "/notes", false, "query:page", "List the user's notes",
+      (const di_route_answer[]){ { 200, "a page of notes", "note_page", 0 },
+          UNAUTHORIZED, { .status = 0 } } },
+    { "GET", "/notes/{id}", false, NULL, "Read a note",
+      (const di_route_answer[]){ { 200, "the note", "note", 0 },
+          UNAUTHORIZED, NOT_FOUND, { .status = 0 } } },
+    { "PUT", "/notes/{id}", true, "body:note_in", "Replace a note",
+      (const di_route_answer[]){ { 200, "the note, replaced", "note", 0 },
+          UNAUTHORIZED, NOT_FOUND, NOT_SAVED, { .status = 0 } } },
+    { "DELETE", "/notes/{id}", true, NULL, "Delete a note",
+      (const di_route_answer[]){ { 204, "deleted", NULL, 0 },
+          UNAUTHORIZED, NOT_FOUND, NOT_SAVED, { .status = 0 } } },
+    { "POST", "/notes/import", true, "body:note_in[]",
+      "Create many notes, all or none",
+      (const di_route_answer[]){ { 201, "how many were created",
+                                   "imported", 0 },
+          UNAUTHORIZED, REFUSED, NOT_SAVED, { .status = 0 } } },
+    { NULL, NULL, false, NULL, NULL, NULL },
 };
 
 void notes_route_deps(const char *const *base, size_t n, const char *input,
@@ -154,10 +174,75 @@ static const di_field page_fields[] = {
     { .name = NULL },
 };
 
+/* The answers' shapes, for the document only: the handlers write them
+ * with cJSON (notes_note_json() and the list's page). */
+typedef struct note_out {
+    int64_t id;
+    const char *title, *body, *created_at;
+} note_out;
+static const di_field note_out_fields[] = {
+    { "id", DI_F_INT, DI_AT(note_out, id), .required = 1 },
+    { "title", DI_F_STRING, DI_AT(note_out, title), .required = 1 },
+    { "body", DI_F_STRING, DI_AT(note_out, body), .required = 1 },
+    { "created_at", DI_F_STRING, DI_AT(note_out, created_at),
+      .required = 1 },
+    { .name = NULL },
+};
+typedef struct page_out {
+    note_out *items;
+    size_t nitems;
+    int64_t offset, limit, total;
+} page_out;
+static const di_field page_out_fields[] = {
+    { "items", DI_F_ARRAY, DI_AT(page_out, items), .items = DI_F_MODEL,
+      .model = "note", .count_at = offsetof(page_out, nitems),
+      .required = 1 },
+    { "offset", DI_F_INT, DI_AT(page_out, offset), .required = 1 },
+    { "limit", DI_F_INT, DI_AT(page_out, limit), .required = 1 },
+    { "total", DI_F_INT, DI_AT(page_out, total), .required = 1 },
+    { .name = NULL },
+};
+typedef struct imported_out {
+    int64_t imported;
+} imported_out;
+static const di_field imported_fields[] = {
+    { "imported", DI_F_INT, DI_AT(imported_out, imported), .required = 1 },
+    { .name = NULL },
+};
+typedef struct error_out {
+    const char *error;
+} error_out;
+static const di_field error_fields[] = {
+    { "error", DI_F_STRING, DI_AT(error_out, error), .required = 1 },
+    { .name = NULL },
+};
+
 int notes_register_models(di_container *c)
 {
-    int rc = di_model(c, &(di_model_desc){ "note_in", sizeof(note_in),
-                                           note_fields });
-    return rc ? rc : di_model(c, &(di_model_desc){ "page", sizeof(page_in),
-                                                   page_fields });
+    const di_model_desc models[] = {
+        { "note_in", sizeof(note_in), note_fields },
+        { "page", sizeof(page_in), page_fields },
+        { "note", sizeof(note_out), note_out_fields },
+        { "note_page", sizeof(page_out), page_out_fields },
+        { "imported", sizeof(imported_out), imported_fields },
+        { "error", sizeof(error_out), error_fields },
+    };
+    int rc = 0;
+    for (size_t i = 0; !rc && i < sizeof models / sizeof models[0]; i++)
+        rc = di_model(c, &models[i]);
+    return rc;
+}
+
+int notes_register_docs(di_http *h)
+{
+    static const di_auth_scheme bearer = {
+        .id = "bearer", .type = "http", .scheme = "bearer",
+        .description = "a user's token: Authorization: Bearer <token>" };
+    int rc = di_openapi_auth(h, "current_user", &bearer);
+    if (!rc)
+        rc = di_openapi_auth(h, "read_user", &bearer);
+    return rc ? rc : di_openapi_routes(h, &(di_openapi_info){
+        .title = "notes", .version = "1.0.0",
+        .description = "Notes, each a user's own: libdi's example service" },
+        "/openapi.json", "/docs");
 }

@@ -339,14 +339,16 @@ int notes_register_routes(di_http *h, const notes_config *cfg)
         wrapped[i].fn = fns[i];
         int rc = di_http_route(h, &(di_http_route_desc){
             .method = notes_routes[i].method, .path = notes_routes[i].path,
-            .deps = deps,
+            .deps = deps, .summary = notes_routes[i].summary,
+            .responses = notes_routes[i].responses,
             .handler = cfg->debug ? with_debug_headers : fns[i],
             .data = cfg->debug ? &wrapped[i] : NULL });
         if (rc)
             return rc;
     }
     return di_http_route(h, &(di_http_route_desc){
-        .method = "GET", .path = "/health", .handler = health });
+        .method = "GET", .path = "/health", .handler = health,
+        .summary = "Is the server up?" });
 }
 
 int notes_migrate(di_container *c, di_scope *parent)

@@ -627,13 +627,15 @@ int notes_register_routes_async(di_http *h, const notes_config *cfg)
         /* data: non-NULL adds the --debug headers */
         int rc = di_http_route(h, &(di_http_route_desc){
             .method = notes_routes[i].method, .path = notes_routes[i].path,
-            .deps = deps,
+            .deps = deps, .summary = notes_routes[i].summary,
+            .responses = notes_routes[i].responses,
             .handler = fns[i], .data = cfg->debug ? (void *)cfg : NULL });
         if (rc)
             return rc;
     }
     return di_http_route(h, &(di_http_route_desc){
-        .method = "GET", .path = "/health", .handler = health });
+        .method = "GET", .path = "/health", .handler = health,
+        .summary = "Is the server up?" });
 }
 
 /* ---- the migration, on the loop ---- */

@@ -136,6 +136,8 @@ typedef struct notes_route {
     bool write;
     const char *input;  /* the validated input it also depends on (its
                            last dependency), or NULL */
+    const char *summary;               /* for the API's document */
+    const di_route_answer *responses;  /* its answers, documented */
 } notes_route;
 extern const notes_route notes_routes[];
 
@@ -150,8 +152,13 @@ typedef struct note_in {
 typedef struct page_in {
     int64_t offset, limit;
 } page_in;
-/* Register the models on c (every container: they are checked at seal). */
+/* Register the models on c (every container: they are checked at seal):
+ * the inputs' and, for the document, the answers' ("note", "note_page",
+ * "imported", "error"). */
 int notes_register_models(di_container *c);
+/* The API's documentation (di/openapi.h): current_user and read_user are
+ * the Bearer scheme; GET /openapi.json and GET /docs. */
+int notes_register_docs(di_http *h);
 /* A route's dependencies: the base list (without its NULL) and its input;
  * out has room for n + 2. */
 void notes_route_deps(const char *const *base, size_t n, const char *input,

@@ -3,14 +3,16 @@
  * libevent's one loop thread.
  *
  *   notes [--loop] [--config FILE] [--port N] [--address A] [--plugins DIR]
- *         [--quiet] [--debug] [--check] [--graph]
+ *         [--quiet] [--debug] [--check] [--graph] [--openapi]
  *
  * --loop: one thread serves every request on a libevent loop with the
  * asynchronous PostgreSQL kinds (notes-async.json by default) and the
  * handlers of app_async.c, whose queries wait on the loop too.
  * The config (default: notes.json next to this source, SQLite in
  * ./notes.db) chooses the database; --check validates the whole graph and
- * exits (0 or 1 with every problem), --graph prints it as DOT; --debug adds
+ * exits (0 or 1 with every problem), --graph prints it as DOT, --openapi
+ * prints the API's OpenAPI document (also served as GET /openapi.json,
+ * with the docs page at GET /docs); --debug adds
  * X-DI-Memory and X-DI-Trace to each answer (what its request scope held,
  * and what it built for whom and how fast, as JSON) and logs each request's
  * complete trace (dispose times included) when its scope ends.
@@ -184,7 +186,7 @@ int main(int argc, char **argv)
     notes_config cfg = { .file = NOTES_DIR "/notes.json",
                          .address = "127.0.0.1", .port = 8080 };
     const char *plugins = NOTES_PLUGIN_DIR;
-    int check = 0, graph = 0, loop = 0, config_given = 0, shutdown_s = 10;
+    int check = 0, graph = 0, openapi = 0, loop = 0, config_given = 0, shutdown_s = 10;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--loop") == 0)
@@ -207,12 +209,14 @@ int main(int argc, char **argv)
             check = 1;
         else if (strcmp(a, "--graph") == 0)
             graph = 1;
+        else if (strcmp(a, "--openapi") == 0)
+            openapi = 1;
         else {
             fprintf(stderr, "usage: notes [--loop] [--config FILE] [--port N] "
                     "[--shutdown-timeout SECONDS] "
                     "[--address A] [--plugins DIR] [--quiet] [--debug] "
                     "[--check] "
-                    "[--graph]\n");
+                    "[--graph] [--openapi]\n");
             return 2;
         }
     }
@@ -255,6 +259,8 @@ int main(int argc, char **argv)
         rc = notes_register_routes(router, &cfg);
     if (!rc)
         rc = di_metrics_route(router, "/metrics");
+    if (!rc) /* GET /openapi.json and GET /docs */
+        rc = notes_register_docs(router);
     if (!rc)
         rc = wire(c, &cfg, plugins);
     int sealed = rc ? rc : di_container_seal(c);
@@ -270,7 +276,15 @@ int main(int argc, char **argv)
         talloc_free(mem);
         return 1;
     }
-    if (check || graph || (rc = build(c)) || (rc = migrate(c, 0))) {
+    if (openapi) {
+        char *doc;
+        if ((rc = di_openapi_json(router, NULL, mem, &doc)) == 0)
+            printf("%s\n", doc);
+        else
+            print_errors(di_container_error(c));
+    }
+    if (check || graph || openapi || (rc = build(c)) ||
+        (rc = migrate(c, 0))) {
         if (check)
             printf("notes: %s: ok\n", cfg.file);
         di_container_free(c);

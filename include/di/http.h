@@ -118,6 +118,14 @@ typedef struct di_http_req di_http_req;
  */
 typedef int (*di_http_handler)(di_http_req *r, void *const *deps, void *data);
 
+/* An answer a route documents (di/openapi.h). Arrays end with status 0. */
+typedef struct di_route_answer {
+    int status;               /* 100..599 */
+    const char *description;  /* required: "the note, created" */
+    const char *model;        /* the JSON body's model, or NULL: none */
+    int list;                 /* non-zero: a JSON array of model */
+} di_route_answer;
+
 /* A route. Unset fields are zero. */
 typedef struct di_http_route_desc {
     const char *method;       /* required: "GET", "POST", ... */
@@ -126,6 +134,10 @@ typedef struct di_http_route_desc {
     di_http_handler handler;  /* required */
     void *data;               /* handed to the handler */
     const char *level;        /* scope level of the requests: "request" */
+    /* documentation only (di/openapi.h); all copied: */
+    const char *summary;      /* one line, or NULL */
+    const di_route_answer *responses; /* or NULL: "200" */
+    int undocumented;         /* non-zero: left out of the document */
 } di_http_route_desc;
 
 /*
@@ -140,8 +152,10 @@ DI_EXPORT int di_http_new(void *mem, di_container *c, di_http **out);
 
 /*
  * di_http_route — add a route; registers the consumer "METHOD path".
+ * A documented response's model is checked at seal like an input's.
  * Returns 0; DI_EINVAL (missing field, path not starting with '/', bad
- * "{param}"); DI_EEXIST (same method and path); DI_ESEALED; DI_ENOMEM.
+ * "{param}", a response without a description or a status outside
+ * 100..599); DI_EEXIST (same method and path); DI_ESEALED; DI_ENOMEM.
  */
 DI_EXPORT int di_http_route(di_http *h, const di_http_route_desc *d);
 
