@@ -61,6 +61,34 @@ grep -q '"format":	1' "$out" || { echo "FAIL: graph --json"; fails=$((fails + 1)
 run 1 "$DI" graph graph_errors.json --plugin-dir "$PLUGINS"
 has '  m1 [label="user\n(missing)", color=red, fontcolor=red, style="rounded,dashed"];'
 
+# contains TEXT : the last output contains this text somewhere
+contains() {
+    if ! grep -qF -- "$1" "$out"; then
+        echo "FAIL: no '$1' in the output of the last command:"
+        sed 's/^/  | /' "$out"
+        fails=$((fails + 1))
+    fi
+}
+
+# openapi: the routes (consumers named "METHOD /path"), security reached
+# through the graph (GET /hello -> hello -> visits)
+run 0 "$DI" openapi app.json --plugin-dir "$PLUGINS" --title hello \
+    --version 2.0 --auth visits=header:X-Key
+contains '"openapi":	"3.1.0"'
+contains '"title":	"hello"'
+contains '"/hello":	{'
+contains '"operationId":	"get_hello"'
+contains '"X-Key":	[]'
+contains '"in":	"header",'
+run 1 "$DI" openapi graph_errors.json --plugin-dir "$PLUGINS"
+has "GET /hello → user: no provider 'user'"
+has "graph_errors.json: 2 problems"
+run 2 "$DI" openapi app.json --plugin-dir "$PLUGINS" --auth visits=digest
+has "diwire openapi: --auth 'visits=digest': the scheme is bearer, basic or header:NAME"
+run 1 "$DI" openapi app.json --plugin-dir "$PLUGINS" --auth nobody=bearer \
+    --auth nobody=basic
+has "di_openapi_auth: 'nobody' is marked as 'bearer' already"
+
 run 0 "$DI" why app.json hello --plugin-dir "$PLUGINS"
 cat >"$WORK/why.want" <<'WANT'
 hello (request, type greeter, kind demo.greeter)

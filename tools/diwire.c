@@ -7,6 +7,7 @@
  *   diwire why CONFIG NAME     every path from a consumer to NAME, and what
  *                              NAME needs
  *   diwire plugins DIR...      the plugins in DIRs, their kinds and versions
+ *   diwire openapi CONFIG      the OpenAPI document of the config's routes
  *
  * (Not "di": Debian ships a package of that name with /usr/bin/di.)
  * The tool only uses libdi's public API: it loads the config into a fresh
@@ -38,6 +39,7 @@ static const char usage_main[] =
     "  graph CONFIG [--dot|--json]  print the dependency graph\n"
     "  why CONFIG NAME           explain who needs NAME and what it needs\n"
     "  plugins DIR...            list the plugins in directories\n"
+    "  openapi CONFIG            print the OpenAPI document of its routes\n"
     "\n"
     "Run 'diwire <command> --help' for a command's options.\n"
     "Exit status: 0 success, 1 problems found, 2 usage error.\n";
@@ -74,6 +76,20 @@ static const char usage_plugins[] =
     "Load every *.so in each DIR as a libdi plugin and list its name,\n"
     "version, ABI and kinds, or the reason it was refused (exit status 1\n"
     "if any was refused).\n";
+
+static const char usage_openapi[] =
+    "usage: diwire openapi CONFIG [--title T] [--version V]\n"
+    "                      [--auth PROVIDER=SCHEME]... [--plugin-dir DIR]...\n"
+    "\n"
+    "Print the OpenAPI 3.1 document of CONFIG's routes: its consumers named\n"
+    "\"METHOD /path\" (\"GET /notes/{id}\"), each documented as a route with\n"
+    "its path parameters and the header inputs it needs (\"header:X-Id\").\n"
+    "--auth marks a provider as an authentication scheme: every route whose\n"
+    "dependencies reach it requires the scheme. SCHEME: bearer, basic, or\n"
+    "header:NAME (an API key in a header). The config is checked first, as\n"
+    "'diwire check' does (exit 1 with every problem). Models are C: a\n"
+    "body:, query: or path: input needs the program that registers its\n"
+    "model (the notes server prints its document with --openapi).\n";
 
 static bool is_help(const char *a)
 {
@@ -498,6 +514,167 @@ static int cmd_plugins(int argc, char **argv)
     return status;
 }
 
+/* ---- openapi ---- */
+
+static int no_handler(di_http_req *r, void *const *deps, void *data)
+{
+    (void)r;
+    (void)deps;
+    (void)data;
+    return DI_HTTP_ERROR(501);
+}
+
+/* "PROVIDER=bearer|basic|header:NAME" as a mark on h. */
+static int mark(di_http *h, void *mem, const char *arg)
+{
+    const char *eq = strchr(arg, '=');
+    if (!eq || eq == arg) {
+        fprintf(stderr, "diwire openapi: --auth '%s': write PROVIDER=SCHEME\n",
+                arg);
+        return EXIT_USAGE;
+    }
+    char *provider = talloc_strndup(mem, arg, (size_t)(eq - arg));
+    const char *scheme = eq + 1;
+    di_auth_scheme s = { .id = scheme, .type = "http", .scheme = scheme };
+    if (strncmp(scheme, "header:", 7) == 0 && scheme[7])
+        s = (di_auth_scheme){ .id = scheme + 7, .type = "apiKey",
+                              .in = "header", .name = scheme + 7 };
+    else if (strcmp(scheme, "bearer") != 0 && strcmp(scheme, "basic") != 0) {
+        fprintf(stderr, "diwire openapi: --auth '%s': the scheme is bearer, "
+                "basic or header:NAME\n", arg);
+        return EXIT_USAGE;
+    }
+    if (!provider || di_openapi_auth(h, provider, &s)) {
+        print_errors(stderr, di_container_error(di_http_container(h)));
+        return EXIT_PROBLEMS;
+    }
+    return 0;
+}
+
+/* Is name a route's ("GET /x")? */
+static bool route_name(const char *name)
+{
+    const char *sp = strchr(name, ' ');
+    if (!sp || sp == name || sp[1] != '/')
+        return false;
+    for (const char *p = name; p < sp; p++)
+        if (*p < 'A' || *p > 'Z')
+            return false;
+    return true;
+}
+
+/* The config's routes on router h, and the rest of the config on its
+ * container: the route consumers are taken out of the text (a route
+ * registers its own consumer). Problems printed; returns 0 or the exit. */
+static int routes_of(di_http *h, void *mem, const char *path)
+{
+    di_container *c = di_http_container(h);
+    FILE *f = fopen(path, "rb");
+    char *text = NULL;
+    size_t len = 0;
+    if (f) {
+        text = talloc_array(mem, char, DI_CONFIG_MAX_BYTES + 1);
+        len = text ? fread(text, 1, DI_CONFIG_MAX_BYTES, f) : 0;
+        fclose(f);
+    }
+    if (!text)
+        return EXIT_PROBLEMS; /* checked by load() already: only memory */
+    text[len] = '\0';
+    cJSON *root = cJSON_Parse(text);
+    cJSON *cons = cJSON_GetObjectItemCaseSensitive(root, "consumers");
+    cJSON *e = cons ? cons->child : NULL;
+    int rc = root ? 0 : EXIT_PROBLEMS;
+    while (!rc && e) {
+        cJSON *next = e->next;
+        if (route_name(e->string)) {
+            const cJSON *needs = cJSON_GetObjectItemCaseSensitive(e, "needs");
+            int n = cJSON_GetArraySize(needs);
+            const char **deps = talloc_zero_array(mem, const char *,
+                                                  (unsigned)n + 1);
+            for (int i = 0; deps && i < n; i++)
+                deps[i] = talloc_strdup(deps, cJSON_GetStringValue(
+                                                  cJSON_GetArrayItem(needs, i)));
+            const char *sp = strchr(e->string, ' ');
+            char *method = talloc_strndup(mem, e->string,
+                                          (size_t)(sp - e->string));
+            const char *level = cJSON_GetStringValue(
+                cJSON_GetObjectItemCaseSensitive(e, "level"));
+            if (!deps || !method ||
+                di_http_route(h, &(di_http_route_desc){ .method = method,
+                    .path = sp + 1, .deps = deps, .handler = no_handler,
+                    .level = level })) {
+                print_errors(stderr, di_container_error(c));
+                rc = EXIT_PROBLEMS;
+            }
+            cJSON_Delete(cJSON_DetachItemViaPointer(cons, e));
+        }
+        e = next;
+    }
+    char *rest = rc ? NULL : cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    if (!rc && (!rest || di_config_load_string(c, rest, path) ||
+                di_container_seal(c))) {
+        print_errors(stderr, di_container_error(c));
+        rc = EXIT_PROBLEMS;
+    }
+    cJSON_free(rest);
+    return rc;
+}
+
+static int cmd_openapi(int argc, char **argv)
+{
+    di_openapi_info info = { .title = NULL };
+    const char *auth[64];
+    int nauth = 0, n = 0;
+    char **rest = calloc((size_t)argc + 1, sizeof *rest);
+    if (!rest)
+        return EXIT_PROBLEMS;
+    for (int i = 0; i < argc; i++) {
+        bool v = i + 1 < argc;
+        if (strcmp(argv[i], "--title") == 0 && v)
+            info.title = argv[++i];
+        else if (strcmp(argv[i], "--version") == 0 && v)
+            info.version = argv[++i];
+        else if (strcmp(argv[i], "--auth") == 0 && v && nauth < 64)
+            auth[nauth++] = argv[++i];
+        else
+            rest[n++] = argv[i];
+    }
+    run_t r;
+    /* first as 'check' does: its problems with their file positions */
+    int rc = begin(&r, n, rest, usage_openapi, 1, false, stderr);
+    free(rest);
+    if (rc)
+        return rc;
+    if (r.problems) {
+        fprintf(stderr, "%s: %zu problem%s\n", r.o.config, r.problems,
+                r.problems == 1 ? "" : "s");
+        talloc_free(r.mem);
+        return EXIT_PROBLEMS;
+    }
+    di_container *c;
+    di_http *h;
+    rc = di_container_new(r.mem, &c) || di_http_new(r.mem, c, &h)
+             ? EXIT_PROBLEMS : 0;
+    for (int i = 0; !rc && i < r.o.ndirs; i++)
+        di_plugin_dir(c, r.o.dirs[i]);
+    if (!rc)
+        di_plugin_dir(c, di_plugin_system_dir());
+    for (int i = 0; !rc && i < nauth; i++)
+        rc = mark(h, r.mem, auth[i]);
+    if (!rc)
+        rc = routes_of(h, r.mem, r.o.config);
+    char *doc = NULL;
+    if (!rc && di_openapi_json(h, &info, r.mem, &doc)) {
+        print_errors(stderr, di_container_error(c));
+        rc = EXIT_PROBLEMS;
+    }
+    if (doc)
+        printf("%s\n", doc);
+    talloc_free(r.mem);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -517,7 +694,8 @@ int main(int argc, char **argv)
         const char *name;
         int (*fn)(int, char **);
     } cmds[] = { { "check", cmd_check }, { "graph", cmd_graph },
-                 { "why", cmd_why }, { "plugins", cmd_plugins } };
+                 { "why", cmd_why }, { "plugins", cmd_plugins },
+                 { "openapi", cmd_openapi } };
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
         if (strcmp(cmd, cmds[i].name) == 0)
             return cmds[i].fn(argc - 2, argv + 2);
