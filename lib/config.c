@@ -23,13 +23,17 @@ typedef struct cfg {
     di_container *c;
     void *tmp;
     const char *origin;
+    const char *text;   /* the config's text, to locate the problems */
+    size_t len;
     const char *base;   /* directory relative paths start from, or NULL */
     di__errlist errs;
     bool nomem;         /* an allocation failed: the load fails DI_ENOMEM */
 } cfg;
 
-/* A problem at a JSON path: "origin: path: reason" (the error's path is
- * the JSON path, its reason the reason). */
+/* A problem at a JSON path: "origin:line:column: path: reason", where the
+ * line and column are those of the value at the path in the text (or of
+ * the deepest part of the path that is there: a missing member's object);
+ * the error's path is the JSON path, its reason the reason. */
 static void problem(cfg *cf, int code, const char *path, const char *fmt, ...)
     DI_PRINTF(4, 5);
 static void problem(cfg *cf, int code, const char *path, const char *fmt, ...)
@@ -44,7 +48,12 @@ static void problem(cfg *cf, int code, const char *path, const char *fmt, ...)
         return;
     }
     struct di_error *e = cf->errs.tail;
-    char *m = talloc_asprintf(e, "%s: %s", cf->origin, e->message);
+    unsigned line, col;
+    char *m = path && *path && di__json_locate(cf->text, cf->len, path,
+                                               &line, &col)
+                  ? talloc_asprintf(e, "%s:%u:%u: %s", cf->origin, line, col,
+                                    e->message)
+                  : talloc_asprintf(e, "%s: %s", cf->origin, e->message);
     if (!m) {
         cf->nomem = true;
         return;
@@ -63,8 +72,15 @@ static void from_container(cfg *cf, int rc, const char *path)
         return;
     }
     bool own = path && strncmp(di_error_path(e), path, strlen(path)) == 0;
-    problem(cf, rc, own ? di_error_path(e) : path ? path : "", "%s",
-            own ? di_error_reason(e) : di_error_message(e));
+    if (!own) {
+        problem(cf, rc, path ? path : "", "%s", di_error_message(e));
+        return;
+    }
+    /* a kind's params checked by its model: a problem each */
+    for (; e; e = di_error_next(e))
+        if (strncmp(di_error_path(e), path, strlen(path)) == 0)
+            problem(cf, di_error_code(e), di_error_path(e), "%s",
+                    di_error_reason(e));
 }
 
 static const char *type_of(const cJSON *j)
@@ -477,7 +493,8 @@ static int apply(cfg *cf, const cJSON *root)
 static int load(di_container *c, const char *text, size_t len,
                 const char *origin, const char *base)
 {
-    cfg cf = { .c = c, .origin = origin, .base = base };
+    cfg cf = { .c = c, .origin = origin, .text = text, .len = len,
+               .base = base };
     cf.tmp = talloc_new(NULL);
     if (!cf.tmp)
         return di__nomem(c, origin, DI_ENOMEM);

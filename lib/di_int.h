@@ -895,6 +895,12 @@ struct cJSON *di__json_add(struct cJSON *parent, const char *key,
                            struct cJSON *item);
 /* base.key, or base["key"] when key is not an identifier (mem) */
 char *di__json_path(void *mem, const char *base, const char *key);
+/* json.c: where the value at path (di__json_path()'s form) starts in text
+ * (checked JSON), or the deepest part of the path that is there, as the
+ * syntax errors count lines and columns. false: not even its first member
+ * is there. */
+bool di__json_locate(const char *text, size_t len, const char *path,
+                     unsigned *line, unsigned *col);
 /* "did you mean 'x'?" among NULL-terminated candidates, or "" (mem) */
 const char *di__suggest(void *mem, const char *word, const char *const *cands);
 

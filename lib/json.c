@@ -492,6 +492,127 @@ const char *di__suggest(void *mem, const char *word, const char *const *cands)
     return s ? s : "";
 }
 
+
+/* ---- finding a path in the text ---- */
+
+static size_t ws(const char *s, size_t len, size_t i)
+{
+    while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' ||
+                       s[i] == '\r'))
+        i++;
+    return i;
+}
+
+/* Past the string starting at i (its opening quote). */
+static size_t past_string(const char *s, size_t len, size_t i)
+{
+    for (i++; i < len && s[i] != '"'; i++)
+        if (s[i] == '\\')
+            i++;
+    return i + 1;
+}
+
+/* Past the value starting at i (checked text: balanced). */
+static size_t past_value(const char *s, size_t len, size_t i)
+{
+    if (i < len && s[i] == '"')
+        return past_string(s, len, i);
+    if (i < len && (s[i] == '{' || s[i] == '[')) {
+        size_t depth = 0;
+        for (; i < len; i++) {
+            if (s[i] == '"')
+                i = past_string(s, len, i) - 1;
+            else if (s[i] == '{' || s[i] == '[')
+                depth++;
+            else if ((s[i] == '}' || s[i] == ']') && --depth == 0)
+                return i + 1;
+        }
+        return i;
+    }
+    while (i < len && s[i] != ',' && s[i] != '}' && s[i] != ']' &&
+           s[i] != ' ' && s[i] != '\n' && s[i] != '\t' && s[i] != '\r')
+        i++;
+    return i;
+}
+
+/* The next segment of a path (di__json_path()'s form) into key (a member,
+ * unescaped, at most cap - 1 bytes) or *index; returns the rest, or NULL
+ * at the end or on what it cannot read. */
+static const char *segment(const char *p, char *key, size_t cap,
+                           long *index)
+{
+    size_t n = 0;
+    *index = -1;
+    if (*p == '.')
+        p++;
+    if (*p == '[' && p[1] == '"') {
+        for (p += 2; *p && *p != '"'; p++) {
+            if (*p == '\\' && p[1])
+                p++;
+            if (n + 1 < cap)
+                key[n++] = *p;
+        }
+        key[n] = '\0';
+        return *p == '"' && p[1] == ']' ? p + 2 : NULL;
+    }
+    if (*p == '[') {
+        char *end;
+        *index = strtol(p + 1, &end, 10);
+        return *end == ']' && *index >= 0 ? end + 1 : NULL;
+    }
+    while (*p && *p != '.' && *p != '[' && n + 1 < cap)
+        key[n++] = *p++;
+    key[n] = '\0';
+    return n ? p : NULL;
+}
+
+bool di__json_locate(const char *text, size_t len, const char *path,
+                     unsigned *line, unsigned *col)
+{
+    size_t at = ws(text, len, 0), found = SIZE_MAX;
+    char key[DI_NAME_MAX * 2 + 2];
+    long index;
+    const char *p = path;
+    while (p && *p && (p = segment(p, key, sizeof key, &index))) {
+        size_t i = at;
+        bool hit = false;
+        if (index < 0 && i < len && text[i] == '{') {
+            for (i = ws(text, len, i + 1); i < len && text[i] == '"';) {
+                size_t k = i + 1, end = past_string(text, len, i);
+                size_t klen = end - k - 1;
+                i = ws(text, len, end);
+                i = ws(text, len, i + 1); /* the ':' */
+                if (klen == strlen(key) && memcmp(text + k, key, klen) == 0) {
+                    hit = true;
+                    break;
+                }
+                i = ws(text, len, past_value(text, len, i));
+                if (i < len && text[i] == ',')
+                    i = ws(text, len, i + 1);
+            }
+        } else if (index >= 0 && i < len && text[i] == '[') {
+            i = ws(text, len, i + 1);
+            for (long n = 0; i < len && text[i] != ']'; n++) {
+                if (n == index) {
+                    hit = true;
+                    break;
+                }
+                i = ws(text, len, past_value(text, len, i));
+                if (i < len && text[i] == ',')
+                    i = ws(text, len, i + 1);
+            }
+        }
+        if (!hit)
+            break;
+        at = found = i;
+    }
+    if (found == SIZE_MAX)
+        return false;
+    jc j = { .s = text, .len = len };
+    line_col(&j, found, line, col);
+    return true;
+}
+
 /* ---- paths ---- */
 
 char *di__json_path(void *mem, const char *base, const char *key)

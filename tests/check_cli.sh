@@ -41,7 +41,7 @@ has "syntax_comma.json:3:3: expected ',' or '}' after an object member, got '\"'
 has "syntax_comma.json: 1 problem"
 
 run 1 "$DI" check unknown_field.json --plugin-dir "$PLUGINS"
-has "unknown_field.json: providers.visits.lifetme: unknown field (did you mean 'lifetime'?) (fields: use, lifetime, deps, params, override)"
+has "unknown_field.json:5:51: providers.visits.lifetme: unknown field (did you mean 'lifetime'?) (fields: use, lifetime, deps, params, override)"
 has "unknown_field.json: 2 problems"
 
 run 1 "$DI" check nosuch.json
@@ -138,7 +138,7 @@ printf '{ "plugin_dirs": ["%s"], "plugins": ["mark"] }\n' "$MARKED" >"$evil"
 export DI_TEST_MARK="$mark"
 run 1 "$DI" check "$evil" --plugin-dir "$PLUGINS"
 unset DI_TEST_MARK
-has "$evil: plugin_dirs[0]: '$MARKED': a configuration may not add plugin directories (the program allows it with di_plugin_allow_config_dirs())"
+has "$evil:1:19: plugin_dirs[0]: '$MARKED': a configuration may not add plugin directories (the program allows it with di_plugin_allow_config_dirs())"
 if [ -e "$mark" ]; then
     echo "FAIL: diwire check ran code from a directory the config named"
     fails=$((fails + 1))

@@ -81,34 +81,34 @@ static void test_syntax(void)
 static void test_shape(void)
 {
     expect("unknown_field", DI_ECONFIG,
-           ": provders: unknown field (did you mean 'providers'?) (fields: "
+           ":3:15: provders: unknown field (did you mean 'providers'?) (fields: "
            "scopes, plugin_dirs, plugins, providers, sets, consumers)",
-           ": providers.visits.lifetme: unknown field (did you mean "
+           ":5:51: providers.visits.lifetme: unknown field (did you mean "
            "'lifetime'?) (fields: use, lifetime, deps, params, override)",
            NULL);
     expect("wrong_type", DI_ECONFIG,
-           ": plugins: expected array, got string",
-           ": providers.visits.use: expected string, got number",
-           ": providers.visits.deps.counter: expected string, got boolean",
-           ": consumers[\"GET /\"].needs[1]: expected string, got number",
+           ":2:14: plugins: expected array, got string",
+           ":4:24: providers.visits.use: expected string, got number",
+           ":4:49: providers.visits.deps.counter: expected string, got boolean",
+           ":6:50: consumers[\"GET /\"].needs[1]: expected string, got number",
            NULL);
-    expect("missing_use", DI_ECONFIG, ": providers.visits: missing field "
+    expect("missing_use", DI_ECONFIG, ":3:15: providers.visits: missing field "
            "'use' (the kind to instantiate, such as \"sqlite.pool\")", NULL);
 }
 
 static void test_semantics(void)
 {
-    expect("unknown_kind", DI_ECONFIG, ": providers.visits.use: unknown kind "
+    expect("unknown_kind", DI_ECONFIG, ":4:24: providers.visits.use: unknown kind "
            "'demo.countr' (did you mean 'demo.counter'?) (kinds: demo.counter, "
            "demo.greeter; load the plugin that provides it)", NULL);
-    expect("unknown_role", DI_ECONFIG, ": providers.hello.deps.countr: kind "
+    expect("unknown_role", DI_ECONFIG, ":5:59: providers.hello.deps.countr: kind "
            "'demo.greeter' has no role 'countr' (did you mean 'counter'?) "
            "(roles: counter, prefix)", NULL);
     expect("bad_param", DI_ECONFIG,
-           ": providers.visits.params.start: expected integer, got string",
-           ": providers.hello.params.greeting: missing, expected string",
+           ":4:61: providers.visits.params.start: expected integer, got string",
+           ":5:14: providers.hello.params.greeting: missing, expected string",
            NULL);
-    expect("plugin_missing", DI_EPLUGIN, ": plugins[1]: plugin nosuch: no "
+    expect("plugin_missing", DI_EPLUGIN, ":2:24: plugins[1]: plugin nosuch: no "
            "such file (searched " T_PLUGIN_DIR "/nosuch.so)", NULL);
 }
 
@@ -141,7 +141,7 @@ static void test_partial(void)
         " \"hello\": {\"use\": \"demo.greeter\", \"deps\": {\"counter\": "
         "\"visits\"}, \"params\": {\"greeting\": \"hi\"}}}}", "partial"),
         DI_ECONFIG);
-    CU_ASSERT_TRUE(t_msg_is(di_container_error(c), "partial: "
+    CU_ASSERT_TRUE(t_msg_is(di_container_error(c), "partial:1:91: "
                             "providers.visits.params.step: must not be 0"));
     CU_ASSERT_EQUAL(di_error_count(di_container_error(c)), 1);
     CU_ASSERT_EQUAL(di_container_seal(c), DI_EGRAPH);
@@ -155,7 +155,7 @@ static void test_strings_and_limits(void)
     void *root, *tmp = talloc_new(NULL);
     di_container *c = fixture(&root);
     CU_ASSERT_EQUAL(di_config_load_string(c, "{\"x\": 1}", NULL), DI_ECONFIG);
-    CU_ASSERT_TRUE(t_msg_is(di_container_error(c), "<string>: x: unknown "
+    CU_ASSERT_TRUE(t_msg_is(di_container_error(c), "<string>:1:7: x: unknown "
                             "field (fields: scopes, plugin_dirs, plugins, "
                             "providers, sets, consumers)"));
     CU_ASSERT_EQUAL(di_config_load_string(c, "", "inline"), DI_ECONFIG);
@@ -284,17 +284,17 @@ static void test_environment(void)
         t_fixture_done(c, root);
     }
     static const struct { const char *in, *msg; } bad[] = {
-        { "${DI_TEST_UNSET}", "env.json: providers.hello.params.greeting: "
+        { "${DI_TEST_UNSET}", "env.json:4:29: providers.hello.params.greeting: "
           "environment variable 'DI_TEST_UNSET' is not set, and "
           "${DI_TEST_UNSET} gives no default (write ${DI_TEST_UNSET:-default}"
           " for one)" },
-        { "x ${DI_TEST_WHO", "env.json: providers.hello.params.greeting: "
+        { "x ${DI_TEST_WHO", "env.json:4:29: providers.hello.params.greeting: "
           "'${DI_TEST_WHO': a reference is ${NAME} or ${NAME:-default}, NAME "
           "of letters, digits and '_' (write $${ for a literal ${)" },
-        { "${1X}", "env.json: providers.hello.params.greeting: '${1X}': a "
+        { "${1X}", "env.json:4:29: providers.hello.params.greeting: '${1X}': a "
           "reference is ${NAME} or ${NAME:-default}, NAME of letters, digits "
           "and '_' (write $${ for a literal ${)" },
-        { "${DI_TEST_WHO:default}", "env.json: providers.hello.params."
+        { "${DI_TEST_WHO:default}", "env.json:4:29: providers.hello.params."
           "greeting: '${DI_TEST_WHO:default}': a reference is ${NAME} or "
           "${NAME:-default}, NAME of letters, digits and '_' (write $${ for a "
           "literal ${)" },
@@ -316,10 +316,10 @@ static void test_environment(void)
         "\"${DI_TEST_UNSET}\" ], \"scopes\": { \"job\": \"${DI_TEST_NO}"
         "\" } }", "two.json"), DI_ECONFIG);
     const di_error *e = di_container_error(c);
-    CU_ASSERT_TRUE(t_msg_is(e, "two.json: plugins[1]: environment variable "
+    CU_ASSERT_TRUE(t_msg_is(e, "two.json:1:24: plugins[1]: environment variable "
         "'DI_TEST_UNSET' is not set, and ${DI_TEST_UNSET} gives no default "
         "(write ${DI_TEST_UNSET:-default} for one)"));
-    CU_ASSERT_TRUE(t_msg_is(di_error_next(e), "two.json: scopes.job: "
+    CU_ASSERT_TRUE(t_msg_is(di_error_next(e), "two.json:1:65: scopes.job: "
         "environment variable 'DI_TEST_NO' is not set, and ${DI_TEST_NO} "
         "gives no default (write ${DI_TEST_NO:-default} for one)"));
     t_fixture_done(c, root);

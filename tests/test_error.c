@@ -134,7 +134,7 @@ static void test_parts(void)
     CU_ASSERT_EQUAL(di_config_load_string(c, "{\"scopes\": {\"job\": 1}}",
                                           "app.json"), DI_ECONFIG);
     e = di_container_error(c);
-    CU_ASSERT_STRING_EQUAL(di_error_message(e), "app.json: scopes.job: "
+    CU_ASSERT_STRING_EQUAL(di_error_message(e), "app.json:1:20: scopes.job: "
                            "expected string, got number");
     CU_ASSERT_STRING_EQUAL(di_error_path(e), "scopes.job");
     CU_ASSERT_STRING_EQUAL(di_error_reason(e), "expected string, got number");

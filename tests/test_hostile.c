@@ -261,7 +261,7 @@ static void test_plugin_paths(void)
     CU_ASSERT_EQUAL_FATAL(system(cmd), 0);
     char *outside = talloc_asprintf(tmp, "{ \"plugins\": [\"%s\"] }", copy);
     CU_ASSERT_EQUAL(di_config_load_string(c, outside, "outside"), DI_EPLUGIN);
-    char *want = talloc_asprintf(tmp, "outside: plugins[0]: plugin %s: "
+    char *want = talloc_asprintf(tmp, "outside:1:15: plugins[0]: plugin %s: "
         "outside the plugin directories (%s): a configuration loads plugins "
         "from those only", copy, T_PLUGIN_DIR);
     CU_ASSERT_TRUE(t_msg_is(di_container_error(c), want));
@@ -352,7 +352,7 @@ static void test_foreign_code_never_runs(void)
     cfg = talloc_asprintf(tmp, "{ \"plugin_dirs\": [\"%s\"], \"plugins\": "
                           "[\"mark\"] }", T_MARKED_DIR);
     CU_ASSERT_EQUAL(di_config_load_string(c, cfg, "evil"), DI_EPLUGIN);
-    char *want = talloc_asprintf(tmp, "evil: plugin_dirs[0]: '%s': a "
+    char *want = talloc_asprintf(tmp, "evil:1:19: plugin_dirs[0]: '%s': a "
         "configuration may not add plugin directories (the program allows it "
         "with di_plugin_allow_config_dirs())", T_MARKED_DIR);
     CU_ASSERT_TRUE(t_msg_is(di_container_error(c), want));
@@ -360,7 +360,7 @@ static void test_foreign_code_never_runs(void)
     /* ... unless the program allowed it, and then only below its root */
     T_OK(di_plugin_allow_config_dirs(c, T_PLUGIN_DIR));
     CU_ASSERT_EQUAL(di_config_load_string(c, cfg, "evil"), DI_EPLUGIN);
-    want = talloc_asprintf(tmp, "evil: plugin_dirs[0]: '%s' is not below %s, "
+    want = talloc_asprintf(tmp, "evil:1:19: plugin_dirs[0]: '%s' is not below %s, "
         "where the program lets a configuration add plugin directories",
         T_MARKED_DIR, T_PLUGIN_DIR);
     CU_ASSERT_TRUE(t_msg_is(di_container_error(c), want));
@@ -374,7 +374,7 @@ static void test_foreign_code_never_runs(void)
     CU_ASSERT_EQUAL_FATAL(symlink(target, link), 0);
     CU_ASSERT_EQUAL(di_config_load_string(c, "{ \"plugins\": [\"linked\"] }",
                                           "linked"), DI_EPLUGIN);
-    want = talloc_asprintf(tmp, "linked: plugins[0]: plugin %s: it leads "
+    want = talloc_asprintf(tmp, "linked:1:15: plugins[0]: plugin %s: it leads "
                            "outside its plugin directory (to %s)", link,
                            target);
     CU_ASSERT_TRUE(t_msg_is(di_container_error(c), want));

@@ -540,12 +540,12 @@ static void test_timeout_param(void)
     t_fixture_done(c, root);
 
     c = make_tx(&root, "{ \"timeout_ms\": 0 }", true);
-    CU_ASSERT_TRUE(t_msg_is(di_container_error(c), "async.json: "
+    CU_ASSERT_TRUE(t_msg_is(di_container_error(c), "async.json:1:273: "
                             "providers.tx.params.timeout_ms: 0 is out of range "
                             "(1 to 3600000)"));
     t_fixture_done(c, root);
     c = make_tx(&root, "{ \"timeout_ms\": \"soon\" }", true);
-    CU_ASSERT_TRUE(t_msg_is(di_container_error(c), "async.json: "
+    CU_ASSERT_TRUE(t_msg_is(di_container_error(c), "async.json:1:273: "
                             "providers.tx.params.timeout_ms: expected integer, "
                             "got string"));
     t_fixture_done(c, root);

@@ -270,17 +270,17 @@ static void test_config_sets(void)
                                              "\"b\": [ 1 ] } }", "app.json"),
                     DI_ECONFIG);
     const di_error *err = di_container_error(c);
-    CU_ASSERT(t_list_has(err, "app.json: sets.a: expected array, got string"));
-    CU_ASSERT(t_list_has(err, "app.json: sets.b[0]: expected string, got "
+    CU_ASSERT(t_list_has(err, "app.json:1:18: sets.a: expected array, got string"));
+    CU_ASSERT(t_list_has(err, "app.json:1:31: sets.b[0]: expected string, got "
                               "number"));
     CU_ASSERT_EQUAL(di_config_load_string(c, "{ \"sets\": { \"db\": [], "
                                              "\"ok\": [ \"db\", \"db\" ] } }",
                                           "app.json"), DI_ECONFIG);
     err = di_container_error(c);
     CU_ASSERT_EQUAL(di_error_count(err), 2);
-    CU_ASSERT(t_list_has(err, "app.json: sets.db: di_set_declare: 'db' is "
+    CU_ASSERT(t_list_has(err, "app.json:1:19: sets.db: di_set_declare: 'db' is "
                               "already a provider, not a set"));
-    CU_ASSERT(t_list_has(err, "app.json: sets.ok[1]: di_set_add('ok', 'db'): "
+    CU_ASSERT(t_list_has(err, "app.json:1:37: sets.ok[1]: di_set_add('ok', 'db'): "
                               "already a member"));
     T_OK(di_container_seal(c)); /* "ok" with its one member is there */
     t_fixture_done(c, root);

@@ -57,7 +57,7 @@
  * to the first '}'). A NAME is letters, digits and '_', not starting with
  * a digit; "$${" writes a literal "${", and any other '$' is itself. A
  * variable that is unset with no default, or a malformed reference, is an
- * error at the value's JSON path ("app.json: providers.db.params.conninfo:
+ * error at the value's JSON path ("app.json:5:30: providers.db.params.conninfo:
  * environment variable 'DATABASE_URL' is not set, and ${DATABASE_URL}
  * gives no default ..."), found with the shape errors: nothing is
  * registered. Values are read with secure_getenv() (none in a setuid
@@ -65,9 +65,12 @@
  * param read as an integer must be written as a JSON number).
  *
  * Errors. Malformed JSON: "app.json:3:14: expected ',' or '}' after an object
- * member, got '\"'". Semantic errors: the JSON path, "app.json: providers.db
- * .lifetme: unknown field (did you mean 'lifetime'?)". Every semantic problem
- * is listed (di_error_next()). Limits: DI_CONFIG_MAX_BYTES of text,
+ * member, got '\"'". Semantic errors: the line and column of the value
+ * they are about (of its object, for a member that is missing) and its JSON
+ * path, "app.json:4:7: providers.db.lifetme: unknown field (did you mean
+ * 'lifetime'?)" (di_error_path() is the JSON path alone). Every semantic
+ * problem is listed (di_error_next()): a kind's params checked by its model
+ * (kind.h) give one each. Limits: DI_CONFIG_MAX_BYTES of text,
  * DI_CONFIG_MAX_DEPTH levels of nesting, duplicate keys refused; the text
  * must be UTF-8 (and its \u escapes: no \u0000, surrogates in pairs).
  *
