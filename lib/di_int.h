@@ -380,6 +380,7 @@ typedef struct di__kind {
     size_t size;
     int32_t plugin;            /* index in c->plugins, or -1 */
     bool async;                /* DI_KIND_ASYNC */
+    bool model;                /* its params model is the model of its name */
 } di__kind;
 
 enum { DI__PNULL, DI__PBOOL, DI__PNUM, DI__PSTR, DI__PARR, DI__POBJ };
@@ -393,6 +394,8 @@ struct di_params {
     const char **keys;         /* POBJ: member names */
     struct di_params *items;   /* PARR, POBJ */
     size_t n;
+    void *filled;              /* the root: its kind's params model's
+                                  struct (kind.h), or NULL */
 };
 
 typedef struct di__plugin_so di__plugin_so; /* a shared object (plugin.c) */
@@ -692,6 +695,17 @@ void di__container_report(di_container *c, struct di_error *e);
 /* model.c: every model's table, checked at seal (problems added to errs);
  * 0 or DI_ENOMEM. */
 int di__models_check(const di_container *c, di__errlist *errs);
+/* model.c: check the table of d (not registered) as seal would, now,
+ * naming it name; problems added to errs. Returns 0 or DI_ENOMEM. */
+int di__model_check_desc(const di_container *c, const char *name,
+                         const di_model_desc *d, di__errlist *errs);
+/* model.c: register d under name (di_model() with another name). */
+int di__model_add(di_container *c, const char *name, const di_model_desc *d);
+/* model.c: di_model_parse() before seal too (for models checked already:
+ * a kind's params model). */
+int di__model_fill(const di_container *c, const char *model,
+                   const char *json, size_t len, const char *root, void *mem,
+                   void **out, di_problem **problems);
 /* model.c: model's fields (*n of them; copies: names, defaults and
  * values are the model's), or NULL when there is no such model. */
 const di_field *di__model_fields(const di_container *c, const char *model,
@@ -841,7 +855,11 @@ int di__kind_find(const di_container *c, const char *name);
 /* has_flags: d has the flags field (a plugin built for ABI 1.1 or later,
  * or the C API) */
 int di__kind_add(di_container *c, const di_kind_desc *d, int32_t plugin,
-                 const char *prefix, bool has_flags);
+                 const char *prefix, unsigned abi_minor, char **why);
+/* kind.c: register the params models of kinds [from, c->nkinds), checked
+ * by di__kind_add(). Returns 0 or DI_ENOMEM. */
+int di__kind_models(di_container *c, const di_kind_desc *const *descs,
+                    uint32_t from);
 /* provider.c: register (or override) a provider made from a kind; params
  * move to the provider on success. */
 /* error.c: "a → b → c" for a frame chain (talloc, top-level), or NULL */

@@ -18,10 +18,30 @@ int di__kind_find(const di_container *c, const char *name)
     return -1;
 }
 
-/* Copy d into the container as "<prefix>.<name>" (or "<name>"). */
-int di__kind_add(di_container *c, const di_kind_desc *d, int32_t plugin,
-                 const char *prefix, bool has_flags)
+/* The problem with kind k's params model d (named as k), on mem, or
+ * NULL when there is none (or no memory: *nomem). */
+static char *model_problem(const di_container *c, void *mem, const char *name,
+                           const di_model_desc *d, bool *nomem)
 {
+    if (!d->fields || !d->size)
+        return talloc_asprintf(mem, "its params model needs a size and "
+                               "fields");
+    if (di__model_fields(c, name, &(size_t){ 0 }))
+        return talloc_asprintf(mem, "a model '%s' exists: its params model "
+                               "is registered under the kind's name", name);
+    di__errlist errs = { .mem = mem };
+    *nomem = di__model_check_desc(c, name, d, &errs) == DI_ENOMEM;
+    return errs.head ? talloc_strdup(mem, di_error_reason(errs.head)) : NULL;
+}
+
+/* Copy d into the container as "<prefix>.<name>" (or "<name>"): its flags
+ * when its plugin was built for ABI 1.1 or later, its params model for
+ * 1.2 (checked now, registered by di__kind_models()). On DI_EINVAL *why
+ * (on c) says what is wrong with the model, or is NULL: a role. */
+int di__kind_add(di_container *c, const di_kind_desc *d, int32_t plugin,
+                 const char *prefix, unsigned abi_minor, char **why)
+{
+    *why = NULL;
     di__kind *nk = talloc_realloc(c, c->kinds, di__kind, c->nkinds + 1);
     if (!nk)
         return DI_ENOMEM;
@@ -54,6 +74,17 @@ int di__kind_add(di_container *c, const di_kind_desc *d, int32_t plugin,
             return rc;
         }
     }
+    if (abi_minor >= 2 && d->params_model) {
+        bool nomem = false;
+        *why = model_problem(c, c, k->name, d->params_model, &nomem);
+        if (nomem)
+            goto nomem;
+        if (*why) {
+            talloc_free(k->mem);
+            return DI_EINVAL;
+        }
+        k->model = true;
+    }
     k->roles = roles;
     k->nroles = n;
     k->create = d->create;
@@ -62,12 +93,23 @@ int di__kind_add(di_container *c, const di_kind_desc *d, int32_t plugin,
     k->data = d->data;
     k->size = d->size;
     k->plugin = plugin;
-    k->async = has_flags && (d->flags & DI_KIND_ASYNC);
+    k->async = abi_minor >= 1 && (d->flags & DI_KIND_ASYNC);
     c->nkinds++;
     return 0;
 nomem:
     talloc_free(k->mem);
     return DI_ENOMEM;
+}
+
+int di__kind_models(di_container *c, const di_kind_desc *const *descs,
+                    uint32_t from)
+{
+    for (uint32_t i = from; i < c->nkinds; i++)
+        if (c->kinds[i].model &&
+            di__model_add(c, c->kinds[i].name,
+                          descs[i - from]->params_model) == DI_ENOMEM)
+            return DI_ENOMEM;
+    return 0;
 }
 
 int di_kind_register(di_container *c, const di_kind_desc *d)
@@ -87,14 +129,41 @@ int di_kind_register(di_container *c, const di_kind_desc *d)
                       "registered", d->name);
         return DI_EEXIST;
     }
-    int rc = di__kind_add(c, d, -1, NULL, true);
-    if (rc == DI_EINVAL)
+    char *why;
+    int rc = di__kind_add(c, d, -1, NULL, DI_ABI_MINOR, &why);
+    if (rc == DI_EINVAL && why)
+        di__reg_error(c, rc, "di_kind_register('%s'): %s", d->name, why);
+    else if (rc == DI_EINVAL)
         di__reg_error(c, rc, "di_kind_register('%s'): a role is malformed: "
                       "expected [?]role[:type]", d->name);
+    talloc_free(why);
+    if (!rc && (rc = di__kind_models(c, &d, c->nkinds - 1)))
+        talloc_free(c->kinds[--c->nkinds].mem);
     return rc;
 }
 
 /* ---- instantiation ---- */
+
+/* Fill params' struct by the kind's model (at base, the params' JSON
+ * path): every problem an error of its own on c, DI_ECONFIG. */
+static int fill_params(di_container *c, void *tmp, const di__kind *k,
+                       const char *text, const char *base, di_params *params)
+{
+    di_problem *p;
+    if (!text)
+        text = "{}";
+    int rc = di__model_fill(c, k->name, text, strlen(text), base, params,
+                            &params->filled, &p);
+    if (rc != DI_EINVALID)
+        return rc;
+    di__errlist errs = { .mem = tmp };
+    for (; p; p = p->next)
+        if (di__err_add_at(&errs, DI_ECONFIG, p->loc, "%s", p->msg) ==
+            DI_ENOMEM)
+            return DI_ENOMEM;
+    di__reg_error_list(c, errs.head);
+    return DI_ECONFIG;
+}
 
 /* "a, b, c" of the kind's role names (or "none"). */
 static char *role_list(void *mem, const di__kind *k)
@@ -275,6 +344,8 @@ int di_instantiate(di_container *c, const di_instance_desc *d)
               : DI_ENOMEM;
     if (rc == DI_ECONFIG)
         di__reg_error_at(c, rc, base, "%s", perr);
+    if (!rc && k->model)
+        rc = fill_params(c, tmp, k, d->params, base, params);
     unsigned timeout;
     if (rc || (rc = run_check(c, tmp, at, k, d->name, params, &timeout)))
         goto out;

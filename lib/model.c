@@ -64,14 +64,19 @@ int di_model(di_container *c, const di_model_desc *d)
         return DI_EINVAL;
     if (di__closed(c, "di_model", d && d->name ? d->name : "(null)"))
         return DI_ESEALED;
-    if (!d || !d->name || !di__valid_name(d->name, false) || !d->fields ||
+    return di__model_add(c, d ? d->name : NULL, d);
+}
+
+int di__model_add(di_container *c, const char *name, const di_model_desc *d)
+{
+    if (!d || !name || !di__valid_name(name, false) || !d->fields ||
         !d->size) {
         di__reg_error(c, DI_EINVAL, "di_model: a name, a size and fields "
                       "are required");
         return DI_EINVAL;
     }
-    if (find(c, d->name)) {
-        di__reg_error(c, DI_EEXIST, "di_model: a model '%s' exists", d->name);
+    if (find(c, name)) {
+        di__reg_error(c, DI_EEXIST, "di_model: a model '%s' exists", name);
         return DI_EEXIST;
     }
     struct di__models *ms = c->models;
@@ -86,7 +91,7 @@ int di_model(di_container *c, const di_model_desc *d)
     while (d->fields[n].name)
         n++;
     di__model *m = &ms->m[ms->n];
-    *m = (di__model){ .name = talloc_strdup(ms, d->name), .size = d->size,
+    *m = (di__model){ .name = talloc_strdup(ms, name), .size = d->size,
                       .fields = talloc_array(ms, di_field, (unsigned)n + 1),
                       .nfields = n };
     bool ok = m->name && m->fields;
@@ -189,6 +194,21 @@ static int check_field(const di_container *c, const di__model *m,
     if (f->max_len && f->min_len > f->max_len)
         BAD("model %s: field '%s': min_len %zu is above max_len %zu", m->name,
             f->name, f->min_len, f->max_len);
+    return 0;
+}
+
+int di__model_check_desc(const di_container *c, const char *name,
+                         const di_model_desc *d, di__errlist *errs)
+{
+    size_t n = 0;
+    while (d->fields[n].name)
+        n++;
+    /* a view of the table as registered: check_field() reads the same */
+    const di__model m = { .name = (char *)name, .size = d->size,
+                          .fields = (di_field *)d->fields, .nfields = n };
+    for (size_t i = 0; i < n; i++)
+        if (check_field(c, &m, &d->fields[i], errs))
+            return DI_ENOMEM;
     return 0;
 }
 
@@ -549,7 +569,7 @@ static int fill_model(walk *w, const di__model *m, const cJSON *o,
  * (list: *out a di_model_list). */
 static int parse(const di_container *c, const char *model, const char *json,
                  size_t len, const char *root, void *mem, bool list,
-                 void **out, di_problem **problems)
+                 void **out, di_problem **problems, bool sealed_only)
 {
     if (out)
         *out = NULL;
@@ -557,7 +577,7 @@ static int parse(const di_container *c, const char *model, const char *json,
         *problems = NULL;
     if (!c || !model || (!json && len) || !out || !problems)
         return DI_EINVAL;
-    if (!c->sealed)
+    if (sealed_only && !c->sealed) /* its models are checked at seal */
         return DI_ENOTSEALED;
     const di__model *m = find(c, model);
     if (!m)
@@ -614,7 +634,14 @@ int di_model_parse(const di_container *c, const char *model,
                    const char *json, size_t len, const char *root, void *mem,
                    void **out, di_problem **problems)
 {
-    return parse(c, model, json, len, root, mem, false, out, problems);
+    return parse(c, model, json, len, root, mem, false, out, problems, true);
+}
+
+int di__model_fill(const di_container *c, const char *model,
+                   const char *json, size_t len, const char *root, void *mem,
+                   void **out, di_problem **problems)
+{
+    return parse(c, model, json, len, root, mem, false, out, problems, false);
 }
 
 int di_model_parse_list(const di_container *c, const char *model,
@@ -622,7 +649,7 @@ int di_model_parse_list(const di_container *c, const char *model,
                         void *mem, di_model_list **out, di_problem **problems)
 {
     return parse(c, model, json, len, root, mem, true, (void **)out,
-                 problems);
+                 problems, true);
 }
 
 char *di_problems_json(const di_problem *p, void *mem)

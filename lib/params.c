@@ -227,3 +227,8 @@ const char *di_params_path(const di_params *p)
 {
     return p ? p->path : "";
 }
+
+const void *di_params_struct(const di_build *b)
+{
+    return b && b->params ? b->params->filled : NULL;
+}

@@ -545,17 +545,27 @@ static int attach(di_container *c, const char *file, di__plugin_so *so)
         return DI_ENOMEM;
     uint32_t kinds_before = c->nkinds;
     for (size_t i = 0; d->kinds && d->kinds[i]; i++) {
-        /* a plugin built for ABI 1.0 has kinds without flags */
+        /* a plugin built for ABI 1.0 has kinds without flags, before 1.2
+         * without params models */
+        char *why;
         int rc = di__kind_add(c, d->kinds[i], (int32_t)c->nplugins, d->name,
-                              d->abi_minor >= 1);
+                              d->abi_minor, &why);
         if (rc) {
             while (c->nkinds > kinds_before)
                 talloc_free(c->kinds[--c->nkinds].mem);
-            if (rc == DI_EINVAL)
+            if (rc == DI_EINVAL && why)
+                rc = refuse(c, file, "kind '%s': %s", d->kinds[i]->name, why);
+            else if (rc == DI_EINVAL)
                 rc = refuse(c, file, "kind '%s' has a malformed role",
                             d->kinds[i]->name);
+            talloc_free(why);
             return rc;
         }
+    }
+    if (di__kind_models(c, d->kinds, kinds_before)) {
+        while (c->nkinds > kinds_before)
+            talloc_free(c->kinds[--c->nkinds].mem);
+        return DI_ENOMEM;
     }
     c->nplugins++;
     return 0;

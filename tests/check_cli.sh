@@ -108,7 +108,7 @@ run 1 "$DI" why app.json nobody --plugin-dir "$PLUGINS"
 has "diwire why: 'nobody' is neither a provider nor a consumer of app.json, and nothing needs it"
 
 run 1 "$DI" plugins "$PLUGINS"
-has "demo 1.2.3 (ABI 1.1) $PLUGINS/demo.so"
+has "demo 1.2.3 (ABI 1.2) $PLUGINS/demo.so"
 has "  demo.counter: type counter, lifetime singleton — a number that grows by step"
 has "  demo.greeter: type greeter, lifetime request, roles counter:counter ?prefix"
 has "refused: plugin $PLUGINS/bad_magic.so: not a libdi plugin: bad magic cookie 0xdeadbeef (expected 0x6469706c)"

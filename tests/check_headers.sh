@@ -21,7 +21,7 @@ done
 cat > "$tmp/p.c" <<'SRC'
 #include <di/plugin.h>
 static int mk(const di_build *b, void **out) { (void)b; *out = 0; return 0; }
-static const di_kind_desc k = { "k", 0, "singleton", 0, mk, 0, 0, 0, 0, 0, 0 };
+static const di_kind_desc k = { "k", 0, "singleton", 0, mk, 0, 0, 0, 0, 0, 0, 0 };
 DI_PLUGIN(hdr, "1.0", 0, &k)
 SRC
 cc -std=c99 -pedantic -Wall -Wextra -Wmissing-prototypes -Werror -I"$inc" \

@@ -154,7 +154,7 @@ static void test_begin_modes(void)
     for (const char *const *m = DB->modes; *m; m++)
         want = talloc_asprintf_append(want, "%s'%s'", m == DB->modes ? "" :
                                       ", ", *m);
-    want = talloc_asprintf_append(want, ", got 'BEGIN; DROP TABLE t_items'");
+    /* (the model's message: the value is not repeated) */
     CU_ASSERT_TRUE(t_msg_is(di_container_error(c), want));
     T_OK(di_container_free(c));
     c = fresh(1, 1000); /* t_items exists */
@@ -235,8 +235,8 @@ static void test_params_checked(void)
                                 "{ \"size\": 0 } } } }", DB->plugin,
                                 DB->plugin);
     CU_ASSERT_EQUAL(di_config_load_string(c, cfg, "bad"), DI_ECONFIG);
-    char *want = talloc_asprintf(c, "bad:1:%d: providers.db.params.size: 0 "
-                                 "is out of range (1 to 1024)",
+    char *want = talloc_asprintf(c, "bad:1:%d: providers.db.params.size: "
+                                 "expected 1 to 1024",
                                  (int)(strstr(cfg, "0 }") - cfg) + 1);
     CU_ASSERT_TRUE(t_msg_is(di_container_error(c), want));
     T_OK(di_container_free(c));

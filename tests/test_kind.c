@@ -358,6 +358,167 @@ static void test_sealed(void)
     t_fixture_done(c, root);
 }
 
+
+/* ---- a kind's params model ---- */
+
+typedef struct store_params {
+    const char *path, *mode;
+    int64_t size;
+    bool verbose;
+} store_params;
+
+static const char *const modes[] = { "ro", "rw", NULL };
+static const di_field store_fields[] = {
+    { "path", DI_F_STRING, DI_AT(store_params, path), .required = 1,
+      .min_len = 1 },
+    { "size", DI_F_INT, DI_AT(store_params, size), .ranged = 1, .min = 1,
+      .max = 64, .def = "8" },
+    { "mode", DI_F_STRING, DI_AT(store_params, mode), .one_of = modes,
+      .def = "\"rw\"" },
+    { "verbose", DI_F_BOOL, DI_AT(store_params, verbose), .required = 0 },
+    { .name = NULL },
+};
+
+static store_params got_create, got_check;
+static int checked_struct, created_struct;
+
+static int store_check(const di_build *b)
+{
+    const store_params *sp = di_params_struct(b);
+    checked_struct++;
+    if (sp)
+        got_check = *sp;
+    return 0;
+}
+
+static int store_create(const di_build *b, void **out)
+{
+    const store_params *sp = di_params_struct(b);
+    created_struct++;
+    if (sp)
+        got_create = *sp;
+    *out = b->mem;
+    return 0;
+}
+
+static const di_kind_desc store_kind = {
+    .name = "store", .lifetime = "singleton", .create = store_create,
+    .check = store_check, .size = 8,
+    .params_model = &(const di_model_desc){ "ignored", sizeof(store_params),
+                                            store_fields },
+};
+
+/* The kind gets its params as a struct, checked and with its defaults,
+ * in its check and in its create. */
+static void test_params_model(void)
+{
+    void *root;
+    di_container *c = t_fixture(&root);
+    T_OK(di_kind_register(c, &store_kind));
+    checked_struct = created_struct = 0;
+    T_OK(di_instantiate(c, &(di_instance_desc){ .name = "db",
+        .kind = "store", .params = "{\"path\": \"/x\", \"size\": 3, "
+                                   "\"other\": [1]}" }));
+    CU_ASSERT_EQUAL(checked_struct, 1);
+    CU_ASSERT_STRING_EQUAL(got_check.path, "/x");
+    T_OK(di_container_seal(c));
+    di_scope *s;
+    void *inst;
+    T_OK(di_scope_begin(c, NULL, "request", NULL, &s));
+    T_OK(di_get(s, "db", &inst));
+    CU_ASSERT_EQUAL(created_struct, 1);
+    CU_ASSERT_STRING_EQUAL(got_create.path, "/x");
+    CU_ASSERT_EQUAL(got_create.size, 3);
+    CU_ASSERT_STRING_EQUAL(got_create.mode, "rw"); /* its default */
+    CU_ASSERT_FALSE(got_create.verbose);
+    T_OK(di_scope_end(s, 0));
+    t_fixture_done(c, root);
+}
+
+/* Every problem at once, each at its path (and from a file, its line and
+ * column); nothing registered; a kind without a model has no struct. */
+static void test_params_model_errors(void)
+{
+    void *root;
+    di_container *c = t_fixture(&root);
+    T_OK(di_kind_register(c, &store_kind));
+    CU_ASSERT_EQUAL(di_instantiate(c, &(di_instance_desc){ .name = "db",
+        .kind = "store", .params = "{\"size\": 0, \"mode\": \"x\", "
+                                   "\"verbose\": 1}" }), DI_ECONFIG);
+    const di_error *e = di_container_error(c);
+    CU_ASSERT_EQUAL(di_error_count(e), 4);
+    CU_ASSERT_TRUE(t_list_has(e, "providers.db.params.size: expected 1 to "
+                              "64"));
+    CU_ASSERT_TRUE(t_list_has(e, "providers.db.params.mode: expected one of "
+                              "'ro', 'rw'"));
+    CU_ASSERT_TRUE(t_list_has(e, "providers.db.params.verbose: expected "
+                              "true or false"));
+    CU_ASSERT_TRUE(t_list_has(e, "providers.db.params.path: field required"));
+    CU_ASSERT_EQUAL(di_error_code(e), DI_ECONFIG);
+    /* nothing registered: the name is free */
+    T_OK(di_instantiate(c, &(di_instance_desc){ .name = "db",
+        .kind = "store", .params = "{\"path\": \"p\"}" }));
+    /* from a file: where each is */
+    CU_ASSERT_EQUAL(di_config_load_string(c,
+        "{ \"providers\": {\n"
+        "  \"db2\": { \"use\": \"store\",\n"
+        "           \"params\": { \"path\": \"\",\n"
+        "                       \"size\": 65 } } } }", "app.json"),
+        DI_ECONFIG);
+    e = di_container_error(c);
+    CU_ASSERT_EQUAL(di_error_count(e), 2);
+    CU_ASSERT_TRUE(t_list_has(e, "app.json:3:32: providers.db2.params.path: "
+                              "at least 1 character"));
+    CU_ASSERT_TRUE(t_list_has(e, "app.json:4:32: providers.db2.params.size: "
+                              "expected 1 to 64"));
+    CU_ASSERT_STRING_EQUAL(di_error_path(e), "providers.db2.params.path");
+    /* a kind without a model */
+    seen w = { 0 };
+    T_OK(di_kind_register(c, &(di_kind_desc){ .name = "plain",
+        .lifetime = "singleton", .create = store_create }));
+    T_OK(di_instantiate(c, &(di_instance_desc){ .name = "p",
+        .kind = "plain" }));
+    (void)w;
+    T_OK(di_container_seal(c));
+    di_scope *s;
+    void *inst;
+    got_create.path = "untouched";
+    T_OK(di_scope_begin(c, NULL, "request", NULL, &s));
+    T_OK(di_get(s, "p", &inst));
+    CU_ASSERT_STRING_EQUAL(got_create.path, "untouched");
+    T_OK(di_scope_end(s, 0));
+    t_fixture_done(c, root);
+}
+
+/* A model table that is wrong is refused when the kind is registered. */
+static void test_params_model_table(void)
+{
+    void *root;
+    di_container *c = t_fixture(&root);
+    static const di_field past[] = {
+        { "x", DI_F_INT, 8, 8, .required = 1 },
+        { .name = NULL },
+    };
+    CU_ASSERT_EQUAL(di_kind_register(c, &(di_kind_desc){ .name = "bad",
+        .create = store_create,
+        .params_model = &(const di_model_desc){ "m", 8, past } }),
+        DI_EINVAL);
+    CU_ASSERT_TRUE(t_msg_is(di_container_error(c), "di_kind_register('bad'): "
+                            "model bad: field 'x': bytes 8 to 16 are past the "
+                            "struct's end (8 bytes)"));
+    CU_ASSERT_EQUAL(di_instantiate(c, &(di_instance_desc){ .name = "b",
+        .kind = "bad" }), DI_ENOTFOUND); /* not registered */
+    T_OK(di_model(c, &(di_model_desc){ "taken", sizeof(store_params),
+                                       store_fields }));
+    CU_ASSERT_EQUAL(di_kind_register(c, &(di_kind_desc){ .name = "taken",
+        .create = store_create, .params_model = store_kind.params_model }),
+        DI_EINVAL);
+    CU_ASSERT_TRUE(t_msg_is(di_container_error(c), "di_kind_register('taken'):"
+                            " a model 'taken' exists: its params model is "
+                            "registered under the kind's name"));
+    t_fixture_done(c, root);
+}
+
 int main(void)
 {
     CU_TestInfo tests[] = {
@@ -368,6 +529,11 @@ int main(void)
         { "instantiation errors register nothing", test_instantiate_errors },
         { "a kind's check refuses bad params", test_check_hook },
         { "kinds and instances after seal", test_sealed },
+        { "a params model: the kind gets a struct", test_params_model },
+        { "a params model: every problem at its place",
+          test_params_model_errors },
+        { "a params model's table is checked at registration",
+          test_params_model_table },
         CU_TEST_INFO_NULL,
     };
     return t_run("kind", tests);

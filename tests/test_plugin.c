@@ -151,11 +151,11 @@ static void test_refusals(void)
             "'di_plugin_entry' (define it with DI_PLUGIN())");
     refused("bad_magic.so", "not a libdi plugin: bad magic cookie 0xdeadbeef "
             "(expected 0x6469706c)");
-    refused("other_major.so", "built for plugin ABI 2.1, but this libdi has "
-            "ABI 1.1: the major versions must match (rebuild the plugin "
+    refused("other_major.so", "built for plugin ABI 2.2, but this libdi has "
+            "ABI 1.2: the major versions must match (rebuild the plugin "
             "against this libdi)");
-    refused("newer_minor.so", "built for plugin ABI 1.2, newer than this "
-            "libdi's 1.1 (upgrade libdi, or rebuild the plugin against this "
+    refused("newer_minor.so", "built for plugin ABI 1.3, newer than this "
+            "libdi's 1.2 (upgrade libdi, or rebuild the plugin against this "
             "one)");
     refused("short_struct.so", "its description is 16 bytes, smaller than the "
             "56 bytes of ABI 1.0 (not made with DI_PLUGIN()?)");

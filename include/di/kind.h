@@ -37,6 +37,7 @@
 #include "export.h"
 #include "error.h"
 #include "container.h"
+#include "model.h"
 #include "provider.h"
 
 DI_BEGIN_DECLS
@@ -67,7 +68,37 @@ typedef struct di_kind_desc {
     unsigned flags;           /* DI_KIND_* (plugin ABI 1.1; read from a
                                  plugin only when it was built for 1.1 or
                                  later) */
+    const di_model_desc *params_model; /* or NULL; see below (plugin ABI
+                                          1.2) */
 } di_kind_desc;
+
+/*
+ * A kind's params as a struct. A kind that gives .params_model (a model,
+ * di/model.h, whose name is ignored: it is registered under the kind's own
+ * name) has its params checked by it when each provider is instantiated:
+ * every problem is reported at once, each at its JSON path (and, from a
+ * config file, its line and column: "app.json:5:44:
+ * providers.db.params.size: expected 1 to 1024"), and nothing is
+ * registered. Then create, dispose and check read the filled struct with
+ * di_params_struct(b) (params.h) instead of reading params one by one;
+ * members the model does not name are still there for the accessors. The
+ * model's table is checked when the kind is registered (a member past the
+ * struct's end: DI_EINVAL with the model's message); the models it nests
+ * must be registered before it.
+ *
+ *     typedef struct pool_params { const char *path; int64_t size; } pool_params;
+ *     static const di_field pool_fields[] = {
+ *         { "path", DI_F_STRING, DI_AT(pool_params, path), .required = 1 },
+ *         { "size", DI_F_INT, DI_AT(pool_params, size), .ranged = 1,
+ *           .min = 1, .max = 1024, .def = "4" },
+ *         { .name = NULL } };
+ *     ... .params_model = &(di_model_desc){ "pool", sizeof(pool_params),
+ *                                           pool_fields } ...
+ *     static int pool_create(const di_build *b, void **out)
+ *     {
+ *         const pool_params *pp = di_params_struct(b);  // checked: size 1..1024
+ *         ...
+ */
 
 /* The providers made from the kind are asynchronous: marked as
  * di_async_provider() marks one (di/async.h). Each such provider also
@@ -82,9 +113,10 @@ typedef struct di_kind_desc {
  * The descriptor and its strings are copied; functions and data are used as
  * given (they must outlive the container).
  *
- * Returns 0; DI_EINVAL (NULL, no name or create, malformed name or role);
- * DI_EEXIST (a kind of that name exists); DI_ESEALED; DI_ENOMEM. Detail in
- * di_container_error(c).
+ * Returns 0; DI_EINVAL (NULL, no name or create, malformed name or role,
+ * a params model whose table is wrong, or whose name — the kind's — a
+ * model has already); DI_EEXIST (a kind of that name exists); DI_ESEALED;
+ * DI_ENOMEM. Detail in di_container_error(c).
  */
 DI_EXPORT int di_kind_register(di_container *c, const di_kind_desc *desc);
 
@@ -116,7 +148,8 @@ typedef struct di_instance_desc {
  *
  * Returns 0; DI_ENOTFOUND (unknown kind; for an override, unknown name);
  * DI_EINVAL (unknown role, no lifetime, malformed name); DI_ECONFIG (params
- * not a JSON object, or too deep); the check's code; otherwise as
+ * not a JSON object, or too deep, or not what the kind's params model
+ * says: one error each, di_error_next()); the check's code; otherwise as
  * di_provide(). On failure nothing is registered (DI_EEXIST is kept for seal
  * as with di_provide()). Detail in di_container_error(c).
  */

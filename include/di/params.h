@@ -94,6 +94,15 @@ DI_EXPORT const char *di_params_key(const di_params *p, size_t i);
 /* di_params_path — the node's JSON path ("providers.db.params.tls"). */
 DI_EXPORT const char *di_params_path(const di_params *p);
 
+/*
+ * di_params_struct — b's params as the struct of its kind's params model
+ * (kind.h), filled and checked when the provider was instantiated, its
+ * defaults in place; NULL when the kind has no model (or b no params).
+ * Owned by the provider's params: valid, and read-only, as long as the
+ * container.
+ */
+DI_EXPORT const void *di_params_struct(const di_build *b);
+
 DI_END_DECLS
 
 #endif /* DI_PARAMS_H */

@@ -57,9 +57,10 @@ DI_BEGIN_DECLS
 /* "dipl" in ASCII: marks a libdi plugin description. */
 #define DI_PLUGIN_MAGIC 0x6469706cu
 /* The plugin ABI this header describes. A library accepts plugins of the same
- * major and a minor no newer than its own. 1.1: di_kind_desc.flags. */
+ * major and a minor no newer than its own. 1.1: di_kind_desc.flags; 1.2:
+ * di_kind_desc.params_model. */
 #define DI_ABI_MAJOR 1
-#define DI_ABI_MINOR 1
+#define DI_ABI_MINOR 2
 /* The entry symbol's name. */
 #define DI_PLUGIN_SYMBOL "di_plugin_entry"
 

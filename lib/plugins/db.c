@@ -10,38 +10,10 @@
 #include "fault.h" /* test builds: allocation failure injection */
 
 
-int di__db_int(const di_build *b, const di_params *in, const char *key,
-               int64_t def, int64_t lo, int64_t hi, int64_t *out)
-{
-    *out = def;
-    if (!di_param_has(b, in, key))
-        return 0;
-    int rc = di_param_int(b, in, key, out);
-    if (rc)
-        return rc;
-    if (*out >= lo && *out <= hi)
-        return 0;
-    char at[512];
-    snprintf(at, sizeof at, "%s.%s", di_params_path(in ? in : b->params), key);
-    return di_fail_at(b, DI_EINVAL, at, "%lld is out of range (%lld to %lld)",
-                      (long long)*out, (long long)lo, (long long)hi);
-}
-
-int di__db_pool_params(const di_build *b, int64_t *size, int64_t *timeout)
-{
-    int rc = di__db_int(b, NULL, "size", 4, 1, 1024, size);
-    if (!rc)
-        rc = di__db_int(b, NULL, "checkout_timeout_ms", 5000, 0, 3600000,
-                        timeout);
-    return rc;
-}
-
 int di__db_pool_check(const di_build *b)
 {
     const di__db_ops *ops = b->data;
-    int64_t size, timeout;
-    int rc = di__db_pool_params(b, &size, &timeout);
-    return rc ? rc : ops->check(b, b->params);
+    return ops->check ? ops->check(b, di_params_struct(b)) : 0;
 }
 
 static void close_all(di__dbpool *p)
@@ -57,18 +29,16 @@ int di__db_pool_create(const di_build *b, void **out)
 {
     di__dbpool *p = b->mem;
     p->ops = b->data;
-    p->params = b->params;
+    p->cfg = di_params_struct(b);
     p->name = talloc_strdup(b->mem, b->name);
-    int64_t size, timeout;
-    int rc = di__db_pool_params(b, &size, &timeout);
-    if (rc)
-        return rc;
-    if (!p->name || di__pool_init(&p->pool, b->mem, (size_t)size,
-                                  (unsigned)timeout))
+    const di__db_pool_cfg *cfg = p->cfg; /* its first member */
+    int rc;
+    if (!p->name || di__pool_init(&p->pool, b->mem, (size_t)cfg->size,
+                                  (unsigned)cfg->checkout_timeout_ms))
         return di_fail(b, DI_ENOMEM, "cannot set up a pool of %lld",
-                       (long long)size);
+                       (long long)cfg->size);
     for (size_t i = 0; i < p->pool.n; i++)
-        if ((rc = p->ops->open(b, p->params, &p->pool.conns[i]))) {
+        if ((rc = p->ops->open(b, p->cfg, &p->pool.conns[i]))) {
             close_all(p);
             di__pool_destroy(&p->pool);
             return rc;
@@ -87,35 +57,15 @@ int di__db_pool_dispose(const di_build *b, void *inst, int outcome)
     return 0;
 }
 
-int di__db_begin_sql(const di_build *b, const char **sql)
+const char *di__db_begin_sql(const di_build *b)
 {
     const di__db_ops *ops = b->data;
-    const char *want;
-    *sql = ops->modes[0].sql;
-    if (!di_param_has(b, NULL, "begin"))
-        return 0;
-    int rc = di_param_string(b, NULL, "begin", &want);
-    if (rc)
-        return rc;
-    char list[160] = "";
-    for (const di__db_mode *m = ops->modes; m->name; m++) {
-        if (strcmp(m->name, want) == 0) {
-            *sql = m->sql;
-            return 0;
-        }
-        snprintf(list + strlen(list), sizeof list - strlen(list), "%s'%s'",
-                 m == ops->modes ? "" : ", ", m->name);
-    }
-    char at[512];
-    snprintf(at, sizeof at, "%s.begin", di_params_path(b->params));
-    return di_fail_at(b, DI_EINVAL, at, "expected one of %s, got '%.60s'",
-                      list, want);
-}
-
-int di__db_session_check(const di_build *b)
-{
-    const char *sql;
-    return di__db_begin_sql(b, &sql);
+    const di__db_session_cfg *cfg = di_params_struct(b);
+    size_t i = 0;
+    /* the model allowed only these */
+    while (ops->modes[i + 1] && strcmp(ops->modes[i], cfg->begin) != 0)
+        i++;
+    return ops->mode_sql[i];
 }
 
 /* Open the slot's connection again (it was broken or closed). */
@@ -124,7 +74,7 @@ static int reopen(const di_build *b, di__dbpool *p, long slot)
     if (p->pool.conns[slot])
         p->ops->close(p->pool.conns[slot]);
     p->pool.conns[slot] = NULL;
-    return p->ops->open(b, p->params, &p->pool.conns[slot]);
+    return p->ops->open(b, p->cfg, &p->pool.conns[slot]);
 }
 
 int di__db_session_create(const di_build *b, void **out)
@@ -132,10 +82,8 @@ int di__db_session_create(const di_build *b, void **out)
     di__dbsession *s = b->mem;
     di__dbpool *p = b->deps[0];
     s->p = p;
-    const char *begin;
-    int rc = di__db_begin_sql(b, &begin);
-    if (rc)
-        return rc;
+    const char *begin = di__db_begin_sql(b);
+    int rc;
     s->slot = di__pool_get(&p->pool);
     if (s->slot < 0)
         return di_fail(b, DI_EBUSY, "%s pool '%s': all %zu connections stayed "

@@ -4,7 +4,9 @@
  * plugin module; not part of libdi's ABI.
  *
  * pool (singleton): params "size" (connections, default 4, 1..1024) and
- * "checkout_timeout_ms" (default 5000), plus the database's own. Opens every
+ * "checkout_timeout_ms" (default 5000), plus the database's own, all
+ * described by the kind's params model (kind.h: every problem reported at
+ * start-up with its place; the kinds read the filled struct). Opens every
  * connection at creation, so a bad path or conninfo fails at start-up.
  * session (request): role "pool", param "begin" (a transaction mode, one of
  * the database's own list, checked at start-up: never SQL from a config);
@@ -30,11 +32,28 @@
 
 typedef struct di__db_ops di__db_ops;
 
+/* The params every database's pool has: the first member of its params
+ * struct, described by DI__DB_POOL_FIELDS(that struct) in its model. */
+typedef struct di__db_pool_cfg {
+    int64_t size, checkout_timeout_ms;
+} di__db_pool_cfg;
+#define DI__DB_POOL_FIELDS(type)                                            \
+    { "size", DI_F_INT, DI_AT(type, pool.size), .ranged = 1, .min = 1,      \
+      .max = 1024, .def = "4" },                                            \
+    { "checkout_timeout_ms", DI_F_INT, DI_AT(type, pool.checkout_timeout_ms), \
+      .ranged = 1, .min = 0, .max = 3600000, .def = "5000" }
+
+/* A session's params: "begin", one of the database's modes (its model's
+ * one_of), the first by default. */
+typedef struct di__db_session_cfg {
+    const char *begin;
+} di__db_session_cfg;
+
 /* The pool instance, and a session's chunk (b->mem). */
 typedef struct di__dbpool {
     di__pool pool;
     const di__db_ops *ops;
-    const di_params *params;  /* the pool's, for reopening */
+    const void *cfg;          /* the pool's params struct, for reopening */
     const char *name;         /* the provider's name */
 } di__dbpool;
 
@@ -43,20 +62,19 @@ typedef struct di__dbsession {
     long slot;
 } di__dbsession;
 
-/* A transaction mode: the "begin" param's value and its statement. */
-typedef struct di__db_mode {
-    const char *name;        /* "immediate" */
-    const char *sql;         /* "BEGIN IMMEDIATE" */
-} di__db_mode;
-
 struct di__db_ops {
     const char *name;        /* "sqlite", "postgres": used in messages */
-    /* the modes "begin" may name, the default first; a NULL name ends it */
-    const di__db_mode *modes;
-    /* check the database's own pool params; 0 or a di_fail code */
-    int (*check)(const di_build *b, const di_params *params);
-    /* open one connection; 0, or a di_fail code */
-    int (*open)(const di_build *b, const di_params *params, void **conn);
+    /* the modes "begin" may name ("immediate"), the default first,
+     * NULL-terminated (the session model's one_of), and the statement of
+     * each ("BEGIN IMMEDIATE") */
+    const char *const *modes;
+    const char *const *mode_sql;
+    /* check what the pool's model cannot (a conninfo's syntax): 0 or a
+     * di_fail code; or NULL */
+    int (*check)(const di_build *b, const void *cfg);
+    /* open one connection (cfg: the pool's params struct); 0, or a
+     * di_fail code */
+    int (*open)(const di_build *b, const void *cfg, void **conn);
     /* run a statement; 0, or -1 with the database's message in err */
     int (*exec)(void *conn, const char *sql, char *err, size_t n);
     /* is the connection unusable (to be opened again)? */
@@ -70,19 +88,11 @@ struct di__db_ops {
 int di__db_pool_check(const di_build *b);
 int di__db_pool_create(const di_build *b, void **out);
 int di__db_pool_dispose(const di_build *b, void *inst, int outcome);
-int di__db_session_check(const di_build *b);
 int di__db_session_create(const di_build *b, void **out);
 int di__db_session_dispose(const di_build *b, void *inst, int outcome);
 
-/* The pool params "size" and "checkout_timeout_ms" (defaults 4 and 5000). */
-int di__db_pool_params(const di_build *b, int64_t *size, int64_t *timeout);
-/* The statement that begins a transaction in the mode the "begin" param
- * names (the default mode without it; b->data is the di__db_ops); a
- * di_fail code for a mode the database does not have. */
-int di__db_begin_sql(const di_build *b, const char **sql);
-
-/* Read an optional integer param within [lo, hi] (def when absent). */
-int di__db_int(const di_build *b, const di_params *in, const char *key,
-               int64_t def, int64_t lo, int64_t hi, int64_t *out);
+/* The statement that begins a transaction in the mode the session's
+ * "begin" names (b->data is the di__db_ops). */
+const char *di__db_begin_sql(const di_build *b);
 
 #endif

@@ -16,6 +16,15 @@
  * wait) its exec. */
 extern const di__db_ops di__pg_ops;
 
+/* The pools' params (both pool kinds) and the sessions' (both session
+ * kinds), as their models describe them. */
+typedef struct di__pg_cfg {
+    di__db_pool_cfg pool;
+    const char *conninfo;
+} di__pg_cfg;
+extern const di_model_desc di__pg_pool_model;
+extern const di_model_desc di__pg_session_model;
+
 /* Copy libpq's message msg into err (n bytes) on one line: without its
  * trailing newline, each inner line break (and the indent after it) a
  * space; "unknown error" for none. */

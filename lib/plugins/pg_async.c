@@ -106,23 +106,17 @@ static int apool_create(const di_build *b, void **out)
     if (!p->base)
         return di_fail(b, DI_EINVAL, "postgres.async_pool needs the loop: "
                        "'event_base' is NULL");
-    int64_t size, timeout;
-    const char *conninfo;
-    int rc = di__db_pool_params(b, &size, &timeout);
-    if (!rc)
-        rc = di_param_string(b, NULL, "conninfo", &conninfo);
-    if (rc)
-        return rc;
-    p->n = (size_t)size;
-    p->timeout_ms = (unsigned)timeout;
-    p->slots = talloc_zero_array(b->mem, aslot, (unsigned)size);
+    const di__pg_cfg *cfg = di_params_struct(b);
+    int rc;
+    p->n = (size_t)cfg->pool.size;
+    p->timeout_ms = (unsigned)cfg->pool.checkout_timeout_ms;
+    p->slots = talloc_zero_array(b->mem, aslot, (unsigned)p->n);
     p->name = talloc_strdup(b->mem, b->name);
-    p->conninfo = talloc_strdup(b->mem, conninfo);
-    if (!p->slots || !p->name || !p->conninfo)
-        return di_fail(b, DI_ENOMEM, "cannot set up a pool of %lld",
-                       (long long)size);
+    p->conninfo = cfg->conninfo; /* the container's, as long as it */
+    if (!p->slots || !p->name)
+        return di_fail(b, DI_ENOMEM, "cannot set up a pool of %zu", p->n);
     void *conn;
-    if ((rc = di__pg_ops.open(b, b->params, &conn)))
+    if ((rc = di__pg_ops.open(b, cfg, &conn)))
         return rc; /* "postgres: cannot connect (conninfo): why" */
     PQsetnonblocking(conn, 1);
     p->slots[0].conn = conn;
@@ -489,9 +483,7 @@ static int asess_create(const di_build *b, void **out)
     apool *p = b->deps[0];
     s->p = p;
     s->slot = -1;
-    int rc = di__db_begin_sql(b, &s->begin);
-    if (rc)
-        return rc;
+    s->begin = di__db_begin_sql(b);
     s->pend = di_pending_take(b);
     if (!s->pend)
         return di_fail(b, DI_EINVAL, "postgres.async_session is "
@@ -553,13 +545,15 @@ const di_kind_desc di__pg_async_pool_kind = {
     .data = (void *)&di__pg_ops, .size = sizeof(apool),
     .summary = "connections to a PostgreSQL server, opened and handed out "
                "on the loop",
+    .params_model = &di__pg_pool_model,
 };
 
 static const char *const asess_roles[] = { "pool:postgres.async_pool", NULL };
 const di_kind_desc di__pg_async_session_kind = {
     .name = "async_session", .type = "PGconn", .lifetime = "request",
     .roles = asess_roles, .create = asess_create, .dispose = asess_dispose,
-    .check = di__db_session_check, .data = (void *)&di__pg_ops,
+    .data = (void *)&di__pg_ops,
     .size = sizeof(asess), .flags = DI_KIND_ASYNC,
     .summary = "a transaction begun and ended without blocking the loop",
+    .params_model = &di__pg_session_model,
 };

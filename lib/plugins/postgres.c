@@ -18,17 +18,35 @@
 
 #include "pg.h"
 
-static int pg_check(const di_build *b, const di_params *params)
+static const di_field pg_pool_fields[] = {
+    DI__DB_POOL_FIELDS(di__pg_cfg),
+    { "conninfo", DI_F_STRING, DI_AT(di__pg_cfg, conninfo), .required = 1 },
+    { .name = NULL },
+};
+const di_model_desc di__pg_pool_model = { "pool", sizeof(di__pg_cfg),
+                                          pg_pool_fields };
+
+static const char *const pg_modes[] = { "read_write", "read_only", NULL };
+static const char *const pg_mode_sql[] = { "BEGIN", "BEGIN READ ONLY", NULL };
+static const di_field pg_session_fields[] = {
+    { "begin", DI_F_STRING, DI_AT(di__db_session_cfg, begin),
+      .one_of = pg_modes, .def = "\"read_write\"" },
+    { .name = NULL },
+};
+const di_model_desc di__pg_session_model = { "session",
+                                             sizeof(di__db_session_cfg),
+                                             pg_session_fields };
+
+/* What the model cannot check: the conninfo's syntax. */
+static int pg_check(const di_build *b, const void *cfg)
 {
-    const char *conninfo;
-    int rc = di_param_string(b, params, "conninfo", &conninfo);
-    if (rc)
-        return rc;
+    const di__pg_cfg *pc = cfg;
+    int rc;
     char *err = NULL;
-    PQconninfoOption *o = PQconninfoParse(conninfo, &err);
+    PQconninfoOption *o = PQconninfoParse(pc->conninfo, &err);
     if (!o) {
         char at[512];
-        snprintf(at, sizeof at, "%s.conninfo", di_params_path(params));
+        snprintf(at, sizeof at, "%s.conninfo", di_params_path(b->params));
         rc = di_fail_at(b, DI_EINVAL, at, "%s", err ? err : "cannot parse");
         PQfreemem(err);
         return rc;
@@ -90,12 +108,9 @@ static bool pg_broken(void *conn) { return PQstatus(conn) != CONNECTION_OK; }
 
 static void pg_close(void *conn) { PQfinish(conn); }
 
-static int pg_open(const di_build *b, const di_params *params, void **out)
+static int pg_open(const di_build *b, const void *cfg, void **out)
 {
-    const char *conninfo;
-    int rc = di_param_string(b, params, "conninfo", &conninfo);
-    if (rc)
-        return rc;
+    const char *conninfo = ((const di__pg_cfg *)cfg)->conninfo;
     PGconn *conn = PQconnectdb(conninfo);
     if (!conn || PQstatus(conn) != CONNECTION_OK) {
         char err[512];
@@ -113,14 +128,9 @@ static bool pg_in_tx(void *conn)
     return PQtransactionStatus(conn) != PQTRANS_IDLE;
 }
 
-static const di__db_mode postgres_modes[] = {
-    { "read_write", "BEGIN" },
-    { "read_only", "BEGIN READ ONLY" },
-    { NULL, NULL },
-};
-
 const di__db_ops di__pg_ops = {
-    .name = "postgres", .modes = postgres_modes, .check = pg_check,
+    .name = "postgres", .modes = pg_modes, .mode_sql = pg_mode_sql,
+    .check = pg_check,
     .open = pg_open, .exec = pg_exec, .broken = pg_broken, .in_tx = pg_in_tx,
     .close = pg_close,
 };
@@ -131,15 +141,17 @@ static const di_kind_desc pool_kind = {
     .check = di__db_pool_check, .data = (void *)&di__pg_ops,
     .size = sizeof(di__dbpool),
     .summary = "a pool of connections to a PostgreSQL server",
+    .params_model = &di__pg_pool_model,
 };
 
 static const char *const session_roles[] = { "pool:postgres.pool", NULL };
 static const di_kind_desc session_kind = {
     .name = "session", .type = "PGconn", .lifetime = "request",
     .roles = session_roles, .create = di__db_session_create,
-    .dispose = di__db_session_dispose, .check = di__db_session_check,
+    .dispose = di__db_session_dispose,
     .data = (void *)&di__pg_ops, .size = sizeof(di__dbsession),
     .summary = "a transaction: COMMIT on success, ROLLBACK on failure",
+    .params_model = &di__pg_session_model,
 };
 
 static int pg_init(char *why, size_t n)

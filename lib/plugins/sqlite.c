@@ -22,21 +22,36 @@
 
 #include "db.h"
 
-static int sq_check(const di_build *b, const di_params *params)
-{
+/* The pool's params, as its model fills them. */
+typedef struct sq_cfg {
+    di__db_pool_cfg pool;
     const char *path;
-    int flag, rc;
-    int64_t ms;
-    if ((rc = di_param_string(b, params, "path", &path)))
-        return rc;
-    if (di_param_has(b, params, "wal") &&
-        (rc = di_param_bool(b, params, "wal", &flag)))
-        return rc;
-    if (di_param_has(b, params, "foreign_keys") &&
-        (rc = di_param_bool(b, params, "foreign_keys", &flag)))
-        return rc;
-    return di__db_int(b, params, "busy_timeout_ms", 5000, 0, 3600000, &ms);
-}
+    bool wal, foreign_keys;
+    int64_t busy_timeout_ms;
+} sq_cfg;
+
+static const di_field sq_pool_fields[] = {
+    DI__DB_POOL_FIELDS(sq_cfg),
+    { "path", DI_F_STRING, DI_AT(sq_cfg, path), .required = 1,
+      .min_len = 1 },
+    { "wal", DI_F_BOOL, DI_AT(sq_cfg, wal), .def = "true" },
+    { "foreign_keys", DI_F_BOOL, DI_AT(sq_cfg, foreign_keys),
+      .def = "true" },
+    { "busy_timeout_ms", DI_F_INT, DI_AT(sq_cfg, busy_timeout_ms),
+      .ranged = 1, .min = 0, .max = 3600000, .def = "5000" },
+    { .name = NULL },
+};
+
+static const char *const sq_modes[] = { "immediate", "deferred", "exclusive",
+                                        NULL };
+static const char *const sq_mode_sql[] = { "BEGIN IMMEDIATE",
+                                           "BEGIN DEFERRED",
+                                           "BEGIN EXCLUSIVE", NULL };
+static const di_field sq_session_fields[] = {
+    { "begin", DI_F_STRING, DI_AT(di__db_session_cfg, begin),
+      .one_of = sq_modes, .def = "\"immediate\"" },
+    { .name = NULL },
+};
 
 static int sq_exec(void *conn, const char *sql, char *err, size_t n)
 {
@@ -56,20 +71,11 @@ static bool sq_broken(void *conn)
     return false; /* an embedded database has no connection to lose */
 }
 
-static int sq_open(const di_build *b, const di_params *params, void **out)
+static int sq_open(const di_build *b, const void *cfg, void **out)
 {
-    const char *path;
-    int wal = 1, fk = 1, rc;
-    int64_t busy;
-    if ((rc = di_param_string(b, params, "path", &path)))
-        return rc;
-    if (di_param_has(b, params, "wal"))
-        di_param_bool(b, params, "wal", &wal);
-    if (di_param_has(b, params, "foreign_keys"))
-        di_param_bool(b, params, "foreign_keys", &fk);
-    if ((rc = di__db_int(b, params, "busy_timeout_ms", 5000, 0, 3600000,
-                         &busy)))
-        return rc;
+    const sq_cfg *sc = cfg;
+    const char *path = sc->path;
+    int rc;
     sqlite3 *db = NULL;
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
                 SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI;
@@ -79,13 +85,14 @@ static int sq_open(const di_build *b, const di_params *params, void **out)
         sqlite3_close_v2(db);
         return rc;
     }
-    sqlite3_busy_timeout(db, (int)busy);
+    sqlite3_busy_timeout(db, (int)sc->busy_timeout_ms);
     char err[256];
     /* the journal mode is the file's own, kept from one open to the next:
      * false sets the rollback journal back */
-    if (sq_exec(db, wal ? "PRAGMA journal_mode=WAL"
-                        : "PRAGMA journal_mode=DELETE", err, sizeof err) ||
-        (fk && sq_exec(db, "PRAGMA foreign_keys=ON", err, sizeof err))) {
+    if (sq_exec(db, sc->wal ? "PRAGMA journal_mode=WAL"
+                            : "PRAGMA journal_mode=DELETE", err, sizeof err) ||
+        (sc->foreign_keys &&
+         sq_exec(db, "PRAGMA foreign_keys=ON", err, sizeof err))) {
         rc = di_fail(b, DI_EPROVIDER, "sqlite: cannot set up '%s': %s", path,
                      err);
         sqlite3_close_v2(db);
@@ -97,15 +104,8 @@ static int sq_open(const di_build *b, const di_params *params, void **out)
 
 static bool sq_in_tx(void *conn) { return !sqlite3_get_autocommit(conn); }
 
-static const di__db_mode sqlite_modes[] = {
-    { "immediate", "BEGIN IMMEDIATE" },
-    { "deferred", "BEGIN DEFERRED" },
-    { "exclusive", "BEGIN EXCLUSIVE" },
-    { NULL, NULL },
-};
-
 static const di__db_ops sqlite_ops = {
-    .name = "sqlite", .modes = sqlite_modes, .check = sq_check,
+    .name = "sqlite", .modes = sq_modes, .mode_sql = sq_mode_sql,
     .open = sq_open, .exec = sq_exec, .broken = sq_broken, .in_tx = sq_in_tx,
     .close = sq_close,
 };
@@ -115,15 +115,20 @@ static const di_kind_desc pool_kind = {
     .create = di__db_pool_create, .dispose = di__db_pool_dispose,
     .check = di__db_pool_check, .data = (void *)&sqlite_ops,
     .size = sizeof(di__dbpool), .summary = "a pool of SQLite connections to one database",
+    .params_model = &(const di_model_desc){ "pool", sizeof(sq_cfg),
+                                            sq_pool_fields },
 };
 
 static const char *const session_roles[] = { "pool:sqlite.pool", NULL };
 static const di_kind_desc session_kind = {
     .name = "session", .type = "sqlite3", .lifetime = "request",
     .roles = session_roles, .create = di__db_session_create,
-    .dispose = di__db_session_dispose, .check = di__db_session_check,
+    .dispose = di__db_session_dispose,
     .data = (void *)&sqlite_ops, .size = sizeof(di__dbsession),
     .summary = "a transaction: COMMIT on success, ROLLBACK on failure",
+    .params_model = &(const di_model_desc){ "session",
+                                            sizeof(di__db_session_cfg),
+                                            sq_session_fields },
 };
 
 static int sq_init(char *why, size_t n)
