@@ -456,12 +456,10 @@ static char *operation_id(void *mem, const di__route_doc *r)
     return id;
 }
 
-int di_openapi_json(const di_http *h, const di_openapi_info *info, void *mem,
-                    char **out)
+/* The document of h's routes as wired on c (sealed). */
+static int document(const di_http *h, const di_container *c,
+                    const di_openapi_info *info, void *mem, char **out)
 {
-    if (!h || !out)
-        return DI_EINVAL;
-    const di_container *c = di_http_container(h);
     if (!di_container_sealed(c))
         return DI_ENOTSEALED;
     const marks *ms = di__http_openapi_get(h);
@@ -515,14 +513,21 @@ int di_openapi_json(const di_http *h, const di_openapi_info *info, void *mem,
     char *text = d.nomem || d.missing ? NULL : cJSON_Print(root);
     cJSON_Delete(root);
     talloc_free(tmp);
-    if (d.missing && !d.nomem) { /* (a schema lost to memory looks so) */
-        di__reg_error((di_container *)c, DI_ENOTFOUND, "di_openapi_json: a "
-                      "route names a model that does not exist");
+    /* (seal checked every model a route names: only a schema lost to
+     * memory looks missing) */
+    if (d.missing && !d.nomem)
         return DI_ENOTFOUND;
-    }
     *out = text ? talloc_strdup(mem, text) : NULL;
     cJSON_free(text);
     return *out ? 0 : DI_ENOMEM;
+}
+
+int di_openapi_json(const di_http *h, const di_openapi_info *info, void *mem,
+                    char **out)
+{
+    if (!h || !out)
+        return DI_EINVAL;
+    return document(h, di_http_container(h), info, mem, out);
 }
 
 /* ---- the routes ---- */
@@ -538,7 +543,10 @@ static int serve_json(di_http_req *r, void *const *deps, void *data)
     (void)deps;
     const served *sv = data;
     char *json;
-    int rc = di_openapi_json(sv->h, &sv->info, NULL, &json);
+    /* the request's own container: the current one may be replaced (and
+     * freed) meanwhile by a reload */
+    int rc = document(sv->h, di_scope_container(di_http_scope(r)), &sv->info,
+                      NULL, &json);
     if (rc)
         return rc;
     rc = di_http_respond(r, 200, "application/json", json, strlen(json));

@@ -84,9 +84,9 @@ DI_EXPORT int di_openapi_auth(di_http *h, const char *provider,
  * di_openapi_json — the OpenAPI 3.1 document of router h (indented JSON),
  * allocated on mem, from its current container (sealed). info: NULL for
  * the one given to di_openapi_routes(), else the defaults.
- * Returns 0 with *out set; DI_ENOTSEALED; DI_ENOTFOUND (a documented
- * response names a model that does not exist: detail in
- * di_container_error()); DI_EINVAL (NULL h or out); DI_ENOMEM.
+ * Returns 0 with *out set; DI_ENOTSEALED; DI_EINVAL (NULL h or out);
+ * DI_ENOMEM. (Every model the routes name was checked at seal.) Any
+ * thread may call it once the container is sealed.
  */
 DI_EXPORT int di_openapi_json(const di_http *h, const di_openapi_info *info,
                               void *mem, char **out);
