@@ -131,14 +131,22 @@ static size_t size_of(di_field_kind k)
 }
 
 /* Does the JSON text v hold a value of kind k (a default)? */
-static bool default_fits(const char *v, di_field_kind k)
+/* 1 when v (JSON text) is a value of kind k, 0 when not, -1 when out of
+ * memory (cJSON_Parse() alone says NULL for both). */
+static int default_fits(const char *v, di_field_kind k)
 {
-    cJSON *j = cJSON_Parse(v);
-    bool ok = j && ((k == DI_F_STRING && cJSON_IsString(j)) ||
-                    (k == DI_F_INT && cJSON_IsNumber(j) &&
-                     j->valuedouble == floor(j->valuedouble)) ||
-                    (k == DI_F_NUMBER && cJSON_IsNumber(j)) ||
-                    (k == DI_F_BOOL && cJSON_IsBool(j)));
+    void *tmp = talloc_new(NULL);
+    char *err = NULL;
+    cJSON *j = NULL;
+    int rc = tmp ? di__json_parse(tmp, v, strlen(v), 8, &err, &j) : DI_ENOMEM;
+    talloc_free(tmp);
+    if (rc == DI_ENOMEM)
+        return -1;
+    int ok = !rc && ((k == DI_F_STRING && cJSON_IsString(j)) ||
+                     (k == DI_F_INT && cJSON_IsNumber(j) &&
+                      j->valuedouble == floor(j->valuedouble)) ||
+                     (k == DI_F_NUMBER && cJSON_IsNumber(j)) ||
+                     (k == DI_F_BOOL && cJSON_IsBool(j)));
     cJSON_Delete(j);
     return ok;
 }
@@ -184,8 +192,11 @@ static int check_field(const di_container *c, const di__model *m,
                 "struct's end (%zu bytes)", m->name, f->name, f->count_at,
                 m->size);
     }
-    if (f->def && (f->kind == DI_F_MODEL || f->kind == DI_F_ARRAY ||
-                   !default_fits(f->def, f->kind)))
+    int fits = f->def && f->kind != DI_F_MODEL && f->kind != DI_F_ARRAY
+                   ? default_fits(f->def, f->kind) : 0;
+    if (fits < 0)
+        return DI_ENOMEM;
+    if (f->def && !fits)
         BAD("model %s: field '%s': its default %s is not a value of its kind",
             m->name, f->name, f->def);
     if (f->ranged && f->min > f->max)

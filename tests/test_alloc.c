@@ -199,6 +199,86 @@ static void test_config_with_plugin(void)
     CU_ASSERT(n > 20);
 }
 
+
+/* ---- a kind whose params a model checks, from a config ---- */
+
+typedef struct mparams { const char *path; int64_t size; } mparams;
+static const di_field mfields[] = {
+    { "path", DI_F_STRING, DI_AT(mparams, path), .required = 1 },
+    { "size", DI_F_INT, DI_AT(mparams, size), .ranged = 1, .min = 1,
+      .max = 9, .def = "4" },
+    { .name = NULL },
+};
+
+static int mcreate(const di_build *b, void **out)
+{
+    const mparams *p = di_params_struct(b);
+    *out = (void *)p->path;
+    return 0;
+}
+
+static const di_kind_desc mkind = {
+    .name = "m", .lifetime = "singleton", .create = mcreate,
+    .params_model = &(const di_model_desc){ "m", sizeof(mparams), mfields },
+};
+
+/* Registering the kind, a config it accepts and one whose params have
+ * two problems: each allocation failing once gives DI_ENOMEM (reported)
+ * or the whole answer, and leaks nothing. */
+static void test_params_model(void)
+{
+    long n = 1;
+    for (;; n++) {
+        size_t base = talloc_total_blocks(NULL);
+        void *root = talloc_new(NULL);
+        di_container *c;
+        T_OK(di_container_new(root, &c));
+        arm(n);
+        int rc = di_kind_register(c, &mkind);
+        if (!rc)
+            rc = di_config_load_string(c, "{ \"providers\": { \"a\": { "
+                "\"use\": \"m\", \"params\": { \"path\": \"p\" } } } }",
+                "good.json");
+        int bad = rc ? rc : di_config_load_string(c, "{ \"providers\": {\n"
+            "\"b\": { \"use\": \"m\", \"params\": { \"size\": 10 } } } }",
+            "bad.json");
+        bool failed = hit();
+        if (!failed) {
+            T_OK(rc);
+            CU_ASSERT_EQUAL(bad, DI_ECONFIG);
+            const di_error *e = di_container_error(c);
+            CU_ASSERT_EQUAL(di_error_count(e), 2);
+            CU_ASSERT_TRUE(t_list_has(e, "bad.json:2:30: providers.b.params.path: "
+                                      "field required"));
+            CU_ASSERT_TRUE(t_list_has(e, "bad.json:2:40: providers.b.params."
+                                      "size: expected 1 to 9"));
+            T_OK(di_container_seal(c));
+            di_scope *s;
+            void *v;
+            T_OK(di_scope_begin(c, NULL, "request", NULL, &s));
+            T_OK(di_get(s, "a", &v));
+            CU_ASSERT_STRING_EQUAL(v, "p");
+            T_OK(di_scope_end(s, 0));
+        } else {
+            if (rc != DI_ENOMEM && bad != DI_ENOMEM)
+                fprintf(stderr, "\n  allocation %ld: %s, %s: %s\n", n,
+                        di_strerror(rc), di_strerror(bad),
+                        di_error_message(di_container_error(c)));
+            CU_ASSERT(rc == DI_ENOMEM || bad == DI_ENOMEM);
+        }
+        T_OK(di_container_free(c));
+        talloc_free(root);
+        if (talloc_total_blocks(NULL) != base) {
+            CU_FAIL("blocks leaked");
+            fprintf(stderr, "\n  %s allocation %ld: %zu blocks, not %zu\n",
+                    __func__, n, talloc_total_blocks(NULL), base);
+        }
+        if (!failed)
+            break;
+    }
+    CU_ASSERT(n > 20);
+}
+
 /* ---- a request: beginning a scope, resolving a consumer's plan ---- */
 
 static void test_request(void)
@@ -677,6 +757,7 @@ int main(void)
     CU_TestInfo tests[] = {
         { "build and seal a 50-provider graph", test_build_and_seal },
         { "load a configuration with a plugin", test_config_with_plugin },
+        { "a kind's params model, from configurations", test_params_model },
         { "begin a scope, resolve a consumer's plan", test_request },
         { "end a scope whose disposes fail", test_end },
         { "settle a scope whose disposes fail, then free it", test_settle },
