@@ -23,15 +23,23 @@ int di__kind_find(const di_container *c, const char *name)
 static char *model_problem(const di_container *c, void *mem, const char *name,
                            const di_model_desc *d, bool *nomem)
 {
-    if (!d->fields || !d->size)
-        return talloc_asprintf(mem, "its params model needs a size and "
-                               "fields");
-    if (di__model_fields(c, name, &(size_t){ 0 }))
-        return talloc_asprintf(mem, "a model '%s' exists: its params model "
-                               "is registered under the kind's name", name);
+    bool bad = !d->fields || !d->size;
+    if (bad || di__model_fields(c, name, &(size_t){ 0 })) {
+        char *why = bad ? talloc_asprintf(mem, "its params model needs a "
+                                          "size and fields")
+                        : talloc_asprintf(mem, "a model '%s' exists: its "
+                                          "params model is registered under "
+                                          "the kind's name", name);
+        *nomem = !why;
+        return why;
+    }
     di__errlist errs = { .mem = mem };
     *nomem = di__model_check_desc(c, name, d, &errs) == DI_ENOMEM;
-    return errs.head ? talloc_strdup(mem, di_error_reason(errs.head)) : NULL;
+    char *why = errs.head ? talloc_strdup(mem, di_error_reason(errs.head))
+                          : NULL;
+    *nomem |= errs.head && !why;
+    talloc_free(errs.head);
+    return why;
 }
 
 /* Copy d into the container as "<prefix>.<name>" (or "<name>"): its flags
