@@ -138,6 +138,26 @@ static cJSON *ref(doc *d, const char *model)
     return o;
 }
 
+/* A $ref to model, or (list) an array of them. */
+static cJSON *refs(doc *d, const char *model, bool list)
+{
+    cJSON *s = ref(d, model);
+    if (!list)
+        return s;
+    cJSON *a = cJSON_CreateObject();
+    add_str(d, a, "type", "array");
+    add(d, a, "items", s);
+    return a;
+}
+
+/* to.content["application/json"].schema = schema */
+static void json_content(doc *d, cJSON *to, cJSON *schema)
+{
+    cJSON *ct = add(d, add(d, to, "content", cJSON_CreateObject()),
+                    "application/json", cJSON_CreateObject());
+    add(d, ct, "schema", schema);
+}
+
 /* The JSON schema of one value of kind k (a field's, or its items'). */
 static cJSON *kind_schema(doc *d, const di_field *f, di_field_kind k)
 {
@@ -273,16 +293,7 @@ static bool inputs(doc *d, const di__route_doc *r, cJSON *op)
                       field_schema(d, &f[k]));
         } else {
             cJSON *rb = add(d, op, "requestBody", cJSON_CreateObject());
-            cJSON *s = ref(d, in->arg);
-            if (in->list) {
-                cJSON *a = cJSON_CreateObject();
-                add_str(d, a, "type", "array");
-                add(d, a, "items", s);
-                s = a;
-            }
-            cJSON *ct = add(d, add(d, rb, "content", cJSON_CreateObject()),
-                            "application/json", cJSON_CreateObject());
-            add(d, ct, "schema", s);
+            json_content(d, rb, refs(d, in->arg, in->list));
             add(d, rb, "required", cJSON_CreateBool(!optional));
             body = true;
         }
@@ -324,13 +335,6 @@ static cJSON *response(doc *d, cJSON *resps, int status, const char *desc)
     return o;
 }
 
-static void json_content(doc *d, cJSON *resp, cJSON *schema)
-{
-    cJSON *ct = add(d, add(d, resp, "content", cJSON_CreateObject()),
-                    "application/json", cJSON_CreateObject());
-    add(d, ct, "schema", schema);
-}
-
 static void responses(doc *d, const di__route_doc *r, bool validated,
                       cJSON *op)
 {
@@ -345,16 +349,8 @@ static void responses(doc *d, const di__route_doc *r, bool validated,
             validation_schemas(d);
             json_content(d, o, ref(d, "HTTPValidationError"));
         }
-        if (!x->model)
-            continue;
-        cJSON *s = ref(d, x->model);
-        if (x->list) {
-            cJSON *a = cJSON_CreateObject();
-            add_str(d, a, "type", "array");
-            add(d, a, "items", s);
-            s = a;
-        }
-        json_content(d, o, s);
+        if (x->model)
+            json_content(d, o, refs(d, x->model, x->list != 0));
     }
     if (validated &&
         !cJSON_GetObjectItemCaseSensitive(resps, "422")) {
