@@ -253,7 +253,9 @@ static const di_field *field_named(const di_field *f, size_t n,
 }
 
 /* The route's parameters and body, from its path and its inputs. Returns
- * whether it has any (FastAPI then documents a 422). */
+ * whether the router checks any of them (the route may then answer 422):
+ * an input; not a path parameter without a path model, which reaches the
+ * handler as it came. */
 static bool inputs(doc *d, const di__route_doc *r, cJSON *op)
 {
     cJSON *params = cJSON_CreateArray();
@@ -274,12 +276,13 @@ static bool inputs(doc *d, const di__route_doc *r, cJSON *op)
             add_str(d, s, "type", "string");
         param(d, params, r->pnames[i], "path", true, s);
     }
-    bool body = false;
+    bool checked = path != NULL;
     for (uint32_t i = 0; i < r->ndeps; i++) {
         const di__input *in = r->ins[i];
         bool optional = r->deps[i][0] == '?';
         if (!in || in->what == DI__IN_PATH)
             continue;
+        checked = true;
         if (in->what == DI__IN_HEADER) {
             cJSON *s = cJSON_CreateObject();
             add_str(d, s, "type", "string");
@@ -295,15 +298,13 @@ static bool inputs(doc *d, const di__route_doc *r, cJSON *op)
             cJSON *rb = add(d, op, "requestBody", cJSON_CreateObject());
             json_content(d, rb, refs(d, in->arg, in->list));
             add(d, rb, "required", cJSON_CreateBool(!optional));
-            body = true;
         }
     }
-    bool any = body || (params && cJSON_GetArraySize(params));
     if (params && cJSON_GetArraySize(params))
         add(d, op, "parameters", params);
     else
         cJSON_Delete(params);
-    return any;
+    return checked;
 }
 
 /* FastAPI's schemas for its 422 answer. */

@@ -135,6 +135,8 @@ static di_http *shop(di_container *c)
         .handler = handler }));
     T_OK(di_http_route(h, &(di_http_route_desc){ .method = "GET",
         .path = "/health", .deps = open_deps, .handler = handler }));
+    T_OK(di_http_route(h, &(di_http_route_desc){ .method = "DELETE",
+        .path = "/orders/{id}", .deps = open_deps, .handler = handler }));
     T_OK(di_http_route(h, &(di_http_route_desc){ .method = "GET",
         .path = "/secret", .handler = handler, .undocumented = 1 }));
     return h;
@@ -183,7 +185,7 @@ static void test_document(void)
                            "{\"title\":\"shop\",\"version\":\"2.1.0\"}");
     /* every documented route, and not the undocumented one */
     CU_ASSERT_STRING_EQUAL(at(d, "paths", "/secret", NULL), "");
-    CU_ASSERT_EQUAL(cJSON_GetArraySize(cJSON_GetObjectItem(d, "paths")), 4);
+    CU_ASSERT_EQUAL(cJSON_GetArraySize(cJSON_GetObjectItem(d, "paths")), 5);
     CU_ASSERT_STRING_EQUAL(at(d, "paths", "/orders", "post", "summary", NULL),
                            "\"Place an order\"");
     CU_ASSERT_STRING_EQUAL(at(d, "paths", "/orders", "post", "operationId",
@@ -241,6 +243,15 @@ static void test_document(void)
         "\"#/components/schemas/order\"}}");
     CU_ASSERT_STRING_EQUAL(at(d, "paths", "/health", "get", "responses",
                               NULL),
+                           "{\"200\":{\"description\":\"Successful Response\"}}");
+    /* a path parameter without a path model reaches the handler as it
+     * came: documented, a string, and no 422 */
+    CU_ASSERT_STRING_EQUAL(at(d, "paths", "/orders/{id}", "delete",
+                              "parameters", NULL),
+        "[{\"name\":\"id\",\"in\":\"path\",\"required\":true,\"schema\":"
+        "{\"type\":\"string\"}}]");
+    CU_ASSERT_STRING_EQUAL(at(d, "paths", "/orders/{id}", "delete",
+                              "responses", NULL),
                            "{\"200\":{\"description\":\"Successful Response\"}}");
     /* the schemas: the models named, nested ones too, exactly */
     CU_ASSERT_STRING_EQUAL(at(d, "components", "schemas", "order", NULL),
