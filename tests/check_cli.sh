@@ -80,6 +80,15 @@ contains '"/hello":	{'
 contains '"operationId":	"get_hello"'
 contains '"X-Key":	[]'
 contains '"in":	"header",'
+# ... a document FastAPI's own OpenAPI model accepts
+if /usr/bin/python3 -c "import fastapi" 2>/dev/null; then
+    /usr/bin/python3 -c 'import json, sys
+from fastapi.openapi.models import OpenAPI
+OpenAPI.parse_obj(json.load(open(sys.argv[1])))' "$out" ||
+        { echo "FAIL: FastAPI's OpenAPI model refused diwire openapi's document"; fails=$((fails + 1)); }
+else
+    echo "SKIP: diwire openapi's document not validated (needs python3-fastapi)"
+fi
 run 1 "$DI" openapi graph_errors.json --plugin-dir "$PLUGINS"
 has "GET /hello → user: no provider 'user'"
 has "graph_errors.json: 2 problems"
