@@ -533,7 +533,31 @@ typedef struct served {
     di_openapi_info info;
     const di_http *h;
     char *json_path, *docs_path;
+    char *page_title;  /* the title, HTML-escaped */
 } served;
+
+/* s with &, <, > and " escaped for HTML, on mem. */
+static char *html_escaped(void *mem, const char *s)
+{
+    char *o = talloc_strdup(mem, "");
+    for (; o && *s; s++)
+        o = *s == '&' ? talloc_strdup_append(o, "&amp;")
+            : *s == '<' ? talloc_strdup_append(o, "&lt;")
+            : *s == '>' ? talloc_strdup_append(o, "&gt;")
+            : *s == '"' ? talloc_strdup_append(o, "&quot;")
+            : talloc_strndup_append(o, s, 1);
+    return o;
+}
+
+/* Can path go into the page as it is (an attribute, a script string)? */
+static bool plain_path(const char *path)
+{
+    for (const unsigned char *p = (const unsigned char *)path; *p; p++)
+        if (*p <= ' ' || *p == '"' || *p == '\'' || *p == '<' ||
+            *p == '>' || *p == '\\' || *p == 0x7f)
+            return false;
+    return true;
+}
 
 static int serve_json(di_http_req *r, void *const *deps, void *data)
 {
@@ -572,7 +596,7 @@ static int serve_page(di_http_req *r, void *const *deps, void *data)
         "      deepLinking: true });\n"
         "  });\n"
         "</script>\n</body></html>\n",
-        sv->info.title ? sv->info.title : "API", docs, docs, sv->json_path);
+        sv->page_title, docs, docs, sv->json_path);
     if (!page)
         return DI_ENOMEM;
     int rc = di_http_respond(r, 200, "text/html; charset=utf-8", page,
@@ -628,6 +652,12 @@ int di_openapi_routes(di_http *h, const di_openapi_info *info,
 {
     if (!h || !json_path)
         return DI_EINVAL;
+    if (!plain_path(json_path) || (docs_path && !plain_path(docs_path))) {
+        di__reg_error(di_http_container(h), DI_EINVAL, "di_openapi_routes: "
+                      "the paths may not hold spaces, quotes, '<', '>' or "
+                      "'\\'");
+        return DI_EINVAL;
+    }
     marks *ms = state_of(h);
     served *sv = ms ? talloc_zero(h, served) : NULL;
     bool nomem = !sv;
@@ -640,6 +670,9 @@ int di_openapi_routes(di_http *h, const di_openapi_info *info,
                                        &nomem);
         sv->info.description = dup_or_null(sv, info ? info->description
                                                     : NULL, &nomem);
+        sv->page_title = html_escaped(sv, sv->info.title ? sv->info.title
+                                                         : "API");
+        nomem |= !sv->page_title;
     }
     if (nomem) {
         talloc_free(sv);

@@ -321,7 +321,14 @@ static void test_routes(void)
     void *root;
     di_container *c = t_fixture(&root);
     di_http *h = shop(c);
-    T_OK(di_openapi_routes(h, &(di_openapi_info){ .title = "shop",
+    CU_ASSERT_EQUAL(di_openapi_routes(h, NULL, "/open api.json", NULL),
+                    DI_EINVAL);
+    CU_ASSERT_TRUE(t_msg_is(di_container_error(c), "di_openapi_routes: the "
+                            "paths may not hold spaces, quotes, '<', '>' or "
+                            "'\\'"));
+    CU_ASSERT_EQUAL(di_openapi_routes(h, NULL, "/o.json", "/d\"s"),
+                    DI_EINVAL);
+    T_OK(di_openapi_routes(h, &(di_openapi_info){ .title = "shop <&> \"s\"",
                                                   .version = "2.1.0" },
                            "/openapi.json", "/docs"));
     T_OK(di_container_seal(c));
@@ -335,7 +342,8 @@ static void test_routes(void)
     char *direct;
     T_OK(di_openapi_json(h, NULL, mem, &direct)); /* the routes' info */
     CU_ASSERT_STRING_EQUAL(di_http_answer_body(a, NULL), direct);
-    CU_ASSERT_PTR_NOT_NULL(strstr(direct, "\"title\":\t\"shop\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(direct,
+                                  "\"title\":\t\"shop <&> \\\"s\\\"\""));
     /* the documentation's own routes are not in it */
     CU_ASSERT_PTR_NULL(strstr(direct, "/openapi.json"));
     CU_ASSERT_PTR_NULL(strstr(direct, "/docs"));
@@ -345,7 +353,8 @@ static void test_routes(void)
     const char *html = di_http_answer_body(a, NULL);
     CU_ASSERT_PTR_NOT_NULL(strstr(html, "src=\"/docs/swagger-ui-bundle.js\""));
     CU_ASSERT_PTR_NOT_NULL(strstr(html, "fetch(\"/openapi.json\")"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(html, "<title>shop</title>"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "<title>shop &lt;&amp;&gt; "
+                                        "&quot;s&quot;</title>"));
     T_OK(di_http_call(h, &(di_http_call_desc){ .method = "GET",
         .target = "/docs/swagger-ui.css" }, mem, &a));
     if (access(T_SWAGGER_UI_DIR "/swagger-ui.css", R_OK) == 0) {
