@@ -17,7 +17,7 @@ if [ "${1:-}" = "--postgres" ]; then
   postgres=1
   shift
 fi
-bash tests/deps.sh
+bash tests/deps.sh --example
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Debug >/dev/null
 cmake --build build -j"$(nproc 2>/dev/null || echo 2)" >/dev/null
 cd build
