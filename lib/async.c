@@ -304,22 +304,23 @@ static bool needs(const di_container *c, const di__provider *p,
 static int walk_compiled(di__job *j)
 {
     di_scope *s = j->s;
-    const di__consumer *cn = j->cn;
+    const di__prog *pg = j->cn->prog;
     uint8_t blocked[DI__PLAN_STEPS];
-    memset(blocked, 0, cn->nplan);
+    memset(blocked, 0, pg->nsteps);
     for (struct di_pending *p = s->async->pendings; p; p = p->next)
-        for (uint32_t i = 0; i < cn->nplan; i++)
-            if (cn->steps[i].prov == p->prov) {
+        for (uint32_t i = 0; i < pg->nsteps; i++)
+            if (pg->steps[i].prov == p->prov) {
                 blocked[i] = 1;
                 if (wait_on(j, p)) {
-                    di__scope_fail(s, DI_ENOMEM, cn->name, "out of memory");
+                    di__scope_fail(s, DI_ENOMEM, j->cn->name,
+                                   "out of memory");
                     return DI_ENOMEM;
                 }
             }
     struct di__async *a = s->async;
     di__job *was = a->running;
     a->running = j;
-    int rc = di__walk_plan(s, cn, j->out, blocked);
+    int rc = di__walk_plan(s, pg, j->out, blocked);
     a->running = was;
     return rc == DI_PENDING && !j->nwaits ? DI__FALLBACK : rc;
 }
@@ -329,7 +330,7 @@ static int walk_compiled(di__job *j)
  * (its detail on the scope). */
 static int walk(di__job *j)
 {
-    if (j->cn->compiled && j->s->level == j->cn->level) {
+    if (j->cn->prog && j->s->level == j->cn->level) {
         int rc = walk_compiled(j);
         if (rc != DI__FALLBACK)
             return rc;

@@ -85,8 +85,8 @@ DI__HOT int di_resolve_key(di_scope *s, int key, void **out, size_t n)
         return DI_EINVAL;
     }
     const di__consumer *cn = &c->cons[key];
-    if (cn->compiled && s->level == cn->level && !s->cur && n >= cn->ndeps) {
-        rc = di__resolve_plan(s, cn, out);
+    if (cn->prog && s->level == cn->level && !s->cur && n >= cn->ndeps) {
+        rc = di__resolve_plan(s, cn->prog, out);
         if (rc != DI__FALLBACK)
             return rc;
     }

@@ -201,7 +201,8 @@ typedef struct di__provider {
     int16_t level;  /* DI__ROOT, a level, DI__TRANSIENT (seal) */
     uint32_t lt;    /* its lifetime: c->lifetimes[lt] */
     uint32_t ndeps;
-    uint32_t slot;  /* singletons: its index in c->singles */
+    uint32_t slot;  /* singletons: its index in c->singles; others: among
+                       its level's, or the transients (plan.c) */
     di__dep *deps;
     size_t size;
     void *value;
@@ -237,23 +238,42 @@ typedef struct di__tracer {
 } di__tracer;
 
 /* Where a compiled step finds a dependency, as seen from a scope of the
- * consumer's level: n >= 0 is entry n of the plan (earlier than the step:
- * found or built by then), n < 0 the container's known[-1 - n] (a value, a
- * built singleton, or the NULL of a missing optional dependency). */
+ * program's level: n >= 0 is step n of the program (earlier than the
+ * step: found or built by then), n < 0 the container's known[-1 - n] (a
+ * value, a built singleton, or the NULL of a missing optional dependency). */
 typedef int32_t di__src;
 
-/* One entry of a consumer's compiled plan. */
+/* One step of a compiled program (plan.c): an instance of the program's
+ * level, found in the scope or built into it, or a transient, built. */
 typedef struct di__step {
-    di__src at;       /* < 0: known[-1 - at] (NULL there: not built yet);
-                         else its instance is looked up in the scope */
     di__key prov;
     uint16_t ndeps;   /* build steps: how many sources at srcs[dep0] */
-    uint8_t build;    /* 1: build it into the scope when missing; 0: it must
-                         exist already (a singleton's first use, an external
-                         not put: the general path answers) */
+    uint8_t build;    /* 1: build it when missing; 0: an external, which
+                         must have been put (else the general path answers) */
+    uint8_t fresh;    /* a transient: built every time, never looked up */
     uint32_t dep0;
     const struct di__provider *p; /* its record (records never move) */
 } di__step;
+
+/* A compiled program (plan.c): what resolving some targets in a scope of
+ * one level builds, in the order the recursive resolver would (depth
+ * first, dependencies in declared order), each transient once per use.
+ * Compiled when everything it reaches is a value, a singleton, of that
+ * level or a transient (none needed by an instance of the level), with at
+ * most DI__PLAN_DEPS dependencies a step and DI__PLAN_STEPS steps;
+ * immutable once made. */
+typedef struct di__prog {
+    int16_t level;
+    bool fresh;       /* it builds transients: before it builds anything
+                         the singletons and values it reads are checked
+                         (need), and a failure unwinds them */
+    uint32_t nsteps, nout, nneed;
+    di__step *steps;
+    di__src *srcs;    /* the build steps' dependency sources */
+    di__src *out;     /* the targets' sources */
+    di__key *need;    /* the values and singletons it reads */
+    di__frame *frames;/* per step: its error path (first askers) */
+} di__prog;
 
 typedef struct di__consumer {
     void *mem;
@@ -269,15 +289,10 @@ typedef struct di__consumer {
     di__frame top;    /* { NULL, name }: the start of its error paths */
     di__frame *frames;/* per plan entry: its path (first askers), so that
                          resolution builds none */
-    /* compiled for scopes of the consumer's own level, when everything it
-     * needs is a value, a singleton or of that level (no transient, no
-     * intermediate level, at most 8 dependencies each): steps parallel to
-     * plan, the build steps' dependency sources, the consumer's outputs */
-    bool compiled;
+    /* compiled for scopes of the consumer's own level (NULL: not), its
+     * frames under top */
+    const di__prog *prog;
     bool async;       /* resolved with di_resolve_async() (seal, async.c) */
-    di__step *steps;
-    di__src *srcs;
-    di__src *out;
     void *data;
 } di__consumer;
 
@@ -488,6 +503,14 @@ struct di_container {
     _Atomic(void *) *known;
     di__single *singles;              /* each singleton's state (runtime) */
     uint32_t nsingles;
+    uint32_t ntransients;             /* transients (their slots) */
+    /* plan.c: the programs that build a provider asked for by key or name
+     * with no create running (di_get), made at its first such build: by
+     * level (index 0: the transients), an array by slot, each NULL until
+     * made, then a program or di__prog_none. Made under lock, on progmem
+     * (seal's), read without the lock. */
+    _Atomic(_Atomic(const di__prog *) *) gets[DI_LEVEL_MAX];
+    void *progmem;
 
     /* ---- runtime, after seal ---- */
     pthread_mutex_t lock;
@@ -824,18 +847,33 @@ extern _Thread_local di_container *di__calling DI__TLS;
 /* resolution (resolve.c) */
 int di__resolve_dep(di_scope *s, const di__dep *d, const di__frame *up,
                     void **out);
-/* Build what compiled consumer cn needs in scope s of its own level along
- * its plan (no create is running on s), and put its dependencies into out.
- * 0, a failure (with its path from cn->frames), or DI__FALLBACK when the
- * general path must do it (a singleton's first use, an external not put, a
- * NULL instance); what was built so far stays cached. */
+/* Build what program pg's targets need in scope s of its level (no create
+ * is running on s), and put the targets into out. 0, a failure (with its
+ * path from pg->frames; the transients it built disposed and freed), or
+ * DI__FALLBACK when the general path must do it (a singleton's first use,
+ * an external not put, a NULL instance): what was built so far stays
+ * cached, and a program that builds transients falls back before it
+ * builds anything. */
 #define DI__FALLBACK 1
-int di__resolve_plan(di_scope *s, const di__consumer *cn, void **out);
+int di__resolve_plan(di_scope *s, const di__prog *pg, void **out);
 /* The same for an asynchronous walk (async.c): blocked flags the plan's
  * entries pending (in, and out for what it left pending); DI_PENDING when
  * one is. */
-int di__walk_plan(di_scope *s, const di__consumer *cn, void **out,
+int di__walk_plan(di_scope *s, const di__prog *pg, void **out,
                   uint8_t *blocked);
+
+/* plan.c: compile the program that resolves targets (n provider keys; -1:
+ * a missing optional one) in scopes of level l, on mem; its paths start
+ * under top (NULL: with the targets' names); transients: whether it may
+ * build transients. *out is NULL when the graph does not fit one (see
+ * di__prog). 0, or DI_ENOMEM. */
+int di__prog_compile(const di_container *c, void *mem, int16_t l,
+                     const di__key *targets, uint32_t n, const di__frame *top,
+                     bool transients, const di__prog **out);
+/* plan.c: the program that builds provider key (a transient, or a create
+ * of level l) into a scope of level l, made at the first call; NULL when
+ * it has none there (the general path builds it). Thread-safe. */
+const di__prog *di__get_prog(di_container *c, di__key key, int16_t l);
 /* debug builds: the process-wide set of open scopes (stale.c) */
 #ifdef DI_DEBUG
 int di__open_add(const di_scope *s);

@@ -308,14 +308,15 @@ static int build(di_scope *s, di_scope *home, di__stack *pending, di__key pi,
     return rc;
 }
 
-/* One step of a compiled plan on s (its own level, no create running):
- * create p (key pi) with the dependencies already in b->deps, record it on
- * s's stack and in its table. b and bc are the plan's, kept from step to
- * step: only what differs is written here. On failure the error is on s,
- * with the path f. */
+/* One step of a compiled program on s (its own level, no create
+ * running): create p (key pi) with the dependencies already in b->deps,
+ * record it on s's stack and, unless it is a transient (fresh), in its
+ * table. b and bc are the program's, kept from
+ * step to step: only what differs is written here. On failure the error is
+ * on s, with the path f. */
 static inline __attribute__((always_inline)) int
 plan_create(di_scope *s, di_build *b, di__buildctx *bc, const di__provider *p,
-            di__key pi, const di__frame *f, void **out)
+            di__key pi, const di__frame *f, bool fresh, void **out)
 {
     void *mem = talloc_named_const(s, p->size, p->name);
     if (!mem)
@@ -356,7 +357,8 @@ plan_create(di_scope *s, di_build *b, di__buildctx *bc, const di__provider *p,
     if (__builtin_expect(di__stack_push(s, &s->stack, pi, mark, stored, mem),
                          0))
         return create_unrecorded(s, pi, mark, stored, mem, f);
-    di__tab_put(s, pi, s->stack.n - 1);
+    if (!fresh)
+        di__tab_put(s, pi, s->stack.n - 1);
     s->bytes += (uint32_t)p->size;
     if (p->dispose)
         s->disposes = 1;
@@ -364,33 +366,42 @@ plan_create(di_scope *s, di_build *b, di__buildctx *bc, const di__provider *p,
     return 0;
 }
 
-/* The plan runner; with blocked (an asynchronous walk, async.c), one flag
- * per plan entry: set for an entry pending or waiting for one (on entry:
+/* The program runner; with blocked (an asynchronous walk, async.c), one
+ * flag per step: set for a step pending or waiting for one (on entry:
  * those pending already), whose dependents are not built this time; a
  * create that answers DI_PENDING is parked by the hook and flagged. Then
  * DI_PENDING when something is flagged. Instantiated twice: the
- * synchronous runner has no trace of this. */
+ * synchronous runner has no trace of this. (Seal compiles no transient
+ * into an asynchronous consumer's program.) */
 static inline __attribute__((always_inline)) int
-run_plan(di_scope *s, const di__consumer *cn, void **out, uint8_t *blocked)
+run_steps(di_scope *s, const di__prog *pg, void **out, uint8_t *blocked,
+          const bool fresh)
 {
     di_container *c = s->c;
     di_container *calling = NULL;
     bool creating = false, waits = false;
     int rc = 0;
-    /* each entry's instance once found or built (seal caps the plan's
-     * length); while the scope's table holds only what this plan put
-     * there, an entry of the plan cannot be in it yet: no lookup */
+    /* nothing is built unless what the program reads from the container
+     * is there (else the general path builds the singletons first, in
+     * their place in the order) */
+    for (uint32_t k = 0; k < pg->nneed; k++)
+        if (!atomic_load_explicit(&s->known[pg->need[k]],
+                                  memory_order_acquire))
+            return DI__FALLBACK;
+    /* each step's instance once found or built (seal caps the program's
+     * length); while the scope's table holds only what this program put
+     * there, an instance of the level cannot be in it yet: no lookup */
     void *got[DI__PLAN_STEPS];
-    uint32_t mine = 0;
-    void *dv[DI__PLAN_DEPS]; /* seal compiled no step with more */
+    uint32_t mine = 0, base = fresh ? s->stack.n : 0;
+    void *dv[DI__PLAN_DEPS]; /* no step has more */
     di__buildctx bc = { .prev = NULL, .home = s, .pending = NULL, .msg = NULL };
     di_build b = { .deps = dv, .scope = s, .di__state = &bc };
-    for (uint32_t i = 0; i < cn->nplan; i++) {
-        const di__step *st = &cn->steps[i];
+    for (uint32_t i = 0; i < pg->nsteps; i++) {
+        const di__step *st = &pg->steps[i];
         if (blocked) { /* pending, or needs one that is */
             bool wait = blocked[i];
             for (uint32_t k = 0; !wait && st->build && k < st->ndeps; k++) {
-                di__src x = cn->srcs[st->dep0 + k];
+                di__src x = pg->srcs[st->dep0 + k];
                 wait = x >= 0 && blocked[x];
             }
             if (wait) {
@@ -399,11 +410,9 @@ run_plan(di_scope *s, const di__consumer *cn, void **out, uint8_t *blocked)
                 continue;
             }
         }
-        void *v = st->at < 0
-                      ? atomic_load_explicit(&s->known[-1 - st->at],
-                                             memory_order_acquire)
-                  : s->ninst == mine ? NULL
-                                     : di__scope_find(s, st->prov);
+        void *v = (fresh && st->fresh) || s->ninst == mine
+                      ? NULL
+                      : di__scope_find(s, st->prov);
         if (v) {
             got[i] = UNWRAP(v);
             continue;
@@ -411,7 +420,7 @@ run_plan(di_scope *s, const di__consumer *cn, void **out, uint8_t *blocked)
         rc = DI__FALLBACK;
         if (!st->build)
             goto done;
-        const di__src *src = &cn->srcs[st->dep0];
+        const di__src *src = &pg->srcs[st->dep0];
         for (uint32_t k = 0; k < st->ndeps; k++) {
             di__src x = src[k];
             if (x >= 0) {
@@ -431,8 +440,8 @@ run_plan(di_scope *s, const di__consumer *cn, void **out, uint8_t *blocked)
         }
         if (blocked)
             s->async->starting = st->p;
-        rc = plan_create(s, &b, &bc, st->p, st->prov, &cn->frames[i],
-                         &got[i]);
+        rc = plan_create(s, &b, &bc, st->p, st->prov, &pg->frames[i],
+                         fresh && st->fresh, &got[i]);
         if (blocked)
             bc.pending_create = NULL; /* the context serves the next step */
         if (blocked && rc == DI_PENDING) {
@@ -443,7 +452,7 @@ run_plan(di_scope *s, const di__consumer *cn, void **out, uint8_t *blocked)
         }
         if (rc)
             goto done;
-        mine++;
+        mine += !(fresh && st->fresh);
     }
 done:
     if (creating) {
@@ -452,12 +461,17 @@ done:
     }
     if (blocked)
         s->async->starting = NULL;
-    if (rc)
+    if (rc) {
+        /* as the recursive builds would: the transients made for what
+         * failed are disposed with the failure and freed */
+        if (fresh && rc != DI__FALLBACK && rc != DI_PENDING)
+            unwind(s, s, &s->stack, base, rc);
         return rc;
+    }
     if (waits)
         return DI_PENDING;
-    for (uint32_t i = 0; i < cn->ndeps; i++) {
-        di__src x = cn->out[i];
+    for (uint32_t i = 0; i < pg->nout; i++) {
+        di__src x = pg->out[i];
         if (x >= 0) {
             out[i] = got[x];
             continue;
@@ -470,15 +484,25 @@ done:
     return 0;
 }
 
-DI__HOT int di__resolve_plan(di_scope *s, const di__consumer *cn, void **out)
+/* Instantiated for programs with transients and without: the usual one
+ * pays nothing for them. */
+static inline __attribute__((always_inline)) int
+run_plan(di_scope *s, const di__prog *pg, void **out, uint8_t *blocked)
 {
-    return run_plan(s, cn, out, NULL);
+    return pg->fresh ? run_steps(s, pg, out, blocked, true)
+                     : run_steps(s, pg, out, blocked, false);
 }
 
-int di__walk_plan(di_scope *s, const di__consumer *cn, void **out,
+DI__HOT int di__resolve_plan(di_scope *s, const di__prog *pg, void **out)
+{
+    return run_plan(s, pg, out, NULL);
+}
+
+int di__walk_plan(di_scope *s, const di__prog *pg, void **out,
                   uint8_t *blocked)
 {
-    return run_plan(s, cn, out, blocked);
+    /* seal compiles no transient into an asynchronous consumer's */
+    return run_steps(s, pg, out, blocked, false);
 }
 
 /* Publish a built singleton: move its memory and its transients' under the
@@ -650,6 +674,20 @@ static int ensure(di_scope *s, di__key pi, const di__frame *up, void **out)
     return build(s, h, NULL, pi, up, out);
 }
 
+/* Build provider key (a transient, or a create of s's level that s does
+ * not hold) into s, no create running there: along its program when it
+ * has one, else recursively. */
+static int build_new(di_scope *s, di__key key, void **out)
+{
+    const di__prog *pg = di__get_prog(s->c, key, s->level);
+    if (pg) {
+        int rc = di__resolve_plan(s, pg, out);
+        if (rc != DI__FALLBACK)
+            return rc;
+    }
+    return build(s, s, NULL, key, NULL, out);
+}
+
 /* Provider key for s, asked with the path up. While a create runs on s,
  * what it gets is for the instance being built, which lives at its home's
  * level (the root for a singleton): a transient is built there, and
@@ -659,9 +697,13 @@ static int get_for(di_scope *s, di__key key, const di__frame *up, void **out)
     di_container *c = s->c;
     const di__provider *p = di__prov(c, key);
     di__buildctx *cur = s->cur;
+    if (!cur && (p->level == DI__TRANSIENT ||
+                 (p->level == s->level && p->level != DI__ROOT &&
+                  p->kind == DI__CREATE &&
+                  !di__scope_find(s, key))))
+        return build_new(s, key, out);
     if (p->level == DI__TRANSIENT)
-        return build(s, cur ? cur->home : s, cur ? cur->pending : NULL, key,
-                     up, out);
+        return build(s, cur->home, cur->pending, key, up, out);
     int16_t at = !cur ? 0 : cur->home ? cur->home->level : DI__ROOT;
     if (cur && p->kind != DI__VALUE && !di__encloses(c, p->level, at))
         return misplaced(s, owner_of(s), at, key, up);
@@ -771,7 +813,7 @@ DI__HOT int di_get_key(di_scope *s, int key, void **out)
         /* no create runs on s: a transient is built into it from here, as
          * get() would */
         if (s->fast[key].level == DI__TRANSIENT)
-            return build(s, s, NULL, key, NULL, out);
+            return build_new(s, key, out);
     }
 #endif
     return get_key_slow(s, key, out);

@@ -37,6 +37,7 @@ typedef struct seal {
      * compiling rides on the targets pass, which reads the same records */
     bool compiling;
     uint32_t nslots[DI_LEVEL_MAX];
+    uint32_t ntransients;
     int16_t *lvl;    /* each provider's level, packed: passes that follow
                         edges to random providers read this, not the records */
     int16_t *req;    /* transients: the deepest level they need, CONFLICT */
@@ -729,86 +730,26 @@ static void check_async(seal_t *st)
 
 /* ---- compilation ---- */
 
-/* The source of dependency target t for a scope of level l, or false when
- * it has none there (a transient, an intermediate level); at[t]: its entry
- * in the plan being compiled. */
-static bool source_of(const di_container *c, int32_t t, int16_t l,
-                      const int32_t *at, di__src *out)
+/* Compile consumer cn's program for scopes of its level (plan.c): left
+ * NULL when its graph does not fit one. An asynchronous consumer's builds
+ * no transient (its walk, async.c, parks a pending create by plan entry). */
+static int compile_steps(di_container *c, di__consumer *cn)
 {
-    if (t < 0) {
-        *out = -1 - (int32_t)c->nprov; /* the NULL sentinel */
-        return true;
-    }
-    const di__provider *p = di__prov(c, t);
-    if (p->kind == DI__VALUE || p->level == DI__ROOT) {
-        *out = -1 - t;
-        return true;
-    }
-    if (p->level != l)
-        return false;
-    *out = at[t];
-    return true;
-}
-
-/* Compile consumer cn's plan into steps for scopes of its level; leaves
- * cn->compiled false when something in it has no fixed source there or the
- * plan is too long. at: each plan entry's index, by provider key. */
-static int compile_steps(di_container *c, di__consumer *cn, const int32_t *at)
-{
-    uint32_t nsrc = 0;
-    cn->compiled = false;
-    TALLOC_FREE(cn->steps); /* an earlier seal attempt's */
-    TALLOC_FREE(cn->srcs);
-    TALLOC_FREE(cn->out);
-    if (cn->nplan > DI__PLAN_STEPS)
-        return 0;
-    for (uint32_t j = 0; j < cn->nplan; j++) {
-        const di__provider *p = di__prov(c, cn->plan[j]);
-        if (p->level == cn->level && p->kind == DI__CREATE) {
-            if (p->ndeps > DI__PLAN_DEPS)
-                return 0;
-            nsrc += p->ndeps;
-        }
-    }
-    di__step *steps = talloc_array(cn->mem, di__step, cn->nplan ? cn->nplan : 1);
-    di__src *srcs = talloc_array(cn->mem, di__src, nsrc ? nsrc : 1);
-    di__src *out = talloc_array(cn->mem, di__src, cn->ndeps ? cn->ndeps : 1);
-    if (!steps || !srcs || !out)
-        goto nomem;
-    nsrc = 0;
-    for (uint32_t j = 0; j < cn->nplan; j++) {
-        di__key pi = cn->plan[j];
-        const di__provider *p = di__prov(c, pi);
-        di__step *st = &steps[j];
-        *st = (di__step){ .prov = pi, .dep0 = nsrc, .p = p };
-        if (!source_of(c, pi, cn->level, at, &st->at))
-            goto unfit;
-        if (p->level != cn->level || p->kind != DI__CREATE)
-            continue;
-        st->build = 1;
-        st->ndeps = (uint16_t)p->ndeps;
-        for (uint32_t k = 0; k < p->ndeps; k++)
-            if (!source_of(c, p->deps[k].target, cn->level, at, &srcs[nsrc++]))
-                goto unfit;
-    }
+    di__key local[16], *targets = local;
+    if (cn->ndeps > 16 &&
+        !(targets = talloc_array(NULL, di__key, cn->ndeps)))
+        return DI_ENOMEM;
     for (uint32_t k = 0; k < cn->ndeps; k++)
-        if (!source_of(c, cn->deps[k].target, cn->level, at, &out[k]))
-            goto unfit;
-    cn->steps = steps;
-    cn->srcs = srcs;
-    cn->out = out;
-    cn->compiled = true;
-    return 0;
-unfit:
-    talloc_free(steps);
-    talloc_free(srcs);
-    talloc_free(out);
-    return 0;
-nomem:
-    talloc_free(steps);
-    talloc_free(srcs);
-    talloc_free(out);
-    return DI_ENOMEM;
+        targets[k] = cn->deps[k].target;
+    talloc_free((void *)cn->prog); /* an earlier seal attempt's */
+    cn->prog = NULL;
+    int rc = cn->nplan > DI__PLAN_STEPS
+                 ? 0
+                 : di__prog_compile(c, cn->mem, cn->level, targets, cn->ndeps,
+                                    &cn->top, !cn->async, &cn->prog);
+    if (targets != local)
+        talloc_free(targets);
+    return rc;
 }
 
 static int compile_plans(seal_t *st)
@@ -827,7 +768,6 @@ static int compile_plans(seal_t *st)
     for (uint32_t ci = 0; ci < c->ncons; ci++) {
         di__consumer *cn = &c->cons[ci];
         uint32_t nb = 0;
-        bool transients = false;
         /* depth first, dependencies in declared order: the order in which
          * the recursive resolver first reaches each provider */
         for (uint32_t k = 0; k < cn->ndeps; k++) {
@@ -851,9 +791,7 @@ static int compile_plans(seal_t *st)
                     }
                     continue;
                 }
-                if (p->level == DI__TRANSIENT)
-                    transients = true;
-                else if (p->kind != DI__VALUE) {
+                if (p->level != DI__TRANSIENT && p->kind != DI__VALUE) {
                     at[stk[sp - 1]] = (int32_t)nb;
                     buf[nb++] = stk[sp - 1];
                 }
@@ -881,11 +819,9 @@ static int compile_plans(seal_t *st)
             cn->frames[j] = (di__frame){
                 cn->plan_up[j] >= 0 ? &cn->frames[cn->plan_up[j]] : &cn->top,
                 di__prov(c, buf[j])->name };
-        if (!transients) {
-            int rc = compile_steps(c, cn, at);
-            if (rc)
-                return rc;
-        }
+        int rc = compile_steps(c, cn);
+        if (rc)
+            return rc;
     }
     return 0;
 }
@@ -904,14 +840,18 @@ static int compile_start(seal_t *st)
     return 0;
 }
 
-/* Provider i's singleton index, packed entry and value (its level is
- * final); from the targets pass, in provider order. */
+/* Provider i's slot (a singleton's index in c->singles; else its index
+ * among its level's providers, or among the transients, for the program
+ * that builds it: plan.c), packed entry and value (its level is final);
+ * from the targets pass, in provider order. */
 static inline void compile_one(seal_t *st, di__key i, di__provider *p)
 {
     di_container *c = st->c;
     p->slot = 0;
     if (p->level >= 0 && p->kind != DI__VALUE)
         p->slot = st->nslots[p->level]++;
+    else if (p->level == DI__TRANSIENT)
+        p->slot = st->ntransients++;
     c->fast[i] = (di__fast){ p->level, (uint8_t)p->kind, p->slot };
     if (p->kind == DI__VALUE && p->value)
         atomic_init(&c->known[i], p->value);
@@ -927,10 +867,16 @@ static void seed_shapes(di_container *c)
         const di__consumer *cn = &c->cons[ci];
         uint32_t o = 0;
         size_t b = 0;
-        for (uint32_t j = 0; j < cn->nplan; j++) {
+        /* a program's steps are the instances it holds, its transients
+         * included; else the plan's entries of the level */
+        for (uint32_t j = 0; cn->prog && j < cn->prog->nsteps; j++) {
+            o++; /* an instance, or an external put there */
+            b += cn->prog->steps[j].p->size;
+        }
+        for (uint32_t j = 0; !cn->prog && j < cn->nplan; j++) {
             const di__provider *p = di__prov(c, cn->plan[j]);
             if (p->level == cn->level && p->kind != DI__VALUE) {
-                o++; /* an instance, or an external put there */
+                o++;
                 b += p->size;
             }
         }
@@ -953,6 +899,12 @@ static int compile(seal_t *st)
     const uint32_t *nslots = st->nslots;
     for (uint32_t l = 0; l < c->nlevels; l++)
         c->levels[l].nslots = nslots[l];
+    c->ntransients = st->ntransients;
+    for (uint32_t l = 0; l < DI_LEVEL_MAX; l++)
+        atomic_store_explicit(&c->gets[l], NULL, memory_order_relaxed);
+    talloc_free(c->progmem); /* an earlier seal attempt's */
+    if (!(c->progmem = talloc_named_const(c, 0, "di programs")))
+        return DI_ENOMEM;
     int rc = compile_plans(st);
     if (rc)
         return rc;

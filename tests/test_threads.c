@@ -209,6 +209,34 @@ static void test_many_requests(void)
     CU_ASSERT_EQUAL(cfg_beh.disposes, 1);
 }
 
+/* The first builds of a transient on many threads at once: its program
+ * (plan.c) is made once, under the container's lock, and read by all. */
+static void test_program_made_once(void)
+{
+    T_OK(di_container_new(NULL, &c));
+    T_OK(t_provide(c, "cfg", "singleton", NULL, NULL));
+    T_OK(t_provide(c, "db", "request", NULL, "cfg", NULL));
+    T_OK(t_provide(c, "t", "transient", NULL, "cfg", "db", NULL));
+    T_OK(t_provide(c, "ctl", "transient", NULL, "t", "t", "db", NULL));
+    T_OK(di_container_seal(c));
+    di_scope *s;
+    void *v;
+    T_OK(di_scope_begin(c, NULL, "request", NULL, &s));
+    T_OK(di_get(s, "cfg", &v));
+    T_OK(di_scope_end(s, 0));
+    size_t before = talloc_total_blocks(c);
+    job jobs[THREADS] = { { 0 } };
+    for (int i = 0; i < THREADS; i++)
+        jobs[i].name = "ctl";
+    run_all(jobs, THREADS);
+    for (int i = 0; i < THREADS; i++)
+        CU_ASSERT_EQUAL(jobs[i].rc, 0);
+    /* one program, and the table of the transients' programs (the threads'
+     * spare scope blocks are theirs: freed when they exited) */
+    CU_ASSERT_EQUAL(talloc_total_blocks(c), before + 2);
+    di_container_free(c);
+}
+
 int main(void)
 {
     CU_TestInfo tests[] = {
@@ -217,6 +245,7 @@ int main(void)
         { "nested singleton creates do not deadlock", test_nested_singletons_no_deadlock },
         { "a create asking for itself is an error, not a hang", test_self_request_is_an_error },
         { "many threads, many requests, nothing shared", test_many_requests },
+        { "a program is made once for all threads", test_program_made_once },
         CU_TEST_INFO_NULL,
     };
     return t_run("threads", tests);
