@@ -676,8 +676,10 @@ static int ensure(di_scope *s, di__key pi, const di__frame *up, void **out)
 
 /* Build provider key (a transient, or a create of s's level that s does
  * not hold) into s, no create running there: along its program when it
- * has one, else recursively. */
-static int build_new(di_scope *s, di__key key, void **out)
+ * has one, else recursively. Out of line: inlined into di_get_key(), it
+ * cost the lookup of an existing instance 9 instructions (33 against 24). */
+__attribute__((noinline)) static int build_new(di_scope *s, di__key key,
+                                               void **out)
 {
     const di__prog *pg = di__get_prog(s->c, key, s->level);
     if (pg) {

@@ -15,7 +15,11 @@
  *     if (di_resolve(scope, "GET /notes", v, 2) == 0) { session = v[0]; ... }
  *
  * Seal compiles each consumer into a plan: the providers it needs,
- * dependencies first, in declaration order.
+ * dependencies first, in declaration order, each transient once per use;
+ * resolution runs down it instead of recursing through the graph. (A
+ * provider asked for with di_get() with no create running gets one too, at
+ * its first build.) The order of creates, and of disposes in reverse, is
+ * the same either way.
  */
 #ifndef DI_CONSUMER_H
 #define DI_CONSUMER_H
