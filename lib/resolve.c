@@ -117,37 +117,6 @@ __attribute__((noinline, cold)) static int traced_create(
     return c->tracer->create(s, prov, f, b, out);
 }
 
-/* Call a create from one of four call sites, chosen by site: the caller
- * passes the provider's key, so providers registered one after another (as
- * a consumer's usually are) get call sites of their own, whose targets the
- * CPU's indirect branch predictor learns, where one shared site would see
- * the targets alternate and miss each time (16 ns of 184 on request_3 when
- * it was added; docs/benchmarks.md). The asm statements after the calls
- * keep the compiler from merging the four back into one. */
-static inline int call_create(di_create_fn fn, const di_build *b, void **out,
-                              uint32_t site)
-{
-    int rc;
-    switch (site & 3) {
-    case 0:
-        rc = fn(b, out);
-        __asm__ volatile("" ::: "memory");
-        return rc;
-    case 1:
-        rc = fn(b, out);
-        __asm__ volatile("nop" ::: "memory");
-        return rc;
-    case 2:
-        rc = fn(b, out);
-        __asm__ volatile("nop; nop" ::: "memory");
-        return rc;
-    default:
-        rc = fn(b, out);
-        __asm__ volatile("nop; nop; nop" ::: "memory");
-        return rc;
-    }
-}
-
 /* A create that failed with rc: free its memory, put the error on s with
  * the path f (unless the create passed on the failure of something it
  * resolved, whose error has the longer path), return the code. Out of the
@@ -218,7 +187,7 @@ static int create_one(di_scope *s, di_scope *home, di__stack *st,
         away->busy++;
     int rc = __builtin_expect(s->tracing, 0)
                  ? traced_create(c, s, pi, f, &b, &inst)
-                 : call_create(p->create, &b, &inst, (uint32_t)pi);
+                 : p->create(&b, &inst);
     if (away)
         away->busy--;
     s->cur = bc.prev;
@@ -335,7 +304,7 @@ plan_create(di_scope *s, di_build *b, di__buildctx *bc, const di__provider *p,
     s->cur = bc;
     int rc = __builtin_expect(s->tracing, 0)
                  ? traced_create(s->c, s, pi, f, b, &inst)
-                 : call_create(p->create, b, &inst, (uint32_t)pi);
+                 : p->create(b, &inst);
     s->cur = NULL;
     if (__builtin_expect(rc != 0 || bc->msg != NULL, 0)) {
         if (rc && bc->pending_create) { /* an asynchronous walk's create */
