@@ -667,7 +667,7 @@ int di_pending_done(di_pending *p, void *inst)
         dispose_late(p, inst);
         return DI_ENOMEM;
     }
-    di__tab_put(h, p->prov, h->stack.n - 1);
+    di__tab_note(h);
     h->bytes += (uint32_t)pr->size;
     if (pr->dispose)
         h->disposes = 1;

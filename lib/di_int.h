@@ -610,10 +610,15 @@ struct di_scope {
     di__stack stack;             /* starts in the block, after the table */
     /* the instances of this scope's level held here (externals put
      * included), by provider key: open addressing over their positions on
-     * the stack (+1; 0: free), at most half full (di__scope_find) */
+     * the stack (+1; 0: free), at most half full (di__scope_find). Filled
+     * when something is looked up (a request that only builds never
+     * touches it), and at once while the scope has child scopes, which may
+     * read it from their threads (scope.c). */
     uint32_t *tab;
     uint32_t tmask;              /* positions - 1 */
-    uint32_t ninst;              /* entries in tab */
+    uint32_t indexed;            /* the stack's entries [0, indexed) are in
+                                    tab; 0: tab holds nothing (not even
+                                    zeroes yet) */
     uint32_t bytes;              /* instance bytes created here (the
                                     level's shape learns from it) */
     uint32_t shape;              /* what its block was made for (di__shape) */
@@ -681,9 +686,25 @@ static inline uint32_t di__tab_home(di__key k, uint8_t shift)
     return ((uint32_t)k * 0x9E3779B1u) >> shift;
 }
 
+/* scope.c: put the entries of s's stack that are not in its table yet
+ * there (all of them, afresh, when the stack shrank). */
+void di__tab_catch_up(di_scope *s);
+
 /* Provider key k's instance held in scope s (DI__NULLINST for a NULL one),
- * or NULL when s holds none. */
+ * or NULL when s holds none. s's table is caught up first: from s's own
+ * thread, or with nothing to do (a scope with child scopes is kept caught
+ * up), so the cast is safe. */
+static inline void *di__tab_find(const di_scope *s, di__key k);
 static inline void *di__scope_find(const di_scope *s, di__key k)
+{
+    if (s->indexed != s->stack.n)
+        di__tab_catch_up((di_scope *)s);
+    return s->indexed ? di__tab_find(s, k) : NULL;
+}
+
+/* The same in a table caught up and not empty (s->indexed == s->stack.n,
+ * not 0). */
+static inline void *di__tab_find(const di_scope *s, di__key k)
 {
     uint32_t h = di__tab_home(k, s->tshift);
     for (uint32_t i; (i = s->tab[h]) != 0; h = (h + 1) & s->tmask) {

@@ -157,7 +157,7 @@ create_unrecorded(di_scope *s, di__key pi, uint32_t mark, void *stored,
 
 /* Create provider p (key pi; its dependencies dv are resolved) into home (a
  * scope) or, for the root, home NULL; record it on st (home's stack, or the
- * root build's pending one) for teardown, and in home's table. mark: the
+ * root build's pending one) for teardown (and home's table: scope.h). mark: the
  * stack height when its build began. On failure the error is on s, with
  * the path f. (A compiled plan's steps take plan_create() instead.) */
 static int create_one(di_scope *s, di_scope *home, di__stack *st,
@@ -216,7 +216,7 @@ static int create_one(di_scope *s, di_scope *home, di__stack *st,
         return create_unrecorded(s, pi, mark, stored, mem, f);
     if (home) {
         if (cached)
-            di__tab_put(home, pi, st->n - 1);
+            di__tab_note(home);
         home->bytes += (uint32_t)p->size;
         if (p->dispose)
             home->disposes = 1;
@@ -279,13 +279,12 @@ static int build(di_scope *s, di_scope *home, di__stack *pending, di__key pi,
 
 /* One step of a compiled program on s (its own level, no create
  * running): create p (key pi) with the dependencies already in b->deps,
- * record it on s's stack and, unless it is a transient (fresh), in its
- * table. b and bc are the program's, kept from
+ * and record it on s's stack (its table takes it when asked: scope.h). b and bc are the program's, kept from
  * step to step: only what differs is written here. On failure the error is
  * on s, with the path f. */
 static inline __attribute__((always_inline)) int
 plan_create(di_scope *s, di_build *b, di__buildctx *bc, const di__provider *p,
-            di__key pi, const di__frame *f, bool fresh, void **out)
+            di__key pi, const di__frame *f, void **out)
 {
     void *mem = talloc_named_const(s, p->size, p->name);
     if (!mem)
@@ -326,8 +325,6 @@ plan_create(di_scope *s, di_build *b, di__buildctx *bc, const di__provider *p,
     if (__builtin_expect(di__stack_push(s, &s->stack, pi, mark, stored, mem),
                          0))
         return create_unrecorded(s, pi, mark, stored, mem, f);
-    if (!fresh)
-        di__tab_put(s, pi, s->stack.n - 1);
     s->bytes += (uint32_t)p->size;
     if (p->dispose)
         s->disposes = 1;
@@ -358,8 +355,9 @@ run_steps(di_scope *s, const di__prog *pg, void **out, uint8_t *blocked,
                                   memory_order_acquire))
             return DI__FALLBACK;
     /* each step's instance once found or built (seal caps the program's
-     * length); while the scope's table holds only what this program put
-     * there, an instance of the level cannot be in it yet: no lookup */
+     * length); while the scope's stack holds only what this program
+     * pushed (mine), an instance of the level cannot be there yet: no
+     * lookup */
     void *got[DI__PLAN_STEPS];
     uint32_t mine = 0, base = fresh ? s->stack.n : 0;
     void *dv[DI__PLAN_DEPS]; /* no step has more */
@@ -379,7 +377,7 @@ run_steps(di_scope *s, const di__prog *pg, void **out, uint8_t *blocked,
                 continue;
             }
         }
-        void *v = (fresh && st->fresh) || s->ninst == mine
+        void *v = (fresh && st->fresh) || s->stack.n == mine
                       ? NULL
                       : di__scope_find(s, st->prov);
         if (v) {
@@ -410,7 +408,7 @@ run_steps(di_scope *s, const di__prog *pg, void **out, uint8_t *blocked,
         if (blocked)
             s->async->starting = st->p;
         rc = plan_create(s, &b, &bc, st->p, st->prov, &pg->frames[i],
-                         fresh && st->fresh, &got[i]);
+                         &got[i]);
         if (blocked)
             bc.pending_create = NULL; /* the context serves the next step */
         if (blocked && rc == DI_PENDING) {
@@ -421,7 +419,7 @@ run_steps(di_scope *s, const di__prog *pg, void **out, uint8_t *blocked,
         }
         if (rc)
             goto done;
-        mine += !(fresh && st->fresh);
+        mine++;
     }
 done:
     if (creating) {
@@ -458,8 +456,10 @@ done:
 static inline __attribute__((always_inline)) int
 run_plan(di_scope *s, const di__prog *pg, void **out, uint8_t *blocked)
 {
-    return pg->fresh ? run_steps(s, pg, out, blocked, true)
-                     : run_steps(s, pg, out, blocked, false);
+    int rc = pg->fresh ? run_steps(s, pg, out, blocked, true)
+                       : run_steps(s, pg, out, blocked, false);
+    di__tab_note(s); /* what it built, for child scopes (scope.h) */
+    return rc;
 }
 
 DI__HOT int di__resolve_plan(di_scope *s, const di__prog *pg, void **out)
@@ -471,7 +471,9 @@ int di__walk_plan(di_scope *s, const di__prog *pg, void **out,
                   uint8_t *blocked)
 {
     /* seal compiles no transient into an asynchronous consumer's */
-    return run_steps(s, pg, out, blocked, false);
+    int rc = run_steps(s, pg, out, blocked, false);
+    di__tab_note(s);
+    return rc;
 }
 
 /* Publish a built singleton: move its memory and its transients' under the
@@ -768,7 +770,9 @@ static inline bool fast_get(di_scope *s, di__key key, void **out)
     di__fast f = s->fast[key];
     if (f.level != s->level || f.kind == DI__VALUE)
         return false;
-    if (!(v = di__scope_find(s, key)))
+    /* a table to catch up first, or none: the slow path */
+    if (s->indexed != s->stack.n || !s->indexed ||
+        !(v = di__tab_find(s, key)))
         return false;
     *out = UNWRAP(v);
     return true;

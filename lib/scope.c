@@ -116,7 +116,7 @@ static void scope_init(di_scope *s, di_container *c, int16_t level,
                        uint32_t shape)
 {
     di__shape z = di__shape_of(shape);
-    memset(s, 0, sizeof *s + tab_bytes(z));
+    memset(s, 0, sizeof *s); /* the table is zeroed at its first use */
     s->c = c;
     s->fast = c->fast;
     s->known = c->known;
@@ -137,7 +137,7 @@ static int tab_resize(di_scope *s, uint32_t n)
     uint32_t bits = 32u - s->tshift;
     while ((1u << bits) < n)
         bits++;
-    uint32_t *t = talloc_zero_array(s, uint32_t, 1u << bits);
+    uint32_t *t = talloc_array(s, uint32_t, 1u << bits);
     if (!t)
         return DI_ENOMEM;
     if (s->tab != (uint32_t *)(s + 1))
@@ -149,13 +149,28 @@ static int tab_resize(di_scope *s, uint32_t n)
     return 0;
 }
 
+void di__tab_catch_up(di_scope *s)
+{
+    if (s->indexed == 0 || s->indexed > s->stack.n) {
+        memset(s->tab, 0, (s->tmask + 1) * sizeof *s->tab);
+        s->indexed = 0;
+    }
+    for (uint32_t i = s->indexed; i < s->stack.n; i++) {
+        di__key k = s->stack.e[i].prov;
+        if (s->fast[k].level == DI__TRANSIENT)
+            continue;
+        uint32_t h = di__tab_home(k, s->tshift);
+        while (s->tab[h])
+            h = (h + 1) & s->tmask;
+        s->tab[h] = i + 1;
+    }
+    s->indexed = s->stack.n;
+}
+
 void di__tab_rebuild(di_scope *s)
 {
-    memset(s->tab, 0, (s->tmask + 1) * sizeof *s->tab);
-    s->ninst = 0;
-    for (uint32_t i = 0; i < s->stack.n; i++)
-        if (s->fast[s->stack.e[i].prov].level != DI__TRANSIENT)
-            di__tab_put(s, s->stack.e[i].prov, i);
+    s->indexed = 0;
+    di__tab_note(s);
 }
 
 /* s held more than its block was made for: raise its level's shape so
@@ -661,6 +676,9 @@ begin(di_container *c, di_scope *parent, int l, const char *fn,
     }
 #endif
     if (parent) {
+        /* from now on its child may read its table: filled, and kept so */
+        if (parent->indexed != parent->stack.n)
+            di__tab_catch_up(parent);
         s->sibling = parent->children;
         parent->children = s;
     }
@@ -871,7 +889,7 @@ int di__scope_put_key(di_scope *s, di__key key, const char *name, void *value)
         di__scope_fail(s, DI_ENOMEM, name, "di_scope_put: out of memory");
         return DI_ENOMEM;
     }
-    di__tab_put(s, key, s->stack.n - 1);
+    di__tab_note(s);
     return 0;
 }
 

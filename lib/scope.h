@@ -40,17 +40,16 @@ static inline int di__stack_push(di_scope *mem, di__stack *st,
 }
 /* A scope's instance table (di__scope_find) has at least two positions
  * for each entry its stack has room for (the block is made so, and the
- * stack's growth grows it): after a push, a put always finds room.
- * Record that s's stack entry pos holds provider k's instance. */
-static inline void di__tab_put(di_scope *s, di__key k, uint32_t pos)
+ * stack's growth grows it): a put always finds room.
+ * After entries were pushed on s's stack: while s has child scopes, which
+ * may read its table from their own threads, they go into it now; else at
+ * the next lookup. */
+static inline void di__tab_note(di_scope *s)
 {
-    uint32_t h = di__tab_home(k, s->tshift);
-    while (s->tab[h])
-        h = (h + 1) & s->tmask;
-    s->tab[h] = pos + 1;
-    s->ninst++;
+    if (__builtin_expect(s->children != NULL, 0))
+        di__tab_catch_up(s);
 }
-/* Fill s's table afresh from its stack (after entries moved). */
+/* The entries of s's stack moved: its table is filled afresh. */
 void di__tab_rebuild(di_scope *s);
 int di__dispose_range(di_container *c, di_scope *s, di__stack *st,
                       uint32_t from, int outcome, di__errlist *fails);

@@ -339,6 +339,69 @@ static void test_nested_levels(void)
     done();
 }
 
+/* A scope's table of instances is filled when something is looked up,
+ * and at once while it has child scopes (which may read it from their own
+ * threads): whenever an instance was built, every way of reading it finds
+ * the same one. */
+static void test_instances_found_whenever_built(void)
+{
+    setup();
+    T_OK(di_level(c, "connection", "singleton"));
+    T_OK(di_level(c, "request", "connection"));
+    char name[8][8];
+    for (int i = 0; i < 8; i++) {
+        snprintf(name[i], sizeof name[i], "c%d", i);
+        T_OK(t_provide(c, name[i], "connection", NULL, NULL));
+    }
+    T_OK(t_provide(c, "t", "transient", NULL, "c0", NULL));
+    T_OK(t_provide(c, "tx", "request", NULL, "c1", "c6", NULL));
+    T_OK(di_container_seal(c));
+    di_scope *cs, *r;
+    void *v[8], *w;
+    T_OK(di_scope_begin(c, NULL, "connection", NULL, &cs));
+    T_OK(di_get(cs, "c0", &v[0]));
+    T_OK(di_get(cs, "t", &w)); /* a transient: held, never looked up */
+    T_OK(di_get(cs, "c1", &v[1]));
+    /* built before the child began */
+    T_OK(di_scope_begin(c, cs, "request", NULL, &r));
+    T_OK(di_get(r, "c1", &w));
+    CU_ASSERT_PTR_EQUAL(w, v[1]);
+    T_OK(di_get(r, "c0", &w));
+    CU_ASSERT_PTR_EQUAL(w, v[0]);
+    /* built while the child is open, by the parent and through the child */
+    T_OK(di_get(cs, "c2", &v[2]));
+    T_OK(di_get(r, "c3", &v[3]));
+    T_OK(di_get(r, "c2", &w));
+    CU_ASSERT_PTR_EQUAL(w, v[2]);
+    T_OK(di_get(cs, "c3", &w));
+    CU_ASSERT_PTR_EQUAL(w, v[3]);
+    T_OK(di_get(r, "tx", &w)); /* builds c6 into the connection */
+    T_OK(di_get(cs, "c6", &v[6]));
+    CU_ASSERT_PTR_EQUAL(((tinst *)w)->deps[1], v[6]);
+    T_OK(di_scope_end(r, 0));
+    /* built after it ended, past what the block was made for (its stack
+     * and table grow) */
+    for (int i = 4; i < 8; i++)
+        if (i != 6)
+            T_OK(di_get(cs, name[i], &v[i]));
+    for (int i = 0; i < 8; i++) {
+        T_OK(di_get_key(cs, di_key(c, name[i]), &w));
+        CU_ASSERT_PTR_EQUAL(w, v[i]);
+    }
+    T_OK(di_scope_begin(c, cs, "request", NULL, &r));
+    for (int i = 0; i < 8; i++) {
+        T_OK(di_get(r, name[i], &w));
+        CU_ASSERT_PTR_EQUAL(w, v[i]);
+    }
+    T_OK(di_scope_end(r, 0));
+    T_OK(di_scope_end(cs, 0));
+    /* each built once */
+    CU_ASSERT_STRING_EQUAL(tlog(), "+c0 +t +c1 +c2 +c3 +c6 +tx -tx:0 +c4 +c5 "
+                           "+c7 -c7:0 -c5:0 -c4:0 -c6:0 -c3:0 -c2:0 -c1:0 "
+                           "-t:0 -c0:0");
+    done();
+}
+
 static void test_parent_ends_children_first(void)
 {
     setup();
@@ -767,6 +830,8 @@ int main(void)
         { "a create or dispose cannot settle or free its scope", test_reentrant_settle },
         { "talloc parent freed: failure outcome", test_abandoned_scope },
         { "connection/request nesting", test_nested_levels },
+        { "instances are found whenever they were built",
+          test_instances_found_whenever_built },
         { "a parent ends its children first", test_parent_ends_children_first },
         { "re-entrant end and free are refused", test_reentrant_end },
         { "double end and use after end detected", test_double_end_detected },

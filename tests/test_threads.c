@@ -237,6 +237,61 @@ static void test_program_made_once(void)
     di_container_free(c);
 }
 
+/* Child scopes on other threads read their parent's instances at once,
+ * the parent idle: nothing is written under them (ThreadSanitizer). */
+typedef struct reader {
+    di_scope *kid;
+    int rc;
+    void *got[3];
+} reader;
+
+static void *read_parent(void *arg)
+{
+    reader *r = arg;
+    static const char *const names[] = { "a", "b", "c" };
+    pthread_barrier_wait(&gate);
+    for (int n = 0; n < 200 && !r->rc; n++)
+        for (int k = 0; k < 3 && !r->rc; k++)
+            r->rc = di_get(r->kid, names[k], &r->got[k]);
+    return NULL;
+}
+
+static void test_children_read_parent(void)
+{
+    T_OK(di_container_new(NULL, &c));
+    T_OK(di_level(c, "connection", "singleton"));
+    T_OK(di_level(c, "request", "connection"));
+    T_OK(t_provide(c, "a", "connection", NULL, NULL));
+    T_OK(t_provide(c, "b", "connection", NULL, "a", NULL));
+    T_OK(t_provide(c, "c", "connection", NULL, NULL));
+    T_OK(di_container_seal(c));
+    di_scope *cs;
+    void *want[3];
+    T_OK(di_scope_begin(c, NULL, "connection", NULL, &cs));
+    T_OK(di_get(cs, "b", &want[1])); /* a and b built, not looked up */
+    reader r[THREADS] = { { 0 } };
+    for (int i = 0; i < THREADS; i++)
+        T_OK(di_scope_begin(c, cs, "request", NULL, &r[i].kid));
+    /* built while the children are open (its lookup first fills the
+     * table with a and b; nothing looks it up before the threads do) */
+    T_OK(di_get(cs, "c", &want[2]));
+    want[0] = ((tinst *)want[1])->deps[0];
+    pthread_t t[THREADS];
+    pthread_barrier_init(&gate, NULL, THREADS);
+    for (int i = 0; i < THREADS; i++)
+        pthread_create(&t[i], NULL, read_parent, &r[i]);
+    for (int i = 0; i < THREADS; i++)
+        pthread_join(t[i], NULL);
+    pthread_barrier_destroy(&gate);
+    for (int i = 0; i < THREADS; i++) {
+        CU_ASSERT_EQUAL(r[i].rc, 0);
+        for (int k = 0; k < 3; k++)
+            CU_ASSERT_PTR_EQUAL(r[i].got[k], want[k]);
+    }
+    T_OK(di_scope_end(cs, 0));
+    di_container_free(c);
+}
+
 int main(void)
 {
     CU_TestInfo tests[] = {
@@ -246,6 +301,7 @@ int main(void)
         { "a create asking for itself is an error, not a hang", test_self_request_is_an_error },
         { "many threads, many requests, nothing shared", test_many_requests },
         { "a program is made once for all threads", test_program_made_once },
+        { "child scopes on threads read their parent", test_children_read_parent },
         CU_TEST_INFO_NULL,
     };
     return t_run("threads", tests);
