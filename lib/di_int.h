@@ -886,11 +886,16 @@ int di__walk_plan(di_scope *s, const di__prog *pg, void **out,
 /* plan.c: compile the program that resolves targets (n provider keys; -1:
  * a missing optional one) in scopes of level l, on mem; its paths start
  * under top (NULL: with the targets' names); transients: whether it may
- * build transients. *out is NULL when the graph does not fit one (see
+ * build transients; scratch: what compiling uses, kept from one program to
+ * the next (di__plan_scratch_new(), freed with its parent), or NULL (made
+ * for this one). *out is NULL when the graph does not fit one (see
  * di__prog). 0, or DI_ENOMEM. */
+typedef struct di__plan_scratch di__plan_scratch;
+di__plan_scratch *di__plan_scratch_new(void *mem);
 int di__prog_compile(const di_container *c, void *mem, int16_t l,
                      const di__key *targets, uint32_t n, const di__frame *top,
-                     bool transients, const di__prog **out);
+                     bool transients, di__plan_scratch *scratch,
+                     const di__prog **out);
 /* plan.c: the program that builds provider key (a transient, or a create
  * of level l) into a scope of level l, made at the first call; NULL when
  * it has none there (the general path builds it). Thread-safe. */

@@ -34,9 +34,32 @@ typedef struct comp {
     di__src srcs[DI__PLAN_STEPS * DI__PLAN_DEPS];
     di__key need[DI__PLAN_STEPS];
     /* what is met once: an instance of the level (its step) and a value
-     * or singleton read (-1), by key; empty slots hold key -1 */
+     * or singleton read (-1), by key; empty slots hold key -1, and the
+     * slots taken are listed (used) to be emptied for the next program */
     struct { di__key key; int32_t step; } seen[SEEN];
+    uint16_t used[2 * DI__PLAN_STEPS];
+    uint32_t nused;
 } comp;
+
+struct di__plan_scratch { comp cp; };
+
+di__plan_scratch *di__plan_scratch_new(void *mem)
+{
+    di__plan_scratch *sc = talloc(mem, di__plan_scratch);
+    if (sc) {
+        memset(sc->cp.seen, 0xff, sizeof sc->cp.seen);
+        sc->cp.nused = 0;
+    }
+    return sc;
+}
+
+/* Mark slot h of cp->seen taken by key, for step (-1: a value or singleton). */
+static void seen_put(comp *cp, uint32_t h, di__key key, int32_t step)
+{
+    cp->seen[h].key = key;
+    cp->seen[h].step = step;
+    cp->used[cp->nused++] = (uint16_t)h;
+}
 
 /* The slot of key in cp->seen: its own, or the empty one where it goes. */
 static uint32_t seen_at(const comp *cp, di__key key)
@@ -66,8 +89,7 @@ static int visit(comp *cp, di__key t, di__src *src)
             return 0;
         if (cp->nneed == DI__PLAN_STEPS)
             return UNFIT;
-        cp->seen[h].key = t;
-        cp->seen[h].step = -1;
+        seen_put(cp, h, t, -1);
         cp->need[cp->nneed++] = t;
         return 0;
     }
@@ -117,29 +139,40 @@ static int visit(comp *cp, di__key t, di__src *src)
     cp->fresh |= fresh;
     cp->nfresh += fresh;
     cp->externs |= p->kind == DI__EXTERN;
-    if (!fresh) {
-        uint32_t h = seen_at(cp, t);
-        cp->seen[h].key = t;
-        cp->seen[h].step = (int32_t)i;
-    }
+    if (!fresh)
+        seen_put(cp, seen_at(cp, t), t, (int32_t)i);
     *src = (di__src)i;
     return 0;
 }
 
+/* Empty cp for the next program: the slots taken freed, the counts 0. */
+static void comp_reset(comp *cp)
+{
+    for (uint32_t i = 0; i < cp->nused; i++)
+        cp->seen[cp->used[i]].key = -1;
+    cp->nused = 0;
+    cp->fresh = cp->externs = false;
+    cp->nsteps = cp->nsrcs = cp->nneed = cp->depth = cp->nfresh = 0;
+}
+
 int di__prog_compile(const di_container *c, void *mem, int16_t l,
                      const di__key *targets, uint32_t n, const di__frame *top,
-                     bool transients, const di__prog **out)
+                     bool transients, di__plan_scratch *scratch,
+                     const di__prog **out)
 {
     *out = NULL;
-    comp *cp = talloc(NULL, comp);
+    di__plan_scratch *own = scratch ? NULL : di__plan_scratch_new(NULL);
     di__src *outs = talloc_array(NULL, di__src, n ? n : 1);
-    if (!cp || !outs) {
-        talloc_free(cp);
+    if ((!scratch && !own) || !outs) {
+        talloc_free(own);
         talloc_free(outs);
         return DI_ENOMEM;
     }
-    *cp = (comp){ .c = c, .level = l, .transients = transients };
-    memset(cp->seen, 0xff, sizeof cp->seen);
+    comp *cp = scratch ? &scratch->cp : &own->cp;
+    comp_reset(cp);
+    cp->c = c;
+    cp->level = l;
+    cp->transients = transients;
     int rc = 0;
     for (uint32_t k = 0; k < n && !rc; k++) {
         uint32_t before = cp->nsteps;
@@ -148,7 +181,7 @@ int di__prog_compile(const di_container *c, void *mem, int16_t l,
             cp->up[outs[k]] = -1;
     }
     if (rc || (cp->fresh && cp->externs)) {
-        talloc_free(cp);
+        talloc_free(own);
         talloc_free(outs);
         return 0;
     }
@@ -159,7 +192,7 @@ int di__prog_compile(const di_container *c, void *mem, int16_t l,
                    (nsr + n) * sizeof(di__src) + nne * sizeof(di__key);
     di__prog *pg = talloc_named_const(mem, bytes, "di__prog");
     if (!pg) {
-        talloc_free(cp);
+        talloc_free(own);
         talloc_free(outs);
         return DI_ENOMEM;
     }
@@ -184,7 +217,7 @@ int di__prog_compile(const di_container *c, void *mem, int16_t l,
         pg->frames[j] = (di__frame){
             cp->up[j] >= 0 ? &pg->frames[cp->up[j]] : top,
             cp->steps[j].p->name };
-    talloc_free(cp);
+    talloc_free(own);
     talloc_free(outs);
     *out = pg;
     return 0;
@@ -218,8 +251,8 @@ const di__prog *di__get_prog(di_container *c, di__key key, int16_t l)
     if (arr && !pg) {
         const di__prog *made = NULL;
         /* out of memory: none now, asked again next time */
-        if (di__prog_compile(c, c->progmem, l, &key, 1, NULL, true, &made) ==
-            0) {
+        if (di__prog_compile(c, c->progmem, l, &key, 1, NULL, true, NULL,
+                             &made) == 0) {
             pg = made ? made : &none;
             atomic_store_explicit(&arr[p->slot], pg, memory_order_release);
         }

@@ -733,7 +733,8 @@ static void check_async(seal_t *st)
 /* Compile consumer cn's program for scopes of its level (plan.c): left
  * NULL when its graph does not fit one. An asynchronous consumer's builds
  * no transient (its walk, async.c, parks a pending create by plan entry). */
-static int compile_steps(di_container *c, di__consumer *cn)
+static int compile_steps(di_container *c, di__consumer *cn,
+                         di__plan_scratch *scratch)
 {
     di__key local[16], *targets = local;
     if (cn->ndeps > 16 &&
@@ -746,7 +747,7 @@ static int compile_steps(di_container *c, di__consumer *cn)
     int rc = cn->nplan > DI__PLAN_STEPS
                  ? 0
                  : di__prog_compile(c, cn->mem, cn->level, targets, cn->ndeps,
-                                    &cn->top, !cn->async, &cn->prog);
+                                    &cn->top, !cn->async, scratch, &cn->prog);
     if (targets != local)
         talloc_free(targets);
     return rc;
@@ -763,7 +764,8 @@ static int compile_plans(seal_t *st)
     int32_t *buf = talloc_array(st->tmp, int32_t, c->nprov + 1);
     int32_t *parent = talloc_array(st->tmp, int32_t, c->nprov + 1);
     int32_t *at = talloc_array(st->tmp, int32_t, c->nprov + 1);
-    if (!stamp || !stk || !next || !buf || !parent || !at)
+    di__plan_scratch *scratch = di__plan_scratch_new(st->tmp);
+    if (!stamp || !stk || !next || !buf || !parent || !at || !scratch)
         return DI_ENOMEM;
     for (uint32_t ci = 0; ci < c->ncons; ci++) {
         di__consumer *cn = &c->cons[ci];
@@ -819,7 +821,7 @@ static int compile_plans(seal_t *st)
             cn->frames[j] = (di__frame){
                 cn->plan_up[j] >= 0 ? &cn->frames[cn->plan_up[j]] : &cn->top,
                 di__prov(c, buf[j])->name };
-        int rc = compile_steps(c, cn);
+        int rc = compile_steps(c, cn, scratch);
         if (rc)
             return rc;
     }
