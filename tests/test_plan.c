@@ -6,6 +6,8 @@
  * use built in its place, failures unwound with their paths — and what no
  * program can build is left to the recursive path.
  */
+#include <string.h>
+
 #include "helpers.h"
 
 static void *root;
@@ -247,6 +249,77 @@ static void test_root_scope(void)
     done();
 }
 
+/* The same graph resolved along plans and along the recursive path:
+ * a driver (a transient whose create asks for the target at run time, so
+ * that the recursive path builds it) must see the same creates, in the
+ * same order, the same failures unwound, and the same disposes. */
+static int drive(const di_build *b, void **out)
+{
+    void *v;
+    int rc = di_get(b->scope, b->data, &v);
+    *out = v;
+    return rc;
+}
+
+static char *run_one(void *mem, const char *name, bool driven, int *rc)
+{
+    di_scope *s = req();
+    void *v;
+    char dname[16];
+    snprintf(dname, sizeof dname, "d_%s", name);
+    tlog_reset();
+    *rc = di_get(s, driven ? dname : name, &v);
+    T_OK(di_scope_end(s, 0));
+    return talloc_strdup(mem, tlog());
+}
+
+static void differential(tbeh *beh, int failing)
+{
+    setup();
+    void *mem = talloc_new(NULL);
+    t_graph_init();
+    for (int i = 0; i < T_GRAPH_N; i++)
+        T_OK(t_graph_provide(c, i, i == failing ? beh : NULL));
+    for (int i = 10; i < T_GRAPH_N; i++)
+        T_OK(di_provide(c, &(di_provider_desc){
+            .name = talloc_asprintf(mem, "d_%s", t_graph_names[i]),
+            .lifetime = "transient", .create = drive,
+            .data = t_graph_names[i] }));
+    T_OK(di_container_seal(c));
+    di_scope *s = req(); /* the singletons first, out of the logs */
+    void *v;
+    for (int i = 0; i < 10; i++)
+        T_OK(di_get(s, t_graph_names[i], &v));
+    T_OK(di_scope_end(s, 0));
+    int fails = 0;
+    for (int round = 0; round < 2; round++) /* made, then reused */
+        for (int i = 10; i < T_GRAPH_N; i++) {
+            int rc_plan, rc_rec;
+            char *plan = run_one(mem, t_graph_names[i], false, &rc_plan);
+            char *rec = run_one(mem, t_graph_names[i], true, &rc_rec);
+            CU_ASSERT_EQUAL(rc_plan, rc_rec);
+            CU_ASSERT_STRING_EQUAL(plan, rec);
+            if (strcmp(plan, rec) != 0)
+                printf("\n%s:\n  plan:      %s\n  recursive: %s\n",
+                       t_graph_names[i], plan, rec);
+            fails += rc_plan != 0;
+        }
+    if (failing >= 0)
+        CU_ASSERT(fails > 0);
+    talloc_free(mem);
+    done();
+}
+
+static void test_agrees_with_recursive_path(void)
+{
+    differential(NULL, -1);
+    /* a transient that always fails, and a request provider */
+    tbeh bad = { .fail_code = -7, .fail_times = -1, .msg = "down" };
+    differential(&bad, 33);
+    tbeh bad2 = { .fail_code = -8, .fail_times = -1, .msg = "down" };
+    differential(&bad2, 21);
+}
+
 int main(void)
 {
     CU_TestInfo tests[] = {
@@ -260,6 +333,8 @@ int main(void)
           test_found_instance_builds_nothing_under_it },
         { "what no program builds goes the recursive way", test_unfit_graphs },
         { "a root scope's program", test_root_scope },
+        { "plans and the recursive path agree (50-provider graph)",
+          test_agrees_with_recursive_path },
         CU_TEST_INFO_NULL,
     };
     return t_run("plan", tests);
