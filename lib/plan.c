@@ -13,7 +13,9 @@
  * transients, values and singletons (read from the container's known
  * table). Anything else (an intermediate level, a provider with more than
  * DI__PLAN_DEPS dependencies, more than DI__PLAN_STEPS steps, an external
- * in a program that builds transients) leaves the general path to it.
+ * in a program that builds transients, a transient that an instance of the
+ * level needs — not built when that instance is found, and no program
+ * skips part of itself) leaves the general path to it.
  */
 #include <string.h>
 

@@ -157,9 +157,9 @@ create_unrecorded(di_scope *s, di__key pi, uint32_t mark, void *stored,
 
 /* Create provider p (key pi; its dependencies dv are resolved) into home (a
  * scope) or, for the root, home NULL; record it on st (home's stack, or the
- * root build's pending one) for teardown (and home's table: scope.h). mark: the
- * stack height when its build began. On failure the error is on s, with
- * the path f. (A compiled plan's steps take plan_create() instead.) */
+ * root build's pending one) for teardown (and home's table: scope.h).
+ * mark: the stack height when its build began. On failure the error is on
+ * s, with the path f. (A compiled plan's steps take plan_create().) */
 static int create_one(di_scope *s, di_scope *home, di__stack *st,
                       const di__provider *p, di__key pi, const di__frame *f,
                       void *const *dv, uint32_t mark, void **out)
@@ -279,9 +279,9 @@ static int build(di_scope *s, di_scope *home, di__stack *pending, di__key pi,
 
 /* One step of a compiled program on s (its own level, no create
  * running): create p (key pi) with the dependencies already in b->deps,
- * and record it on s's stack (its table takes it when asked: scope.h). b and bc are the program's, kept from
- * step to step: only what differs is written here. On failure the error is
- * on s, with the path f. */
+ * and record it on s's stack (its table takes it when asked: scope.h). b
+ * and bc are the program's, kept from step to step: only what differs is
+ * written here. On failure the error is on s, with the path f. */
 static inline __attribute__((always_inline)) int
 plan_create(di_scope *s, di_build *b, di__buildctx *bc, const di__provider *p,
             di__key pi, const di__frame *f, void **out)
