@@ -169,6 +169,13 @@ void t_fixture_done(di_container *c, void *root)
     talloc_free(root);
 }
 
+di_scope *t_request(di_container *c)
+{
+    di_scope *s = NULL;
+    CU_ASSERT_EQUAL_FATAL(di_scope_begin(c, NULL, "request", NULL, &s), 0);
+    return s;
+}
+
 int t_run(const char *suite, CU_TestInfo *tests)
 {
     return t_run_with(suite, NULL, NULL, tests);

@@ -71,6 +71,8 @@ di_container *t_fixture(void **root);
 /* ... and its end: freeing the container must succeed and leave the root
  * with no block but its own. */
 void t_fixture_done(di_container *c, void *root);
+/* A new top-level "request" scope of c (the test stops if it cannot). */
+di_scope *t_request(di_container *c);
 
 /* Run the suite; returns the process exit status. */
 int t_run(const char *suite, CU_TestInfo *tests);

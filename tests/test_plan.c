@@ -16,13 +16,6 @@ static di_container *c;
 static void setup(void) { c = t_fixture(&root); }
 static void done(void) { t_fixture_done(c, root); }
 
-static di_scope *req(void)
-{
-    di_scope *s = NULL;
-    CU_ASSERT_EQUAL_FATAL(di_scope_begin(c, NULL, "request", NULL, &s), 0);
-    return s;
-}
-
 /* controller <- t0, t1 (transients) <- cfg (singleton), db (request);
  * t1 also needs t0: a transient is built for each use. */
 static void controller_graph(void)
@@ -43,7 +36,7 @@ static void test_get_builds_in_order(void)
     /* the first request builds the singleton first, in its place: the
      * program builds nothing until what it reads from the container is
      * there, and leaves the first to the recursive path */
-    di_scope *s = req();
+    di_scope *s = t_request(c);
     void *v;
     T_OK(di_get_key(s, key, &v));
     CU_ASSERT_STRING_EQUAL(tlog(), "+cfg +db +t0 +t0 +t1 +ctl");
@@ -52,7 +45,7 @@ static void test_get_builds_in_order(void)
                            "-ctl:0 -t1:0 -t0:0 -t0:0 -db:0");
     /* the second along the program: the same, singleton aside */
     tlog_reset();
-    s = req();
+    s = t_request(c);
     T_OK(di_get_key(s, key, &v));
     tinst *ctl = v;
     CU_ASSERT_STRING_EQUAL(tlog(), "+db +t0 +t0 +t1 +ctl");
@@ -84,7 +77,7 @@ static void test_consumer_with_transients(void)
     T_OK(di_container_seal(c));
     for (int round = 0; round < 2; round++) {
         tlog_reset();
-        di_scope *s = req();
+        di_scope *s = t_request(c);
         void *out[3];
         T_OK(di_resolve(s, "GET /c", out, 3));
         CU_ASSERT_STRING_EQUAL(tlog(), round ? "+db +t0 +t0 +t1 +ctl +t0"
@@ -112,11 +105,11 @@ static void test_failure_unwinds(void)
     T_OK(t_provide(c, "ctl", "transient", NULL, "ta", "db", "tb", NULL));
     T_OK(di_container_seal(c));
     void *v;
-    di_scope *s = req();
+    di_scope *s = t_request(c);
     T_OK(di_get(s, "cfg", &v)); /* built: the program runs from the start */
     T_OK(di_scope_end(s, 0));
     tlog_reset();
-    s = req();
+    s = t_request(c);
     size_t made = talloc_total_blocks(c);
     CU_ASSERT_EQUAL(di_get(s, "ctl", &v), -1001);
     /* the program was made (with its level's table): this went along it */
@@ -147,7 +140,7 @@ static void test_found_instance_builds_nothing_under_it(void)
     T_OK(t_provide(c, "db", "request", NULL, "t", NULL));
     T_OK(t_provide(c, "ctl", "transient", NULL, "db", NULL));
     T_OK(di_container_seal(c));
-    di_scope *s = req();
+    di_scope *s = t_request(c);
     void *v;
     T_OK(di_get(s, "db", &v));
     size_t made = talloc_total_blocks(c);
@@ -169,7 +162,7 @@ static void test_failure_leaves_only_what_is_kept(void)
     T_OK(t_provide(c, "bad", "transient", &bad, "t", NULL));
     T_OK(t_provide(c, "top", "transient", NULL, "t", "t", "bad", NULL));
     T_OK(di_container_seal(c));
-    di_scope *s = req();
+    di_scope *s = t_request(c);
     void *v;
     size_t before = talloc_total_blocks(s);
     CU_ASSERT_EQUAL(di_get(s, "top", &v), -5);
@@ -240,7 +233,7 @@ static void test_root_scope(void)
     T_OK(di_provide(c, &(di_provider_desc){ .name = "K",
         .lifetime = "singleton", .create = keep_scope, .size = 1 }));
     T_OK(di_container_seal(c));
-    di_scope *s = req();
+    di_scope *s = t_request(c);
     void *k;
     T_OK(di_get(s, "K", &k));
     CU_ASSERT_PTR_NOT_NULL(k);
@@ -263,7 +256,7 @@ static int drive(const di_build *b, void **out)
 
 static char *run_one(void *mem, const char *name, bool driven, int *rc)
 {
-    di_scope *s = req();
+    di_scope *s = t_request(c);
     void *v;
     char dname[16];
     snprintf(dname, sizeof dname, "d_%s", name);
@@ -286,7 +279,7 @@ static void differential(tbeh *beh, int failing)
             .lifetime = "transient", .create = drive,
             .data = t_graph_names[i] }));
     T_OK(di_container_seal(c));
-    di_scope *s = req(); /* the singletons first, out of the logs */
+    di_scope *s = t_request(c); /* the singletons first, out of the logs */
     void *v;
     for (int i = 0; i < 10; i++)
         T_OK(di_get(s, t_graph_names[i], &v));

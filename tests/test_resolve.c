@@ -11,13 +11,6 @@ static di_container *c;
 static void setup(void) { c = t_fixture(&root); }
 static void done(void) { t_fixture_done(c, root); }
 
-static di_scope *req(void)
-{
-    di_scope *s = NULL;
-    CU_ASSERT_EQUAL_FATAL(di_scope_begin(c, NULL, "request", NULL, &s), 0);
-    return s;
-}
-
 static void test_lazy_and_cached(void)
 {
     setup();
@@ -26,7 +19,7 @@ static void test_lazy_and_cached(void)
     T_OK(t_provide(c, "unused", "request", NULL, NULL));
     T_OK(di_container_seal(c));
     CU_ASSERT_STRING_EQUAL(tlog(), "");
-    di_scope *a = req(), *b = req();
+    di_scope *a = t_request(c), *b = t_request(c);
     CU_ASSERT_STRING_EQUAL(tlog(), ""); /* nothing before something asks */
     void *t1, *t2, *t3, *cfg;
     T_OK(di_get(a, "tx", &t1));
@@ -50,7 +43,7 @@ static void test_dependencies_first_in_declared_order(void)
     T_OK(t_provide(c, "c", "singleton", NULL, NULL));
     T_OK(t_provide(c, "d", "request", NULL, "c", "b", "a", NULL));
     T_OK(di_container_seal(c));
-    di_scope *s = req();
+    di_scope *s = t_request(c);
     void *d;
     T_OK(di_get(s, "d", &d));
     CU_ASSERT_STRING_EQUAL(tlog(), "+c +a +b +d");
@@ -71,7 +64,7 @@ static void test_transients(void)
     T_OK(t_provide(c, "x", "request", NULL, "tr", NULL));
     T_OK(t_provide(c, "y", "request", NULL, "tr", NULL));
     T_OK(di_container_seal(c));
-    di_scope *s = req();
+    di_scope *s = t_request(c);
     void *a, *b, *x, *y;
     T_OK(di_get(s, "tr", &a));
     T_OK(di_get(s, "tr", &b));
@@ -114,7 +107,7 @@ static void test_failure_path_cleanup_retry(void)
     T_OK(t_provide(c, "session", "request", NULL, "db", NULL));
     T_OK(t_provide(c, "user", "request", NULL, "session", NULL));
     T_OK(di_container_seal(c));
-    di_scope *s = req();
+    di_scope *s = t_request(c);
     size_t before = talloc_total_blocks(root);
     void *u;
     CU_ASSERT_EQUAL(di_get(s, "user", &u), -1001);
@@ -133,7 +126,7 @@ static void test_failure_path_cleanup_retry(void)
     CU_ASSERT_STRING_EQUAL(tlog(), "+cfg !db");
     /* never cached: the next request tries again and succeeds */
     T_OK(di_scope_end(s, 500));
-    s = req();
+    s = t_request(c);
     T_OK(di_get(s, "user", &u));
     CU_ASSERT_STRING_EQUAL(tlog(), "+cfg !db +db +session +user");
     T_OK(di_scope_end(s, 0));
@@ -153,7 +146,7 @@ static void test_failure_keeps_succeeded_instances(void)
     T_OK(t_provide(c, "t2", "transient", NULL, "b", NULL));
     T_OK(t_provide(c, "top", "request", NULL, "t2", "bad", NULL));
     T_OK(di_container_seal(c));
-    di_scope *s = req();
+    di_scope *s = t_request(c);
     void *v;
     CU_ASSERT_EQUAL(di_get(s, "top", &v), DI_EPROVIDER);
     CU_ASSERT(t_msg_is(di_scope_error(s), "top \xe2\x86\x92 bad: create "
@@ -174,7 +167,7 @@ static void test_positive_code_is_provider_failure(void)
     tbeh pos = { .fail_code = 3, .fail_times = -1 };
     T_OK(t_provide(c, "p", "request", &pos, NULL));
     T_OK(di_container_seal(c));
-    di_scope *s = req();
+    di_scope *s = t_request(c);
     void *v;
     CU_ASSERT_EQUAL(di_get(s, "p", &v), DI_EPROVIDER);
     T_OK(di_scope_end(s, 0));
@@ -188,7 +181,7 @@ static void test_optional_and_values(void)
     T_OK(di_provide_value(c, "answer", "int", &answer));
     T_OK(t_provide(c, "x", "request", NULL, "?cache", "answer:int", NULL));
     T_OK(di_container_seal(c));
-    di_scope *s = req();
+    di_scope *s = t_request(c);
     void *x;
     T_OK(di_get(s, "x", &x));
     CU_ASSERT_PTR_NULL(((tinst *)x)->deps[0]);
@@ -208,7 +201,7 @@ static void test_typed_get(void)
     setup();
     T_OK(t_provide_typed(c, "db", "sqlite3", "singleton", NULL, NULL));
     T_OK(di_container_seal(c));
-    di_scope *s = req();
+    di_scope *s = t_request(c);
     sqlite3 *db = NULL;
     T_OK(DI_GET(s, "db", sqlite3, &db));
     CU_ASSERT_PTR_NOT_NULL(db);
@@ -230,7 +223,7 @@ static void test_keys(void)
     T_OK(di_container_seal(c));
     int kc = di_key(c, "cfg"), kt = di_key(c, "tx");
     CU_ASSERT(kc >= 0 && kt >= 0 && kc != kt);
-    di_scope *s = req();
+    di_scope *s = t_request(c);
     void *a, *b, *x, *y;
     T_OK(di_get_key(s, kc, &a));
     T_OK(di_get_key(s, kc, &b));
@@ -274,7 +267,7 @@ static void test_dynamic_get_from_create(void)
     T_OK(di_provide(c, &(di_provider_desc){ .name = "good",
         .lifetime = "request", .create = dyn_create, .data = "cfg" }));
     T_OK(di_container_seal(c));
-    di_scope *s = req();
+    di_scope *s = t_request(c);
     void *v, *cfg;
     CU_ASSERT_EQUAL(di_get(s, "bad_single", &v), DI_ECAPTIVE);
     CU_ASSERT(t_msg_is(di_scope_error(s), "bad_single \xe2\x86\x92 tx: "
@@ -367,7 +360,7 @@ static void test_dynamic_captive_through_transients(void)
     }
     /* a request provider may ask for the same transient: it is built in
      * the request scope, with that request's tx */
-    di_scope *s = req();
+    di_scope *s = t_request(c);
     void *v, *tx;
     T_OK(di_get(s, "F", &v));
     T_OK(di_get(s, "tx", &tx));
@@ -397,7 +390,7 @@ static void test_dynamic_resolve_from_create(void)
         .lifetime = "singleton", .create = resolving_create,
         .data = "GET /tx" }));
     T_OK(di_container_seal(c));
-    di_scope *s = req();
+    di_scope *s = t_request(c);
     void *v;
     CU_ASSERT_EQUAL(di_get(s, "S", &v), DI_ESCOPE);
     CU_ASSERT(t_msg_is(di_scope_error(s), "S \xe2\x86\x92 GET /tx: 'GET /tx' "
@@ -428,7 +421,7 @@ static void test_singleton_keeps_its_scope(void)
         .lifetime = "singleton", .create = keeping_create }));
     T_OK(t_consumer(c, "GET /k", "request", "K", "tx", NULL));
     T_OK(di_container_seal(c));
-    di_scope *s = req();
+    di_scope *s = t_request(c);
     void *v[2];
     T_OK(di_resolve(s, "GET /k", v, 2));
     CU_ASSERT_PTR_NOT_NULL_FATAL(kept);
