@@ -502,7 +502,11 @@ static void test_eof_mid_body(void)
 /* 1,500 connections from 127.0.0.1 send half a request and wait; a client
  * from 127.0.0.2 is answered at once: well within the 1 s timeout that
  * would free the server anyway (without the per-address limit,
- * libmicrohttpd answers it only then, after 970 ms). */
+ * libmicrohttpd answers it only then, after 880-985 ms, with and without
+ * valgrind). "At once" is 500 ms: the server may still be accepting the
+ * 1,500 (130 ms under valgrind with both cores busy), and the client
+ * waits behind them; a listen queue too short for them (libevent's 128)
+ * drops its SYN, and the kernel sends it again after a second. */
 static void test_idle_clients_lock_nobody_out(void)
 {
     if (!t_adapter_serves_idle) {
@@ -523,7 +527,7 @@ static void test_idle_clients_lock_nobody_out(void)
     }
     CU_ASSERT_EQUAL(opened, IDLE);
     CU_ASSERT_EQUAL(status, 500);
-    CU_ASSERT(ms < 250);
+    CU_ASSERT(ms < 500);
     /* only the one request began, and it ended */
     CU_ASSERT_TRUE(t_wait_for(&ended, b.ended + 1, 5000));
     quiet();

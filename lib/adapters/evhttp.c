@@ -308,7 +308,12 @@ int di_evhttp_start(void *mem, di_http *h, const di_evhttp_options *o,
     s->h = h;
     struct evhttp_bound_socket *bs = s->bound = evhttp_bind_socket_with_handle(
         s->http, o->address ? o->address : "0.0.0.0", o->port);
-    if (!bs) {
+    /* libevent listens with a queue of 128: a burst of connections (1,500
+     * clients arriving at once, measured) overflows it while the loop
+     * accepts, and the kernel then drops new clients' SYNs, which retry
+     * only after a second. Listening again resizes the queue to the
+     * system's limit (net.core.somaxconn), as libmicrohttpd does. */
+    if (!bs || listen(evhttp_bound_socket_get_fd(bs), SOMAXCONN) != 0) {
         talloc_free(s);
         return DI_EBUSY;
     }
