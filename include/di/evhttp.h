@@ -98,7 +98,9 @@ typedef struct di_evhttp_options {
 /*
  * di_evhttp_start — an event base (or o->base), an evhttp and a thread
  * running the loop, serving router h (container sealed). mem: talloc
- * parent of the server.
+ * parent of the server. It listens with the system's queue length
+ * (SOMAXCONN, capped by net.core.somaxconn), not libevent's 128, so that a
+ * burst of connections does not drop new clients' SYNs.
  * Returns 0; DI_EINVAL (also: o->base cannot be made wakeable from
  * another thread); DI_ENOTSEALED; DI_EBUSY (cannot bind); DI_ENOMEM.
  */
