@@ -493,6 +493,63 @@ static void test_create_cannot_free_container(void)
     T_OK(di_container_free(k)); /* nothing runs any more */
 }
 
+/* b->mem is p->size bytes, zeroed, whatever the size — also where the
+ * scope's memory is reused from the request before, which left it dirty —
+ * on a consumer's plan, through di_get and for a transient. */
+enum { ZMAX = 100 };
+static int zero_bad; /* sizes whose memory came dirty or wrongly sized */
+
+static int zero_create(const di_build *b, void **out)
+{
+    size_t n = (size_t)(uintptr_t)b->data;
+    unsigned char *m = b->mem;
+    bool clean = n == 0 ? m != NULL : talloc_get_size(m) == n;
+    for (size_t i = 0; i < n; i++)
+        clean = clean && m[i] == 0;
+    zero_bad += !clean;
+    memset(m, 0xab, n); /* dirty for the next request's reuse */
+    *out = m;
+    return 0;
+}
+
+static void test_memory_zeroed(void)
+{
+    setup();
+    void *tmp = talloc_new(NULL);
+    enum { GROUP = 8 }; /* a consumer per 8 sizes: each has a plan */
+    const char *names[ZMAX + 1 + GROUP] = { 0 };
+    for (int n = 0; n <= ZMAX; n++) {
+        names[n] = talloc_asprintf(tmp, "z%d", n);
+        T_OK(di_provide(c, &(di_provider_desc){ .name = names[n],
+            .lifetime = n % 3 ? "request" : "transient", .create = zero_create,
+            .data = (void *)(uintptr_t)n, .size = (size_t)n }));
+    }
+    for (int g = 0; g <= ZMAX; g += GROUP) {
+        const char *deps[GROUP + 1] = { 0 };
+        memcpy(deps, names + g, GROUP * sizeof *deps);
+        T_OK(di_consumer_add(c, &(di_consumer_desc){
+            .name = talloc_asprintf(tmp, "c%d", g), .level = "request",
+            .deps = deps }));
+    }
+    T_OK(di_container_seal(c));
+    zero_bad = 0;
+    for (int round = 0; round < 3; round++) {
+        void *got[GROUP];
+        di_scope *s = t_request(c);
+        for (int g = 0; g <= ZMAX; g += GROUP)
+            T_OK(di_resolve(s, talloc_asprintf(tmp, "c%d", g), got,
+                            (size_t)(g + GROUP <= ZMAX + 1 ? GROUP : ZMAX + 1 - g)));
+        T_OK(di_scope_end(s, 0));
+        s = t_request(c);
+        for (int n = 0; n <= ZMAX; n++)
+            T_OK(di_get(s, names[n], &got[0]));
+        T_OK(di_scope_end(s, 0));
+    }
+    CU_ASSERT_EQUAL(zero_bad, 0);
+    talloc_free(tmp);
+    done();
+}
+
 int main(void)
 {
     CU_TestInfo tests[] = {
@@ -515,6 +572,7 @@ int main(void)
         { "dynamic resolve from a singleton's create: refused",
           test_dynamic_resolve_from_create },
         { "a create cannot free its container", test_create_cannot_free_container },
+        { "b->mem is zeroed, any size, reused memory too", test_memory_zeroed },
         CU_TEST_INFO_NULL,
     };
     return t_run("resolve", tests);
