@@ -6,9 +6,10 @@
  *                                            once sealed, libdi and hand)
  *   bench --seal-run PROVIDERS libdi|hand   (one seal run, nothing printed:
  *                                            seal_instr.sh counts it)
- *   bench --op-run CASE libdi|hand OPS      (OPS operations of a timed case,
- *                                            nothing printed: op_instr.sh
- *                                            counts them)
+ *   bench --op-run CASE libdi|hand|pool|generic OPS
+ *                                           (OPS operations of one side of
+ *                                            a timed case, nothing printed:
+ *                                            op_instr.sh counts them)
  *
  * Prints an aligned table, then one JSON line per case (prefixed "json: "
  * so they can be grepped and kept). Exits 0 when every target is met, 1
@@ -62,6 +63,15 @@ bench_result bench_run_timed(const bench_timed *t)
     int reps = bench_smoke ? 3 : REPS;
     if (t->setup)
         t->setup();
+    if (t->run_generic) { /* it does the hand-wired code's work */
+        uint64_t c0 = bench_closed, sum = t->run_hand(10);
+        uint64_t c1 = bench_closed;
+        if (t->run_generic(10) != sum || bench_closed - c1 != c1 - c0) {
+            fprintf(stderr, "bench: %s: the generic runner's checksum or "
+                    "disposes differ from the hand-wired code's\n", t->name);
+            exit(2);
+        }
+    }
     uint64_t n_di = bench_smoke ? 200 : calibrate(t->run_di);
     uint64_t n_hand = bench_smoke ? 200 : calibrate(t->run_hand);
     uint64_t n_pool = !t->run_pool ? 0 : bench_smoke ? 200
@@ -149,10 +159,11 @@ __attribute__((noinline)) uint64_t bench_ops(uint64_t (*run)(uint64_t),
     return run(n);
 }
 
-/* --op-run CASE libdi|hand|pool OPS: set the case up, run OPS operations
- * of one side inside bench_ops(), tear down; prints nothing (tests/bench/
- * op_instr.sh counts the instructions of two run lengths). A case with no
- * pooled baseline runs its hand-wired one for pool. */
+/* --op-run CASE libdi|hand|pool|generic OPS: set the case up, run OPS
+ * operations of one side inside bench_ops(), tear down; prints nothing
+ * (tests/bench/op_instr.sh counts the instructions of two run lengths). A
+ * case with no pooled baseline or generic runner runs its hand-wired code
+ * for them. */
 static int op_run(const char *name, const char *side, uint64_t n)
 {
     for (size_t i = 0; i < sizeof timed / sizeof timed[0]; i++) {
@@ -162,7 +173,8 @@ static int op_run(const char *name, const char *side, uint64_t n)
         uint64_t (*run)(uint64_t) =
             side[0] == 'l' ? t->run_di
             : side[0] == 'p' && t->run_pool ? t->run_pool
-                                            : t->run_hand;
+            : side[0] == 'g' && t->run_generic ? t->run_generic
+                                               : t->run_hand;
         if (t->setup)
             t->setup();
         volatile uint64_t sum = bench_ops(run, n);
@@ -176,12 +188,13 @@ static int op_run(const char *name, const char *side, uint64_t n)
 }
 
 /* --op-cases: each timed case's name, whether it has a pooled baseline,
- * and its instruction target (0: none), a line each, for op_instr.sh. */
+ * its instruction target (0: none) and whether it has a generic runner, a
+ * line each, for op_instr.sh. */
 static int op_cases(void)
 {
     for (size_t i = 0; i < sizeof timed / sizeof timed[0]; i++)
-        printf("%s %d %g\n", timed[i]->name, timed[i]->run_pool != NULL,
-               timed[i]->max_instr);
+        printf("%s %d %g %d\n", timed[i]->name, timed[i]->run_pool != NULL,
+               timed[i]->max_instr, timed[i]->run_generic != NULL);
     return 0;
 }
 
@@ -213,7 +226,8 @@ int main(int argc, char **argv)
                    atoll(argv[i + 3]) > 0 &&
                    (strcmp(argv[i + 2], "libdi") == 0 ||
                     strcmp(argv[i + 2], "hand") == 0 ||
-                    strcmp(argv[i + 2], "pool") == 0)) {
+                    strcmp(argv[i + 2], "pool") == 0 ||
+                    strcmp(argv[i + 2], "generic") == 0)) {
             return op_run(argv[i + 1], argv[i + 2],
                           (uint64_t)atoll(argv[i + 3]));
         } else if (strcmp(argv[i], "--op-cases") == 0) {
@@ -221,7 +235,8 @@ int main(int argc, char **argv)
         } else {
             fprintf(stderr, "usage: bench [--smoke] [--only CASE] | "
                     "--seal-run PROVIDERS libdi|hand | --seal-heap PROVIDERS | "
-                    "--op-run CASE libdi|hand|pool OPS | --op-cases\n");
+                    "--op-run CASE libdi|hand|pool|generic OPS | "
+                    "--op-cases\n");
             return 2;
         }
     }

@@ -31,7 +31,35 @@ typedef struct bench_timed {
     double max_ns;           /* target on libdi's median time, 0: none */
     double max_instr;        /* target on libdi's instructions per op over
                                 the best baseline's (op_instr.sh), 0: none */
+    uint64_t (*run_generic)(uint64_t n); /* NULL: none; context, never a
+                                            baseline (generic.c) */
 } bench_timed;
+
+/* The generic runner (generic.c): a request's steps in order, each created
+ * through its pointer with a build context in memory from one talloc pool
+ * per request, recorded, and disposed newest first through its pointer;
+ * what a container cannot do with less. A dependency x >= 0 is step x's
+ * instance, x < 0 singles[-1 - x]. use() gets the instances and the
+ * singletons and returns the request's checksum. */
+enum { BENCH_GENERIC_DEPS = 2 };
+typedef struct bench_generic_step {
+    di_create_fn create;
+    di_dispose_fn dispose;
+    void *data;
+    const char *name;
+    size_t size;
+    uint32_t ndeps;
+    int32_t dep[BENCH_GENERIC_DEPS];
+} bench_generic_step;
+typedef struct bench_generic {
+    const bench_generic_step *steps;
+    uint32_t nsteps;
+    void **singles;
+    size_t pool_bytes;
+    uint64_t (*use)(void **got, void **singles);
+} bench_generic;
+/* n requests; returns the sum of their checksums. */
+uint64_t bench_generic_requests(const bench_generic *g, uint64_t n);
 
 /* One result line (table + JSON). */
 typedef struct bench_result {

@@ -191,14 +191,14 @@ static uint64_t floor_di(uint64_t n)
 
 const bench_timed bench_call_floor = {
     "call_floor", "a call into libdi that reads one field (reference)",
-    setup_singleton, teardown_singleton, floor_di, global_hand, NULL, 0, 0 };
+    setup_singleton, teardown_singleton, floor_di, global_hand, NULL, 0, 0, NULL };
 
 const bench_timed bench_singleton_key = {
     "singleton_key", "get an existing singleton by key", setup_singleton,
-    teardown_singleton, key_di, global_hand, NULL, 3, 0 };
+    teardown_singleton, key_di, global_hand, NULL, 3, 0, NULL };
 const bench_timed bench_singleton_name = {
     "singleton_name", "get an existing singleton by name (16 bytes)", setup_singleton,
-    teardown_singleton, name_di, global_hand, NULL, 25, 0 };
+    teardown_singleton, name_di, global_hand, NULL, 25, 0, NULL };
 
 /* ---- request_3 ---- */
 
@@ -352,10 +352,31 @@ const bench_heap_shape bench_heap_request_3 = {
     "request_3", setup_request_3, teardown_request_3, request_3_open_di,
     request_3_open_hand, request_3_open_pool, 256, 0 };
 
+/* The same through the generic runner (context: bench.h). */
+static uint64_t request_3_use(void **got, void **singles)
+{
+    return (uint64_t)((cuser *)got[1])->id +
+           (uint64_t)((config *)singles[0])->value;
+}
+
+static uint64_t request_3_generic(uint64_t n)
+{
+    static const bench_generic_step steps[] = {
+        { make_session, drop_session, NULL, "session", sizeof(session), 1,
+          { -1, 0 } },
+        { make_user, NULL, NULL, "current_user", sizeof(cuser), 2,
+          { 0, -1 } },
+    };
+    void *singles[] = { hand_config };
+    bench_generic g = { steps, 2, singles, sizeof(session) + sizeof(cuser) +
+                        2 * 96, request_3_use };
+    return bench_generic_requests(&g, n);
+}
+
 const bench_timed bench_request_3 = {
     "request_3", "a request scope: config, session (dispose), current_user",
     setup_request_3, teardown_request_3, request_3_di, request_3_hand,
-    request_3_pool, 0, 1.25 };
+    request_3_pool, 0, 1.25, request_3_generic };
 
 /* ---- async_overhead: request_3 resolved asynchronously ----
  * The same graph with session and current_user asynchronous providers that
@@ -458,11 +479,11 @@ static uint64_t async_overhead_di(uint64_t n)
 const bench_timed bench_async_overhead = {
     "async_overhead", "request_3 resolved asynchronously, in-memory providers",
     setup_async_overhead, teardown_async_overhead, async_overhead_di,
-    request_3_di, NULL, 0, 1.3 };
+    request_3_di, NULL, 0, 1.3, NULL };
 const bench_timed bench_async_handles = {
     "async_handles", "async_overhead, each create through a pending handle",
     setup_async_handles, teardown_async_overhead, async_overhead_di,
-    request_3_di, NULL, 0, 0 };
+    request_3_di, NULL, 0, 0, NULL };
 
 /* ---- metrics_on: request_3 with metrics counted ----
  * Against request_3 without them: what counting costs a request (two
@@ -493,7 +514,7 @@ static uint64_t metrics_on_di(uint64_t n)
 const bench_timed bench_metrics_on = {
     "metrics_on", "request_3 with metrics on, against metrics off",
     setup_metrics_on, teardown_metrics_on, metrics_on_di, request_3_di, NULL,
-    0, 0 };
+    0, 0, NULL };
 
 /* ---- model_parse: the notes server's create body, parsed and checked ----
  * libdi: di_model_parse() of {"title", "body"} into a struct on a context
@@ -572,7 +593,7 @@ static uint64_t model_parse_hand(uint64_t n)
 const bench_timed bench_model_parse = {
     "model_parse", "the notes create body through its model, against cJSON "
     "by hand", setup_model_parse, teardown_model_parse, model_parse_di,
-    model_parse_hand, NULL, 0, 1.3 };
+    model_parse_hand, NULL, 0, 1.3, NULL };
 
 /* ---- aspnetcore: controller <- 5 transients <- (1 singleton, 5 scoped) ---- */
 
@@ -693,7 +714,7 @@ static uint64_t aspnetcore_pool(uint64_t n)
 const bench_timed bench_aspnetcore = {
     "aspnetcore", "scope; controller <- 5 transients <- 1 singleton + 5 scoped",
     setup_aspnetcore, teardown_aspnetcore, aspnetcore_di, aspnetcore_hand,
-    aspnetcore_pool, 0, 1.25 };
+    aspnetcore_pool, 0, 1.25, NULL };
 
 /* ---- complex: 3 singletons + 3 transients (each needing a singleton) ---- */
 
@@ -797,7 +818,7 @@ static uint64_t complex_pool(uint64_t n)
 const bench_timed bench_complex = {
     "complex", "scope; transient <- 3 singletons + 3 transients (<- singleton)",
     setup_complex, teardown_complex, complex_di, complex_hand, complex_pool,
-    0, 1.25 };
+    0, 1.25, NULL };
 
 /* ---- seal ---- */
 

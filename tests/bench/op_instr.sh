@@ -8,7 +8,10 @@
 # and first-use costs (a singleton built once, a spare block kept, a shape
 # learned) dropped out. A count does not move with the machine's speed.
 # Each case's target (di_bench --op-cases) is on libdi over the faster of
-# its baselines. Prints a table row and a "json: " line per case, then
+# its baselines. Where a case has one, the generic runner (generic.c: what
+# any container calling creates and disposes through pointers must do) is
+# counted too and printed as context, with its ratio to the same baseline,
+# never judged. Prints a table row and a "json: " line per case, then
 # empty_10k against empty_3 (a scope's cost does not depend on how many
 # providers its level has: within 10 %). Exits 1 when a target is missed
 # (never with --smoke, which runs short and judges nothing), 77 (skip)
@@ -43,26 +46,28 @@ per_op() {
 }
 
 cases=$("$bench" --op-cases) || exit 1
-printf '%-16s %10s %10s %10s %7s %-10s %s\n' case libdi per-object pool ratio \
-       target met
+printf '%-16s %10s %10s %10s %7s %-10s %-7s %s\n' case libdi per-object pool \
+       ratio target met generic
 fail=0
 tmp=${TMPDIR:-/tmp}/op_instr.$$
 : > "$tmp"
-echo "$cases" | while read -r name pooled target; do
+echo "$cases" | while read -r name pooled target generic; do
     d=$(per_op "$name" libdi) || exit 1
     h=$(per_op "$name" hand) || exit 1
     if [ "$pooled" = 1 ]; then p=$(per_op "$name" pool) || exit 1; else p=-; fi
+    if [ "$generic" = 1 ]; then g=$(per_op "$name" generic) || exit 1; else g=-; fi
     echo "$name $d" >> "$tmp"
-    awk -v c="$name" -v d="$d" -v h="$h" -v p="$p" -v t="$target" \
+    awk -v c="$name" -v d="$d" -v h="$h" -v p="$p" -v g="$g" -v t="$target" \
         -v smoke="$smoke" 'BEGIN {
         best = (p != "-" && p < h) ? p : h
         r = best > 0 ? d / best : 0
         met = (t == 0 || r <= t) ? "yes" : "NO"
         if (smoke == "--smoke") met = "(smoke)"
-        printf "%-16s %10d %10d %10s %7.2f %-10s %s\n", c, d, h, p, r,
-               t == 0 ? "-" : "<= " t, met
-        printf "json: {\"case\":\"%s_instr\",\"unit\":\"instr/op\",\"libdi\":%d,\"hand\":%d,\"pool\":%s,\"ratio\":%.3f,\"target\":%s,\"met\":%s,\"smoke\":%s}\n",
-               c, d, h, p == "-" ? "null" : p, r, t,
+        gen = g == "-" ? "-" : sprintf("%d (%.2f)", g, best > 0 ? g / best : 0)
+        printf "%-16s %10d %10d %10s %7.2f %-10s %-7s %s\n", c, d, h, p, r,
+               t == 0 ? "-" : "<= " t, met, gen
+        printf "json: {\"case\":\"%s_instr\",\"unit\":\"instr/op\",\"libdi\":%d,\"hand\":%d,\"pool\":%s,\"generic\":%s,\"ratio\":%.3f,\"target\":%s,\"met\":%s,\"smoke\":%s}\n",
+               c, d, h, p == "-" ? "null" : p, g == "-" ? "null" : g, r, t,
                met == "NO" ? "false" : "true",
                smoke == "--smoke" ? "true" : "false"
         if (met == "NO") exit 3

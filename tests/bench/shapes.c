@@ -179,9 +179,29 @@ const bench_heap_shape bench_heap_chain = {
     "chain", setup_chain, shape_teardown, chain_open_di, chain_open_hand,
     chain_open_pool, 0, 1.25 };
 
+/* The chain through the generic runner (context: bench.h). */
+static uint64_t chain_use(void **got, void **singles)
+{
+    (void)singles;
+    return (uint64_t)((obj *)got[CHAIN - 1])->v;
+}
+
+static uint64_t chain_generic(uint64_t n)
+{
+    bench_generic_step steps[CHAIN];
+    for (int k = 0; k < CHAIN; k++)
+        steps[k] = (bench_generic_step){ bench_make_obj, bench_drop_obj, NULL,
+                                         "chain", sizeof(obj), k ? 1 : 0,
+                                         { k - 1, 0 } };
+    bench_generic g = { steps, CHAIN, NULL, CHAIN * (sizeof(obj) + 96),
+                        chain_use };
+    return bench_generic_requests(&g, n);
+}
+
 const bench_timed bench_chain = {
     "chain", "scope; a 16-deep chain of request providers, each disposed",
-    setup_chain, shape_teardown, chain_di, chain_hand, chain_pool, 0, 1.25 };
+    setup_chain, shape_teardown, chain_di, chain_hand, chain_pool, 0, 1.25,
+    chain_generic };
 
 /* ---- fanout: a consumer needing 32 request providers that share a
  * singleton ---- */
@@ -280,7 +300,7 @@ const bench_heap_shape bench_heap_fanout = {
 const bench_timed bench_fanout = {
     "fanout", "scope; a consumer needing 32 request providers sharing a singleton",
     setup_fanout, shape_teardown, fanout_di, fanout_hand, fanout_pool, 0,
-    1.25 };
+    1.25, NULL };
 
 /* ---- transients: a chain of 10 transients, the last got by key ---- */
 
@@ -355,7 +375,7 @@ static uint64_t transients_pool(uint64_t n)
 const bench_timed bench_transients = {
     "transients", "scope; a chain of 10 transients",
     setup_transients, shape_teardown, transients_di, transients_hand,
-    transients_pool, 0, 1.25 };
+    transients_pool, 0, 1.25, NULL };
 
 /* ---- empty scopes: begin and end, nothing resolved, in a container of
  * 3 or of 10,000 request providers (and a consumer of three of them) ---- */
@@ -412,10 +432,10 @@ static uint64_t empty_hand(uint64_t n)
 
 const bench_timed bench_empty_3 = {
     "empty_3", "begin and end a scope, nothing resolved, 3 providers",
-    setup_empty_3, shape_teardown, empty_di, empty_hand, NULL, 0, 1.10 };
+    setup_empty_3, shape_teardown, empty_di, empty_hand, NULL, 0, 1.10, NULL };
 const bench_timed bench_empty_10k = {
     "empty_10k", "the same, 10,000 request providers registered",
-    setup_empty_10k, shape_teardown, empty_di, empty_hand, NULL, 0, 1.10 };
+    setup_empty_10k, shape_teardown, empty_di, empty_hand, NULL, 0, 1.10, NULL };
 
 static void *empty_open_di(void)
 {
