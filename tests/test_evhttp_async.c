@@ -18,7 +18,7 @@
 
 static struct event_base *base;
 static di_evhttp *srv;
-static atomic_int ended, cancels;
+static atomic_int ended, cancels, naps_started;
 
 /* A provider that answers after ms milliseconds of the loop (data: ms). */
 typedef struct nap {
@@ -63,6 +63,7 @@ static int nap_create(const di_build *b, void **out)
         return di_fail(b, DI_ENOMEM, "no timer");
     di_pending_on_cancel(n->p, nap_cancel, n);
     tlog_add("start:%s", n->name);
+    atomic_fetch_add(&naps_started, 1);
     return DI_PENDING;
 }
 
@@ -261,10 +262,13 @@ static void test_client_leaves_while_waiting(void)
     tlog_reset();
     atomic_store(&ended, 0);
     atomic_store(&cancels, 0);
+    atomic_store(&naps_started, 0);
     int fd = t_http_send_raw(di_evhttp_port(srv), "GET /naps HTTP/1.1\r\n"
                              "Host: x\r\n\r\n");
     CU_ASSERT_FATAL(fd >= 0);
-    usleep(50000); /* the naps have started */
+    /* both naps have started (not a fixed wait: slower under valgrind);
+     * they wake 150 ms after, long after the reset is seen */
+    CU_ASSERT_FATAL(t_wait_for(&naps_started, 2, 5000));
     t_http_reset(fd);
     CU_ASSERT(t_wait_for(&ended, 1, 2000));
     CU_ASSERT(t_wait_for(&cancels, 2, 2000));
